@@ -1,0 +1,99 @@
+//! The HTTP contract between the Medimail task pane and its server.
+//!
+//! Everything both sides must agree on lives here: the JSON wire types, the error body,
+//! the stable error codes and the product limits. The crate has no server or browser
+//! dependency so that it compiles both to `wasm32-unknown-unknown` (task pane) and to
+//! the native target (server, tests).
+
+use serde::{Deserialize, Serialize};
+
+/// Paths of the HTTP API, shared so that neither side hard-codes them twice.
+pub mod paths {
+    /// Liveness and database ping.
+    pub const HEALTH: &str = "/api/health";
+    /// The Outlook add-in manifest, at the address the user manual gives to sideload.
+    pub const MANIFEST: &str = "/Add-in/Manifestes/Medimail.xml";
+    /// The task pane page named in the manifest's source locations.
+    pub const TASKPANE: &str = "/taskpane.html";
+}
+
+/// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo").
+pub mod limits {
+    /// At most this many attachments in one envelope.
+    pub const MAX_ATTACHMENTS: usize = 5;
+    /// The total size of an envelope's attachments: 25 Mo = 25 × 1024 × 1024 bytes.
+    pub const MAX_ATTACHMENTS_TOTAL_BYTES: u64 = 25 * 1024 * 1024;
+}
+
+/// The body of every error answer: `{"code": "...", "message": "..."}`.
+///
+/// `code` is stable and meant for programs (`not_found`, `database_unavailable`, …);
+/// `message` is French and meant for the person in front of the task pane.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Which database engine the server runs on, as reported by the health check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Answer of `GET /api/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `"ok"` when the database answered the ping.
+    pub status: String,
+    /// The server's version (its Cargo package version).
+    pub version: String,
+    pub database: DatabaseKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_serialises_as_code_and_message() {
+        let body = ErrorBody::new("not_found", "Introuvable.");
+        let json = serde_json::to_value(&body).expect("serialise");
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "not_found", "message": "Introuvable."})
+        );
+        let back: ErrorBody = serde_json::from_value(json).expect("deserialise");
+        assert_eq!(back, body);
+    }
+
+    #[test]
+    fn health_names_the_database_in_lowercase() {
+        let health = Health {
+            status: "ok".into(),
+            version: "0.1.0".into(),
+            database: DatabaseKind::Postgres,
+        };
+        let json = serde_json::to_value(&health).expect("serialise");
+        assert_eq!(json["database"], "postgres");
+        assert_eq!(json["status"], "ok");
+    }
+
+    #[test]
+    fn the_attachment_limit_is_25_mebibytes() {
+        // The manual's gauge reads "25 Mo"; the server and the pane count in bytes.
+        assert_eq!(limits::MAX_ATTACHMENTS_TOTAL_BYTES, 26_214_400);
+        assert_eq!(limits::MAX_ATTACHMENTS, 5);
+    }
+}

@@ -1,0 +1,236 @@
+//! Server configuration, parsed once at start-up from flags and environment variables.
+//!
+//! The variable names are a contract with operators and outside test suites (see
+//! ARCHITECTURE.md, "Configuration"): extend, never rename.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use url::Url;
+
+/// Medimail for Outlook: the server behind the Outlook add-in.
+#[derive(Debug, Parser)]
+#[command(name = "medimail", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTPS server (the default when no command is given).
+    Serve,
+}
+
+/// Every setting of the server. Each flag also reads the environment variable it names.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// Address and port to listen on (TLS unless --plaintext is given).
+    #[arg(
+        long,
+        env = "MEDIMAIL_LISTEN",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub listen: SocketAddr,
+
+    /// Public origin of the server, used in the manifest and in every link it generates
+    /// (scheme, host and port only; must be https).
+    #[arg(long, env = "MEDIMAIL_PUBLIC_ORIGIN", default_value = "https://localhost:3000", value_parser = parse_origin, global = true)]
+    pub public_origin: Url,
+
+    /// Data folder: SQLite database, development certificate and key material.
+    #[arg(
+        long,
+        env = "MEDIMAIL_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://user@host:port/db`.
+    /// Default: the SQLite file `medimail.db` in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// TLS certificate chain (PEM). Default: a development certificate generated on first
+    /// start in DATA_DIR/tls/.
+    #[arg(long, env = "MEDIMAIL_TLS_CERT", requires = "tls_key", global = true)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) matching --tls-cert.
+    #[arg(long, env = "MEDIMAIL_TLS_KEY", requires = "tls_cert", global = true)]
+    pub tls_key: Option<PathBuf>,
+
+    /// Listen in plain HTTP instead of TLS. Only for a deployment behind a reverse proxy
+    /// that terminates TLS; the public origin must still be https.
+    #[arg(
+        long,
+        env = "MEDIMAIL_PLAINTEXT",
+        default_value_t = false,
+        global = true
+    )]
+    pub plaintext: bool,
+
+    /// Entra ID application (client) id of the add-in, used in the manifest's
+    /// WebApplicationInfo. Without it the manifest carries a placeholder id and Office
+    /// single sign-on cannot work.
+    #[arg(long, env = "MEDIMAIL_CLIENT_ID", value_parser = parse_client_id, global = true)]
+    pub client_id: Option<String>,
+
+    /// Folder holding the built task pane (Trunk's dist/).
+    #[arg(
+        long,
+        env = "MEDIMAIL_DIST_DIR",
+        default_value = "./dist",
+        global = true
+    )]
+    pub dist_dir: PathBuf,
+
+    /// Where the task pane loads office.js from.
+    #[arg(long, env = "MEDIMAIL_OFFICE_JS_URL", default_value = DEFAULT_OFFICE_JS_URL, value_parser = parse_https_url, global = true)]
+    pub office_js_url: Url,
+
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "MEDIMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Microsoft's CDN copy of office.js, the one the Office documentation requires.
+pub const DEFAULT_OFFICE_JS_URL: &str =
+    "https://appsforoffice.microsoft.com/lib/1/hosted/office.js";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The database URL in effect: the configured one, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("medimail.db").display()
+            ),
+        }
+    }
+
+    /// The public origin without a trailing slash, ready to prefix a path.
+    pub fn origin(&self) -> String {
+        self.public_origin.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+/// Accepts `https://host[:port]` with nothing after it.
+fn parse_origin(value: &str) -> Result<Url, String> {
+    let url = parse_https_url(value)?;
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err("the public origin is scheme://host[:port], without a path".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the public origin must not contain credentials".into());
+    }
+    Ok(url)
+}
+
+fn parse_https_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if url.scheme() != "https" {
+        return Err("must be an https:// URL (Office loads add-ins over HTTPS only)".into());
+    }
+    if url.host_str().is_none() {
+        return Err("the URL has no host".into());
+    }
+    Ok(url)
+}
+
+/// An Entra application id is a GUID (8-4-4-4-12 hexadecimal digits).
+fn parse_client_id(value: &str) -> Result<String, String> {
+    let lower = value.trim().to_ascii_lowercase();
+    let groups: Vec<&str> = lower.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    let ok = groups.len() == lengths.len()
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        Ok(lower)
+    } else {
+        Err(
+            "the application (client) id is a GUID such as 1b2c3d4e-0000-4000-8000-1234567890ab"
+                .into(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("medimail").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_contract() {
+        // Only meaningful when the operator variables are not set around the test run.
+        if std::env::vars().any(|(k, _)| k.starts_with("MEDIMAIL_")) {
+            eprintln!("MEDIMAIL_* variables are set: checking the parse only");
+            parse(&[]).expect("environment parses");
+            return;
+        }
+        let cli = parse(&[]).expect("defaults parse");
+        let c = cli.config;
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.origin(), "https://localhost:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        // DATABASE_URL may be set in the environment (CI points it at PostgreSQL).
+        let without_env = Config {
+            database_url: None,
+            ..c.clone()
+        };
+        assert!(
+            without_env
+                .database_url()
+                .starts_with("sqlite://./data/medimail.db")
+        );
+        assert!(!c.plaintext);
+        assert_eq!(c.office_js_url.as_str(), DEFAULT_OFFICE_JS_URL);
+    }
+
+    #[test]
+    fn refuses_a_plain_http_origin() {
+        let err = parse(&["--public-origin", "http://example.org"]).expect_err("http refused");
+        assert!(err.to_string().contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn refuses_an_origin_with_a_path() {
+        assert!(parse(&["--public-origin", "https://example.org/medimail"]).is_err());
+        assert!(parse(&["--public-origin", "https://example.org:8443"]).is_ok());
+    }
+
+    #[test]
+    fn client_id_must_be_a_guid() {
+        assert!(parse(&["--client-id", "not-a-guid"]).is_err());
+        let cli = parse(&["--client-id", "1B2C3D4E-0000-4000-8000-1234567890AB"]).expect("guid");
+        assert_eq!(
+            cli.config.client_id.as_deref(),
+            Some("1b2c3d4e-0000-4000-8000-1234567890ab")
+        );
+    }
+
+    #[test]
+    fn certificate_and_key_go_together() {
+        assert!(parse(&["--tls-cert", "cert.pem"]).is_err());
+        assert!(parse(&["--tls-cert", "cert.pem", "--tls-key", "key.pem"]).is_ok());
+    }
+}

@@ -1,0 +1,72 @@
+//! The one error type of the HTTP layer.
+//!
+//! Every handler returns `Result<_, AppError>`. The answer is always the JSON body of
+//! [`medimail_api::ErrorBody`]: a stable `code` for programs and a French `message` for
+//! the user. Internal causes are logged, never sent to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use medimail_api::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 404: the API path does not exist (or the caller may not know that it does).
+    #[error("not found")]
+    NotFound,
+
+    /// 503: the database did not answer.
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(#[source] sea_orm::DbErr),
+
+    /// 500: anything else. The cause is logged; the client gets a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body sent to the client: stable code, French message.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            AppError::NotFound => ErrorBody::new(
+                "not_found",
+                "Cette adresse n'existe pas sur le serveur Medimail.",
+            ),
+            AppError::DatabaseUnavailable(_) => ErrorBody::new(
+                "database_unavailable",
+                "Le serveur Medimail ne parvient pas à joindre sa base de données. \
+                 Réessayez dans quelques instants ; si le problème persiste, prévenez \
+                 votre service informatique.",
+            ),
+            AppError::Internal(_) => ErrorBody::new(
+                "internal_error",
+                "Une erreur inattendue s'est produite sur le serveur Medimail. \
+                 Réessayez ; si le problème persiste, prévenez votre service informatique.",
+            ),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::Internal(format!("database: {err}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::NotFound => {}
+            other => tracing::error!(error = %other, "request failed"),
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}

@@ -1,0 +1,202 @@
+//! Start-up: configuration checks, TLS, database, then serving until SIGTERM/SIGINT.
+//!
+//! Anything that stops start-up is a [`StartupError`] naming the file, address or URL at
+//! fault, printed as one line by `main` (never a panic backtrace).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::taskpane::TaskpanePage;
+use crate::tls;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot {what}: {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Certificate(String),
+    #[error("cannot use the database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Everything prepared and checked before the first connection is accepted.
+pub struct Prepared {
+    pub state: AppState,
+    pub tls: Option<tls::TlsFiles>,
+    pub rustls: Option<RustlsConfig>,
+}
+
+/// Prepares data folder, TLS, database, task pane and manifest.
+pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    if config.plaintext && !config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "plaintext HTTP on a non-loopback address: only behind a TLS-terminating proxy"
+        );
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::Io {
+        what: "create the data folder",
+        path: config.data_dir.clone(),
+        source: e,
+    })?;
+
+    let (tls_files, rustls) = if config.plaintext {
+        (None, None)
+    } else {
+        let files = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                generated: false,
+            },
+            _ => tls::ensure_development_certificate(&config.data_dir, &dev_hosts(&config))?,
+        };
+        let server_config = tls::server_config(&files.cert, &files.key)?;
+        (Some(files), Some(RustlsConfig::from_config(server_config)))
+    };
+
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let taskpane = TaskpanePage::load(&config.dist_dir, &config.office_js_url)?;
+    if config.client_id.is_none() {
+        tracing::warn!(
+            "MEDIMAIL_CLIENT_ID is not set: the manifest carries a placeholder application id \
+             and Office single sign-on will not work inside Outlook"
+        );
+    }
+    let state = AppState::new(config, db, taskpane);
+    crate::audit::record(
+        &state.db,
+        "system",
+        "server_started",
+        serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }),
+    )
+    .await
+    .map_err(|e| StartupError::Database {
+        url: crate::db::redact(&state.config.database_url()),
+        reason: e.to_string(),
+    })?;
+    Ok(Prepared {
+        state,
+        tls: tls_files,
+        rustls,
+    })
+}
+
+/// Names the development certificate covers: loopback plus the public origin's host.
+fn dev_hosts(config: &Config) -> Vec<String> {
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if let Some(host) = config.public_origin.host_str() {
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts
+}
+
+/// Binds, announces the addresses to use, and serves until a shutdown signal.
+pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
+    let config = prepared.state.config.clone();
+    let listener =
+        std::net::TcpListener::bind(config.listen).map_err(|e| StartupError::Listen {
+            addr: config.listen,
+            source: e,
+        })?;
+    let local = listener.local_addr().map_err(|e| StartupError::Listen {
+        addr: config.listen,
+        source: e,
+    })?;
+    let app = crate::http::app(prepared.state);
+
+    let handle: Handle<SocketAddr> = Handle::new();
+    tokio::spawn(shutdown_on_signal(handle.clone()));
+
+    if let Some(files) = &prepared.tls {
+        if files.generated {
+            tracing::info!(cert = %files.cert.display(), "generated a development TLS certificate");
+        }
+        tracing::info!(
+            cert = %files.cert.display(),
+            "TLS certificate in use (trust it in your browser or system to avoid warnings)"
+        );
+    }
+    let origin = config.origin();
+    tracing::info!(
+        listen = %local,
+        taskpane = %format!("{origin}{}", medimail_api::paths::TASKPANE),
+        manifest = %format!("{origin}{}", medimail_api::paths::MANIFEST),
+        "Medimail is ready"
+    );
+    let listen_err = |e| StartupError::Listen {
+        addr: local,
+        source: e,
+    };
+    match prepared.rustls {
+        Some(rustls) => axum_server::from_tcp_rustls(listener, rustls)
+            .map_err(listen_err)?
+            .handle(handle)
+            .serve(app.into_make_service())
+            .await
+            .map_err(listen_err),
+        None => axum_server::from_tcp(listener)
+            .map_err(listen_err)?
+            .handle(handle)
+            .serve(app.into_make_service())
+            .await
+            .map_err(listen_err),
+    }?;
+    tracing::info!("Medimail stopped");
+    Ok(())
+}
+
+/// On SIGTERM or SIGINT: stop accepting, let requests in flight finish (10 s at most).
+async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests in flight");
+    handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}

@@ -1,0 +1,278 @@
+//! The real router (`medimail_server::http::app`) driven with `tower::ServiceExt::oneshot`,
+//! on a temporary SQLite file, and on PostgreSQL too when `DATABASE_URL` is set.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use medimail_server::config::Cli;
+use medimail_server::state::AppState;
+use medimail_server::taskpane::TaskpanePage;
+use sea_orm::{ConnectionTrait, Database};
+use tower::ServiceExt;
+
+const ORIGIN: &str = "https://medimail.chu-exemple.fr";
+
+const PAGE: &str = r#"<!DOCTYPE html><html><head>
+<script src="__MEDIMAIL_OFFICE_JS_URL__"></script>
+</head><body><div id="medimail-app"></div><script>var ok = 1;</script></body></html>"#;
+
+/// A database for one test: a fresh SQLite file, or a fresh PostgreSQL database created
+/// on the server of `DATABASE_URL` (dropped at the end).
+struct TestDb {
+    url: String,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        TestDb {
+            url,
+            _dir: dir,
+            postgres: None,
+        }
+    }
+
+    async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))?;
+        let name = format!("medimail_test_{}", uuid_like());
+        let conn = Database::connect(admin.as_str())
+            .await
+            .expect("PostgreSQL at DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create db");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("DATABASE_URL parses");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb {
+            url: url.to_string(),
+            _dir: tempfile::tempdir().expect("temp dir"),
+            postgres: Some((admin, name)),
+        })
+    }
+
+    async fn drop_postgres(self) {
+        if let Some((admin, name)) = self.postgres {
+            if let Ok(conn) = Database::connect(admin.as_str()).await {
+                let _ = conn
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{nanos:x}_{}", std::process::id())
+}
+
+/// Every database this run can test: SQLite always, PostgreSQL when configured.
+async fn databases() -> Vec<TestDb> {
+    let mut out = vec![TestDb::sqlite().await];
+    match TestDb::postgres().await {
+        Some(pg) => out.push(pg),
+        None => eprintln!("DATABASE_URL not set: PostgreSQL not tested in this run"),
+    }
+    out
+}
+
+async fn state(db: &TestDb) -> AppState {
+    let dist = tempfile::tempdir().expect("dist").keep();
+    std::fs::write(dist.join("index.html"), PAGE).expect("index");
+    std::fs::create_dir_all(dist.join("icons")).expect("icons");
+    std::fs::write(dist.join("icons/icon-16.png"), b"\x89PNG fake").expect("icon");
+    let cli = Cli::try_parse_from_env_free(&[
+        "medimail",
+        "--public-origin",
+        ORIGIN,
+        "--client-id",
+        "1b2c3d4e-0000-4000-8000-1234567890ab",
+        "--dist-dir",
+        dist.to_str().expect("utf-8 path"),
+    ]);
+    let config = cli.config;
+    let conn = medimail_server::db::connect_and_migrate(&db.url)
+        .await
+        .expect("migrated");
+    let page = TaskpanePage::load(&config.dist_dir, &config.office_js_url).expect("page");
+    AppState::new(config, conn, page)
+}
+
+/// Parses arguments the way the binary does, without the surrounding environment
+/// (DATABASE_URL and MEDIMAIL_* may be set in CI).
+trait ParseWithoutEnv {
+    fn try_parse_from_env_free(args: &[&str]) -> Cli;
+}
+
+impl ParseWithoutEnv for Cli {
+    fn try_parse_from_env_free(args: &[&str]) -> Cli {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(args).expect("arguments parse");
+        let mut config = cli.config;
+        config.database_url = None;
+        config.tls_cert = None;
+        config.tls_key = None;
+        config.office_js_url = url::Url::parse(medimail_server::config::DEFAULT_OFFICE_JS_URL)
+            .expect("default office.js");
+        config.public_origin = url::Url::parse(ORIGIN).expect("origin");
+        Cli {
+            config,
+            command: None,
+        }
+    }
+}
+
+async fn get(state: &AppState, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let app = medimail_server::http::app(state.clone());
+    let response = app
+        .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn health_pings_each_database() {
+    for db in databases().await {
+        let state = state(&db).await;
+        let (status, headers, body) = get(&state, "/api/health").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(headers["content-type"], "application/json");
+        let health: medimail_api::Health = serde_json::from_str(&body).expect("JSON");
+        let expected = if db.postgres.is_some() {
+            medimail_api::DatabaseKind::Postgres
+        } else {
+            medimail_api::DatabaseKind::Sqlite
+        };
+        assert_eq!(health.database, expected);
+        assert_eq!(health.status, "ok");
+        db.drop_postgres().await;
+    }
+}
+
+#[tokio::test]
+async fn health_reports_an_unreachable_database_as_503() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    state.db.clone().close().await.expect("close pool");
+    let (status, _, body) = get(&state, "/api/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let error: medimail_api::ErrorBody = serde_json::from_str(&body).expect("JSON error");
+    assert_eq!(error.code, "database_unavailable");
+    assert!(error.message.contains("base de données"));
+}
+
+#[tokio::test]
+async fn serves_the_manifest_rendered_for_the_public_origin() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    let (status, headers, body) = get(&state, "/Add-in/Manifestes/Medimail.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/xml; charset=utf-8");
+    assert!(body.contains(&format!(
+        "<SourceLocation DefaultValue=\"{ORIGIN}/taskpane.html\"/>"
+    )));
+    assert!(body.contains(&format!("<AppDomain>{ORIGIN}</AppDomain>")));
+    assert!(body.contains(
+        "<Resource>api://medimail.chu-exemple.fr/1b2c3d4e-0000-4000-8000-1234567890ab</Resource>"
+    ));
+    assert!(!body.contains("medimail.invalid"));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_answer_a_json_404() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    for path in ["/api", "/api/", "/api/nope", "/api/envelopes/x/y/z"] {
+        let (status, headers, body) = get(&state, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(headers["content-type"], "application/json", "{path}");
+        let error: medimail_api::ErrorBody = serde_json::from_str(&body).expect("JSON error");
+        assert_eq!(error.code, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn other_paths_serve_the_task_pane_with_its_policy() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    for path in ["/", "/taskpane.html", "/index.html", "/anything/else"] {
+        let (status, headers, body) = get(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains("id=\"medimail-app\""), "{path}");
+        assert!(
+            body.contains("src=\"https://appsforoffice.microsoft.com/lib/1/hosted/office.js\""),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().expect("ascii");
+        assert!(csp.contains("'wasm-unsafe-eval'"));
+        assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+        assert_eq!(
+            headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    // Real files are served as files.
+    let (status, headers, _) = get(&state, "/icons/icon-16.png").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    let (_, first, _) = get(&state, "/api/health").await;
+    let (_, second, _) = get(&state, "/api/health").await;
+    assert_ne!(first["x-request-id"], second["x-request-id"]);
+}
+
+#[tokio::test]
+async fn the_audit_trail_is_chained_and_detects_tampering() {
+    use medimail_server::audit;
+    for db in databases().await {
+        let state = state(&db).await;
+        let first = audit::record(&state.db, "system", "server_started", serde_json::json!({}))
+            .await
+            .expect("record");
+        assert_eq!(first.prev_hash, audit::GENESIS);
+        let second = audit::record(&state.db, "a@b.fr", "test", serde_json::json!({"n": 2}))
+            .await
+            .expect("record");
+        assert_eq!(second.prev_hash, first.hash);
+        assert_eq!(audit::verify_chain(&state.db).await.expect("verify"), None);
+
+        state
+            .db
+            .execute_unprepared(&format!(
+                "UPDATE audit_event SET actor = 'mallory' WHERE id = {}",
+                first.id
+            ))
+            .await
+            .expect("tamper");
+        assert_eq!(
+            audit::verify_chain(&state.db).await.expect("verify"),
+            Some(first.id)
+        );
+        db.drop_postgres().await;
+    }
+}

@@ -1,0 +1,27 @@
+//! The Medimail task pane: a leptos client-side app that runs inside Outlook (or, for
+//! development, in a plain browser).
+//!
+//! Start-up waits for office.js to say it is ready (`Office.onReady`), with a timeout so
+//! that the pane still starts when office.js never loads, then mounts [`app::App`].
+//! Pure logic (what the status line says, which screen a hash shows) lives in plain
+//! modules tested without a browser.
+
+pub mod app;
+pub mod host;
+pub mod office;
+pub mod pages;
+pub mod route;
+
+/// Id of the element the app mounts into (see `index.html`).
+pub const MOUNT_ID: &str = "medimail-app";
+
+/// How long to wait for `Office.onReady` before starting anyway.
+pub const OFFICE_READY_TIMEOUT_MS: i32 = 5_000;
+
+/// Waits for office.js, then mounts the app. Called once by `main`.
+pub fn start() {
+    wasm_bindgen_futures::spawn_local(async {
+        let environment = office::detect(OFFICE_READY_TIMEOUT_MS).await;
+        app::mount(environment);
+    });
+}

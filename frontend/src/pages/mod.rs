@@ -1,0 +1,5 @@
+//! One module per screen.
+
+pub mod accueil;
+pub mod aide;
+pub mod introuvable;

@@ -1,0 +1,119 @@
+//! The task pane in headless Chromium (wasm-bindgen-test): detection of office.js and the
+//! shell rendering. Run with
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p medimail-taskpane --target wasm32-unknown-unknown`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Object, Reflect};
+use medimail_taskpane::host::Environment;
+use medimail_taskpane::{app, office};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("window")
+}
+
+fn document() -> web_sys::Document {
+    window().document().expect("document")
+}
+
+/// Installs a global `Office` whose `onReady` runs `body` (a JS function body).
+fn install_office(on_ready_body: &str) {
+    let office = Object::new();
+    Reflect::set(
+        &office,
+        &"onReady".into(),
+        &Function::new_no_args(on_ready_body),
+    )
+    .expect("set onReady");
+    Reflect::set(&window(), &"Office".into(), &office).expect("set Office");
+}
+
+fn remove_office() {
+    Reflect::delete_property(&window().unchecked_into(), &"Office".into()).expect("delete");
+}
+
+async fn tick(ms: i32) {
+    JsFuture::from(office::sleep(ms)).await.expect("sleep");
+}
+
+#[wasm_bindgen_test]
+async fn without_office_js_the_pane_knows_it_is_outside_outlook() {
+    remove_office();
+    assert!(!office::office_js_loaded());
+    assert_eq!(office::detect(50).await, Environment::NoOfficeJs);
+}
+
+#[wasm_bindgen_test]
+async fn detects_outlook_through_office_on_ready() {
+    install_office("return Promise.resolve({ host: 'Outlook', platform: 'Mac' });");
+    let env = office::detect(2_000).await;
+    remove_office();
+    assert!(env.in_outlook());
+    assert_eq!(env.status_line(), "Connecté à Outlook pour Mac");
+}
+
+#[wasm_bindgen_test]
+async fn a_plain_browser_with_office_js_has_no_host() {
+    install_office("return Promise.resolve({ host: null, platform: null });");
+    let env = office::detect(2_000).await;
+    remove_office();
+    assert_eq!(env, Environment::Browser);
+}
+
+#[wasm_bindgen_test]
+async fn starts_anyway_when_office_never_becomes_ready() {
+    install_office("return new Promise(function () {});");
+    let env = office::detect(100).await;
+    remove_office();
+    assert_eq!(env, Environment::OfficeTimeout);
+}
+
+#[wasm_bindgen_test]
+async fn renders_the_french_shell_and_follows_the_hash() {
+    let doc = document();
+    let root = doc.create_element("div").expect("div");
+    root.set_id(medimail_taskpane::MOUNT_ID);
+    root.set_inner_html("<p id=\"medimail-loading\">Chargement de Medimail…</p>");
+    doc.body()
+        .expect("body")
+        .append_child(&root)
+        .expect("append");
+
+    app::mount(Environment::from_ready(
+        Some("Outlook".into()),
+        Some("OfficeOnline".into()),
+    ));
+
+    let text = |selector: &str| {
+        doc.query_selector(selector)
+            .expect("selector")
+            .unwrap_or_else(|| panic!("{selector} rendered"))
+            .text_content()
+            .unwrap_or_default()
+    };
+    assert_eq!(text(".app-header h1"), "Medimail");
+    assert_eq!(text("p.status"), "Connecté à Outlook sur le web");
+    assert!(text("#contenu").contains("Bienvenue"));
+    assert!(doc.get_element_by_id("medimail-loading").is_none());
+    let ready = doc
+        .document_element()
+        .and_then(|e| e.get_attribute("data-medimail-ready"));
+    assert_eq!(ready.as_deref(), Some("true"));
+    let rendered_at = Reflect::get(&window(), &JsValue::from_str("__medimailShellRenderedAt"))
+        .expect("timestamp");
+    assert!(rendered_at.as_f64().is_some_and(|t| t > 0.0));
+
+    window().location().set_hash("#/aide").expect("hash");
+    tick(100).await;
+    assert_eq!(text("#aide-titre"), "Aide");
+    window().location().set_hash("#/perdu").expect("hash");
+    tick(100).await;
+    assert_eq!(text("#introuvable-titre"), "Page introuvable");
+    window().location().set_hash("#/").expect("hash");
+    tick(100).await;
+    assert_eq!(text("#accueil-titre"), "Bienvenue");
+}

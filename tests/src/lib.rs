@@ -1,0 +1,260 @@
+//! Harness for the end-to-end tests: starts the real `medimail` binary on a free port
+//! with its own data folder, a local stand-in for office.js served over HTTPS, and
+//! headless Chromium driven through chromedriver (WebDriver, fantoccini).
+//!
+//! Prerequisites (the README's test command does all of this): the binary built
+//! (`cargo build -p medimail-server`), the task pane built (`trunk build --release`, into
+//! `dist/`), and Debian's `chromium` and `chromium-driver` installed.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+pub mod browser;
+pub mod office_stub;
+
+pub use browser::Browser;
+pub use office_stub::OfficeStub;
+
+/// The workspace root (the folder holding `Cargo.toml`, `dist/`, `target/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// The cargo target folder (`CARGO_TARGET_DIR` or `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The `medimail` binary under test: `MEDIMAIL_BIN`, or the debug build.
+pub fn medimail_bin() -> PathBuf {
+    let path = std::env::var_os("MEDIMAIL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug").join("medimail"));
+    assert!(
+        path.exists(),
+        "the medimail binary is missing at {}: run `cargo build -p medimail-server` first \
+         (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// The built task pane: `MEDIMAIL_DIST_DIR`, or `dist/` at the workspace root.
+pub fn dist_dir() -> PathBuf {
+    let path = std::env::var_os("MEDIMAIL_DIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(
+        path.join("index.html").exists(),
+        "the task pane is not built in {}: run `trunk build --release` first \
+         (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Installs the process-wide rustls provider once (tests mix several TLS users).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// How to start the server under test.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// office.js address given to the server (`MEDIMAIL_OFFICE_JS_URL`).
+    pub office_js_url: Option<String>,
+    /// Extra arguments after the defaults.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// Use `DATABASE_URL` from the environment instead of the SQLite default.
+    pub inherit_database_url: bool,
+}
+
+/// A running `medimail` process; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub origin: String,
+    pub data_dir: tempfile::TempDir,
+    pub log_path: PathBuf,
+}
+
+impl Server {
+    /// Starts the server and waits until `/api/health` answers over HTTPS.
+    pub async fn start(options: ServerOptions) -> Server {
+        install_crypto_provider();
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let port = free_port();
+        let origin = format!("https://localhost:{port}");
+        let log_path = data_dir.path().join("server.log");
+        let mut command = base_command(&data_dir, port, &options);
+        let log = std::fs::File::create(&log_path).expect("log file");
+        command
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        let child = command.spawn().expect("spawn medimail");
+        let mut server = Server {
+            child,
+            port,
+            origin,
+            data_dir,
+            log_path,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let client = self.client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "medimail exited with {status} during start-up:\n{}",
+                    self.log()
+                );
+            }
+            if let Ok(r) = client
+                .get(self.url(medimail_api::paths::HEALTH))
+                .send()
+                .await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "medimail did not become ready within 60 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The development certificate the server generated.
+    pub fn cert_path(&self) -> PathBuf {
+        self.data_dir.path().join("tls").join("dev-cert.pem")
+    }
+
+    /// An HTTPS client that trusts exactly this server's development certificate.
+    pub fn client(&self) -> reqwest::Client {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(10));
+        if let Ok(pem) = std::fs::read(self.cert_path()) {
+            let cert = reqwest::Certificate::from_pem(&pem).expect("PEM certificate");
+            builder = builder
+                .tls_certs_only([cert])
+                .resolve("localhost", self.addr());
+        }
+        builder.build().expect("HTTPS client")
+    }
+
+    /// What the server wrote to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to end; returns its exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("medimail stops after SIGTERM")
+            .expect("exit status")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// The command line of a server under test, without spawning it.
+pub fn base_command(data_dir: &tempfile::TempDir, port: u16, options: &ServerOptions) -> Command {
+    let mut command = Command::new(medimail_bin());
+    // Only what the test sets: no operator variable from the surrounding shell.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MEDIMAIL_") || (key == "DATABASE_URL" && !options.inherit_database_url)
+        {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("MEDIMAIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "MEDIMAIL_PUBLIC_ORIGIN",
+            format!("https://localhost:{port}"),
+        )
+        .env("MEDIMAIL_DATA_DIR", data_dir.path())
+        .env("MEDIMAIL_DIST_DIR", dist_dir())
+        .env("RUST_LOG", "info")
+        .kill_on_drop(true)
+        .stdin(Stdio::null());
+    if let Some(url) = &options.office_js_url {
+        command.env("MEDIMAIL_OFFICE_JS_URL", url);
+    }
+    for (k, v) in &options.env {
+        command.env(k, v);
+    }
+    command.args(&options.args);
+    command
+}
+
+/// Runs the binary to completion with a timeout (for start-up failures and `--help`).
+pub async fn run_to_end(mut command: Command) -> std::process::Output {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().expect("spawn medimail");
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("medimail ends within 60 s")
+        .expect("output")
+}
+
+/// Median of a list of measurements.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}

@@ -1,0 +1,71 @@
+//! A local HTTPS server for the office.js stand-in (`tests/fixtures/office-stub.js`), so
+//! that the task pane loads "office.js" from another origin exactly as in production.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::routing::get;
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use rustls_pki::pem::PemObject;
+
+mod rustls_pki {
+    pub use rustls::pki_types::*;
+}
+
+pub struct OfficeStub {
+    pub port: u16,
+    handle: Handle<SocketAddr>,
+}
+
+impl OfficeStub {
+    pub async fn start() -> OfficeStub {
+        crate::install_crypto_provider();
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+            .expect("stub certificate");
+        let cert =
+            rustls_pki::CertificateDer::from_pem_slice(made.cert.pem().as_bytes()).expect("cert");
+        let key =
+            rustls_pki::PrivateKeyDer::from_pem_slice(made.signing_key.serialize_pem().as_bytes())
+                .expect("key");
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("stub TLS config");
+        let script =
+            std::fs::read_to_string(crate::workspace_root().join("tests/fixtures/office-stub.js"))
+                .expect("office stub script");
+        let app = Router::new().route(
+            "/office.js",
+            get(move || {
+                let script = script.clone();
+                async move { ([(header::CONTENT_TYPE, "text/javascript")], script) }
+            }),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stub");
+        let port = listener.local_addr().expect("stub addr").port();
+        let handle: Handle<SocketAddr> = Handle::new();
+        let server =
+            axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(config)))
+                .expect("stub server")
+                .handle(handle.clone());
+        tokio::spawn(server.serve(app.into_make_service()));
+        OfficeStub { port, handle }
+    }
+
+    /// The stand-in's URL, pretending to be Outlook on the given platform.
+    pub fn url(&self, platform: &str) -> String {
+        format!(
+            "https://127.0.0.1:{}/office.js?host=Outlook&platform={platform}",
+            self.port
+        )
+    }
+}
+
+impl Drop for OfficeStub {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
