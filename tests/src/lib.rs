@@ -123,8 +123,8 @@ impl Server {
     }
 
     async fn wait_ready(&mut self) {
-        let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut last_error = String::from("no attempt yet");
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
@@ -132,17 +132,23 @@ impl Server {
                     self.log()
                 );
             }
-            if let Ok(r) = client
-                .get(self.url(medimail_api::paths::HEALTH))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                return;
+            // The server writes its certificate during start-up: build the client only
+            // once it exists, so that it trusts that certificate.
+            if self.cert_path().exists() {
+                match self
+                    .client()
+                    .get(self.url(medimail_api::paths::HEALTH))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().is_success() => return,
+                    Ok(r) => last_error = format!("status {}", r.status()),
+                    Err(e) => last_error = format!("{e:?}"),
+                }
             }
             assert!(
                 Instant::now() < deadline,
-                "medimail did not become ready within 60 s:\n{}",
+                "medimail did not become ready within 60 s (last error: {last_error}):\n{}",
                 self.log()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -179,18 +185,19 @@ impl Server {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// Sends SIGTERM and waits for the process to end; returns its exit status.
-    pub async fn terminate(mut self) -> std::process::ExitStatus {
+    /// Sends SIGTERM and waits for the process to end; returns its exit status and log.
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, String) {
         if let Some(pid) = self.child.id() {
             let _ = std::process::Command::new("kill")
                 .arg("-TERM")
                 .arg(pid.to_string())
                 .status();
         }
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("medimail stops after SIGTERM")
-            .expect("exit status")
+            .expect("exit status");
+        (status, self.log())
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -222,7 +229,10 @@ pub fn base_command(data_dir: &tempfile::TempDir, port: u16, options: &ServerOpt
         )
         .env("MEDIMAIL_DATA_DIR", data_dir.path())
         .env("MEDIMAIL_DIST_DIR", dist_dir())
-        .env("RUST_LOG", "info")
+        .env(
+            "RUST_LOG",
+            std::env::var("E2E_SERVER_LOG").unwrap_or_else(|_| "info".to_owned()),
+        )
         .kill_on_drop(true)
         .stdin(Stdio::null());
     if let Some(url) = &options.office_js_url {

@@ -305,10 +305,8 @@ async fn plaintext_mode_listens_in_http_only_when_asked() {
 #[tokio::test]
 async fn stops_gracefully_on_sigterm() {
     let server = Server::start(ServerOptions::default()).await;
-    let log_path = server.log_path.clone();
-    let status = server.terminate().await;
+    let (status, log) = server.terminate().await;
     assert!(status.success(), "exit status {status}");
-    let log = std::fs::read_to_string(log_path).expect("log");
     assert!(log.contains("Medimail stopped"), "{log}");
 }
 
