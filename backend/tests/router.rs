@@ -57,12 +57,12 @@ impl TestDb {
     }
 
     async fn drop_postgres(self) {
-        if let Some((admin, name)) = self.postgres {
-            if let Ok(conn) = Database::connect(admin.as_str()).await {
-                let _ = conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await;
-            }
+        if let Some((admin, name)) = self.postgres
+            && let Ok(conn) = Database::connect(admin.as_str()).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
         }
     }
 }
