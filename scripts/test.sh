@@ -24,14 +24,12 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo fetch --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p medimail-taskpane --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
 echo "==> building the task pane (trunk build --release)"
 trunk build --release
 
-echo "==> building the server"
-cargo build --locked -p medimail-server
-
-echo "==> unit, integration and end-to-end tests"
+echo "==> unit, integration and end-to-end tests (this builds the medimail binary too)"
 cargo test --workspace --locked -- --test-threads=2
 
 echo "==> wasm-bindgen tests in headless Chromium"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Prints the task pane's figures: release .wasm size raw and gzipped, JS glue size, and the
+# time from navigation to the shell rendered in headless Chromium (median of 10 loads).
+# Assumes the tools are installed (scripts/install-tools.sh --test).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+cargo fetch --locked
+trunk build --release >/dev/null
+cargo build --locked -p medimail-server -p medimail-e2e --bin medimail --bin pane-load-bench >/dev/null
+
+wasm=$(ls dist/*.wasm)
+js=$(ls dist/medimail-taskpane-*.js)
+printf 'release .wasm: %s bytes raw, %s bytes gzip -9\n' \
+  "$(stat -c %s "$wasm")" "$(gzip -9 -c "$wasm" | wc -c)"
+printf 'JS glue:       %s bytes raw, %s bytes gzip -9\n' \
+  "$(stat -c %s "$js")" "$(gzip -9 -c "$js" | wc -c)"
+"$ROOT/target/debug/pane-load-bench"
