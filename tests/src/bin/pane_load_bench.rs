@@ -25,7 +25,9 @@ async fn main() {
     for i in 0..LOADS {
         if i == 0 {
             // The first load starts from an empty cache.
-            browser.cdp("Network.clearBrowserCache", serde_json::json!({})).await;
+            browser
+                .cdp("Network.clearBrowserCache", serde_json::json!({}))
+                .await;
         }
         browser.client.goto("about:blank").await.expect("blank");
         browser.client.goto(&url).await.expect("open the pane");
