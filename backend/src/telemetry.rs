@@ -7,7 +7,7 @@ use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("warn,medimail=info,medimail_server=info,tower_http=warn")
+        EnvFilter::new("warn,medimail=info,medimail_server=info")
     });
     // Colours only for a person at a terminal; log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
