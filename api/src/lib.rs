@@ -62,6 +62,19 @@ pub struct Health {
     pub database: DatabaseKind,
 }
 
+/// Answer of `GET /api/me`: the caller's verified Office identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Entra tenant id (`tid`).
+    pub tenant_id: String,
+    /// Entra object id of the user (`oid`).
+    pub object_id: String,
+    /// Display name, for the greeting ("Bonjour Prénom NOM,").
+    pub name: Option<String>,
+    /// The Office 365 mailbox that receives one-time codes.
+    pub mailbox: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

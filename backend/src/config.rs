@@ -82,6 +82,29 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_CLIENT_ID", value_parser = parse_client_id, global = true)]
     pub client_id: Option<String>,
 
+    /// OpenID metadata document whose `jwks_uri` lists the keys that sign Office tokens
+    /// (https; http is accepted on loopback only, for tests).
+    #[arg(long, env = "MEDIMAIL_OIDC_METADATA_URL", default_value = DEFAULT_OIDC_METADATA_URL, value_parser = parse_metadata_url, global = true)]
+    pub oidc_metadata_url: Url,
+
+    /// Expected `iss` of Office tokens; `{tid}` is replaced by the token's tenant id.
+    #[arg(long, env = "MEDIMAIL_ISSUER_TEMPLATE", default_value = DEFAULT_ISSUER_TEMPLATE, global = true)]
+    pub issuer_template: String,
+
+    /// Tenants (Microsoft 365 organisations) whose users may sign in: comma-separated
+    /// tenant ids, or `any`. Unset: nobody can sign in (a warning is logged).
+    #[arg(long, env = "MEDIMAIL_ALLOWED_TENANTS", global = true)]
+    pub allowed_tenants: Option<String>,
+
+    /// Minimum seconds between two JWKS refreshes caused by an unknown key id.
+    #[arg(
+        long,
+        env = "MEDIMAIL_JWKS_REFRESH_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub jwks_refresh_seconds: u64,
+
     /// Folder holding the built task pane (Trunk's dist/).
     #[arg(
         long,
@@ -104,6 +127,13 @@ pub struct Config {
 pub const DEFAULT_OFFICE_JS_URL: &str =
     "https://appsforoffice.microsoft.com/lib/1/hosted/office.js";
 
+/// Microsoft's multi-tenant OpenID metadata (Entra ID v2).
+pub const DEFAULT_OIDC_METADATA_URL: &str =
+    "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration";
+
+/// Entra ID v2 issuer, per tenant.
+pub const DEFAULT_ISSUER_TEMPLATE: &str = "https://login.microsoftonline.com/{tid}/v2.0";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -120,6 +150,20 @@ impl Config {
                 self.data_dir.join("medimail.db").display()
             ),
         }
+    }
+
+    /// The `aud` values an Office token may carry: the application id and its id URI
+    /// (`api://<public host[:port]>/<id>`, as in the manifest). None without a client id.
+    pub fn token_audiences(&self) -> Vec<String> {
+        let Some(id) = &self.client_id else {
+            return Vec::new();
+        };
+        let authority = self
+            .origin()
+            .split_once("://")
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or_default();
+        vec![id.clone(), format!("api://{authority}/{id}")]
     }
 
     /// The public origin without a trailing slash, ready to prefix a path.
@@ -149,6 +193,16 @@ fn parse_https_url(value: &str) -> Result<Url, String> {
         return Err("the URL has no host".into());
     }
     Ok(url)
+}
+
+fn parse_metadata_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err("must be an https:// URL (http only on loopback, for tests)".into()),
+    }
 }
 
 /// An Entra application id is a GUID (8-4-4-4-12 hexadecimal digits).
@@ -226,6 +280,30 @@ mod tests {
             cli.config.client_id.as_deref(),
             Some("1b2c3d4e-0000-4000-8000-1234567890ab")
         );
+    }
+
+    #[test]
+    fn token_audiences_are_the_id_and_its_uri() {
+        let cli = parse(&[
+            "--client-id",
+            "1b2c3d4e-0000-4000-8000-1234567890ab",
+            "--public-origin",
+            "https://medimail.example:8443",
+        ])
+        .expect("parse");
+        assert_eq!(
+            cli.config.token_audiences(),
+            vec![
+                "1b2c3d4e-0000-4000-8000-1234567890ab".to_owned(),
+                "api://medimail.example:8443/1b2c3d4e-0000-4000-8000-1234567890ab".to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_over_http_only_on_loopback() {
+        assert!(parse(&["--oidc-metadata-url", "http://127.0.0.1:9/x"]).is_ok());
+        assert!(parse(&["--oidc-metadata-url", "http://idp.example/x"]).is_err());
     }
 
     #[test]

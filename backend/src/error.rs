@@ -15,6 +15,11 @@ pub enum AppError {
     #[error("not found")]
     NotFound,
 
+    /// 401 (503 when the identity provider cannot be reached): the Office token was
+    /// refused. The reason is logged at debug level; the token is never echoed.
+    #[error("office token refused: {0}")]
+    Unauthorized(#[source] crate::auth::office::TokenError),
+
     /// 503: the database did not answer.
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(#[source] sea_orm::DbErr),
@@ -28,6 +33,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorized(crate::auth::office::TokenError::Unavailable(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -40,6 +49,7 @@ impl AppError {
                 "not_found",
                 "Cette adresse n'existe pas sur le serveur Medimail.",
             ),
+            AppError::Unauthorized(e) => ErrorBody::new(e.code(), e.message()),
             AppError::DatabaseUnavailable(_) => ErrorBody::new(
                 "database_unavailable",
                 "Le serveur Medimail ne parvient pas à joindre sa base de données. \
@@ -65,8 +75,19 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             AppError::NotFound => {}
+            AppError::Unauthorized(crate::auth::office::TokenError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "identity provider unavailable")
+            }
+            AppError::Unauthorized(reason) => tracing::debug!(%reason, "office token refused"),
             other => tracing::error!(error = %other, "request failed"),
         }
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if self.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

@@ -25,6 +25,7 @@ pub const SESSION_HEADER: &str = "x-medimail-session";
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(crate::health::router())
+        .merge(crate::auth::routes::router())
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

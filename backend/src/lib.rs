@@ -5,6 +5,7 @@
 
 pub mod addin;
 pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod entity;

@@ -34,8 +34,6 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Config(String),
 }
 
 /// Everything prepared and checked before the first connection is accepted.
@@ -82,6 +80,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
         tracing::warn!(
             "MEDIMAIL_CLIENT_ID is not set: the manifest carries a placeholder application id \
              and Office single sign-on will not work inside Outlook"
+        );
+    }
+    if config.allowed_tenants.is_none() {
+        tracing::warn!(
+            "MEDIMAIL_ALLOWED_TENANTS is not set: no Office user can sign in \
+             (set it to your tenant id, or to `any`)"
         );
     }
     let state = AppState::new(config, db, taskpane);

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::office::{AllowedTenants, OfficeVerifier, VerifierSettings};
 use crate::config::Config;
 use crate::taskpane::TaskpanePage;
 
@@ -14,6 +15,8 @@ pub struct AppState {
     /// The manifest rendered for the public origin.
     pub manifest: Arc<str>,
     pub taskpane: Arc<TaskpanePage>,
+    /// Verifies the Office token of every authenticated call.
+    pub office: Arc<OfficeVerifier>,
 }
 
 impl AppState {
@@ -25,7 +28,15 @@ impl AppState {
             &config.origin(),
             config.client_id.as_deref(),
         );
+        let office = OfficeVerifier::new(VerifierSettings {
+            metadata_url: config.oidc_metadata_url.clone(),
+            issuer_template: config.issuer_template.clone(),
+            tenants: AllowedTenants::parse(config.allowed_tenants.as_deref().unwrap_or("")),
+            audiences: config.token_audiences(),
+            refresh_interval: std::time::Duration::from_secs(config.jwks_refresh_seconds),
+        });
         Self {
+            office: Arc::new(office),
             db,
             config: Arc::new(config),
             manifest: manifest.into(),

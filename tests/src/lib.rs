@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 pub mod browser;
+pub mod idp;
 pub mod office_stub;
 
 pub use browser::Browser;
@@ -198,10 +199,6 @@ impl Server {
             .expect("medimail stops after SIGTERM")
             .expect("exit status");
         (status, self.log())
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

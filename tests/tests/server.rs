@@ -423,6 +423,10 @@ async fn help_documents_every_setting() {
         "MEDIMAIL_DIST_DIR",
         "MEDIMAIL_OFFICE_JS_URL",
         "MEDIMAIL_LOG_FORMAT",
+        "MEDIMAIL_OIDC_METADATA_URL",
+        "MEDIMAIL_ISSUER_TEMPLATE",
+        "MEDIMAIL_ALLOWED_TENANTS",
+        "MEDIMAIL_JWKS_REFRESH_SECONDS",
     ] {
         assert!(
             help.contains(name),

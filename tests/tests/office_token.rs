@@ -1,0 +1,326 @@
+//! Office token verification on the real server, against the test identity provider:
+//! one test per way a token can be wrong (issue 3's list), and the right one.
+
+use base64::Engine;
+use medimail_api::{ErrorBody, Me};
+use medimail_e2e::idp::{self, OTHER_TENANT, TENANT, TestIdp};
+use medimail_e2e::{Server, ServerOptions};
+
+async fn setup_with(extra: Vec<(String, String)>) -> (TestIdp, Server) {
+    let idp = TestIdp::start().await;
+    let mut env = idp.server_env();
+    env.extend(extra);
+    let server = Server::start(ServerOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    (idp, server)
+}
+
+async fn setup() -> (TestIdp, Server) {
+    setup_with(Vec::new()).await
+}
+
+/// Calls `GET /api/me` with an `Authorization` header value (or none).
+async fn call_me(server: &Server, authorization: Option<&str>) -> (u16, String) {
+    let mut request = server.client().get(server.url("/api/me"));
+    if let Some(value) = authorization {
+        request = request.header("Authorization", value);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+async fn refused(server: &Server, token: &str) -> ErrorBody {
+    let (status, body) = call_me(server, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, 401, "refused: {body}");
+    assert!(!body.contains(token), "the token is echoed");
+    serde_json::from_str(&body).expect("JSON error body")
+}
+
+fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> serde_json::Value {
+    claims[key] = value;
+    claims
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[tokio::test]
+async fn accepts_a_valid_token_and_names_the_user() {
+    let (idp, server) = setup().await;
+    let token = idp::sign(&idp.current_key(), &idp::valid_claims());
+    let (status, body) = call_me(&server, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, 200, "{body}");
+    let who: Me = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(who.tenant_id, TENANT);
+    assert_eq!(who.object_id, "00000000-0000-0000-0000-00000000d0c7");
+    assert_eq!(who.name.as_deref(), Some("Mickaël POLLET"));
+    assert_eq!(who.mailbox.as_deref(), Some("m.pollet@chu-exemple.fr"));
+
+    // The application id URI is an accepted audience too; upn stands in for the mailbox.
+    let mut claims = with(
+        idp::valid_claims(),
+        "aud",
+        format!("api://localhost:{}/{}", server.port, idp::CLIENT_ID).into(),
+    );
+    claims
+        .as_object_mut()
+        .expect("object")
+        .remove("preferred_username");
+    claims["upn"] = "upn@chu-exemple.fr".into();
+    let (status, body) = call_me(
+        &server,
+        Some(&format!(
+            "Bearer {}",
+            idp::sign(&idp.current_key(), &claims)
+        )),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let who: Me = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(who.mailbox.as_deref(), Some("upn@chu-exemple.fr"));
+}
+
+#[tokio::test]
+async fn refuses_an_expired_token_beyond_five_minutes_of_leeway() {
+    let (idp, server) = setup().await;
+    let now = idp::now();
+    let expired = with(idp::valid_claims(), "exp", (now - 6 * 60).into());
+    let error = refused(&server, &idp::sign(&idp.current_key(), &expired)).await;
+    assert_eq!(error.code, "token_expired");
+    assert!(error.message.contains("expiré"));
+    // Inside the leeway it is still accepted.
+    let late = with(idp::valid_claims(), "exp", (now - 60).into());
+    let (status, _) = call_me(
+        &server,
+        Some(&format!("Bearer {}", idp::sign(&idp.current_key(), &late))),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn refuses_a_token_not_yet_valid() {
+    let (idp, server) = setup().await;
+    let claims = with(idp::valid_claims(), "nbf", (idp::now() + 10 * 60).into());
+    let error = refused(&server, &idp::sign(&idp.current_key(), &claims)).await;
+    assert_eq!(error.code, "token_not_yet_valid");
+}
+
+#[tokio::test]
+async fn refuses_a_token_for_another_audience() {
+    let (idp, server) = setup().await;
+    let claims = with(idp::valid_claims(), "aud", "api://other-app/1234".into());
+    let error = refused(&server, &idp::sign(&idp.current_key(), &claims)).await;
+    assert_eq!(error.code, "token_audience");
+}
+
+#[tokio::test]
+async fn refuses_a_token_from_another_issuer() {
+    let (idp, server) = setup().await;
+    let claims = with(
+        idp::valid_claims(),
+        "iss",
+        format!("https://sts.windows.net/{TENANT}/").into(),
+    );
+    let error = refused(&server, &idp::sign(&idp.current_key(), &claims)).await;
+    assert_eq!(error.code, "token_issuer");
+}
+
+#[tokio::test]
+async fn refuses_a_tenant_that_is_not_allowed() {
+    let (idp, server) = setup().await;
+    let mut claims = with(idp::valid_claims(), "tid", OTHER_TENANT.into());
+    claims["iss"] = idp::ISSUER_TEMPLATE.replace("{tid}", OTHER_TENANT).into();
+    let error = refused(&server, &idp::sign(&idp.current_key(), &claims)).await;
+    assert_eq!(error.code, "token_tenant");
+    assert!(error.message.contains("organisation"));
+}
+
+#[tokio::test]
+async fn refuses_a_missing_or_wrong_scope() {
+    let (idp, server) = setup().await;
+    let wrong = with(idp::valid_claims(), "scp", "User.Read Mail.Send".into());
+    assert_eq!(
+        refused(&server, &idp::sign(&idp.current_key(), &wrong))
+            .await
+            .code,
+        "token_scope"
+    );
+    let mut missing = idp::valid_claims();
+    missing.as_object_mut().expect("object").remove("scp");
+    assert_eq!(
+        refused(&server, &idp::sign(&idp.current_key(), &missing))
+            .await
+            .code,
+        "token_scope"
+    );
+}
+
+#[tokio::test]
+async fn refuses_alg_none() {
+    let (_idp, server) = setup().await;
+    let header = b64(br#"{"alg":"none","typ":"JWT","kid":"key-1"}"#);
+    let payload = b64(idp::valid_claims().to_string().as_bytes());
+    let error = refused(&server, &format!("{header}.{payload}.")).await;
+    assert_eq!(error.code, "token_invalid");
+}
+
+#[tokio::test]
+async fn refuses_hs256_signed_with_the_public_key_as_secret() {
+    let (idp, server) = setup().await;
+    // The classic key-confusion attack: the public JWK's modulus used as an HMAC secret.
+    let jwks: serde_json::Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/common/discovery/v2.0/keys",
+        idp.port
+    ))
+    .await
+    .expect("jwks")
+    .json()
+    .await
+    .expect("json");
+    let public = jwks["keys"][0].to_string();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some("key-1".into());
+    let token = jsonwebtoken::encode(
+        &header,
+        &idp::valid_claims(),
+        &jsonwebtoken::EncodingKey::from_secret(public.as_bytes()),
+    )
+    .expect("sign");
+    assert_eq!(refused(&server, &token).await.code, "token_invalid");
+}
+
+#[tokio::test]
+async fn refuses_an_unknown_key_id_and_refreshes_at_most_once_a_minute() {
+    let (idp, server) = setup().await;
+    let good = idp::sign(&idp.current_key(), &idp::valid_claims());
+    assert_eq!(
+        call_me(&server, Some(&format!("Bearer {good}"))).await.0,
+        200
+    );
+    let fetches = idp.jwks_fetches();
+    assert_eq!(fetches, 1);
+    for i in 0..5 {
+        let token = idp::sign(&idp::key(1, &format!("unknown-{i}")), &idp::valid_claims());
+        assert_eq!(refused(&server, &token).await.code, "token_unknown_key");
+    }
+    assert_eq!(
+        idp.jwks_fetches(),
+        fetches,
+        "unknown kids within a minute cause no download"
+    );
+}
+
+#[tokio::test]
+async fn accepts_a_rotated_key_after_the_jwks_refresh() {
+    let (idp, server) =
+        setup_with(vec![("MEDIMAIL_JWKS_REFRESH_SECONDS".into(), "1".into())]).await;
+    let good = idp::sign(&idp.current_key(), &idp::valid_claims());
+    assert_eq!(
+        call_me(&server, Some(&format!("Bearer {good}"))).await.0,
+        200
+    );
+    let rotated = idp::key(1, "key-2");
+    let token = idp::sign(&rotated, &idp::valid_claims());
+    assert_eq!(refused(&server, &token).await.code, "token_unknown_key");
+    idp.publish(rotated);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, body) = call_me(&server, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, 200, "the new key is accepted after refresh: {body}");
+    assert_eq!(idp.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn refuses_a_tampered_payload() {
+    let (idp, server) = setup().await;
+    let token = idp::sign(&idp.current_key(), &idp::valid_claims());
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged = with(
+        idp::valid_claims(),
+        "oid",
+        "00000000-0000-0000-0000-0000000bad00".into(),
+    );
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64(forged.to_string().as_bytes()),
+        parts[2]
+    );
+    assert_eq!(refused(&server, &tampered).await.code, "token_invalid");
+}
+
+#[tokio::test]
+async fn refuses_a_token_signed_by_another_key_under_a_known_kid() {
+    let (_idp, server) = setup().await;
+    let impostor = idp::key(2, "key-1");
+    let token = idp::sign(&impostor, &idp::valid_claims());
+    assert_eq!(refused(&server, &token).await.code, "token_invalid");
+}
+
+#[tokio::test]
+async fn refuses_malformed_tokens() {
+    let (_idp, server) = setup().await;
+    for token in [
+        "abc.def".to_owned(),
+        "!!!.@@@.###".to_owned(),
+        format!(
+            "{}.{}.{}",
+            "a".repeat(7_000),
+            "b".repeat(7_000),
+            "c".repeat(6_480)
+        ),
+    ] {
+        let error = refused(&server, &token).await;
+        assert_eq!(
+            error.code,
+            "token_invalid",
+            "{}",
+            &token[..token.len().min(20)]
+        );
+    }
+    assert_eq!(call_me(&server, None).await.0, 401);
+    let (status, body) = call_me(&server, Some("Basic dXNlcjpwYXNz")).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("token_missing"), "{body}");
+}
+
+#[tokio::test]
+async fn refuses_a_token_without_oid() {
+    let (idp, server) = setup().await;
+    let mut claims = idp::valid_claims();
+    claims.as_object_mut().expect("object").remove("oid");
+    assert_eq!(
+        refused(&server, &idp::sign(&idp.current_key(), &claims))
+            .await
+            .code,
+        "token_claims"
+    );
+}
+
+#[tokio::test]
+async fn health_needs_no_token_and_tokens_never_reach_the_log() {
+    let (idp, server) = setup().await;
+    let health = server
+        .client()
+        .get(server.url("/api/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    let token = idp::sign(
+        &idp.current_key(),
+        &with(idp::valid_claims(), "aud", "x".into()),
+    );
+    refused(&server, &token).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let signature = token.rsplit('.').next().expect("signature");
+    assert!(
+        !server.log().contains(signature),
+        "the token reached the log"
+    );
+}
