@@ -17,3 +17,4 @@ printf 'release .wasm: %s bytes raw, %s bytes gzip -9\n' \
 printf 'JS glue:       %s bytes raw, %s bytes gzip -9\n' \
   "$(stat -c %s "$js")" "$(gzip -9 -c "$js" | wc -c)"
 "$ROOT/target/debug/pane-load-bench"
+cargo run --release --locked -q -p medimail-e2e --bin token-verify-bench
