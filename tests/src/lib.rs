@@ -181,6 +181,15 @@ impl Server {
         builder.build().expect("HTTPS client")
     }
 
+    /// `GET path` over HTTPS with [`Server::client`]; panics if no answer comes.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
     /// What the server wrote to stdout and stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

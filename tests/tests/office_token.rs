@@ -305,12 +305,7 @@ async fn refuses_a_token_without_oid() {
 #[tokio::test]
 async fn health_needs_no_token_and_tokens_never_reach_the_log() {
     let (idp, server) = setup().await;
-    let health = server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health");
+    let health = server.get("/api/health").await;
     assert_eq!(health.status(), 200);
     let token = idp::sign(
         &idp.current_key(),

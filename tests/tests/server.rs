@@ -11,12 +11,7 @@ use tokio::net::TcpStream;
 #[tokio::test]
 async fn serves_the_manifest_with_every_url_on_the_public_origin() {
     let server = Server::start(ServerOptions::default()).await;
-    let response = server
-        .client()
-        .get(server.url("/Add-in/Manifestes/Medimail.xml"))
-        .send()
-        .await
-        .expect("manifest over HTTPS");
+    let response = server.get("/Add-in/Manifestes/Medimail.xml").await;
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().expect("ascii");
     assert!(
@@ -51,12 +46,7 @@ async fn serves_the_manifest_with_every_url_on_the_public_origin() {
     }
     assert!(urls >= 10, "only {urls} URLs found");
     // The icons it names are served.
-    let icon = server
-        .client()
-        .get(server.url("/icons/icon-80.png"))
-        .send()
-        .await
-        .expect("icon");
+    let icon = server.get("/icons/icon-80.png").await;
     assert_eq!(icon.status(), 200);
     assert_eq!(icon.headers()["content-type"], "image/png");
 }
@@ -64,12 +54,7 @@ async fn serves_the_manifest_with_every_url_on_the_public_origin() {
 #[tokio::test]
 async fn answers_health_with_strict_security_headers() {
     let server = Server::start(ServerOptions::default()).await;
-    let response = server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health");
+    let response = server.get("/api/health").await;
     assert_eq!(response.status(), 200);
     let h = response.headers().clone();
     assert_eq!(
@@ -91,12 +76,7 @@ async fn answers_health_with_strict_security_headers() {
 #[tokio::test]
 async fn the_task_pane_page_allows_only_its_own_inline_scripts() {
     let server = Server::start(ServerOptions::default()).await;
-    let response = server
-        .client()
-        .get(server.url("/taskpane.html"))
-        .send()
-        .await
-        .expect("pane");
+    let response = server.get("/taskpane.html").await;
     assert_eq!(response.status(), 200);
     let csp = response.headers()["content-security-policy"]
         .to_str()
@@ -167,12 +147,7 @@ async fn survives_plaintext_bytes_and_silent_clients_on_the_tls_port() {
         .expect("write");
     let _silent = TcpStream::connect(server.addr()).await.expect("connect");
 
-    let health = server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health");
+    let health = server.get("/api/health").await;
     assert_eq!(
         health.status(),
         200,
@@ -210,12 +185,7 @@ async fn survives_a_malformed_host_header() {
             "an HTTP answer, got {head:?}"
         );
     }
-    let health = server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health");
+    let health = server.get("/api/health").await;
     assert_eq!(health.status(), 200);
 }
 
@@ -254,12 +224,7 @@ async fn json_log_format_writes_one_object_per_line() {
         ..Default::default()
     })
     .await;
-    server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health");
+    server.get("/api/health").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = server.log();
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -450,14 +415,6 @@ async fn runs_on_postgresql_when_database_url_is_set() {
         ..Default::default()
     })
     .await;
-    let health: medimail_api::Health = server
-        .client()
-        .get(server.url("/api/health"))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let health: medimail_api::Health = server.get("/api/health").await.json().await.expect("json");
     assert_eq!(health.database, medimail_api::DatabaseKind::Postgres);
 }

@@ -299,27 +299,8 @@ impl OfficeVerifier {
     }
 
     async fn fetch_keys(&self) -> Result<HashMap<String, DecodingKey>, TokenError> {
-        let unavailable = |e: reqwest::Error| TokenError::Unavailable(e.to_string());
-        let metadata: Metadata = self
-            .http
-            .get(self.settings.metadata_url.clone())
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
-        let jwks: JwkSet = self
-            .http
-            .get(&metadata.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let metadata: Metadata = self.get_json(self.settings.metadata_url.as_str()).await?;
+        let jwks: JwkSet = self.get_json(&metadata.jwks_uri).await?;
         let mut keys = HashMap::new();
         for jwk in &jwks.keys {
             let (Some(kid), Ok(key)) = (jwk.common.key_id.clone(), DecodingKey::from_jwk(jwk))
@@ -333,6 +314,20 @@ impl OfficeVerifier {
             "fetched the identity provider's signing keys"
         );
         Ok(keys)
+    }
+
+    /// GETs a JSON document from the identity provider; any failure means "unavailable".
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, TokenError> {
+        let unavailable = |e: reqwest::Error| TokenError::Unavailable(e.to_string());
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unavailable)?
+            .json()
+            .await
+            .map_err(unavailable)
     }
 }
 
