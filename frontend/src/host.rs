@@ -132,3 +132,62 @@ mod tests {
         );
     }
 }
+
+/// French explanation of an `Office.auth.getAccessToken` error code (Microsoft, "Troubleshoot
+/// error messages for single sign-on (SSO)"). 0 stands for "the API is missing".
+pub fn office_auth_message(code: i32) -> &'static str {
+    match code {
+        13001 => {
+            "Vous n'êtes pas connecté à Office : connectez-vous avec votre compte \
+                  Microsoft 365 professionnel, puis réessayez."
+        }
+        13002 => {
+            "La connexion ou l'autorisation a été annulée. Réessayez et acceptez la \
+                  demande d'autorisation de Medimail."
+        }
+        13003 => {
+            "Ce type de compte n'est pas pris en charge : utilisez votre compte \
+                  Microsoft 365 professionnel."
+        }
+        13004 | 13005 => {
+            "Medimail n'est pas correctement autorisé pour votre organisation. \
+                          Contactez votre service informatique."
+        }
+        13006 => {
+            "Outlook a rencontré une erreur. Fermez et rouvrez le volet Medimail, puis \
+                  réessayez."
+        }
+        13007 => {
+            "Outlook n'a pas pu obtenir votre identité auprès de Microsoft. Réessayez \
+                  dans quelques instants."
+        }
+        13008 => "Une connexion est déjà en cours : patientez quelques secondes.",
+        13013 => {
+            "Trop de tentatives de connexion en peu de temps : patientez quelques \
+                  secondes, puis réessayez."
+        }
+        13000 | 13010 | 13012 | 0 => {
+            "La connexion automatique n'est pas disponible dans \
+                  cette version d'Outlook."
+        }
+        _ => {
+            "Votre identité Office n'a pas pu être obtenue. Fermez et rouvrez le volet \
+              Medimail ; si le problème persiste, contactez votre service informatique."
+        }
+    }
+}
+
+#[cfg(test)]
+mod auth_message_tests {
+    use super::office_auth_message;
+
+    #[test]
+    fn explains_the_common_sso_errors_in_french() {
+        assert!(office_auth_message(13001).contains("pas connecté à Office"));
+        assert!(office_auth_message(13002).contains("annulée"));
+        assert!(office_auth_message(13012).contains("n'est pas disponible"));
+        assert!(office_auth_message(13006).contains("rouvrez le volet"));
+        assert_ne!(office_auth_message(13001), office_auth_message(13002));
+        assert!(office_auth_message(99999).contains("service informatique"));
+    }
+}

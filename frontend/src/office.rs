@@ -59,3 +59,55 @@ pub fn sleep(ms: i32) -> Promise {
         }
     })
 }
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Office.auth.getAccessToken(options)`: resolves with the Office (Entra ID) access
+    /// token for the add-in's API, rejects with `{ code, message }`.
+    #[wasm_bindgen(catch, js_namespace = ["Office", "auth"], js_name = getAccessToken)]
+    fn get_access_token_raw(options: &JsValue) -> Result<Promise, JsValue>;
+}
+
+/// Why `getAccessToken` failed: office.js's numeric code (13000–13013), or 0 when the API
+/// itself is missing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfficeAuthError {
+    pub code: i32,
+}
+
+impl OfficeAuthError {
+    /// The French explanation shown to the user (Microsoft's "Troubleshoot error messages
+    /// for single sign-on" lists the codes).
+    pub fn message(&self) -> &'static str {
+        crate::host::office_auth_message(self.code)
+    }
+}
+
+/// Asks office.js for the Office access token, letting Office prompt for sign-in and
+/// consent (`allowSignInPrompt`, `allowConsentPrompt`); not a Graph token.
+pub async fn get_access_token() -> Result<String, OfficeAuthError> {
+    let options = js_sys::Object::new();
+    for (key, value) in [
+        ("allowSignInPrompt", true),
+        ("allowConsentPrompt", true),
+        ("forMSGraphAccess", false),
+    ] {
+        let _ = Reflect::set(
+            &options,
+            &JsValue::from_str(key),
+            &JsValue::from_bool(value),
+        );
+    }
+    let promise = get_access_token_raw(&options).map_err(|_| OfficeAuthError { code: 0 })?;
+    match JsFuture::from(promise).await {
+        Ok(token) => token.as_string().ok_or(OfficeAuthError { code: 0 }),
+        Err(error) => {
+            let code = Reflect::get(&error, &JsValue::from_str("code"))
+                .ok()
+                .and_then(|c| c.as_f64())
+                .map(|c| c as i32)
+                .unwrap_or(0);
+            Err(OfficeAuthError { code })
+        }
+    }
+}

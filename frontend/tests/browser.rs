@@ -121,3 +121,42 @@ async fn renders_the_french_shell_and_follows_the_hash() {
     tick(100).await;
     assert_eq!(text("#accueil-titre"), "Bienvenue");
 }
+
+#[wasm_bindgen_test]
+async fn gets_the_office_token_and_explains_its_errors() {
+    let office = Object::new();
+    let auth = Object::new();
+    Reflect::set(
+        &auth,
+        &"getAccessToken".into(),
+        &Function::new_with_args(
+            "options",
+            "return options.allowSignInPrompt && options.allowConsentPrompt && !options.forMSGraphAccess \
+             ? Promise.resolve('eyJ.token.sig') : Promise.reject({ code: 1 });",
+        ),
+    )
+    .expect("set getAccessToken");
+    Reflect::set(&office, &"auth".into(), &auth).expect("set auth");
+    Reflect::set(&window(), &"Office".into(), &office).expect("set Office");
+    assert_eq!(
+        office::get_access_token().await.as_deref(),
+        Ok("eyJ.token.sig")
+    );
+
+    Reflect::set(
+        &auth,
+        &"getAccessToken".into(),
+        &Function::new_no_args("return Promise.reject({ code: 13001, message: 'not signed in' });"),
+    )
+    .expect("set getAccessToken");
+    let error = office::get_access_token().await.expect_err("13001");
+    assert_eq!(error.code, 13001);
+    assert!(error.message().contains("pas connecté à Office"));
+    remove_office();
+
+    // Without office.js at all, the API is missing (code 0).
+    assert_eq!(
+        office::get_access_token().await.expect_err("missing").code,
+        0
+    );
+}
