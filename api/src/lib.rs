@@ -62,7 +62,7 @@ pub struct Health {
     pub database: DatabaseKind,
 }
 
-/// Answer of `GET /api/me`: the caller's verified Office identity.
+/// Answer of `GET /api/me`: the caller's verified Office identity and account state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
     /// Entra tenant id (`tid`).
@@ -73,6 +73,12 @@ pub struct Me {
     pub name: Option<String>,
     /// The Office 365 mailbox that receives one-time codes.
     pub mailbox: Option<String>,
+    /// The Medimail account bound to this Office identity (created on first sign-in).
+    pub account_id: String,
+    /// True until the user has chosen a passphrase (first use).
+    pub needs_passphrase: bool,
+    /// RFC 3339 time until which the account is locked after repeated failures.
+    pub locked_until: Option<String>,
 }
 
 #[cfg(test)]

@@ -276,3 +276,69 @@ async fn the_audit_trail_is_chained_and_detects_tampering() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registers_one_account_per_office_identity_even_under_concurrency() {
+    use medimail_server::auth::account::find_or_register;
+    use medimail_server::auth::office::OfficeIdentity;
+    for db in databases().await {
+        let state = state(&db).await;
+        let identity = OfficeIdentity {
+            tenant_id: "tenant-a".into(),
+            object_id: "oid-1".into(),
+            name: Some("Mickaël POLLET".into()),
+            mailbox: Some("m.pollet@chu-exemple.fr".into()),
+        };
+        // Five first sign-ins at once end in a single account.
+        let mut attempts = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let (db, identity) = (state.db.clone(), identity.clone());
+            attempts.spawn(async move { find_or_register(&db, &identity).await });
+        }
+        let accounts: Vec<_> = attempts
+            .join_all()
+            .await
+            .into_iter()
+            .map(|r| r.expect("registered"))
+            .collect();
+        let first = accounts[0].clone();
+        assert!(accounts.iter().all(|a| a.id == first.id), "{accounts:?}");
+        assert!(
+            first.passphrase_hash.is_none(),
+            "a new account has no passphrase yet"
+        );
+        assert_eq!(first.failed_attempts, 0);
+
+        // The mailbox follows the token; another object id is another account.
+        let moved = OfficeIdentity {
+            mailbox: Some("mickael.pollet@chu-exemple.fr".into()),
+            ..identity.clone()
+        };
+        let again = find_or_register(&state.db, &moved).await.expect("found");
+        assert_eq!(again.id, first.id);
+        assert_eq!(
+            again.mailbox.as_deref(),
+            Some("mickael.pollet@chu-exemple.fr")
+        );
+        let other = OfficeIdentity {
+            object_id: "oid-2".into(),
+            ..identity.clone()
+        };
+        assert_ne!(
+            find_or_register(&state.db, &other).await.expect("other").id,
+            first.id
+        );
+        let other_tenant = OfficeIdentity {
+            tenant_id: "tenant-b".into(),
+            ..identity
+        };
+        assert_ne!(
+            find_or_register(&state.db, &other_tenant)
+                .await
+                .expect("other tenant")
+                .id,
+            first.id
+        );
+        db.drop_postgres().await;
+    }
+}

@@ -319,3 +319,34 @@ async fn health_needs_no_token_and_tokens_never_reach_the_log() {
         "the token reached the log"
     );
 }
+
+#[tokio::test]
+async fn the_first_sign_in_registers_an_account_that_needs_a_passphrase() {
+    let (idp, server) = setup().await;
+    let token = idp::sign(&idp.current_key(), &idp::valid_claims());
+    let auth = format!("Bearer {token}");
+    let (status, body) = call_me(&server, Some(&auth)).await;
+    assert_eq!(status, 200, "{body}");
+    let first: Me = serde_json::from_str(&body).expect("JSON");
+    assert!(first.needs_passphrase);
+    assert_eq!(first.locked_until, None);
+    let (_, body) = call_me(&server, Some(&auth)).await;
+    let second: Me = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        second.account_id, first.account_id,
+        "the same person, the same account"
+    );
+
+    let other = with(
+        idp::valid_claims(),
+        "oid",
+        "00000000-0000-0000-0000-0000000000b2".into(),
+    );
+    let (_, body) = call_me(
+        &server,
+        Some(&format!("Bearer {}", idp::sign(&idp.current_key(), &other))),
+    )
+    .await;
+    let someone_else: Me = serde_json::from_str(&body).expect("JSON");
+    assert_ne!(someone_else.account_id, first.account_id);
+}

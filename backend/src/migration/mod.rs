@@ -4,12 +4,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_audit_event;
+mod m20261127_000002_create_account;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_create_audit_event::Migration)]
+        vec![
+            Box::new(m20261127_000001_create_audit_event::Migration),
+            Box::new(m20261127_000002_create_account::Migration),
+        ]
     }
 }

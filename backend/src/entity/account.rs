@@ -1,0 +1,28 @@
+//! `account`: a Medimail account, bound to one Office identity `(tenant_id, object_id)`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "account")]
+pub struct Model {
+    /// Random UUID (v4), the account's stable reference.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub object_id: String,
+    /// From the token's `name`, refreshed at each sign-in.
+    pub display_name: Option<String>,
+    /// The Office 365 mailbox that receives one-time codes, refreshed at each sign-in.
+    pub mailbox: Option<String>,
+    /// argon2id PHC string; `None` until the user has chosen a passphrase.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub passphrase_hash: Option<String>,
+    pub failed_attempts: i32,
+    pub locked_until: Option<ChronoDateTimeUtc>,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
