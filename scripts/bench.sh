@@ -18,3 +18,4 @@ printf 'JS glue:       %s bytes raw, %s bytes gzip -9\n' \
   "$(stat -c %s "$js")" "$(gzip -9 -c "$js" | wc -c)"
 "$ROOT/target/debug/pane-load-bench"
 cargo run --release --locked -q -p medimail-e2e --bin token-verify-bench
+cargo run --release --locked -q -p medimail-e2e --bin argon2-bench

@@ -3,4 +3,5 @@
 
 pub mod account;
 pub mod office;
+pub mod passphrase;
 pub mod routes;

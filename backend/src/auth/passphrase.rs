@@ -1,0 +1,199 @@
+//! The personal passphrase: rules for choosing one, and argon2id hashing.
+//!
+//! Parameters: argon2id, version 0x13, m = 19,456 KiB (19 MiB), t = 2 passes, p = 1 lane,
+//! 16-byte random salt, 32-byte output: the first configuration OWASP's Password Storage
+//! Cheat Sheet recommends. The PHC string stores them, so raising them later only
+//! affects new hashes. Hashing is CPU-bound: async callers go through `spawn_blocking`.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::rngs::OsRng;
+
+/// At least this many characters (Unicode scalar values).
+pub const MIN_CHARS: usize = 12;
+/// At most this many characters, so that hashing cost stays bounded.
+pub const MAX_CHARS: usize = 256;
+/// At least this many different characters ("aaaaaaaaaaaa" is refused).
+pub const MIN_DISTINCT_CHARS: usize = 5;
+
+/// argon2id memory cost in KiB, passes and lanes (see the module documentation).
+pub const M_COST_KIB: u32 = 19_456;
+pub const T_COST: u32 = 2;
+pub const P_COST: u32 = 1;
+
+/// Why a new passphrase is refused. Each has a stable code and a French message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassphraseRule {
+    Mismatch,
+    TooShort,
+    TooLong,
+    TooSimple,
+    ContainsMailbox,
+}
+
+impl PassphraseRule {
+    pub fn code(self) -> &'static str {
+        match self {
+            PassphraseRule::Mismatch => "passphrase_mismatch",
+            PassphraseRule::TooShort => "passphrase_too_short",
+            PassphraseRule::TooLong => "passphrase_too_long",
+            PassphraseRule::TooSimple => "passphrase_too_simple",
+            PassphraseRule::ContainsMailbox => "passphrase_contains_mailbox",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            PassphraseRule::Mismatch => "Les deux saisies de la passephrase sont différentes.",
+            PassphraseRule::TooShort => {
+                "La passephrase doit comporter au moins 12 caractères : une courte phrase \
+                 facile à retenir convient très bien."
+            }
+            PassphraseRule::TooLong => "La passephrase ne peut pas dépasser 256 caractères.",
+            PassphraseRule::TooSimple => {
+                "Cette passephrase est trop simple : utilisez au moins 5 caractères différents."
+            }
+            PassphraseRule::ContainsMailbox => {
+                "La passephrase ne doit pas contenir votre adresse de messagerie."
+            }
+        }
+    }
+}
+
+/// Checks a passphrase being chosen, typed twice, against the rules (the mailbox is the
+/// user's Office 365 address, whose local part must not appear in it).
+pub fn check_new(
+    passphrase: &str,
+    confirmation: &str,
+    mailbox: Option<&str>,
+) -> Result<(), PassphraseRule> {
+    if passphrase != confirmation {
+        return Err(PassphraseRule::Mismatch);
+    }
+    let chars = passphrase.chars().count();
+    if chars < MIN_CHARS {
+        return Err(PassphraseRule::TooShort);
+    }
+    if chars > MAX_CHARS {
+        return Err(PassphraseRule::TooLong);
+    }
+    let mut distinct: Vec<char> = passphrase.chars().flat_map(char::to_lowercase).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_DISTINCT_CHARS {
+        return Err(PassphraseRule::TooSimple);
+    }
+    if let Some(local) = mailbox.and_then(|m| m.split('@').next())
+        && local.chars().count() >= 4
+        && passphrase.to_lowercase().contains(&local.to_lowercase())
+    {
+        return Err(PassphraseRule::ContainsMailbox);
+    }
+    Ok(())
+}
+
+fn hasher() -> Argon2<'static> {
+    let params =
+        Params::new(M_COST_KIB, T_COST, P_COST, Some(32)).unwrap_or_else(|_| Params::default());
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a passphrase into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+/// CPU-bound (tens of milliseconds): call it from `spawn_blocking`.
+pub fn hash_blocking(passphrase: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(hasher()
+        .hash_password(passphrase.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// True when `passphrase` matches the stored PHC string (argon2's comparison is
+/// constant-time). CPU-bound: call it from `spawn_blocking`.
+pub fn verify_blocking(passphrase: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            hasher()
+                .verify_password(passphrase.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// [`hash_blocking`] off the async runtime.
+pub async fn hash(passphrase: String) -> Result<String, crate::error::AppError> {
+    tokio::task::spawn_blocking(move || hash_blocking(&passphrase))
+        .await
+        .map_err(|e| crate::error::AppError::Internal(format!("hashing task: {e}")))?
+        .map_err(|e| crate::error::AppError::Internal(format!("argon2: {e}")))
+}
+
+/// [`verify_blocking`] off the async runtime.
+pub async fn verify(passphrase: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_blocking(&passphrase, &phc))
+        .await
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "Le chat dort sur le radiateur";
+
+    #[test]
+    fn accepts_a_sentence_typed_twice() {
+        assert_eq!(check_new(GOOD, GOOD, Some("m.pollet@chu.fr")), Ok(()));
+    }
+
+    #[test]
+    fn refuses_each_broken_rule_with_its_code() {
+        assert_eq!(
+            check_new(GOOD, "Le chat dort", None),
+            Err(PassphraseRule::Mismatch)
+        );
+        assert_eq!(
+            check_new("court", "court", None),
+            Err(PassphraseRule::TooShort)
+        );
+        // 11 characters, multi-byte ones counted as one each.
+        assert_eq!(
+            check_new("éééééabcdef", "éééééabcdef", None),
+            Err(PassphraseRule::TooShort)
+        );
+        let long = "abcdefghij".repeat(26);
+        assert_eq!(check_new(&long, &long, None), Err(PassphraseRule::TooLong));
+        assert_eq!(
+            check_new("aaaaAAAAbbbb", "aaaaAAAAbbbb", None),
+            Err(PassphraseRule::TooSimple)
+        );
+        assert_eq!(
+            check_new(
+                "Bonjour POLLET 2026",
+                "Bonjour POLLET 2026",
+                Some("pollet@chu.fr")
+            ),
+            Err(PassphraseRule::ContainsMailbox)
+        );
+        for rule in [
+            PassphraseRule::Mismatch,
+            PassphraseRule::TooShort,
+            PassphraseRule::TooLong,
+            PassphraseRule::TooSimple,
+            PassphraseRule::ContainsMailbox,
+        ] {
+            assert!(rule.code().starts_with("passphrase_"));
+            assert!(rule.message().ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn hashes_with_argon2id_and_the_documented_parameters() {
+        let phc = hash_blocking(GOOD).expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_blocking(GOOD, &phc));
+        assert!(!verify_blocking("Le chat dort sur le radiateur!", &phc));
+        assert!(!verify_blocking(GOOD, "not a phc string"));
+        // A fresh salt each time.
+        assert_ne!(phc, hash_blocking(GOOD).expect("hash"));
+    }
+}
