@@ -45,6 +45,18 @@ fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> s
     claims
 }
 
+fn without(mut claims: serde_json::Value, key: &str) -> serde_json::Value {
+    claims.as_object_mut().expect("object").remove(key);
+    claims
+}
+
+/// Signs `claims` with the provider's current key and returns the refusal code.
+async fn refusal_code(idp: &TestIdp, server: &Server, claims: &serde_json::Value) -> String {
+    refused(server, &idp::sign(&idp.current_key(), claims))
+        .await
+        .code
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -62,16 +74,12 @@ async fn accepts_a_valid_token_and_names_the_user() {
     assert_eq!(who.mailbox.as_deref(), Some("m.pollet@chu-exemple.fr"));
 
     // The application id URI is an accepted audience too; upn stands in for the mailbox.
-    let mut claims = with(
-        idp::valid_claims(),
+    let claims = with(
+        without(idp::valid_claims(), "preferred_username"),
         "aud",
         format!("api://localhost:{}/{}", server.port, idp::CLIENT_ID).into(),
     );
-    claims
-        .as_object_mut()
-        .expect("object")
-        .remove("preferred_username");
-    claims["upn"] = "upn@chu-exemple.fr".into();
+    let claims = with(claims, "upn", "upn@chu-exemple.fr".into());
     let (status, body) = call_me(
         &server,
         Some(&format!(
@@ -145,20 +153,9 @@ async fn refuses_a_tenant_that_is_not_allowed() {
 async fn refuses_a_missing_or_wrong_scope() {
     let (idp, server) = setup().await;
     let wrong = with(idp::valid_claims(), "scp", "User.Read Mail.Send".into());
-    assert_eq!(
-        refused(&server, &idp::sign(&idp.current_key(), &wrong))
-            .await
-            .code,
-        "token_scope"
-    );
-    let mut missing = idp::valid_claims();
-    missing.as_object_mut().expect("object").remove("scp");
-    assert_eq!(
-        refused(&server, &idp::sign(&idp.current_key(), &missing))
-            .await
-            .code,
-        "token_scope"
-    );
+    assert_eq!(refusal_code(&idp, &server, &wrong).await, "token_scope");
+    let missing = without(idp::valid_claims(), "scp");
+    assert_eq!(refusal_code(&idp, &server, &missing).await, "token_scope");
 }
 
 #[tokio::test]
@@ -297,14 +294,8 @@ async fn refuses_malformed_tokens() {
 #[tokio::test]
 async fn refuses_a_token_without_oid() {
     let (idp, server) = setup().await;
-    let mut claims = idp::valid_claims();
-    claims.as_object_mut().expect("object").remove("oid");
-    assert_eq!(
-        refused(&server, &idp::sign(&idp.current_key(), &claims))
-            .await
-            .code,
-        "token_claims"
-    );
+    let claims = without(idp::valid_claims(), "oid");
+    assert_eq!(refusal_code(&idp, &server, &claims).await, "token_claims");
 }
 
 #[tokio::test]
