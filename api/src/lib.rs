@@ -15,7 +15,23 @@ pub mod paths {
     pub const MANIFEST: &str = "/Add-in/Manifestes/Medimail.xml";
     /// The task pane page named in the manifest's source locations.
     pub const TASKPANE: &str = "/taskpane.html";
+    /// The caller's identity and account state.
+    pub const ME: &str = "/api/me";
+    /// First use: choose the passphrase.
+    pub const AUTH_PASSPHRASE: &str = "/api/auth/passphrase";
+    /// "Demander un code".
+    pub const AUTH_CODE: &str = "/api/auth/code";
+    /// POST: "Authentification" (code + passphrase) opens a session; GET: its state;
+    /// DELETE: "Déconnexion".
+    pub const AUTH_SESSION: &str = "/api/auth/session";
+    /// Development identity provider (only with `MEDIMAIL_DEV_IDENTITY`): GET tells
+    /// whether it is on, POST `/token` mints an Office-like token.
+    pub const DEV_IDENTITY: &str = "/api/dev/identity";
+    pub const DEV_IDENTITY_TOKEN: &str = "/api/dev/identity/token";
 }
+
+/// The header that carries the Medimail session token on every signed-in call.
+pub const SESSION_HEADER: &str = "X-Medimail-Session";
 
 /// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo").
 pub mod limits {
@@ -33,6 +49,13 @@ pub mod limits {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// The form field the error concerns (`code`, `passphrase`, `confirmation`…), so
+    /// that the pane can show the message next to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For rate limits and lockouts: seconds before trying again is useful.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ErrorBody {
@@ -40,8 +63,76 @@ impl ErrorBody {
         Self {
             code: code.into(),
             message: message.into(),
+            field: None,
+            retry_after_seconds: None,
         }
     }
+
+    /// The same error, attached to a form field.
+    pub fn on_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// The same error, with a delay before retrying.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+}
+
+/// Body of `POST /api/auth/passphrase` (first use).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChoosePassphrase {
+    pub passphrase: String,
+    /// The passphrase typed a second time.
+    pub confirmation: String,
+}
+
+/// Answer of `POST /api/auth/code`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeRequested {
+    /// The Office 365 mailbox the code is mailed to.
+    pub mailbox: String,
+    /// RFC 3339 time after which the code no longer works (10 minutes).
+    pub expires_at: String,
+    /// Seconds before another code may be requested.
+    pub next_request_in_seconds: u64,
+}
+
+/// Body of `POST /api/auth/session` ("Authentification").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSession {
+    pub code: String,
+    pub passphrase: String,
+}
+
+/// Answer of `POST /api/auth/session` and `GET /api/auth/session`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The session token to send as `X-Medimail-Session` (only in the answer that
+    /// opens the session; `GET` leaves it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// RFC 3339: the session ends at this time whatever happens (12 hours).
+    pub expires_at: String,
+    /// RFC 3339: the session ends at this time unless used before (30 minutes idle).
+    pub idle_expires_at: String,
+}
+
+/// Body of `POST /api/dev/identity/token`: who to be in development.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevIdentityRequest {
+    pub mailbox: String,
+    pub name: String,
+}
+
+/// Answer of `POST /api/dev/identity/token`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevIdentityToken {
+    pub access_token: String,
+    /// Seconds the token stays valid.
+    pub expires_in: u64,
 }
 
 /// Which database engine the server runs on, as reported by the health check.

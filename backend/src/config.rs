@@ -118,6 +118,52 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_OFFICE_JS_URL", default_value = DEFAULT_OFFICE_JS_URL, value_parser = parse_https_url, global = true)]
     pub office_js_url: Url,
 
+    /// Outgoing mail server: `smtp://host:25` (no TLS: loopback or trusted network
+    /// only), `smtp://host:587?tls=starttls` (STARTTLS required), `smtps://host:465`
+    /// (implicit TLS); `user:password@` before the host for authentication.
+    /// Unset: mails are written as `.eml` files in DATA_DIR/outbox (development).
+    #[arg(long, env = "MEDIMAIL_SMTP_URL", value_parser = parse_smtp_url, hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of one-time codes and notifications.
+    #[arg(
+        long,
+        env = "MEDIMAIL_MAIL_FROM",
+        default_value = "Medimail <medimail@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Longest wait, in seconds, between two delivery attempts of a mail that could not be
+    /// sent (the wait doubles from 1 s up to this).
+    #[arg(
+        long,
+        env = "MEDIMAIL_MAIL_RETRY_MAX_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub mail_retry_max_seconds: u64,
+
+    /// File holding the 32-byte master key from which every server key derives.
+    /// Default: DATA_DIR/master.key, generated on first start (development).
+    #[arg(long, env = "MEDIMAIL_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+
+    /// Built-in development identity provider: the server mints and trusts its own
+    /// tokens so that the pane works in a plain browser. Refused unless the server
+    /// listens on loopback with a loopback public origin.
+    #[arg(
+        long,
+        env = "MEDIMAIL_DEV_IDENTITY",
+        default_value_t = false,
+        global = true
+    )]
+    pub dev_identity: bool,
+
+    /// Tests only (loopback only): a file holding seconds added to the clock.
+    #[arg(long, env = "MEDIMAIL_TEST_CLOCK_FILE", hide = true, global = true)]
+    pub test_clock_file: Option<PathBuf>,
+
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "MEDIMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -169,6 +215,32 @@ impl Config {
     /// The public origin without a trailing slash, ready to prefix a path.
     pub fn origin(&self) -> String {
         self.public_origin.as_str().trim_end_matches('/').to_owned()
+    }
+}
+
+/// Accepts `smtp://` and `smtps://` URLs with a host.
+fn parse_smtp_url(value: &str) -> Result<String, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "smtp" | "smtps") {
+        return Err("must start with smtp:// or smtps://".into());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    Ok(value.to_owned())
+}
+
+impl Config {
+    /// True when both the listening address and the public origin are on loopback:
+    /// the only setting where development conveniences may be enabled.
+    pub fn is_loopback_only(&self) -> bool {
+        let origin_loopback = match self.public_origin.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        self.listen.ip().is_loopback() && origin_loopback
     }
 }
 
@@ -304,6 +376,36 @@ mod tests {
     fn metadata_over_http_only_on_loopback() {
         assert!(parse(&["--oidc-metadata-url", "http://127.0.0.1:9/x"]).is_ok());
         assert!(parse(&["--oidc-metadata-url", "http://idp.example/x"]).is_err());
+    }
+
+    #[test]
+    fn smtp_url_must_be_smtp_or_smtps() {
+        assert!(parse(&["--smtp-url", "smtp://127.0.0.1:2525"]).is_ok());
+        assert!(parse(&["--smtp-url", "smtps://u:p@mail.example:465"]).is_ok());
+        assert!(parse(&["--smtp-url", "http://mail.example"]).is_err());
+    }
+
+    #[test]
+    fn loopback_only_needs_both_address_and_origin_on_loopback() {
+        let on = |args: &[&str]| parse(args).expect("parse").config.is_loopback_only();
+        assert!(on(&[
+            "--listen",
+            "127.0.0.1:3000",
+            "--public-origin",
+            "https://localhost:3000"
+        ]));
+        assert!(!on(&[
+            "--listen",
+            "0.0.0.0:3000",
+            "--public-origin",
+            "https://localhost:3000"
+        ]));
+        assert!(!on(&[
+            "--listen",
+            "127.0.0.1:3000",
+            "--public-origin",
+            "https://medimail.chu.fr"
+        ]));
     }
 
     #[test]

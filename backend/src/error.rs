@@ -24,6 +24,11 @@ pub enum AppError {
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(#[source] sea_orm::DbErr),
 
+    /// A refusal the user can act on (wrong code, rate limit, locked account, invalid
+    /// input…): the status given, with its stable code and French message.
+    #[error("request refused: {}", .1.code)]
+    Rejected(StatusCode, ErrorBody),
+
     /// 500: anything else. The cause is logged; the client gets a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -38,6 +43,7 @@ impl AppError {
             }
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Rejected(status, _) => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,6 +62,7 @@ impl AppError {
                  Réessayez dans quelques instants ; si le problème persiste, prévenez \
                  votre service informatique.",
             ),
+            AppError::Rejected(_, body) => body.clone(),
             AppError::Internal(_) => ErrorBody::new(
                 "internal_error",
                 "Une erreur inattendue s'est produite sur le serveur Medimail. \
@@ -63,6 +70,38 @@ impl AppError {
             ),
         }
     }
+}
+
+impl AppError {
+    /// A refusal with `status`, a stable `code` and a French `message`.
+    pub fn rejected(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        AppError::Rejected(status, ErrorBody::new(code, message))
+    }
+
+    /// 400/422 refusal tied to a form field.
+    pub fn on_field(
+        status: StatusCode,
+        field: &str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        AppError::Rejected(status, ErrorBody::new(code, message).on_field(field))
+    }
+
+    /// The request body is not the JSON expected.
+    pub fn unreadable(detail: impl std::fmt::Display) -> Self {
+        tracing::debug!(%detail, "unreadable request body");
+        AppError::rejected(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "La demande envoyée au serveur Medimail est illisible. Rechargez le volet et réessayez.",
+        )
+    }
+}
+
+/// Parses a JSON body into `T`, answering `invalid_request` (French) when it does not fit.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(AppError::unreadable)
 }
 
 impl From<sea_orm::DbErr> for AppError {
@@ -75,14 +114,25 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             AppError::NotFound => {}
+            AppError::Rejected(status, body) => {
+                tracing::debug!(status = status.as_u16(), code = %body.code, "request refused")
+            }
             AppError::Unauthorized(crate::auth::office::TokenError::Unavailable(reason)) => {
                 tracing::warn!(%reason, "identity provider unavailable")
             }
             AppError::Unauthorized(reason) => tracing::debug!(%reason, "office token refused"),
             other => tracing::error!(error = %other, "request failed"),
         }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        if self.status() == StatusCode::UNAUTHORIZED {
+        let body = self.body();
+        let retry_after = body.retry_after_seconds;
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        if matches!(self, AppError::Unauthorized(_)) && self.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),

@@ -23,9 +23,13 @@ pub const SESSION_HEADER: &str = "x-medimail-session";
 
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
+    let mut api = Router::new()
         .merge(crate::health::router())
-        .merge(crate::auth::routes::router())
+        .merge(crate::auth::routes::router());
+    if state.dev_identity.is_some() {
+        api = api.merge(crate::auth::dev_identity::router());
+    }
+    let api = api
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))

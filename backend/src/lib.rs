@@ -6,12 +6,17 @@
 pub mod addin;
 pub mod audit;
 pub mod auth;
+pub mod client;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod fr;
 pub mod health;
 pub mod http;
+pub mod keys;
+pub mod mail;
 pub mod manifest;
 pub mod migration;
 pub mod startup;

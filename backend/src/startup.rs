@@ -26,6 +26,8 @@ pub enum StartupError {
     },
     #[error("{0}")]
     Certificate(String),
+    #[error("{0}")]
+    Config(String),
     #[error("cannot use the database {url}: {reason}")]
     Database { url: String, reason: String },
     #[error("cannot listen on {addr}: {source}")]
@@ -52,6 +54,19 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
             listen = %config.listen,
             "plaintext HTTP on a non-loopback address: only behind a TLS-terminating proxy"
         );
+    }
+    if config.dev_identity && !config.is_loopback_only() {
+        return Err(StartupError::Config(
+            "MEDIMAIL_DEV_IDENTITY is refused: it lets anyone sign in as anyone, so it only \
+             runs when MEDIMAIL_LISTEN is a loopback address and MEDIMAIL_PUBLIC_ORIGIN is \
+             https://localhost (or 127.0.0.1/[::1])"
+                .into(),
+        ));
+    }
+    if config.test_clock_file.is_some() && !config.is_loopback_only() {
+        return Err(StartupError::Config(
+            "MEDIMAIL_TEST_CLOCK_FILE is for tests on loopback only".into(),
+        ));
     }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::Io {
         what: "create the data folder",
@@ -82,13 +97,21 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
              and Office single sign-on will not work inside Outlook"
         );
     }
-    if config.allowed_tenants.is_none() {
+    let services = crate::state::Services::from_config(&config).map_err(StartupError::Config)?;
+    if services.dev_identity.is_some() {
+        let banner = "DEVELOPMENT IDENTITY PROVIDER ENABLED (MEDIMAIL_DEV_IDENTITY): this server \
+                      mints and trusts its own tokens, so anyone who can reach it can sign in \
+                      as any mailbox. Microsoft 365 sign-in is off. Never use this in production.";
+        eprintln!("\n!!! {banner}\n");
+        tracing::warn!("{banner}");
+    } else if config.allowed_tenants.is_none() {
         tracing::warn!(
             "MEDIMAIL_ALLOWED_TENANTS is not set: no Office user can sign in \
              (set it to your tenant id, or to `any`)"
         );
     }
-    let state = AppState::new(config, db, taskpane);
+    tracing::info!(mail = %services.mailer.describe(), "outbound mail");
+    let state = AppState::new(config, db, taskpane, services);
     crate::audit::record(
         &state.db,
         "system",
@@ -138,6 +161,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         addr: config.listen,
         source: e,
     })?;
+    let worker = tokio::spawn(prepared.state.mail_worker().run());
     let app = crate::http::app(prepared.state);
 
     let handle: Handle<SocketAddr> = Handle::new();
@@ -167,16 +191,18 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         Some(rustls) => axum_server::from_tcp_rustls(listener, rustls)
             .map_err(listen_err)?
             .handle(handle)
-            .serve(app.into_make_service())
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .map_err(listen_err),
         None => axum_server::from_tcp(listener)
             .map_err(listen_err)?
             .handle(handle)
-            .serve(app.into_make_service())
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .map_err(listen_err),
     }?;
+    // Mails still waiting stay in the outbox; the next start delivers them.
+    worker.abort();
     tracing::info!("Medimail stopped");
     Ok(())
 }

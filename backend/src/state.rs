@@ -4,8 +4,12 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::dev_identity::DevIdentity;
 use crate::auth::office::{AllowedTenants, OfficeVerifier, VerifierSettings};
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::keys::Keys;
+use crate::mail::Mailer;
 use crate::taskpane::TaskpanePage;
 
 #[derive(Clone)]
@@ -17,30 +21,95 @@ pub struct AppState {
     pub taskpane: Arc<TaskpanePage>,
     /// Verifies the Office token of every authenticated call.
     pub office: Arc<OfficeVerifier>,
+    /// Keys derived from the master key.
+    pub keys: Arc<Keys>,
+    /// Outbound mail (the outbox worker delivers through it).
+    pub mailer: Arc<Mailer>,
+    pub clock: Clock,
+    /// The development identity provider, when `MEDIMAIL_DEV_IDENTITY` is on.
+    pub dev_identity: Option<Arc<DevIdentity>>,
+}
+
+/// The parts of the state that come from key material and the outside world.
+pub struct Services {
+    pub keys: Keys,
+    pub mailer: Mailer,
+    pub clock: Clock,
+    pub dev_identity: Option<DevIdentity>,
+}
+
+impl Services {
+    /// From the configuration: master key file, mail transport, clock, dev identity.
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let keys = Keys::load(config.master_key_file.as_deref(), &config.data_dir)
+            .map_err(|e| e.to_string())?;
+        let mailer = Mailer::from_config(config)?;
+        let clock = match &config.test_clock_file {
+            Some(path) => Clock::OffsetFile(path.clone()),
+            None => Clock::System,
+        };
+        let dev_identity = if config.dev_identity {
+            Some(DevIdentity::generate(
+                &config.origin(),
+                config.client_id.as_deref(),
+            )?)
+        } else {
+            None
+        };
+        Ok(Self {
+            keys,
+            mailer,
+            clock,
+            dev_identity,
+        })
+    }
 }
 
 impl AppState {
-    /// Builds the state from a parsed configuration, a migrated database and the loaded
-    /// task pane page.
-    pub fn new(config: Config, db: DatabaseConnection, taskpane: TaskpanePage) -> Self {
+    /// Builds the state from a parsed configuration, a migrated database, the loaded
+    /// task pane page and the services.
+    pub fn new(
+        config: Config,
+        db: DatabaseConnection,
+        taskpane: TaskpanePage,
+        services: Services,
+    ) -> Self {
         let manifest = crate::manifest::render(
             crate::manifest::TEMPLATE,
             &config.origin(),
             config.client_id.as_deref(),
         );
-        let office = OfficeVerifier::new(VerifierSettings {
-            metadata_url: config.oidc_metadata_url.clone(),
-            issuer_template: config.issuer_template.clone(),
-            tenants: AllowedTenants::parse(config.allowed_tenants.as_deref().unwrap_or("")),
-            audiences: config.token_audiences(),
-            refresh_interval: std::time::Duration::from_secs(config.jwks_refresh_seconds),
-        });
+        let refresh = std::time::Duration::from_secs(config.jwks_refresh_seconds);
+        let office = match &services.dev_identity {
+            Some(dev) => dev.verifier(refresh),
+            None => OfficeVerifier::new(VerifierSettings {
+                metadata_url: config.oidc_metadata_url.clone(),
+                issuer_template: config.issuer_template.clone(),
+                tenants: AllowedTenants::parse(config.allowed_tenants.as_deref().unwrap_or("")),
+                audiences: config.token_audiences(),
+                refresh_interval: refresh,
+            }),
+        };
         Self {
             office: Arc::new(office),
             db,
             config: Arc::new(config),
             manifest: manifest.into(),
             taskpane: Arc::new(taskpane),
+            keys: Arc::new(services.keys),
+            mailer: Arc::new(services.mailer),
+            clock: services.clock,
+            dev_identity: services.dev_identity.map(Arc::new),
+        }
+    }
+
+    /// The outbox worker for this state.
+    pub fn mail_worker(&self) -> crate::mail::worker::Worker {
+        crate::mail::worker::Worker {
+            db: self.db.clone(),
+            keys: self.keys.clone(),
+            mailer: self.mailer.clone(),
+            clock: self.clock.clone(),
         }
     }
 }

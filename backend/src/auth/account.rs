@@ -22,6 +22,7 @@ pub async fn find_or_register<C: ConnectionTrait>(
         passphrase_hash: Set(None),
         failed_attempts: Set(0),
         locked_until: Set(None),
+        last_code_requested_at: Set(None),
         created_at: Set(Utc::now()),
     };
     account::Entity::insert(new)

@@ -1,7 +1,11 @@
-//! Identity: the Office identity token (this module's `office`), then Medimail's own
-//! strong authentication (one-time code + passphrase, to come).
+//! Identity, in two layers: the Office identity token (`office`), then Medimail's own
+//! strong authentication (`otp` codes + `passphrase`, opening a `session`).
 
 pub mod account;
+pub mod dev_identity;
 pub mod office;
+pub mod otp;
 pub mod passphrase;
 pub mod routes;
+pub mod session;
+pub mod strong;

@@ -29,6 +29,7 @@ pub enum PassphraseRule {
     TooLong,
     TooSimple,
     ContainsMailbox,
+    Common,
 }
 
 impl PassphraseRule {
@@ -39,6 +40,7 @@ impl PassphraseRule {
             PassphraseRule::TooLong => "passphrase_too_long",
             PassphraseRule::TooSimple => "passphrase_too_simple",
             PassphraseRule::ContainsMailbox => "passphrase_contains_mailbox",
+            PassphraseRule::Common => "passphrase_common",
         }
     }
 
@@ -56,8 +58,56 @@ impl PassphraseRule {
             PassphraseRule::ContainsMailbox => {
                 "La passephrase ne doit pas contenir votre adresse de messagerie."
             }
+            PassphraseRule::Common => {
+                "Cette passephrase fait partie des mots de passe les plus répandus, que les \
+                 attaquants essaient en premier. Choisissez plutôt une courte phrase \
+                 personnelle."
+            }
         }
     }
+}
+
+/// The common-password list shipped with the server (30,000 entries, most frequent
+/// first; see the header of `backend/data/common-passwords.txt` for its origin).
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+
+fn common_passwords() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+/// How many common passwords the server knows.
+pub fn common_password_count() -> usize {
+    common_passwords().len()
+}
+
+/// True when the passphrase is a common password, as typed or once decorations are
+/// removed ("Password2026!", "azertyuiop12" and "Soleil soleil" all reduce to one).
+pub fn is_common(passphrase: &str) -> bool {
+    let set = common_passwords();
+    let lower = passphrase.to_lowercase();
+    if set.contains(lower.as_str()) {
+        return true;
+    }
+    let letters: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.is_empty() || set.contains(letters.as_str()) {
+        return true;
+    }
+    // A common word typed twice ("soleilsoleil").
+    let n = letters.chars().count();
+    if n.is_multiple_of(2) {
+        let half: String = letters.chars().take(n / 2).collect();
+        if letters == format!("{half}{half}") && set.contains(half.as_str()) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Checks a passphrase being chosen, typed twice, against the rules (the mailbox is the
@@ -88,6 +138,9 @@ pub fn check_new(
         && passphrase.to_lowercase().contains(&local.to_lowercase())
     {
         return Err(PassphraseRule::ContainsMailbox);
+    }
+    if is_common(passphrase) {
+        return Err(PassphraseRule::Common);
     }
     Ok(())
 }
@@ -180,10 +233,36 @@ mod tests {
             PassphraseRule::TooLong,
             PassphraseRule::TooSimple,
             PassphraseRule::ContainsMailbox,
+            PassphraseRule::Common,
         ] {
             assert!(rule.code().starts_with("passphrase_"));
             assert!(rule.message().ends_with('.'));
         }
+    }
+
+    #[test]
+    fn ships_at_least_ten_thousand_common_passwords_and_refuses_them() {
+        assert!(
+            common_password_count() >= 10_000,
+            "{}",
+            common_password_count()
+        );
+        for common in [
+            "password1234",
+            "Password2026!",
+            "azertyuiop12",
+            "1qaz2wsx3edc",
+            "Soleil soleil",
+            "123456789012",
+            "qwertyuiop!!",
+        ] {
+            assert_eq!(
+                check_new(common, common, None),
+                Err(PassphraseRule::Common),
+                "{common}"
+            );
+        }
+        assert!(!is_common(GOOD));
     }
 
     #[test]

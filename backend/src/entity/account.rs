@@ -20,6 +20,8 @@ pub struct Model {
     pub failed_attempts: i32,
     pub locked_until: Option<ChronoDateTimeUtc>,
     pub created_at: ChronoDateTimeUtc,
+    /// When the last one-time code was requested (one request per 60 s).
+    pub last_code_requested_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_audit_event;
 mod m20261127_000002_create_account;
+mod m20261127_000003_create_sign_in;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_audit_event::Migration),
             Box::new(m20261127_000002_create_account::Migration),
+            Box::new(m20261127_000003_create_sign_in::Migration),
         ]
     }
 }

@@ -1,0 +1,185 @@
+//! One-time codes ("Demander un code", manual part 3 §2.2): 6 digits from the operating
+//! system's CSPRNG, uniform over 000000–999999 (leading zeros kept), valid 10 minutes,
+//! single use, invalidated after 5 wrong tries or when a newer code is requested. Only an
+//! HMAC of the code (server key, bound to the account and the code's id) is stored.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+
+use crate::entity::one_time_code;
+use crate::keys::Keys;
+
+pub const VALIDITY: Duration = Duration::minutes(10);
+/// One request per account per minute…
+pub const MIN_INTERVAL: Duration = Duration::seconds(60);
+/// …and at most this many per hour.
+pub const MAX_PER_HOUR: u64 = 10;
+/// Wrong tries after which a code is invalidated.
+pub const MAX_FAILURES: i32 = 5;
+
+/// A fresh code: uniform (rand's `gen_range` rejects biased draws), 6 digits.
+pub fn generate() -> String {
+    let n: u32 = rand::rngs::OsRng.gen_range(0..1_000_000);
+    format!("{n:06}")
+}
+
+/// Exactly six ASCII digits.
+pub fn is_well_formed(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn mac_input(account_id: &str, code_id: &str, code: &str) -> Vec<u8> {
+    format!("medimail-code:{account_id}:{code_id}:{code}").into_bytes()
+}
+
+/// Ends every code of the account still usable, with `outcome`.
+pub async fn consume_all<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    now: DateTime<Utc>,
+    outcome: &str,
+) -> Result<u64, sea_orm::DbErr> {
+    let r = one_time_code::Entity::update_many()
+        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(Some(now)))
+        .col_expr(one_time_code::Column::Outcome, Expr::value(Some(outcome)))
+        .filter(one_time_code::Column::AccountId.eq(account_id))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// Ends one code if still usable; false if it was already consumed (single use).
+pub async fn consume<C: ConnectionTrait>(
+    db: &C,
+    code_id: &str,
+    now: DateTime<Utc>,
+    outcome: &str,
+) -> Result<bool, sea_orm::DbErr> {
+    let r = one_time_code::Entity::update_many()
+        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(Some(now)))
+        .col_expr(one_time_code::Column::Outcome, Expr::value(Some(outcome)))
+        .filter(one_time_code::Column::Id.eq(code_id))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Invalidates the previous codes and stores a new one; returns the row and the code.
+pub async fn issue<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(one_time_code::Model, String), sea_orm::DbErr> {
+    consume_all(db, account_id, now, "superseded").await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let code = generate();
+    let row = one_time_code::ActiveModel {
+        id: Set(id.clone()),
+        account_id: Set(account_id.to_owned()),
+        code_hash: Set(keys.code_mac(&mac_input(account_id, &id, &code))),
+        created_at: Set(now),
+        expires_at: Set(now + VALIDITY),
+        failed_attempts: Set(0),
+        consumed_at: Set(None),
+        outcome: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((row, code))
+}
+
+/// The account's code still usable (not consumed), if any; it may have expired.
+pub async fn current<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+) -> Result<Option<one_time_code::Model>, sea_orm::DbErr> {
+    one_time_code::Entity::find()
+        .filter(one_time_code::Column::AccountId.eq(account_id))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .order_by_desc(one_time_code::Column::CreatedAt)
+        .one(db)
+        .await
+}
+
+/// Constant-time check of a typed code against the stored HMAC.
+pub fn matches(keys: &Keys, row: &one_time_code::Model, typed: &str) -> bool {
+    keys.code_mac_matches(&mac_input(&row.account_id, &row.id, typed), &row.code_hash)
+}
+
+/// Counts one wrong try; returns the new count.
+pub async fn count_failure<C: ConnectionTrait>(
+    db: &C,
+    code_id: &str,
+) -> Result<i32, sea_orm::DbErr> {
+    one_time_code::Entity::update_many()
+        .col_expr(
+            one_time_code::Column::FailedAttempts,
+            Expr::col(one_time_code::Column::FailedAttempts).add(1),
+        )
+        .filter(one_time_code::Column::Id.eq(code_id))
+        .exec(db)
+        .await?;
+    Ok(one_time_code::Entity::find_by_id(code_id)
+        .one(db)
+        .await?
+        .map(|c| c.failed_attempts)
+        .unwrap_or(MAX_FAILURES))
+}
+
+/// Codes requested by the account since `since`, and the oldest of them.
+pub async fn requested_since<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    since: DateTime<Utc>,
+) -> Result<(u64, Option<DateTime<Utc>>), sea_orm::DbErr> {
+    let query = one_time_code::Entity::find()
+        .filter(one_time_code::Column::AccountId.eq(account_id))
+        .filter(one_time_code::Column::CreatedAt.gt(since));
+    let count = query.clone().count(db).await?;
+    let oldest = query
+        .order_by_asc(one_time_code::Column::CreatedAt)
+        .one(db)
+        .await?
+        .map(|c| c.created_at);
+    Ok((count, oldest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_with_leading_zeros_kept() {
+        for _ in 0..2000 {
+            let c = generate();
+            assert!(is_well_formed(&c), "{c}");
+        }
+        assert!(is_well_formed("000123"));
+        assert!(!is_well_formed("12345"));
+        assert!(!is_well_formed("1234567"));
+        assert!(!is_well_formed("12345a"));
+        assert!(!is_well_formed("١٢٣٤٥٦"), "only ASCII digits");
+    }
+
+    #[test]
+    fn codes_are_spread_over_every_first_digit() {
+        // 20,000 draws: each leading digit expected 2,000 times; a biased or
+        // truncated generator (no leading zero, say) fails this by far.
+        let mut counts = [0u32; 10];
+        for _ in 0..20_000 {
+            let c = generate();
+            counts[(c.as_bytes()[0] - b'0') as usize] += 1;
+        }
+        for (digit, n) in counts.iter().enumerate() {
+            assert!((1700..=2300).contains(n), "digit {digit}: {n} of 20000");
+        }
+    }
+}

@@ -1,0 +1,484 @@
+//! Medimail strong authentication (manual part 3 §2.2 and §4.2): choosing the passphrase
+//! on first use, "Demander un code", and "Authentification" with code + passphrase,
+//! with rate limits and the account lockout. Every step goes to the audit trail with the
+//! client address — never the code or the passphrase.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Duration, Utc};
+use medimail_api::{CodeRequested, ErrorBody, SessionInfo};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use crate::auth::office::OfficeIdentity;
+use crate::auth::{otp, passphrase, session};
+use crate::entity::account;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Consecutive failures (wrong code or passphrase) that lock the account…
+pub const MAX_CONSECUTIVE_FAILURES: i32 = 10;
+/// …for this long.
+pub const LOCKOUT: Duration = Duration::minutes(15);
+
+fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    Ord::max((until - now).num_seconds(), 1) as u64
+}
+
+/// 423 with the time the lock ends.
+pub fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    let wait = seconds_until(until, now);
+    AppError::Rejected(
+        StatusCode::LOCKED,
+        ErrorBody::new(
+            "account_locked",
+            format!(
+                "Votre compte Medimail est verrouillé pour 15 minutes après {MAX_CONSECUTIVE_FAILURES} \
+                 échecs d'authentification consécutifs. Vous pourrez réessayer à {} ({}).",
+                crate::fr::time_of_day(until),
+                crate::fr::in_duration(wait as i64)
+            ),
+        )
+        .retry_after(wait),
+    )
+}
+
+/// Audit helper: the actor is the mailbox (or the account id), the detail always names
+/// the account and the client address.
+async fn audit(
+    state: &AppState,
+    account: &account::Model,
+    action: &str,
+    client: &Option<String>,
+    mut detail: serde_json::Value,
+) -> Result<(), AppError> {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("account".into(), account.id.clone().into());
+        map.insert("client".into(), client.clone().into());
+    }
+    let actor = account
+        .mailbox
+        .clone()
+        .unwrap_or_else(|| account.id.clone());
+    crate::audit::record(&state.db, &actor, action, detail).await?;
+    Ok(())
+}
+
+fn check_not_locked(account: &account::Model, now: DateTime<Utc>) -> Result<(), AppError> {
+    match account.locked_until {
+        Some(until) if until > now => Err(locked_error(until, now)),
+        _ => Ok(()),
+    }
+}
+
+fn passphrase_required() -> AppError {
+    AppError::rejected(
+        StatusCode::CONFLICT,
+        "passphrase_required",
+        "Choisissez d'abord votre passephrase personnelle.",
+    )
+}
+
+/// First use: stores the chosen passphrase (argon2id) if none is set yet.
+pub async fn choose_passphrase(
+    state: &AppState,
+    identity: &OfficeIdentity,
+    client: Option<String>,
+    chosen: medimail_api::ChoosePassphrase,
+) -> Result<(), AppError> {
+    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
+    if account.passphrase_hash.is_some() {
+        return Err(AppError::rejected(
+            StatusCode::CONFLICT,
+            "passphrase_already_set",
+            "Votre passephrase est déjà choisie. Pour la changer, adressez-vous à votre \
+             responsable Medimail.",
+        ));
+    }
+    if let Err(rule) = passphrase::check_new(
+        &chosen.passphrase,
+        &chosen.confirmation,
+        account.mailbox.as_deref(),
+    ) {
+        let field = if rule == passphrase::PassphraseRule::Mismatch {
+            "confirmation"
+        } else {
+            "passphrase"
+        };
+        return Err(AppError::on_field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field,
+            rule.code(),
+            rule.message(),
+        ));
+    }
+    let phc = passphrase::hash(chosen.passphrase).await?;
+    // Only if still unset: two tabs choosing at once cannot overwrite each other.
+    let updated = account::Entity::update_many()
+        .col_expr(account::Column::PassphraseHash, Expr::value(Some(phc)))
+        .filter(account::Column::Id.eq(&account.id))
+        .filter(account::Column::PassphraseHash.is_null())
+        .exec(&state.db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::rejected(
+            StatusCode::CONFLICT,
+            "passphrase_already_set",
+            "Votre passephrase vient d'être choisie depuis une autre fenêtre.",
+        ));
+    }
+    audit(
+        state,
+        &account,
+        "passphrase_chosen",
+        &client,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// "Demander un code".
+pub async fn request_code(
+    state: &AppState,
+    identity: &OfficeIdentity,
+    client: Option<String>,
+) -> Result<CodeRequested, AppError> {
+    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
+    let now = state.clock.now();
+    check_not_locked(&account, now)?;
+    if account.passphrase_hash.is_none() {
+        return Err(passphrase_required());
+    }
+    let Some(mailbox) = account.mailbox.clone().filter(|m| m.contains('@')) else {
+        return Err(AppError::rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "mailbox_missing",
+            "Votre identité Office 365 ne comporte pas d'adresse de messagerie : le code \
+             ne peut pas vous être envoyé. Prévenez votre service informatique.",
+        ));
+    };
+
+    // At most 10 per hour…
+    let (last_hour, oldest) =
+        otp::requested_since(&state.db, &account.id, now - Duration::hours(1)).await?;
+    if last_hour >= otp::MAX_PER_HOUR {
+        let until = oldest.unwrap_or(now) + Duration::hours(1);
+        let wait = seconds_until(until, now);
+        audit(
+            state,
+            &account,
+            "code_refused",
+            &client,
+            serde_json::json!({"reason": "hourly_limit"}),
+        )
+        .await?;
+        return Err(AppError::Rejected(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorBody::new(
+                "code_rate_limited",
+                format!(
+                    "Vous avez demandé {} codes en une heure. Vous pourrez en demander un \
+                     nouveau à {} ({}).",
+                    otp::MAX_PER_HOUR,
+                    crate::fr::time_of_day(until),
+                    crate::fr::in_duration(wait as i64)
+                ),
+            )
+            .retry_after(wait),
+        ));
+    }
+
+    let txn = state.db.begin().await?;
+    // …and one per minute, claimed atomically so that two requests at once cannot both pass.
+    let claimed = account::Entity::update_many()
+        .col_expr(account::Column::LastCodeRequestedAt, Expr::value(Some(now)))
+        .filter(account::Column::Id.eq(&account.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(account::Column::LastCodeRequestedAt.is_null())
+                .add(account::Column::LastCodeRequestedAt.lte(now - otp::MIN_INTERVAL)),
+        )
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        let last = account.last_code_requested_at.unwrap_or(now);
+        let wait = seconds_until(last + otp::MIN_INTERVAL, now);
+        return Err(AppError::Rejected(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorBody::new(
+                "code_too_soon",
+                format!(
+                    "Un code vient de vous être envoyé. Vous pourrez en demander un autre {}.",
+                    crate::fr::in_duration(wait as i64)
+                ),
+            )
+            .retry_after(wait),
+        ));
+    }
+    let (row, code) = otp::issue(&txn, &state.keys, &account.id, now).await?;
+    let mail = crate::mail::one_time_code_mail(&mailbox, &code);
+    let outbox_id = crate::mail::enqueue(
+        &txn,
+        &state.keys,
+        now,
+        "one_time_code",
+        Some(&account.id),
+        &mail,
+    )
+    .await?;
+    txn.commit().await?;
+    state.mailer.wake();
+    audit(
+        state,
+        &account,
+        "code_requested",
+        &client,
+        serde_json::json!({"code_id": row.id, "outbox": outbox_id}),
+    )
+    .await?;
+    Ok(CodeRequested {
+        mailbox,
+        expires_at: row.expires_at.to_rfc3339(),
+        next_request_in_seconds: otp::MIN_INTERVAL.num_seconds() as u64,
+    })
+}
+
+/// Counts a failed attempt on the account; locks it at the 10th in a row. Returns the
+/// end of the lock if this attempt locked it.
+async fn count_account_failure(
+    state: &AppState,
+    account: &account::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::FailedAttempts,
+            Expr::col(account::Column::FailedAttempts).add(1),
+        )
+        .filter(account::Column::Id.eq(&account.id))
+        .exec(&state.db)
+        .await?;
+    let failures = account::Entity::find_by_id(&account.id)
+        .one(&state.db)
+        .await?
+        .map(|a| a.failed_attempts)
+        .unwrap_or(MAX_CONSECUTIVE_FAILURES);
+    if failures < MAX_CONSECUTIVE_FAILURES {
+        return Ok(None);
+    }
+    let until = now + LOCKOUT;
+    account::Entity::update_many()
+        .col_expr(account::Column::LockedUntil, Expr::value(Some(until)))
+        .col_expr(account::Column::FailedAttempts, Expr::value(0))
+        .filter(account::Column::Id.eq(&account.id))
+        .exec(&state.db)
+        .await?;
+    otp::consume_all(&state.db, &account.id, now, "locked").await?;
+    Ok(Some(until))
+}
+
+/// "Authentification": code + passphrase open a session.
+pub async fn open_session(
+    state: &AppState,
+    identity: &OfficeIdentity,
+    client: Option<String>,
+    request: medimail_api::OpenSession,
+) -> Result<SessionInfo, AppError> {
+    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
+    let now = state.clock.now();
+    if let Err(e) = check_not_locked(&account, now) {
+        audit(
+            state,
+            &account,
+            "sign_in_refused",
+            &client,
+            serde_json::json!({"reason": "locked"}),
+        )
+        .await?;
+        return Err(e);
+    }
+    let Some(phc) = account.passphrase_hash.clone() else {
+        return Err(passphrase_required());
+    };
+    let code = request.code.trim().to_owned();
+    if !otp::is_well_formed(&code) {
+        return Err(AppError::on_field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "code",
+            "code_format",
+            "Le code à usage unique est composé de 6 chiffres : recopiez-le depuis le mail \
+             « Votre code d'accès Medimail ».",
+        ));
+    }
+    if request.passphrase.is_empty() {
+        return Err(AppError::on_field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "passphrase",
+            "passphrase_missing",
+            "Saisissez votre passephrase.",
+        ));
+    }
+    if request.passphrase.chars().count() > passphrase::MAX_CHARS {
+        return Err(AppError::on_field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "passphrase",
+            "passphrase_too_long",
+            "La passephrase ne peut pas dépasser 256 caractères.",
+        ));
+    }
+
+    let Some(current) = otp::current(&state.db, &account.id).await? else {
+        return Err(AppError::on_field(
+            StatusCode::BAD_REQUEST,
+            "code",
+            "code_missing",
+            "Aucun code en cours pour votre compte : cliquez sur « Demander un code ».",
+        ));
+    };
+    if current.expires_at <= now {
+        otp::consume(&state.db, &current.id, now, "expired").await?;
+        audit(
+            state,
+            &account,
+            "sign_in_failed",
+            &client,
+            serde_json::json!({"reason": "code_expired", "code_id": current.id}),
+        )
+        .await?;
+        return Err(AppError::on_field(
+            StatusCode::BAD_REQUEST,
+            "code",
+            "code_expired",
+            "Ce code a expiré : un code n'est valable que 10 minutes. Cliquez sur « Demander \
+             un code » pour en recevoir un nouveau.",
+        ));
+    }
+
+    let code_ok = otp::matches(&state.keys, &current, &code);
+    // Checked whatever the code, so that timing does not tell which of the two is wrong.
+    let passphrase_ok = passphrase::verify(request.passphrase, phc).await;
+
+    if !code_ok {
+        let tries = otp::count_failure(&state.db, &current.id).await?;
+        let invalidated = tries >= otp::MAX_FAILURES;
+        if invalidated {
+            otp::consume(&state.db, &current.id, now, "invalidated").await?;
+        }
+        let lock = count_account_failure(state, &account, now).await?;
+        audit(state, &account, "sign_in_failed", &client, serde_json::json!({"reason": "code_incorrect", "code_id": current.id, "code_failures": tries})).await?;
+        if let Some(until) = lock {
+            audit(
+                state,
+                &account,
+                "account_locked",
+                &client,
+                serde_json::json!({"until": until.to_rfc3339()}),
+            )
+            .await?;
+            return Err(locked_error(until, now));
+        }
+        if invalidated {
+            return Err(AppError::on_field(
+                StatusCode::BAD_REQUEST,
+                "code",
+                "code_invalidated",
+                "Code erroné 5 fois : ce code n'est plus valable. Cliquez sur « Demander un \
+                 code » pour en recevoir un nouveau.",
+            ));
+        }
+        let left = otp::MAX_FAILURES - tries;
+        return Err(AppError::on_field(
+            StatusCode::BAD_REQUEST,
+            "code",
+            "code_incorrect",
+            format!(
+                "Code à usage unique incorrect. Vérifiez le dernier mail « Votre code d'accès \
+                 Medimail » ({left} essai{} restant{} avec ce code).",
+                if left > 1 { "s" } else { "" },
+                if left > 1 { "s" } else { "" }
+            ),
+        ));
+    }
+    if !passphrase_ok {
+        let lock = count_account_failure(state, &account, now).await?;
+        audit(
+            state,
+            &account,
+            "sign_in_failed",
+            &client,
+            serde_json::json!({"reason": "passphrase_incorrect"}),
+        )
+        .await?;
+        if let Some(until) = lock {
+            audit(
+                state,
+                &account,
+                "account_locked",
+                &client,
+                serde_json::json!({"until": until.to_rfc3339()}),
+            )
+            .await?;
+            return Err(locked_error(until, now));
+        }
+        return Err(AppError::on_field(
+            StatusCode::BAD_REQUEST,
+            "passphrase",
+            "passphrase_incorrect",
+            "Passephrase incorrecte. Attention : après 10 échecs consécutifs, le compte est \
+             verrouillé pendant 15 minutes.",
+        ));
+    }
+
+    let txn = state.db.begin().await?;
+    // Single use, even against two simultaneous requests with the same code.
+    if !otp::consume(&txn, &current.id, now, "used").await? {
+        txn.rollback().await?;
+        return Err(AppError::on_field(
+            StatusCode::BAD_REQUEST,
+            "code",
+            "code_missing",
+            "Ce code vient d'être utilisé. Cliquez sur « Demander un code » pour en recevoir \
+             un nouveau.",
+        ));
+    }
+    account::Entity::update_many()
+        .col_expr(account::Column::FailedAttempts, Expr::value(0))
+        .filter(account::Column::Id.eq(&account.id))
+        .exec(&txn)
+        .await?;
+    let (row, token) = session::open(&txn, &account.id, now, client.clone()).await?;
+    txn.commit().await?;
+    audit(
+        state,
+        &account,
+        "sign_in",
+        &client,
+        serde_json::json!({"session": row.id}),
+    )
+    .await?;
+    let (absolute, idle) = session::ends_at(&row);
+    Ok(SessionInfo {
+        session: Some(token),
+        expires_at: absolute.to_rfc3339(),
+        idle_expires_at: idle.to_rfc3339(),
+    })
+}
+
+/// "Déconnexion".
+pub async fn sign_out(
+    state: &AppState,
+    signed_in: &session::SignedIn,
+    client: Option<String>,
+) -> Result<(), AppError> {
+    if session::revoke(&state.db, &signed_in.session.id, state.clock.now()).await? {
+        audit(
+            state,
+            &signed_in.account,
+            "sign_out",
+            &client,
+            serde_json::json!({"session": signed_in.session.id}),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! `one_time_code`: a 6-digit code mailed to the account's Office 365 mailbox. Only its
+//! HMAC is stored.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "one_time_code")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: String,
+    /// HMAC-SHA256 (server key) of the account, the code id and the code, hexadecimal.
+    pub code_hash: String,
+    pub created_at: ChronoDateTimeUtc,
+    pub expires_at: ChronoDateTimeUtc,
+    /// Wrong codes typed against this one; at 5 it is invalidated.
+    pub failed_attempts: i32,
+    /// Set once the code can no longer be used, with why in `outcome`.
+    pub consumed_at: Option<ChronoDateTimeUtc>,
+    /// `used`, `superseded`, `invalidated`, `expired` or `locked`.
+    pub outcome: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

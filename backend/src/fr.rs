@@ -1,0 +1,82 @@
+//! French formatting of times for messages shown to users, in the time of metropolitan
+//! France (Europe/Paris: UTC+1, UTC+2 from the last Sunday of March 01:00 UTC to the last
+//! Sunday of October 01:00 UTC, EU Directive 2000/84/EC).
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
+
+/// The last Sunday of `month` in `year`, at 01:00 UTC.
+fn last_sunday_0100_utc(year: i32, month: u32) -> DateTime<Utc> {
+    let first_of_next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .unwrap_or_default();
+    let mut day = first_of_next - Duration::days(1);
+    while day.weekday() != Weekday::Sun {
+        day -= Duration::days(1);
+    }
+    Utc.from_utc_datetime(&day.and_hms_opt(1, 0, 0).unwrap_or_default())
+}
+
+/// The Paris offset in effect at `at`.
+pub fn paris_offset(at: DateTime<Utc>) -> FixedOffset {
+    let summer =
+        at >= last_sunday_0100_utc(at.year(), 3) && at < last_sunday_0100_utc(at.year(), 10);
+    let hours = if summer { 2 } else { 1 };
+    FixedOffset::east_opt(hours * 3600).expect("one or two hours is a valid offset")
+}
+
+/// "16:42" in Paris time.
+pub fn time_of_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&paris_offset(at))
+        .format("%H:%M")
+        .to_string()
+}
+
+/// "dans 45 secondes", "dans 1 minute", "dans 23 minutes" (rounded up).
+pub fn in_duration(seconds: i64) -> String {
+    let seconds = seconds.max(1);
+    if seconds < 60 {
+        return format!(
+            "dans {seconds} seconde{}",
+            if seconds > 1 { "s" } else { "" }
+        );
+    }
+    let minutes = (seconds + 59) / 60;
+    format!(
+        "dans {minutes} minute{}",
+        if minutes > 1 { "s" } else { "" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn paris_is_utc_plus_one_in_winter_and_two_in_summer() {
+        assert_eq!(time_of_day(utc("2026-01-15T15:42:00Z")), "16:42");
+        assert_eq!(time_of_day(utc("2026-07-15T15:42:00Z")), "17:42");
+        // 2026: summer time from Sunday 29 March 01:00 UTC to Sunday 25 October 01:00 UTC.
+        assert_eq!(time_of_day(utc("2026-03-29T00:59:00Z")), "01:59");
+        assert_eq!(time_of_day(utc("2026-03-29T01:00:00Z")), "03:00");
+        assert_eq!(time_of_day(utc("2026-10-25T00:59:00Z")), "02:59");
+        assert_eq!(time_of_day(utc("2026-10-25T01:00:00Z")), "02:00");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(in_duration(1), "dans 1 seconde");
+        assert_eq!(in_duration(45), "dans 45 secondes");
+        assert_eq!(in_duration(60), "dans 1 minute");
+        assert_eq!(in_duration(61), "dans 2 minutes");
+        assert_eq!(in_duration(0), "dans 1 seconde");
+    }
+}

@@ -1,0 +1,188 @@
+//! The outbox worker: delivers due mails, reschedules failures with exponential backoff
+//! (1 s, 2 s, 4 s … up to `MEDIMAIL_MAIL_RETRY_MAX_SECONDS`), and records each delivery
+//! in the audit trail. Several server instances may run it at once: a mail is claimed by
+//! a conditional update before it is sent, so only one instance sends it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{Mailer, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT, SendError};
+use crate::clock::Clock;
+use crate::entity::outbox;
+use crate::keys::Keys;
+
+/// How long a claimed mail stays reserved for the instance sending it (longer than the
+/// SMTP timeout); after a crash, another attempt starts once it has passed.
+const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(120);
+/// How often the worker looks for due mails when nobody wakes it.
+const POLL: Duration = Duration::from_secs(1);
+/// Mails handled per pass.
+const BATCH: u64 = 20;
+
+/// What the worker needs.
+#[derive(Clone)]
+pub struct Worker {
+    pub db: DatabaseConnection,
+    pub keys: Arc<Keys>,
+    pub mailer: Arc<Mailer>,
+    pub clock: Clock,
+}
+
+/// The wait before attempt `attempts + 1`, doubling from 1 s, capped at `max`.
+pub fn backoff(attempts: i32, max: Duration) -> Duration {
+    let exp = attempts.clamp(1, 30) as u32 - 1;
+    Duration::from_secs(1u64 << exp).min(max)
+}
+
+impl Worker {
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.drain_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "outbox worker: database error"),
+            }
+            tokio::select! {
+                _ = self.mailer.woken() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// One pass over the due mails; returns how many were handled.
+    pub async fn drain_once(&self) -> Result<usize, sea_orm::DbErr> {
+        let now = self.clock.now();
+        let due = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(STATUS_PENDING))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .order_by_asc(outbox::Column::NextAttemptAt)
+            .limit(BATCH)
+            .all(&self.db)
+            .await?;
+        let mut handled = 0;
+        for row in due {
+            if self.claim(&row, now).await? {
+                self.deliver(row).await?;
+                handled += 1;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// Reserves `row` for this worker; false if another instance took it first.
+    async fn claim(&self, row: &outbox::Model, now: DateTime<Utc>) -> Result<bool, sea_orm::DbErr> {
+        let result = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::NextAttemptAt,
+                Expr::value(now + CLAIM_LEASE),
+            )
+            .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
+            .filter(outbox::Column::Id.eq(&row.id))
+            .filter(outbox::Column::Status.eq(STATUS_PENDING))
+            .filter(outbox::Column::Attempts.eq(row.attempts))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn deliver(&self, row: outbox::Model) -> Result<(), sea_orm::DbErr> {
+        let attempts = row.attempts + 1;
+        let mail = base64::engine::general_purpose::STANDARD
+            .decode(&row.payload)
+            .ok()
+            .and_then(|sealed| self.keys.open_outbox(&row.id, &sealed))
+            .and_then(|plain| serde_json::from_slice::<OutgoingMail>(&plain).ok());
+        let outcome = match &mail {
+            Some(mail) => self.mailer.send(mail).await,
+            None => Err(SendError::Permanent(
+                "the waiting mail cannot be opened (master key changed or row altered)".into(),
+            )),
+        };
+        let now = self.clock.now();
+        match outcome {
+            Ok(()) => {
+                self.finish(&row.id, STATUS_SENT, None, now).await?;
+                tracing::info!(outbox = %row.id, purpose = %row.purpose, attempts, "mail accepted by the mail server");
+                let action = match row.purpose.as_str() {
+                    "one_time_code" => "code_mail_accepted",
+                    _ => "mail_accepted",
+                };
+                crate::audit::record(
+                    &self.db,
+                    &row.recipient,
+                    action,
+                    serde_json::json!({"outbox": row.id, "attempts": attempts}),
+                )
+                .await?;
+            }
+            Err(SendError::Temporary(reason)) => {
+                let wait = backoff(attempts, self.mailer.retry_max);
+                tracing::warn!(outbox = %row.id, attempts, retry_in_s = wait.as_secs(), %reason, "mail not delivered, will retry");
+                outbox::Entity::update_many()
+                    .col_expr(
+                        outbox::Column::NextAttemptAt,
+                        Expr::value(now + chrono::Duration::from_std(wait).unwrap_or(CLAIM_LEASE)),
+                    )
+                    .col_expr(outbox::Column::LastError, Expr::value(Some(reason)))
+                    .filter(outbox::Column::Id.eq(&row.id))
+                    .exec(&self.db)
+                    .await?;
+            }
+            Err(SendError::Permanent(reason)) => {
+                tracing::error!(outbox = %row.id, recipient = %row.recipient, %reason, "mail refused permanently; it will not be retried");
+                self.finish(&row.id, STATUS_REFUSED, Some(reason.clone()), now)
+                    .await?;
+                crate::audit::record(
+                    &self.db,
+                    &row.recipient,
+                    "mail_refused",
+                    serde_json::json!({"outbox": row.id, "purpose": row.purpose, "reason": reason}),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Final state; the sealed content is erased.
+    async fn finish(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Status, Expr::value(status))
+            .col_expr(outbox::Column::Payload, Expr::value(""))
+            .col_expr(outbox::Column::LastError, Expr::value(error))
+            .col_expr(
+                outbox::Column::SentAt,
+                Expr::value((status == STATUS_SENT).then_some(now)),
+            )
+            .filter(outbox::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let max = Duration::from_secs(300);
+        let waits: Vec<u64> = (1..=10).map(|a| backoff(a, max).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
+        assert_eq!(backoff(1000, max).as_secs(), 300);
+        assert_eq!(backoff(3, Duration::from_secs(2)).as_secs(), 2);
+    }
+}

@@ -1,0 +1,154 @@
+//! Shared by the router tests: a fresh database per test (SQLite file, and PostgreSQL
+//! when `DATABASE_URL` is set), and the application state built the way the binary
+//! builds it, with a manual clock, random keys, a file outbox and, on request, the
+//! development identity provider (which mints the real signed tokens these tests use).
+
+#![allow(dead_code)]
+
+use medimail_server::clock::Clock;
+use medimail_server::config::Cli;
+use medimail_server::keys::Keys;
+use medimail_server::mail::Mailer;
+use medimail_server::state::{AppState, Services};
+use medimail_server::taskpane::TaskpanePage;
+use sea_orm::{ConnectionTrait, Database};
+
+pub const ORIGIN: &str = "https://medimail.chu-exemple.fr";
+
+pub const PAGE: &str = r#"<!DOCTYPE html><html><head>
+<script src="__MEDIMAIL_OFFICE_JS_URL__"></script>
+</head><body><div id="medimail-app"></div><script>var ok = 1;</script></body></html>"#;
+
+/// A database for one test: a fresh SQLite file, or a fresh PostgreSQL database created
+/// on the server of `DATABASE_URL` (dropped at the end).
+pub struct TestDb {
+    pub url: String,
+    pub _dir: tempfile::TempDir,
+    pub postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        TestDb {
+            url,
+            _dir: dir,
+            postgres: None,
+        }
+    }
+
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))?;
+        let name = format!("medimail_test_{}", uuid_like());
+        let conn = Database::connect(admin.as_str())
+            .await
+            .expect("PostgreSQL at DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create db");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("DATABASE_URL parses");
+        url.set_path(&format!("/{name}"));
+        Some(TestDb {
+            url: url.to_string(),
+            _dir: tempfile::tempdir().expect("temp dir"),
+            postgres: Some((admin, name)),
+        })
+    }
+
+    pub async fn drop_postgres(self) {
+        if let Some((admin, name)) = self.postgres
+            && let Ok(conn) = Database::connect(admin.as_str()).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("{nanos:x}_{}", std::process::id())
+}
+
+/// Every database this run can test: SQLite always, PostgreSQL when configured.
+pub async fn databases() -> Vec<TestDb> {
+    let mut out = vec![TestDb::sqlite().await];
+    match TestDb::postgres().await {
+        Some(pg) => out.push(pg),
+        None => eprintln!("DATABASE_URL not set: PostgreSQL not tested in this run"),
+    }
+    out
+}
+
+pub async fn state(db: &TestDb) -> AppState {
+    state_with(db, false).await
+}
+
+/// The state, with the development identity provider when `dev` is true.
+pub async fn state_with(db: &TestDb, dev: bool) -> AppState {
+    let dist = tempfile::tempdir().expect("dist").keep();
+    std::fs::write(dist.join("index.html"), PAGE).expect("index");
+    std::fs::create_dir_all(dist.join("icons")).expect("icons");
+    std::fs::write(dist.join("icons/icon-16.png"), b"\x89PNG fake").expect("icon");
+    let cli = Cli::try_parse_from_env_free(&[
+        "medimail",
+        "--public-origin",
+        ORIGIN,
+        "--client-id",
+        "1b2c3d4e-0000-4000-8000-1234567890ab",
+        "--dist-dir",
+        dist.to_str().expect("utf-8 path"),
+    ]);
+    let config = cli.config;
+    let conn = medimail_server::db::connect_and_migrate(&db.url)
+        .await
+        .expect("migrated");
+    let page = TaskpanePage::load(&config.dist_dir, &config.office_js_url).expect("page");
+    let outbox = tempfile::tempdir().expect("outbox").keep();
+    let services = Services {
+        keys: Keys::random(),
+        mailer: Mailer::files(outbox),
+        clock: Clock::manual(),
+        dev_identity: dev.then(|| {
+            medimail_server::auth::dev_identity::DevIdentity::generate(
+                ORIGIN,
+                config.client_id.as_deref(),
+            )
+            .expect("dev identity")
+        }),
+    };
+    AppState::new(config, conn, page, services)
+}
+
+/// Parses arguments the way the binary does, without the surrounding environment
+/// (DATABASE_URL and MEDIMAIL_* may be set in CI).
+pub trait ParseWithoutEnv {
+    fn try_parse_from_env_free(args: &[&str]) -> Cli;
+}
+
+impl ParseWithoutEnv for Cli {
+    fn try_parse_from_env_free(args: &[&str]) -> Cli {
+        use clap::Parser;
+        let cli = Cli::try_parse_from(args).expect("arguments parse");
+        let mut config = cli.config;
+        config.database_url = None;
+        config.tls_cert = None;
+        config.tls_key = None;
+        config.office_js_url = url::Url::parse(medimail_server::config::DEFAULT_OFFICE_JS_URL)
+            .expect("default office.js");
+        config.public_origin = url::Url::parse(ORIGIN).expect("origin");
+        Cli {
+            config,
+            command: None,
+        }
+    }
+}

@@ -1,0 +1,667 @@
+//! Strong authentication through the real router, on SQLite and on PostgreSQL when
+//! `DATABASE_URL` is set: first-use passphrase, "Demander un code" (mail through the
+//! outbox worker into the file outbox), "Authentification", rate limits, code expiry and
+//! invalidation, lockout, sessions and "Déconnexion". Office tokens are real RS256 tokens
+//! minted by the development identity provider; time moves on the manual clock.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::Duration;
+use http_body_util::BodyExt;
+use medimail_server::entity::{account, audit_event, one_time_code, outbox};
+use medimail_server::state::AppState;
+use sea_orm::{EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+mod common;
+use common::*;
+
+const GOOD: &str = "Le chat dort sur le radiateur";
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+/// A user of the pane: an Office token, and a session once signed in.
+struct User {
+    state: AppState,
+    token: String,
+    session: Option<String>,
+}
+
+impl User {
+    fn new(state: &AppState, mailbox: &str, name: &str) -> User {
+        let dev = state.dev_identity.as_ref().expect("dev identity on");
+        User {
+            state: state.clone(),
+            // Office tokens are checked against the real time, not the test clock.
+            token: dev.mint(mailbox, name, chrono::Utc::now()).expect("token"),
+            session: None,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.token));
+        if let Some(session) = &self.session {
+            request = request.header("x-medimail-session", session);
+        }
+        let request = match body {
+            Some(b) => request
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let response = medimail_server::http::app(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn choose(&self, passphrase: &str, confirmation: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/auth/passphrase",
+            Some(json!({"passphrase": passphrase, "confirmation": confirmation})),
+        )
+        .await
+    }
+
+    async fn request_code(&self) -> Answer {
+        self.call(Method::POST, "/api/auth/code", None).await
+    }
+
+    async fn authenticate(&self, code: &str, passphrase: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/auth/session",
+            Some(json!({"code": code, "passphrase": passphrase})),
+        )
+        .await
+    }
+
+    /// Requests a code, lets the outbox worker deliver it, and reads it from the mail.
+    async fn receive_code(&self) -> String {
+        let answer = self.request_code().await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        self.state
+            .mail_worker()
+            .drain_once()
+            .await
+            .expect("outbox drained");
+        latest_code(&self.state)
+    }
+}
+
+/// The code in the newest mail of the file outbox, read from the decoded subject and
+/// checked against the body.
+fn latest_code(state: &AppState) -> String {
+    let dir = state.mailer.file_dir().expect("file outbox");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("outbox dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    let raw = std::fs::read(files.last().expect("a mail")).expect("read mail");
+    let message = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("parses");
+    let subject = message.subject().expect("subject").to_owned();
+    assert!(
+        subject.ends_with("] - Votre code d'accès Medimail"),
+        "{subject}"
+    );
+    let code = subject[1..7].to_owned();
+    let text = message.body_text(0).expect("text body");
+    assert!(text.contains(&format!("Ce code est le : {code}")), "{text}");
+    assert!(text.contains("10 minutes"));
+    code
+}
+
+fn wrong(code: &str) -> String {
+    let n: u32 = code.parse().expect("digits");
+    format!("{:06}", (n + 1) % 1_000_000)
+}
+
+async fn signed_up(state: &AppState, mailbox: &str) -> User {
+    let user = User::new(state, mailbox, "Marie CURIE");
+    assert_eq!(user.choose(GOOD, GOOD).await.status, StatusCode::NO_CONTENT);
+    user
+}
+
+/// Runs `test` once per available database.
+macro_rules! on_every_database {
+    (|$state:ident| $body:block) => {
+        for db in databases().await {
+            let $state = state_with(&db, true).await;
+            $body
+            db.drop_postgres().await;
+        }
+    };
+}
+
+#[tokio::test]
+async fn first_use_asks_for_a_passphrase_and_enforces_its_rules() {
+    on_every_database!(|state| {
+        let user = User::new(&state, "marie.curie@chu-dev.fr", "Marie CURIE");
+        let me = user.call(Method::GET, "/api/me", None).await;
+        assert_eq!(me.body["needs_passphrase"], true);
+        assert_eq!(me.body["name"], "Marie CURIE");
+
+        let early = user.request_code().await;
+        assert_eq!(
+            (early.status, early.code()),
+            (StatusCode::CONFLICT, "passphrase_required")
+        );
+
+        for (p, c, code, field) in [
+            ("court", "court", "passphrase_too_short", "passphrase"),
+            (GOOD, "Le chat dort", "passphrase_mismatch", "confirmation"),
+            (
+                "Password2026!",
+                "Password2026!",
+                "passphrase_common",
+                "passphrase",
+            ),
+            (
+                "marie.curie et son chat",
+                "marie.curie et son chat",
+                "passphrase_contains_mailbox",
+                "passphrase",
+            ),
+        ] {
+            let refused = user.choose(p, c).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+            assert_eq!(refused.code(), code);
+            assert_eq!(refused.body["field"], field);
+            assert!(
+                refused.body["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with('.')
+            );
+        }
+        assert_eq!(user.choose(GOOD, GOOD).await.status, StatusCode::NO_CONTENT);
+        let again = user
+            .choose(
+                "Une autre phrase tout aussi longue",
+                "Une autre phrase tout aussi longue",
+            )
+            .await;
+        assert_eq!(
+            (again.status, again.code()),
+            (StatusCode::CONFLICT, "passphrase_already_set")
+        );
+
+        let me = user.call(Method::GET, "/api/me", None).await;
+        assert_eq!(me.body["needs_passphrase"], false);
+        let stored = account::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("accounts");
+        assert_eq!(stored.len(), 1);
+        let phc = stored[0].passphrase_hash.clone().expect("hash stored");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(!phc.contains("chat"));
+
+        let garbage = user
+            .call(
+                Method::POST,
+                "/api/auth/passphrase",
+                Some(json!({"pass": 1})),
+            )
+            .await;
+        assert_eq!(
+            (garbage.status, garbage.code()),
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_mailed_code_and_the_passphrase_open_a_session_bound_to_the_office_identity() {
+    on_every_database!(|state| {
+        let mut user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let requested = user.request_code().await;
+        assert_eq!(requested.status, StatusCode::OK, "{:?}", requested.body);
+        assert_eq!(requested.body["mailbox"], "marie.curie@chu-dev.fr");
+        assert_eq!(requested.body["next_request_in_seconds"], 60);
+
+        // Waiting in the outbox: sealed, the code is nowhere in clear.
+        let waiting = outbox::Entity::find().all(&state.db).await.expect("outbox");
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].status, "pending");
+        state.mail_worker().drain_once().await.expect("drained");
+        let code = latest_code(&state);
+        assert!(!waiting[0].payload.contains(&code));
+        let sent = outbox::Entity::find().all(&state.db).await.expect("outbox");
+        assert_eq!(sent[0].status, "sent");
+        assert_eq!(sent[0].payload, "", "content erased once delivered");
+        let stored = one_time_code::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("codes");
+        assert_eq!(stored.len(), 1);
+        assert!(!stored[0].code_hash.contains(&code));
+        assert_eq!(
+            stored[0].expires_at - stored[0].created_at,
+            Duration::minutes(10)
+        );
+
+        // Wrong passphrase, right code: refused on the passphrase field, code kept.
+        let refused = user
+            .authenticate(&code, "Pas la bonne phrase du tout")
+            .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::BAD_REQUEST, "passphrase_incorrect")
+        );
+        assert_eq!(refused.body["field"], "passphrase");
+
+        let opened = user.authenticate(&format!(" {code} "), GOOD).await;
+        assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
+        let token = opened.body["session"]
+            .as_str()
+            .expect("session token")
+            .to_owned();
+        assert_eq!(token.len(), 43, "256 bits, base64url");
+
+        // The code is single use.
+        let reuse = user.authenticate(&code, GOOD).await;
+        assert_eq!(reuse.code(), "code_missing");
+
+        // Without the session header: refused; with it: the session answers.
+        let without = user.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(
+            (without.status, without.code()),
+            (StatusCode::UNAUTHORIZED, "session_required")
+        );
+        user.session = Some(token.clone());
+        let live = user.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(live.status, StatusCode::OK, "{:?}", live.body);
+        assert!(
+            live.body.get("session").is_none(),
+            "the token is given only once"
+        );
+
+        // Another person's Office token cannot carry this session.
+        let mut intruder = signed_up(&state, "pierre.dupond@chu-dev.fr").await;
+        intruder.session = Some(token.clone());
+        let stolen = intruder.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(
+            (stolen.status, stolen.code()),
+            (StatusCode::UNAUTHORIZED, "session_invalid")
+        );
+
+        // Déconnexion revokes it.
+        assert_eq!(
+            user.call(Method::DELETE, "/api/auth/session", None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        let after = user.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(after.code(), "session_invalid");
+
+        // The audit trail tells each step with the client field, never the code.
+        let trail = audit_event::Entity::find()
+            .order_by_asc(audit_event::Column::Id)
+            .all(&state.db)
+            .await
+            .expect("audit");
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        for expected in [
+            "passphrase_chosen",
+            "code_requested",
+            "code_mail_accepted",
+            "sign_in_failed",
+            "sign_in",
+            "sign_out",
+        ] {
+            assert!(
+                actions.contains(&expected),
+                "{expected} missing from {actions:?}"
+            );
+        }
+        for event in &trail {
+            assert!(!event.detail.contains(&code), "{}", event.detail);
+            assert!(!event.detail.contains("radiateur"), "{}", event.detail);
+            assert!(!event.detail.contains(&token));
+        }
+        let failed = trail
+            .iter()
+            .find(|e| e.action == "sign_in_failed")
+            .expect("failure");
+        assert!(failed.detail.contains("passphrase_incorrect"));
+        assert!(failed.detail.contains("\"client\""));
+        assert_eq!(
+            medimail_server::audit::verify_chain(&state.db)
+                .await
+                .expect("chain"),
+            None
+        );
+    });
+}
+
+#[tokio::test]
+async fn codes_are_rate_limited_per_minute_and_per_hour() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        assert_eq!(user.request_code().await.status, StatusCode::OK);
+        let soon = user.request_code().await;
+        assert_eq!(
+            (soon.status, soon.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "code_too_soon")
+        );
+        assert_eq!(soon.body["retry_after_seconds"], 60);
+        assert_eq!(soon.headers["retry-after"], "60");
+        assert!(
+            soon.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("dans 1 minute"),
+            "{:?}",
+            soon.body
+        );
+        state.clock.advance(Duration::seconds(45));
+        assert!(
+            user.request_code().await.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("dans 15 secondes")
+        );
+
+        // Up to 10 in an hour, a minute apart.
+        for n in 2..=10 {
+            state.clock.advance(Duration::seconds(61));
+            let ok = user.request_code().await;
+            assert_eq!(ok.status, StatusCode::OK, "request {n}: {:?}", ok.body);
+        }
+        state.clock.advance(Duration::seconds(61));
+        let hourly = user.request_code().await;
+        assert_eq!(
+            (hourly.status, hourly.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "code_rate_limited")
+        );
+        assert!(
+            hourly.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("10 codes en une heure")
+        );
+        let wait = hourly.body["retry_after_seconds"].as_u64().expect("wait");
+        state.clock.advance(Duration::seconds(wait as i64));
+        assert_eq!(user.request_code().await.status, StatusCode::OK);
+    });
+}
+
+#[tokio::test]
+async fn a_code_expires_after_ten_minutes_and_a_new_one_replaces_the_old() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let first = user.receive_code().await;
+        state.clock.advance(Duration::seconds(61));
+        let second = user.receive_code().await;
+        if first != second {
+            let old = user.authenticate(&first, GOOD).await;
+            assert_eq!(
+                old.code(),
+                "code_incorrect",
+                "the previous code no longer works"
+            );
+        }
+        state.clock.advance(Duration::minutes(10));
+        let expired = user.authenticate(&second, GOOD).await;
+        assert_eq!(
+            (expired.status, expired.code()),
+            (StatusCode::BAD_REQUEST, "code_expired")
+        );
+        assert_eq!(expired.body["field"], "code");
+        let third = user.receive_code().await;
+        state.clock.advance(Duration::seconds(9 * 60 + 59));
+        assert_eq!(
+            user.authenticate(&third, GOOD).await.status,
+            StatusCode::CREATED
+        );
+    });
+}
+
+#[tokio::test]
+async fn five_wrong_codes_invalidate_the_code() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let code = user.receive_code().await;
+        for left in (1..=4).rev() {
+            let refused = user.authenticate(&wrong(&code), GOOD).await;
+            assert_eq!(refused.code(), "code_incorrect");
+            assert!(
+                refused.body["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&format!("{left} essai")),
+                "{:?}",
+                refused.body
+            );
+        }
+        let fifth = user.authenticate(&wrong(&code), GOOD).await;
+        assert_eq!(fifth.code(), "code_invalidated");
+        let right_too_late = user.authenticate(&code, GOOD).await;
+        assert_eq!(right_too_late.code(), "code_missing");
+        let malformed = user.authenticate("12a456", GOOD).await;
+        assert_eq!(
+            (malformed.status, malformed.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "code_format")
+        );
+    });
+}
+
+#[tokio::test]
+async fn ten_failures_in_a_row_lock_the_account_for_fifteen_minutes() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let code = user.receive_code().await;
+        for n in 1..=9 {
+            let refused = user.authenticate(&code, "Une mauvaise passephrase").await;
+            assert_eq!(refused.code(), "passphrase_incorrect", "failure {n}");
+        }
+        let locked = user.authenticate(&code, "Une mauvaise passephrase").await;
+        assert_eq!(
+            (locked.status, locked.code()),
+            (StatusCode::LOCKED, "account_locked")
+        );
+        let message = locked.body["message"].as_str().unwrap_or("").to_owned();
+        assert!(
+            message.contains("verrouillé") && message.contains("dans 15 minutes"),
+            "{message}"
+        );
+        assert_eq!(locked.body["retry_after_seconds"], 900);
+        let me = user.call(Method::GET, "/api/me", None).await;
+        assert!(me.body["locked_until"].is_string());
+
+        // Locked: even the right code and passphrase, and new codes, are refused.
+        assert_eq!(
+            user.authenticate(&code, GOOD).await.code(),
+            "account_locked"
+        );
+        assert_eq!(user.request_code().await.code(), "account_locked");
+
+        state.clock.advance(Duration::minutes(15));
+        assert!(user.call(Method::GET, "/api/me", None).await.body["locked_until"].is_null());
+        let fresh = user.receive_code().await;
+        assert_eq!(
+            user.authenticate(&fresh, GOOD).await.status,
+            StatusCode::CREATED
+        );
+        let trail = audit_event::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("audit");
+        assert!(trail.iter().any(|e| e.action == "account_locked"));
+    });
+}
+
+#[tokio::test]
+async fn sessions_end_after_thirty_idle_minutes_or_twelve_hours() {
+    on_every_database!(|state| {
+        let mut user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let code = user.receive_code().await;
+        let opened = user.authenticate(&code, GOOD).await;
+        user.session = opened.body["session"].as_str().map(str::to_owned);
+        // Used every 25 minutes, it lives until the 12th hour…
+        for _ in 0..28 {
+            state.clock.advance(Duration::minutes(25));
+            let live = user.call(Method::GET, "/api/auth/session", None).await;
+            assert_eq!(live.status, StatusCode::OK, "{:?}", live.body);
+        }
+        state.clock.advance(Duration::minutes(25));
+        let over = user.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(over.code(), "session_expired", "12 hours in all");
+
+        // …and 30 minutes without use end it.
+        let code = user.receive_code().await;
+        user.session = user.authenticate(&code, GOOD).await.body["session"]
+            .as_str()
+            .map(str::to_owned);
+        state.clock.advance(Duration::minutes(30));
+        let idle = user.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(
+            (idle.status, idle.code()),
+            (StatusCode::UNAUTHORIZED, "session_expired")
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_mail_the_server_cannot_deliver_waits_sealed_for_a_retry() {
+    let db = TestDb::sqlite().await;
+    let mut state = state_with(&db, true).await;
+    // An SMTP port where nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut config = (*state.config).clone();
+    config.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    state.mailer =
+        std::sync::Arc::new(medimail_server::mail::Mailer::from_config(&config).expect("mailer"));
+    let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+    assert_eq!(user.request_code().await.status, StatusCode::OK);
+    state.mail_worker().drain_once().await.expect("pass");
+    let row = outbox::Entity::find()
+        .one(&state.db)
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(row.status, "pending");
+    assert_eq!(row.attempts, 1);
+    assert!(row.last_error.is_some());
+    assert!(row.next_attempt_at > state.clock.now(), "rescheduled");
+    assert!(!row.payload.is_empty(), "kept for the retry");
+    // Not due yet: a second pass sends nothing.
+    assert_eq!(state.mail_worker().drain_once().await.expect("pass"), 0);
+    state.clock.advance(Duration::seconds(1));
+    assert_eq!(state.mail_worker().drain_once().await.expect("pass"), 1);
+    let row = outbox::Entity::find()
+        .one(&state.db)
+        .await
+        .expect("query")
+        .expect("row");
+    assert_eq!(row.attempts, 2);
+    assert!(
+        row.next_attempt_at - state.clock.now() >= Duration::seconds(2),
+        "backoff doubles"
+    );
+}
+
+#[tokio::test]
+async fn the_development_identity_is_off_unless_enabled() {
+    let db = TestDb::sqlite().await;
+    let off = state(&db).await;
+    let answer = medimail_server::http::app(off)
+        .oneshot(
+            Request::get("/api/dev/identity")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+
+    let on = state_with(&db, true).await;
+    let post = |body: Value| {
+        let app = medimail_server::http::app(on.clone());
+        async move {
+            let response = app
+                .oneshot(
+                    Request::post("/api/dev/identity/token")
+                        .header("content-type", "application/json")
+                        .body(Body::from(body.to_string()))
+                        .expect("request"),
+                )
+                .await
+                .expect("infallible");
+            let status = response.status();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).expect("JSON"),
+            )
+        }
+    };
+    let (status, body) = post(json!({"mailbox": "pas une adresse", "name": "X"})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("dev_mailbox_invalid")
+        )
+    );
+    let (status, body) =
+        post(json!({"mailbox": "marie.curie@chu-dev.fr", "name": "Marie CURIE"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let user = User {
+        state: on.clone(),
+        token: body["access_token"].as_str().expect("token").to_owned(),
+        session: None,
+    };
+    let me = user.call(Method::GET, "/api/me", None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["mailbox"], "marie.curie@chu-dev.fr");
+}
