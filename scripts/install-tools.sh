@@ -15,6 +15,8 @@ cd "$ROOT"
 TRUNK_VERSION="0.21.14"     # 0.22.x needs rustc >= 1.96.1
 BINARYEN_VERSION="132.0.0"  # Debian's binaryen (108) silently produces a blank page
 
+AIOSMTPD_VERSION="1.4.6"    # PyPI; the SMTP server the end-to-end tests deliver to
+
 WITH_TEST=0
 for arg in "$@"; do
   case "$arg" in
@@ -86,5 +88,12 @@ if [ "$WITH_TEST" = 1 ]; then
     [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # The real SMTP server of the end-to-end tests (tests/fixtures/smtp_sink.py), from PyPI.
+  if python3 -c 'import aiosmtpd, sys; sys.exit(0 if aiosmtpd.__version__ == "'"${AIOSMTPD_VERSION}"'" else 1)' 2>/dev/null; then
+    say "aiosmtpd ${AIOSMTPD_VERSION}: present"
+  else
+    say "aiosmtpd ${AIOSMTPD_VERSION}: installing (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION}"
   fi
 fi

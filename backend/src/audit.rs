@@ -41,7 +41,7 @@ pub async fn record<C>(
 where
     C: ConnectionTrait + TransactionTrait,
 {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let prev = audit_event::Entity::find()
         .order_by_desc(audit_event::Column::Id)
         .one(&txn)

@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use medimail_api::DatabaseKind;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
@@ -50,6 +53,18 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
             reason: format!("migrations failed: {e}"),
         })?;
     Ok(db)
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), waiting for it if needed: a deferred transaction that reads first
+/// would otherwise fail with "database is locked" when another writer commits in between.
+/// PostgreSQL ignores the mode.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, sea_orm::DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// The engine behind a connection, as reported by the health check.

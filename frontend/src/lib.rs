@@ -6,6 +6,7 @@
 //! Pure logic (what the status line says, which screen a hash shows) lives in plain
 //! modules tested without a browser.
 
+pub mod api;
 pub mod app;
 pub mod host;
 pub mod office;

@@ -16,9 +16,11 @@ use tokio::process::{Child, Command};
 pub mod browser;
 pub mod idp;
 pub mod office_stub;
+pub mod smtp;
 
 pub use browser::Browser;
 pub use office_stub::OfficeStub;
+pub use smtp::SmtpSink;
 
 /// The workspace root (the folder holding `Cargo.toml`, `dist/`, `target/`).
 pub fn workspace_root() -> PathBuf {
@@ -87,6 +89,8 @@ pub struct ServerOptions {
     pub env: Vec<(String, String)>,
     /// Use `DATABASE_URL` from the environment instead of the SQLite default.
     pub inherit_database_url: bool,
+    /// Give the server a clock file (see [`Server::set_clock_offset`]).
+    pub test_clock: bool,
 }
 
 /// A running `medimail` process; killed when dropped.
@@ -96,6 +100,7 @@ pub struct Server {
     pub origin: String,
     pub data_dir: tempfile::TempDir,
     pub log_path: PathBuf,
+    options: ServerOptions,
 }
 
 impl Server {
@@ -106,18 +111,14 @@ impl Server {
         let port = free_port();
         let origin = format!("https://localhost:{port}");
         let log_path = data_dir.path().join("server.log");
-        let mut command = base_command(&data_dir, port, &options);
-        let log = std::fs::File::create(&log_path).expect("log file");
-        command
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log);
-        let child = command.spawn().expect("spawn medimail");
+        let child = spawn_logged(&data_dir, port, &options, &log_path);
         let mut server = Server {
             child,
             port,
             origin,
             data_dir,
             log_path,
+            options,
         };
         server.wait_ready().await;
         server
@@ -154,6 +155,30 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Stops the server (SIGTERM, graceful) and starts it again on the same port, data
+    /// folder and settings, as an operator's restart would.
+    pub async fn restart(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("medimail stops after SIGTERM")
+            .expect("exit status");
+        self.child = spawn_logged(&self.data_dir, self.port, &self.options, &self.log_path);
+        self.wait_ready().await;
+    }
+
+    /// The test clock file (`MEDIMAIL_TEST_CLOCK_FILE`) of a server started with
+    /// [`ServerOptions::test_clock`]: moves the server's clock `seconds` ahead of real time.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        std::fs::write(self.data_dir.path().join("test-clock"), seconds.to_string())
+            .expect("write the clock file");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -217,6 +242,25 @@ impl Drop for Server {
     }
 }
 
+/// Spawns the server, its output appended to `log_path`.
+fn spawn_logged(
+    data_dir: &tempfile::TempDir,
+    port: u16,
+    options: &ServerOptions,
+    log_path: &Path,
+) -> Child {
+    let mut command = base_command(data_dir, port, options);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .expect("log file");
+    command
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log);
+    command.spawn().expect("spawn medimail")
+}
+
 /// The command line of a server under test, without spawning it.
 pub fn base_command(data_dir: &tempfile::TempDir, port: u16, options: &ServerOptions) -> Command {
     let mut command = Command::new(medimail_bin());
@@ -241,6 +285,12 @@ pub fn base_command(data_dir: &tempfile::TempDir, port: u16, options: &ServerOpt
         )
         .kill_on_drop(true)
         .stdin(Stdio::null());
+    if options.test_clock {
+        command.env(
+            "MEDIMAIL_TEST_CLOCK_FILE",
+            data_dir.path().join("test-clock"),
+        );
+    }
     if let Some(url) = &options.office_js_url {
         command.env("MEDIMAIL_OFFICE_JS_URL", url);
     }

@@ -55,6 +55,12 @@ impl OfficeStub {
         OfficeStub { port, handle }
     }
 
+    /// The stand-in's URL outside Office: `Office.onReady` reports no host, as in a plain
+    /// browser tab.
+    pub fn url_outside_office(&self) -> String {
+        format!("https://127.0.0.1:{}/office.js?host=none", self.port)
+    }
+
     /// The stand-in's URL, pretending to be Outlook on the given platform.
     pub fn url(&self, platform: &str) -> String {
         format!(

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use medimail_api::{CodeRequested, ErrorBody, SessionInfo};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::office::OfficeIdentity;
 use crate::auth::{otp, passphrase, session};
@@ -187,7 +187,7 @@ pub async fn request_code(
         ));
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     // …and one per minute, claimed atomically so that two requests at once cannot both pass.
     let claimed = account::Entity::update_many()
         .col_expr(account::Column::LastCodeRequestedAt, Expr::value(Some(now)))
@@ -429,7 +429,7 @@ pub async fn open_session(
         ));
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     // Single use, even against two simultaneous requests with the same code.
     if !otp::consume(&txn, &current.id, now, "used").await? {
         txn.rollback().await?;

@@ -1,4 +1,4 @@
-//! "Accueil": the first screen.
+//! "Accueil": the first screen: signing in (or the signed-in space), then what Medimail is.
 
 use leptos::prelude::*;
 
@@ -8,6 +8,7 @@ use crate::host::Environment;
 pub fn Accueil(environment: Environment) -> impl IntoView {
     let in_outlook = environment.in_outlook();
     view! {
+        <crate::pages::connexion::Espace environment=environment.clone()/>
         <section class="card" aria-labelledby="accueil-titre">
             <h2 id="accueil-titre">"Bienvenue"</h2>
             <p>

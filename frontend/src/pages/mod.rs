@@ -2,4 +2,5 @@
 
 pub mod accueil;
 pub mod aide;
+pub mod connexion;
 pub mod introuvable;

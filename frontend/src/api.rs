@@ -1,0 +1,174 @@
+//! The pane's HTTP client for the Medimail API: every call carries the Office token and,
+//! once signed in, the Medimail session (kept in memory only, never in storage).
+
+use medimail_api::{
+    ChoosePassphrase, CodeRequested, DevIdentityRequest, DevIdentityToken, ErrorBody, Me,
+    OpenSession, SessionInfo, paths,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// An error to show: the server's `{code, message, field}`, or a local one.
+pub type ApiError = ErrorBody;
+
+/// The server could not be reached at all.
+pub fn network_error() -> ApiError {
+    ErrorBody::new(
+        "network",
+        "Le serveur Medimail ne répond pas. Vérifiez votre connexion au réseau, puis \
+         réessayez.",
+    )
+}
+
+/// The credentials of the current user.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub office_token: String,
+    pub session: Option<String>,
+}
+
+/// Sends one request; `Ok((status, body text))` whatever the status.
+async fn send(
+    method: &str,
+    path: &str,
+    credentials: Option<&Credentials>,
+    body: Option<String>,
+) -> Result<(u16, String), ApiError> {
+    let window = web_sys::window().ok_or_else(network_error)?;
+    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
+    let _ = headers.set("Accept", "application/json");
+    if let Some(c) = credentials {
+        let _ = headers.set("Authorization", &format!("Bearer {}", c.office_token));
+        if let Some(session) = &c.session {
+            let _ = headers.set(medimail_api::SESSION_HEADER, session);
+        }
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&JsValue::from_str(&body));
+    }
+    init.set_headers(&headers);
+    let request =
+        web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network_error())?;
+    let response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| network_error())?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| network_error())?;
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((response.status(), text))
+}
+
+/// The error body of a failed answer (or a generic French one if unreadable).
+pub fn error_from(status: u16, text: &str) -> ApiError {
+    serde_json::from_str::<ErrorBody>(text).unwrap_or_else(|_| {
+        ErrorBody::new(
+            "unexpected_answer",
+            format!(
+                "Le serveur Medimail a répondu de façon inattendue (statut {status}). \
+                 Réessayez dans quelques instants."
+            ),
+        )
+    })
+}
+
+async fn json_call<B: Serialize, T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    credentials: Option<&Credentials>,
+    body: Option<&B>,
+) -> Result<T, ApiError> {
+    let body = body.and_then(|b| serde_json::to_string(b).ok());
+    let (status, text) = send(method, path, credentials, body).await?;
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|_| error_from(status, ""))
+    } else {
+        Err(error_from(status, &text))
+    }
+}
+
+async fn empty_call<B: Serialize>(
+    method: &str,
+    path: &str,
+    credentials: Option<&Credentials>,
+    body: Option<&B>,
+) -> Result<(), ApiError> {
+    let body = body.and_then(|b| serde_json::to_string(b).ok());
+    let (status, text) = send(method, path, credentials, body).await?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(error_from(status, &text))
+    }
+}
+
+/// True when the server runs the development identity provider.
+pub async fn dev_identity_enabled() -> bool {
+    matches!(
+        send("GET", paths::DEV_IDENTITY, None, None).await,
+        Ok((200, _))
+    )
+}
+
+pub async fn dev_token(mailbox: String, name: String) -> Result<DevIdentityToken, ApiError> {
+    json_call(
+        "POST",
+        paths::DEV_IDENTITY_TOKEN,
+        None,
+        Some(&DevIdentityRequest { mailbox, name }),
+    )
+    .await
+}
+
+pub async fn me(c: &Credentials) -> Result<Me, ApiError> {
+    json_call::<(), _>("GET", paths::ME, Some(c), None).await
+}
+
+pub async fn choose_passphrase(
+    c: &Credentials,
+    passphrase: String,
+    confirmation: String,
+) -> Result<(), ApiError> {
+    empty_call(
+        "POST",
+        paths::AUTH_PASSPHRASE,
+        Some(c),
+        Some(&ChoosePassphrase {
+            passphrase,
+            confirmation,
+        }),
+    )
+    .await
+}
+
+pub async fn request_code(c: &Credentials) -> Result<CodeRequested, ApiError> {
+    json_call::<(), _>("POST", paths::AUTH_CODE, Some(c), None).await
+}
+
+pub async fn open_session(
+    c: &Credentials,
+    code: String,
+    passphrase: String,
+) -> Result<SessionInfo, ApiError> {
+    json_call(
+        "POST",
+        paths::AUTH_SESSION,
+        Some(c),
+        Some(&OpenSession { code, passphrase }),
+    )
+    .await
+}
+
+pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
+    empty_call::<()>("DELETE", paths::AUTH_SESSION, Some(c), None).await
+}

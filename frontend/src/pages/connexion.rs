@@ -1,0 +1,526 @@
+//! Signing in (manual part 3 §2.2 and §4.2): the Office identity first (office.js, or the
+//! development mailbox picker in a plain browser), then the first-use passphrase screen
+//! or the "Connexion" screen — "Demander un code", "Code à usage unique", "Passephrase",
+//! "Authentification" — and, once signed in, "Déconnexion". The session lives only in
+//! this page's memory.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medimail_api::Me;
+
+use crate::api::{self, ApiError, Credentials};
+use crate::host::Environment;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Stage {
+    /// Getting the Office identity.
+    Starting,
+    /// No Office identity can be had here; the message says why.
+    NoIdentity(String),
+    /// Plain browser with the development identity provider.
+    DevPicker,
+    ChoosePassphrase,
+    SignIn,
+    SignedIn,
+}
+
+/// Where a refusal is shown: next to its field, or above the form.
+#[derive(Clone, Copy)]
+struct Errors {
+    code: RwSignal<Option<String>>,
+    passphrase: RwSignal<Option<String>>,
+    confirmation: RwSignal<Option<String>>,
+    mailbox: RwSignal<Option<String>>,
+    name: RwSignal<Option<String>>,
+    form: RwSignal<Option<String>>,
+}
+
+impl Errors {
+    fn new() -> Self {
+        Self {
+            code: RwSignal::new(None),
+            passphrase: RwSignal::new(None),
+            confirmation: RwSignal::new(None),
+            mailbox: RwSignal::new(None),
+            name: RwSignal::new(None),
+            form: RwSignal::new(None),
+        }
+    }
+
+    fn clear(&self) {
+        for s in [
+            self.code,
+            self.passphrase,
+            self.confirmation,
+            self.mailbox,
+            self.name,
+            self.form,
+        ] {
+            s.set(None);
+        }
+    }
+
+    fn show(&self, error: ApiError) {
+        self.clear();
+        let target = match error.field.as_deref() {
+            Some("code") => self.code,
+            Some("passphrase") => self.passphrase,
+            Some("confirmation") => self.confirmation,
+            Some("mailbox") => self.mailbox,
+            Some("name") => self.name,
+            _ => self.form,
+        };
+        target.set(Some(error.message));
+    }
+}
+
+fn field_error(id: &'static str, error: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        error.get().map(|message| {
+            view! { <p class="field-error" id=id role="alert">{message}</p> }
+        })
+    }
+}
+
+fn input_value(ev: &leptos::ev::Event) -> String {
+    event_target_value(ev)
+}
+
+#[component]
+pub fn Espace(environment: Environment) -> impl IntoView {
+    let stage = RwSignal::new(Stage::Starting);
+    let credentials = RwSignal::new(None::<Credentials>);
+    let me = RwSignal::new(None::<Me>);
+    let notice = RwSignal::new(None::<String>);
+
+    // With an Office token: who am I, and is my passphrase chosen?
+    let load_me = move |office_token: String| {
+        spawn_local(async move {
+            let c = Credentials {
+                office_token,
+                session: None,
+            };
+            match api::me(&c).await {
+                Ok(found) => {
+                    let next = if found.needs_passphrase {
+                        Stage::ChoosePassphrase
+                    } else {
+                        Stage::SignIn
+                    };
+                    credentials.set(Some(c));
+                    me.set(Some(found));
+                    stage.set(next);
+                }
+                Err(e) => stage.set(Stage::NoIdentity(e.message)),
+            }
+        });
+    };
+
+    let env = environment.clone();
+    spawn_local(async move {
+        if matches!(env, Environment::Office { .. }) {
+            match crate::office::get_access_token().await {
+                Ok(token) => load_me(token),
+                Err(e) => stage.set(Stage::NoIdentity(e.message().to_owned())),
+            }
+        } else if api::dev_identity_enabled().await {
+            stage.set(Stage::DevPicker);
+        } else {
+            stage.set(Stage::NoIdentity(
+                "Pour vous identifier, ouvrez Medimail depuis Outlook : le complément \
+                 utilise votre compte Office 365."
+                    .to_owned(),
+            ));
+        }
+    });
+
+    let on_dev_token = Callback::new(move |token: String| load_me(token));
+    let on_passphrase_chosen = Callback::new(move |()| {
+        notice.set(Some(
+            "Votre passephrase est enregistrée. Demandez maintenant un code pour vous \
+             identifier."
+                .to_owned(),
+        ));
+        stage.set(Stage::SignIn);
+    });
+    let on_signed_in = Callback::new(move |session: String| {
+        credentials.update(|c| {
+            if let Some(c) = c {
+                c.session = Some(session);
+            }
+        });
+        notice.set(None);
+        stage.set(Stage::SignedIn);
+    });
+    let on_signed_out = Callback::new(move |()| {
+        credentials.update(|c| {
+            if let Some(c) = c {
+                c.session = None;
+            }
+        });
+        notice.set(Some("Vous êtes déconnecté de Medimail.".to_owned()));
+        stage.set(Stage::SignIn);
+    });
+
+    move || {
+        match stage.get() {
+        Stage::Starting => view! {
+            <section class="card" aria-busy="true"><p>"Identification Office 365 en cours…"</p></section>
+        }
+        .into_any(),
+        Stage::NoIdentity(message) => view! {
+            <section class="card" aria-labelledby="identite-titre">
+                <h2 id="identite-titre">"Identification impossible"</h2>
+                <p id="identity-error" role="alert">{message}</p>
+                <p><a href="#/aide">"Aide et assistance"</a></p>
+            </section>
+        }
+        .into_any(),
+        Stage::DevPicker => view! { <DevPicker on_token=on_dev_token/> }.into_any(),
+        Stage::ChoosePassphrase => view! {
+            <ChoosePassphraseForm me=me credentials=credentials on_done=on_passphrase_chosen/>
+        }
+        .into_any(),
+        Stage::SignIn => view! {
+            <SignInForm me=me credentials=credentials notice=notice on_signed_in=on_signed_in/>
+        }
+        .into_any(),
+        Stage::SignedIn => view! {
+            <SignedInHome me=me credentials=credentials on_signed_out=on_signed_out/>
+        }
+        .into_any(),
+    }
+    }
+}
+
+fn greeting(me: RwSignal<Option<Me>>) -> String {
+    let name = me
+        .get()
+        .and_then(|m| m.name)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "et bienvenue".to_owned());
+    format!("Bonjour {name},")
+}
+
+/// Development only: choose which mailbox and name to be.
+#[component]
+fn DevPicker(on_token: Callback<String>) -> impl IntoView {
+    let mailbox = RwSignal::new("marie.curie@chu-dev.fr".to_owned());
+    let name = RwSignal::new("Marie CURIE".to_owned());
+    let busy = RwSignal::new(false);
+    let errors = Errors::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get() {
+            return;
+        }
+        busy.set(true);
+        errors.clear();
+        spawn_local(async move {
+            match api::dev_token(mailbox.get_untracked(), name.get_untracked()).await {
+                Ok(t) => on_token.run(t.access_token),
+                Err(e) => errors.show(e),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="dev-titre">
+            <h2 id="dev-titre">"Identité de développement"</h2>
+            <p class="warning">
+                "Ce serveur fonctionne en mode développement, hors d'Office 365 : choisissez "
+                "la boîte aux lettres et le nom sous lesquels vous identifier. Les codes "
+                "à usage unique arrivent dans la boîte d'envoi de développement du serveur."
+            </p>
+            <form on:submit=submit novalidate>
+                <label for="dev-mailbox">"Adresse Office 365"</label>
+                <input id="dev-mailbox" type="email" autocomplete="email" required
+                    prop:value=move || mailbox.get()
+                    on:input=move |ev| mailbox.set(input_value(&ev))/>
+                {field_error("dev-mailbox-error", errors.mailbox)}
+                <label for="dev-name">"Prénom NOM"</label>
+                <input id="dev-name" type="text" autocomplete="name" required
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(input_value(&ev))/>
+                {field_error("dev-name-error", errors.name)}
+                {field_error("form-error", errors.form)}
+                <button id="dev-continue" type="submit" class="primary" disabled=move || busy.get()
+                    aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Connexion…" } else { "Continuer" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// First use: choose the personal passphrase, typed twice.
+#[component]
+fn ChoosePassphraseForm(
+    me: RwSignal<Option<Me>>,
+    credentials: RwSignal<Option<Credentials>>,
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let passphrase = RwSignal::new(String::new());
+    let confirmation = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let errors = Errors::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get() {
+            return;
+        }
+        let Some(c) = credentials.get_untracked() else {
+            return;
+        };
+        errors.clear();
+        let (p, k) = (passphrase.get_untracked(), confirmation.get_untracked());
+        // The same first checks as the server, for an immediate answer.
+        if p.chars().count() < 12 {
+            errors.passphrase.set(Some(
+                "La passephrase doit comporter au moins 12 caractères : une courte phrase \
+                 facile à retenir convient très bien."
+                    .to_owned(),
+            ));
+            return;
+        }
+        if p != k {
+            errors.confirmation.set(Some(
+                "Les deux saisies de la passephrase sont différentes.".to_owned(),
+            ));
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            match api::choose_passphrase(&c, p, k).await {
+                Ok(()) => {
+                    me.update(|m| {
+                        if let Some(m) = m {
+                            m.needs_passphrase = false;
+                        }
+                    });
+                    on_done.run(());
+                }
+                Err(e) => errors.show(e),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="passephrase-titre">
+            <h2 id="passephrase-titre">{move || greeting(me)}</h2>
+            <p>
+                "C'est votre première connexion à Medimail : votre compte vient d'être créé. "
+                "Choisissez votre passephrase personnelle ; elle vous sera demandée avec un "
+                "code à usage unique à chaque identification."
+            </p>
+            <ul class="rules">
+                <li>"au moins 12 caractères (une courte phrase est idéale) ;"</li>
+                <li>"pas un mot de passe courant, ni votre adresse de messagerie ;"</li>
+                <li>"saisie deux fois à l'identique."</li>
+            </ul>
+            <form on:submit=submit novalidate>
+                <label for="choose-passphrase">"Passephrase"</label>
+                <input id="choose-passphrase" type="password" autocomplete="new-password" required
+                    prop:value=move || passphrase.get()
+                    on:input=move |ev| passphrase.set(input_value(&ev))/>
+                {field_error("choose-passphrase-error", errors.passphrase)}
+                <label for="choose-confirmation">"Confirmez la passephrase"</label>
+                <input id="choose-confirmation" type="password" autocomplete="new-password" required
+                    prop:value=move || confirmation.get()
+                    on:input=move |ev| confirmation.set(input_value(&ev))/>
+                {field_error("choose-confirmation-error", errors.confirmation)}
+                {field_error("form-error", errors.form)}
+                <button id="choose-submit" type="submit" class="primary" disabled=move || busy.get()
+                    aria-busy=move || busy.get().to_string()>
+                    {move || if busy.get() { "Enregistrement…" } else { "Enregistrer ma passephrase" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// The "Connexion" screen of the manual.
+#[component]
+fn SignInForm(
+    me: RwSignal<Option<Me>>,
+    credentials: RwSignal<Option<Credentials>>,
+    notice: RwSignal<Option<String>>,
+    on_signed_in: Callback<String>,
+) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let passphrase = RwSignal::new(String::new());
+    let requesting = RwSignal::new(false);
+    let verifying = RwSignal::new(false);
+    let errors = Errors::new();
+
+    let ask_code = move |_| {
+        if requesting.get() {
+            return;
+        }
+        let Some(c) = credentials.get_untracked() else {
+            return;
+        };
+        requesting.set(true);
+        errors.clear();
+        notice.set(None);
+        spawn_local(async move {
+            match api::request_code(&c).await {
+                Ok(sent) => {
+                    notice.set(Some(format!(
+                        "Un code à usage unique vient d'être envoyé à {}. Il est valable 10 \
+                         minutes. Astuce : il figure aussi dans le sujet du mail.",
+                        sent.mailbox
+                    )));
+                    focus("code");
+                }
+                Err(e) => errors.show(e),
+            }
+            requesting.set(false);
+        });
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if verifying.get() {
+            return;
+        }
+        let Some(c) = credentials.get_untracked() else {
+            return;
+        };
+        errors.clear();
+        let typed = code.get_untracked().trim().to_owned();
+        if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
+            errors.code.set(Some(
+                "Le code à usage unique est composé de 6 chiffres : recopiez-le depuis le \
+                 mail « Votre code d'accès Medimail »."
+                    .to_owned(),
+            ));
+            focus("code");
+            return;
+        }
+        if passphrase.get_untracked().is_empty() {
+            errors
+                .passphrase
+                .set(Some("Saisissez votre passephrase.".to_owned()));
+            focus("passphrase");
+            return;
+        }
+        verifying.set(true);
+        spawn_local(async move {
+            match api::open_session(&c, typed, passphrase.get_untracked()).await {
+                Ok(info) => {
+                    passphrase.set(String::new());
+                    code.set(String::new());
+                    if let Some(session) = info.session {
+                        on_signed_in.run(session);
+                    }
+                }
+                Err(e) => {
+                    let field = e.field.clone();
+                    errors.show(e);
+                    match field.as_deref() {
+                        Some("passphrase") => {
+                            passphrase.set(String::new());
+                            focus("passphrase");
+                        }
+                        Some("code") => focus("code"),
+                        _ => {}
+                    }
+                }
+            }
+            verifying.set(false);
+        });
+    };
+
+    view! {
+        <section class="card" aria-labelledby="connexion-titre">
+            <h2 id="connexion-titre">{move || greeting(me)}</h2>
+            <p>
+                "Afin d'assurer une authentification forte avec Medimail, un code à usage "
+                "unique doit être envoyé sur votre messagerie Office 365."
+            </p>
+            <p>
+                "Cliquez sur le bouton ci-dessous pour effectuer l'envoi de ce dernier et "
+                "indiquez-le ensuite, ainsi que votre passephrase personnelle, dans les "
+                "champs suivants."
+            </p>
+            {move || notice.get().map(|n| view! { <p class="notice" id="notice" role="status">{n}</p> })}
+            <button id="request-code" type="button" class="secondary" on:click=ask_code
+                disabled=move || requesting.get() aria-busy=move || requesting.get().to_string()>
+                {move || if requesting.get() { "Envoi du code…" } else { "Demander un code" }}
+            </button>
+            <form on:submit=submit novalidate>
+                <label for="code">"Code à usage unique"</label>
+                <input id="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                    maxlength="6" pattern="[0-9]{6}"
+                    prop:value=move || code.get()
+                    on:input=move |ev| code.set(input_value(&ev))/>
+                {field_error("code-error", errors.code)}
+                <label for="passphrase">"Passephrase"</label>
+                <input id="passphrase" type="password" autocomplete="current-password"
+                    prop:value=move || passphrase.get()
+                    on:input=move |ev| passphrase.set(input_value(&ev))/>
+                {field_error("passphrase-error", errors.passphrase)}
+                {field_error("form-error", errors.form)}
+                <button id="authenticate" type="submit" class="primary" disabled=move || verifying.get()
+                    aria-busy=move || verifying.get().to_string()>
+                    {move || if verifying.get() { "Vérification…" } else { "Authentification" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+/// Signed in: for now the greeting and "Déconnexion" (envelopes come next).
+#[component]
+fn SignedInHome(
+    me: RwSignal<Option<Me>>,
+    credentials: RwSignal<Option<Credentials>>,
+    on_signed_out: Callback<()>,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let sign_out = move |_| {
+        if busy.get() {
+            return;
+        }
+        let Some(c) = credentials.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match api::sign_out(&c).await {
+                // An already-ended session is as good as signed out.
+                Ok(()) => on_signed_out.run(()),
+                Err(e) if e.code.starts_with("session_") => on_signed_out.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
+    view! {
+        <section class="card" id="signed-in" aria-labelledby="espace-titre">
+            <h2 id="espace-titre">{move || greeting(me)}</h2>
+            <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
+            {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            <button id="sign-out" type="button" class="secondary" on:click=sign_out
+                disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
+                {move || if busy.get() { "Déconnexion…" } else { "Déconnexion" }}
+            </button>
+        </section>
+    }
+}
+
+/// Moves keyboard focus to the element `id` (after the current render).
+fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = el.focus();
+        }
+    });
+}
