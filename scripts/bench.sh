@@ -19,3 +19,6 @@ printf 'JS glue:       %s bytes raw, %s bytes gzip -9\n' \
 "$ROOT/target/debug/pane-load-bench"
 cargo run --release --locked -q -p medimail-e2e --bin token-verify-bench
 cargo run --release --locked -q -p medimail-e2e --bin argon2-bench
+# The real server in release, a real SMTP server (aiosmtpd) on loopback.
+cargo build --release --locked -p medimail-server --bin medimail >/dev/null
+MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin code-mail-bench

@@ -172,3 +172,27 @@ pub async fn open_session(
 pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>("DELETE", paths::AUTH_SESSION, Some(c), None).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_servers_error_body_with_its_field() {
+        let e = error_from(
+            400,
+            r#"{"code":"code_incorrect","message":"Code à usage unique incorrect.","field":"code"}"#,
+        );
+        assert_eq!(e.code, "code_incorrect");
+        assert_eq!(e.field.as_deref(), Some("code"));
+        assert_eq!(e.message, "Code à usage unique incorrect.");
+    }
+
+    #[test]
+    fn an_unreadable_answer_still_gives_a_french_message_with_the_status() {
+        let e = error_from(502, "<html>Bad Gateway</html>");
+        assert_eq!(e.code, "unexpected_answer");
+        assert!(e.message.contains("statut 502"), "{}", e.message);
+        assert_eq!(e.field, None);
+    }
+}

@@ -12,6 +12,7 @@ pub mod host;
 pub mod office;
 pub mod pages;
 pub mod route;
+pub mod session;
 
 /// Id of the element the app mounts into (see `index.html`).
 pub const MOUNT_ID: &str = "medimail-app";

@@ -266,6 +266,23 @@ mod tests {
         assert!(text.contains("000042"), "{text}");
     }
 
+    #[test]
+    fn accepts_the_documented_smtp_url_forms() {
+        install_provider();
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://mail.chu.fr:587?tls=starttls",
+            "smtps://medimail:secret@mail.chu.fr:465",
+        ] {
+            assert!(smtp_transport(url).is_ok(), "{url}");
+        }
+        assert!(smtp_transport("smtp://").is_err());
+    }
+
+    fn install_provider() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+
     #[tokio::test]
     async fn an_unusable_address_is_a_permanent_failure() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -10,6 +10,7 @@ use medimail_api::Me;
 
 use crate::api::{self, ApiError, Credentials};
 use crate::host::Environment;
+use crate::session::{Auth, TokenSource};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Stage {
@@ -89,7 +90,9 @@ fn input_value(ev: &leptos::ev::Event) -> String {
 #[component]
 pub fn Espace(environment: Environment) -> impl IntoView {
     let stage = RwSignal::new(Stage::Starting);
-    let credentials = RwSignal::new(None::<Credentials>);
+    let auth = Auth::new();
+    provide_context(auth);
+    let credentials = auth.credentials;
     let me = RwSignal::new(None::<Me>);
     let notice = RwSignal::new(None::<String>);
 
@@ -120,7 +123,10 @@ pub fn Espace(environment: Environment) -> impl IntoView {
     spawn_local(async move {
         if matches!(env, Environment::Office { .. }) {
             match crate::office::get_access_token().await {
-                Ok(token) => load_me(token),
+                Ok(token) => {
+                    auth.source.set_value(Some(TokenSource::Office));
+                    load_me(token)
+                }
                 Err(e) => stage.set(Stage::NoIdentity(e.message().to_owned())),
             }
         } else if api::dev_identity_enabled().await {
@@ -134,7 +140,11 @@ pub fn Espace(environment: Environment) -> impl IntoView {
         }
     });
 
-    let on_dev_token = Callback::new(move |token: String| load_me(token));
+    let on_dev_token = Callback::new(move |(token, mailbox, name): (String, String, String)| {
+        auth.source
+            .set_value(Some(TokenSource::Development { mailbox, name }));
+        load_me(token)
+    });
     let on_passphrase_chosen = Callback::new(move |()| {
         notice.set(Some(
             "Votre passephrase est enregistrée. Demandez maintenant un code pour vous \
@@ -178,15 +188,15 @@ pub fn Espace(environment: Environment) -> impl IntoView {
         .into_any(),
         Stage::DevPicker => view! { <DevPicker on_token=on_dev_token/> }.into_any(),
         Stage::ChoosePassphrase => view! {
-            <ChoosePassphraseForm me=me credentials=credentials on_done=on_passphrase_chosen/>
+            <ChoosePassphraseForm me=me on_done=on_passphrase_chosen/>
         }
         .into_any(),
         Stage::SignIn => view! {
-            <SignInForm me=me credentials=credentials notice=notice on_signed_in=on_signed_in/>
+            <SignInForm me=me notice=notice on_signed_in=on_signed_in/>
         }
         .into_any(),
         Stage::SignedIn => view! {
-            <SignedInHome me=me credentials=credentials on_signed_out=on_signed_out/>
+            <SignedInHome me=me on_signed_out=on_signed_out/>
         }
         .into_any(),
     }
@@ -204,7 +214,7 @@ fn greeting(me: RwSignal<Option<Me>>) -> String {
 
 /// Development only: choose which mailbox and name to be.
 #[component]
-fn DevPicker(on_token: Callback<String>) -> impl IntoView {
+fn DevPicker(on_token: Callback<(String, String, String)>) -> impl IntoView {
     let mailbox = RwSignal::new("marie.curie@chu-dev.fr".to_owned());
     let name = RwSignal::new("Marie CURIE".to_owned());
     let busy = RwSignal::new(false);
@@ -217,8 +227,9 @@ fn DevPicker(on_token: Callback<String>) -> impl IntoView {
         busy.set(true);
         errors.clear();
         spawn_local(async move {
-            match api::dev_token(mailbox.get_untracked(), name.get_untracked()).await {
-                Ok(t) => on_token.run(t.access_token),
+            let (m, n) = (mailbox.get_untracked(), name.get_untracked());
+            match api::dev_token(m.clone(), n.clone()).await {
+                Ok(t) => on_token.run((t.access_token, m, n)),
                 Err(e) => errors.show(e),
             }
             busy.set(false);
@@ -255,11 +266,7 @@ fn DevPicker(on_token: Callback<String>) -> impl IntoView {
 
 /// First use: choose the personal passphrase, typed twice.
 #[component]
-fn ChoosePassphraseForm(
-    me: RwSignal<Option<Me>>,
-    credentials: RwSignal<Option<Credentials>>,
-    on_done: Callback<()>,
-) -> impl IntoView {
+fn ChoosePassphraseForm(me: RwSignal<Option<Me>>, on_done: Callback<()>) -> impl IntoView {
     let passphrase = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
@@ -269,9 +276,7 @@ fn ChoosePassphraseForm(
         if busy.get() {
             return;
         }
-        let Some(c) = credentials.get_untracked() else {
-            return;
-        };
+        let auth = expect_context::<Auth>();
         errors.clear();
         let (p, k) = (passphrase.get_untracked(), confirmation.get_untracked());
         // The same first checks as the server, for an immediate answer.
@@ -291,7 +296,13 @@ fn ChoosePassphraseForm(
         }
         busy.set(true);
         spawn_local(async move {
-            match api::choose_passphrase(&c, p, k).await {
+            let result = auth
+                .call(|c| {
+                    let (p, k) = (p.clone(), k.clone());
+                    async move { api::choose_passphrase(&c, p, k).await }
+                })
+                .await;
+            match result {
                 Ok(()) => {
                     me.update(|m| {
                         if let Some(m) = m {
@@ -343,7 +354,6 @@ fn ChoosePassphraseForm(
 #[component]
 fn SignInForm(
     me: RwSignal<Option<Me>>,
-    credentials: RwSignal<Option<Credentials>>,
     notice: RwSignal<Option<String>>,
     on_signed_in: Callback<String>,
 ) -> impl IntoView {
@@ -357,14 +367,15 @@ fn SignInForm(
         if requesting.get() {
             return;
         }
-        let Some(c) = credentials.get_untracked() else {
-            return;
-        };
+        let auth = expect_context::<Auth>();
         requesting.set(true);
         errors.clear();
         notice.set(None);
         spawn_local(async move {
-            match api::request_code(&c).await {
+            match auth
+                .call(|c| async move { api::request_code(&c).await })
+                .await
+            {
                 Ok(sent) => {
                     notice.set(Some(format!(
                         "Un code à usage unique vient d'être envoyé à {}. Il est valable 10 \
@@ -384,9 +395,7 @@ fn SignInForm(
         if verifying.get() {
             return;
         }
-        let Some(c) = credentials.get_untracked() else {
-            return;
-        };
+        let auth = expect_context::<Auth>();
         errors.clear();
         let typed = code.get_untracked().trim().to_owned();
         if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
@@ -407,7 +416,14 @@ fn SignInForm(
         }
         verifying.set(true);
         spawn_local(async move {
-            match api::open_session(&c, typed, passphrase.get_untracked()).await {
+            let secret = passphrase.get_untracked();
+            let result = auth
+                .call(|c| {
+                    let (typed, secret) = (typed.clone(), secret.clone());
+                    async move { api::open_session(&c, typed, secret).await }
+                })
+                .await;
+            match result {
                 Ok(info) => {
                     passphrase.set(String::new());
                     code.set(String::new());
@@ -473,23 +489,17 @@ fn SignInForm(
 
 /// Signed in: for now the greeting and "Déconnexion" (envelopes come next).
 #[component]
-fn SignedInHome(
-    me: RwSignal<Option<Me>>,
-    credentials: RwSignal<Option<Credentials>>,
-    on_signed_out: Callback<()>,
-) -> impl IntoView {
+fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let sign_out = move |_| {
         if busy.get() {
             return;
         }
-        let Some(c) = credentials.get_untracked() else {
-            return;
-        };
+        let auth = expect_context::<Auth>();
         busy.set(true);
         spawn_local(async move {
-            match api::sign_out(&c).await {
+            match auth.call(|c| async move { api::sign_out(&c).await }).await {
                 // An already-ended session is as good as signed out.
                 Ok(()) => on_signed_out.run(()),
                 Err(e) if e.code.starts_with("session_") => on_signed_out.run(()),

@@ -1,0 +1,98 @@
+//! The signed-in user's credentials, in memory only: the Office token (renewed when it
+//! expires — Entra ID tokens live about an hour, a Medimail session up to 12 hours) and
+//! the Medimail session token.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+
+use crate::api::{ApiError, Credentials};
+
+/// Where the Office token comes from, so that it can be asked for again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Office.auth.getAccessToken` (inside Outlook).
+    Office,
+    /// The development identity provider, for this mailbox and name.
+    Development { mailbox: String, name: String },
+}
+
+/// Shared by every screen.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub credentials: RwSignal<Option<Credentials>>,
+    pub source: StoredValue<Option<TokenSource>>,
+}
+
+impl Auth {
+    pub fn new() -> Self {
+        Self {
+            credentials: RwSignal::new(None),
+            source: StoredValue::new(None),
+        }
+    }
+
+    /// Asks the token source for a new Office token and keeps it.
+    async fn renew(&self) -> Result<(), ApiError> {
+        let token = match self.source.get_value() {
+            Some(TokenSource::Office) => crate::office::get_access_token()
+                .await
+                .map_err(|e| ApiError::new("office_token", e.message()))?,
+            Some(TokenSource::Development { mailbox, name }) => {
+                crate::api::dev_token(mailbox, name).await?.access_token
+            }
+            None => return Err(ApiError::new("office_token", "Identifiez-vous à nouveau.")),
+        };
+        self.credentials.update(|c| {
+            if let Some(c) = c {
+                c.office_token = token;
+            }
+        });
+        Ok(())
+    }
+
+    /// Runs `call` with the current credentials; if the server says the Office token
+    /// expired, renews it once and runs `call` again.
+    pub async fn call<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
+    where
+        F: Fn(Credentials) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let Some(c) = self.credentials.get_untracked() else {
+            return Err(ApiError::new("office_token", "Identifiez-vous à nouveau."));
+        };
+        match call(c).await {
+            Err(e) if is_expired_token(&e) => {
+                self.renew().await?;
+                match self.credentials.get_untracked() {
+                    Some(c) => call(c).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The refusals a fresh Office token cures.
+pub fn is_expired_token(e: &ApiError) -> bool {
+    e.code == "token_expired"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_expired_token_is_worth_renewing() {
+        assert!(is_expired_token(&ApiError::new("token_expired", "x")));
+        assert!(!is_expired_token(&ApiError::new("token_audience", "x")));
+        assert!(!is_expired_token(&ApiError::new("session_expired", "x")));
+    }
+}
