@@ -266,8 +266,9 @@ mod tests {
         assert!(text.contains("000042"), "{text}");
     }
 
-    #[test]
-    fn accepts_the_documented_smtp_url_forms() {
+    // The pooled transport starts its pool task: it needs a Tokio runtime.
+    #[tokio::test]
+    async fn accepts_the_documented_smtp_url_forms() {
         install_provider();
         for url in [
             "smtp://127.0.0.1:2525",
