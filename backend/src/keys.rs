@@ -145,9 +145,18 @@ impl Keys {
         Some(plain.to_vec())
     }
 
-    /// The master key (for envelope key wrapping).
+    /// The master key.
     pub fn master(&self) -> &[u8; MASTER_KEY_LEN] {
         &self.master
+    }
+
+    /// The key that wraps envelope data keys (derived, label `medimail/envelope-key-wrap/v1`).
+    pub fn envelope_wrap_key(&self) -> [u8; 32] {
+        let k = hmac::Key::new(hmac::HMAC_SHA256, &self.master);
+        let tag = hmac::sign(&k, b"medimail/envelope-key-wrap/v1");
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 }
 

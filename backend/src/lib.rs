@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod entity;
 pub mod error;
