@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod entity;
+pub mod envelope;
 pub mod error;
 pub mod fr;
 pub mod health;

@@ -1,0 +1,4 @@
+//! Secure envelopes: compose and send (issue 4), read (issue 5). Rules first: what an
+//! envelope may hold, checked before anything is stored.
+
+pub mod rules;
