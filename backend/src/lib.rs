@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod migration;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod taskpane;
 pub mod telemetry;
 pub mod tls;

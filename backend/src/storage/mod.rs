@@ -1,0 +1,286 @@
+//! Attachment blobs (`MEDIMAIL_BLOB_URL`): a local folder by default, or an
+//! S3-compatible object store, both through the object_store crate. Blobs are written as
+//! streams (never whole in memory) and only become visible once complete: the local store
+//! writes a staging file and renames it; S3 completes a multipart upload.
+//!
+//! Blobs hold ciphertext only (see `crypto`). Their names are random ids; a blob that no
+//! attachment row references is an orphan (a send that failed or a crash), removed by
+//! [`BlobStore::sweep`].
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, WriteMultipart};
+
+/// Uploads in flight per blob.
+const MAX_PARTS_IN_FLIGHT: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("blob store configuration: {0}")]
+    Config(String),
+}
+
+/// Where blobs live.
+#[derive(Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    /// Part size of streamed writes (S3 needs at least 5 MiB; locally 1 MiB keeps
+    /// memory low).
+    part_size: usize,
+    description: String,
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobStore({})", self.description)
+    }
+}
+
+impl BlobStore {
+    /// A local folder (created if missing).
+    pub fn local(dir: &Path) -> Result<Self, BlobError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| BlobError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(Self {
+            store: Arc::new(store),
+            prefix: ObjectPath::from("blobs"),
+            part_size: 1024 * 1024,
+            description: format!("folder {}", dir.display()),
+        })
+    }
+
+    /// From `MEDIMAIL_BLOB_URL`: `file:///path`, `s3://bucket[/prefix]` (credentials,
+    /// region and endpoint from the standard `AWS_*` variables, e.g. `AWS_ENDPOINT` for
+    /// an S3-compatible store), or unset: `DATA_DIR/blobs`.
+    pub fn from_config(url: Option<&str>, data_dir: &Path) -> Result<Self, BlobError> {
+        let Some(url) = url else {
+            return Self::local(&data_dir.join("blobs"));
+        };
+        let parsed = url::Url::parse(url).map_err(|e| BlobError::Config(format!("{url}: {e}")))?;
+        match parsed.scheme() {
+            "file" => {
+                let path = parsed
+                    .to_file_path()
+                    .map_err(|_| BlobError::Config(format!("{url}: not a local path")))?;
+                Self::local(&path)
+            }
+            "s3" => {
+                let bucket = parsed
+                    .host_str()
+                    .ok_or_else(|| BlobError::Config(format!("{url}: no bucket")))?;
+                let store = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                Ok(Self {
+                    store: Arc::new(store),
+                    prefix: ObjectPath::from(parsed.path().trim_matches('/')),
+                    part_size: 5 * 1024 * 1024,
+                    description: format!("s3://{bucket}{}", parsed.path()),
+                })
+            }
+            other => Err(BlobError::Config(format!(
+                "{url}: unsupported scheme {other} (use file:// or s3://)"
+            ))),
+        }
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.description
+    }
+
+    fn path(&self, id: &str) -> ObjectPath {
+        self.prefix.child(id)
+    }
+
+    /// Starts writing the blob `id`.
+    pub async fn writer(&self, id: &str) -> Result<BlobWriter, BlobError> {
+        let upload = self.store.put_multipart(&self.path(id)).await?;
+        Ok(BlobWriter {
+            inner: WriteMultipart::new_with_chunk_size(upload, self.part_size),
+        })
+    }
+
+    /// The blob's bytes as a stream.
+    pub async fn read(
+        &self,
+        id: &str,
+    ) -> Result<impl Stream<Item = Result<Bytes, BlobError>> + use<>, BlobError> {
+        let result = self.store.get(&self.path(id)).await?;
+        Ok(result.into_stream().map_err(BlobError::from))
+    }
+
+    /// Deletes the blob; a missing blob is not an error.
+    pub async fn delete(&self, id: &str) -> Result<(), BlobError> {
+        match self.store.delete(&self.path(id)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob id with its last modification time.
+    pub async fn list(&self) -> Result<Vec<(String, DateTime<Utc>)>, BlobError> {
+        let mut out = Vec::new();
+        let mut listing = self.store.list(Some(&self.prefix));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            if let Some(name) = meta.location.filename() {
+                out.push((name.to_owned(), meta.last_modified));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the blobs not in `referenced` and older than `older_than` (blobs younger
+    /// than that may belong to a send in progress). Returns how many were deleted.
+    pub async fn sweep(
+        &self,
+        referenced: &HashSet<String>,
+        older_than: DateTime<Utc>,
+    ) -> Result<usize, BlobError> {
+        let mut removed = 0;
+        for (id, modified) in self.list().await? {
+            if !referenced.contains(&id) && modified < older_than {
+                self.delete(&id).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A blob being written; invisible until [`finish`](Self::finish).
+pub struct BlobWriter {
+    inner: WriteMultipart,
+}
+
+impl BlobWriter {
+    /// Appends bytes, waiting while too many parts are in flight (back-pressure, so that
+    /// memory stays bounded whatever the upload speed).
+    pub async fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        self.inner.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await?;
+        self.inner.write(bytes);
+        Ok(())
+    }
+
+    /// Makes the blob visible.
+    pub async fn finish(self) -> Result<(), BlobError> {
+        self.inner.finish().await?;
+        Ok(())
+    }
+
+    /// Drops what was written.
+    pub async fn abort(self) -> Result<(), BlobError> {
+        self.inner.abort().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all(store: &BlobStore, id: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut s = Box::pin(store.read(id).await.expect("exists"));
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk.expect("chunk"));
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_blob_appears_only_once_finished_and_streams_back_identical() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = BlobStore::local(dir.path()).expect("store");
+        let data: Vec<u8> = (0..3_500_000u32).map(|i| (i % 253) as u8).collect();
+        let mut w = store.writer("b1").await.expect("writer");
+        for part in data.chunks(70_001) {
+            w.write(part).await.expect("write");
+        }
+        assert!(
+            store.list().await.expect("list").is_empty(),
+            "invisible while written"
+        );
+        w.finish().await.expect("finish");
+        assert_eq!(read_all(&store, "b1").await, data);
+        let ids: Vec<String> = store
+            .list()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, vec!["b1".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn an_aborted_blob_leaves_nothing_and_the_sweep_removes_only_old_orphans() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = BlobStore::local(dir.path()).expect("store");
+        let mut w = store.writer("aborted").await.expect("writer");
+        w.write(&[1; 2_000_000]).await.expect("write");
+        w.abort().await.expect("abort");
+        for id in ["kept", "orphan"] {
+            let mut w = store.writer(id).await.expect("writer");
+            w.write(b"x").await.expect("write");
+            w.finish().await.expect("finish");
+        }
+        let files: usize = walk(dir.path());
+        assert_eq!(files, 2, "no staging file left by the abort");
+        let referenced = HashSet::from(["kept".to_owned()]);
+        assert_eq!(
+            store
+                .sweep(&referenced, Utc::now() - chrono::Duration::hours(1))
+                .await
+                .expect("sweep"),
+            0,
+            "young orphans wait"
+        );
+        assert_eq!(
+            store
+                .sweep(&referenced, Utc::now() + chrono::Duration::seconds(1))
+                .await
+                .expect("sweep"),
+            1
+        );
+        let left: Vec<String> = store
+            .list()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(left, vec!["kept".to_owned()]);
+        store.delete("never-existed").await.expect("idempotent");
+    }
+
+    fn walk(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| {
+                let p = e.expect("entry").path();
+                if p.is_dir() { walk(&p) } else { 1 }
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_configuration_names_a_folder_or_a_bucket() {
+        let dir = tempfile::tempdir().expect("dir");
+        let default = BlobStore::from_config(None, dir.path()).expect("default");
+        assert!(default.describe().ends_with("blobs"));
+        let url = format!("file://{}/elsewhere", dir.path().display());
+        assert!(BlobStore::from_config(Some(&url), dir.path()).is_ok());
+        assert!(BlobStore::from_config(Some("ftp://x/y"), dir.path()).is_err());
+    }
+}
