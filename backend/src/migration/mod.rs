@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_audit_event;
 mod m20261127_000002_create_account;
 mod m20261127_000003_create_sign_in;
+mod m20261127_000004_create_envelope;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_audit_event::Migration),
             Box::new(m20261127_000002_create_account::Migration),
             Box::new(m20261127_000003_create_sign_in::Migration),
+            Box::new(m20261127_000004_create_envelope::Migration),
         ]
     }
 }

@@ -1,0 +1,40 @@
+//! `envelope`: a sealed secure envelope. The body is sealed with the envelope's data key,
+//! which is stored wrapped by the master key.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "envelope")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Unguessable reference (192 random bits, base64url) used in links.
+    pub reference: String,
+    pub sender_account_id: String,
+    pub sender_mailbox: String,
+    pub sender_name: Option<String>,
+    /// "Objet" (sanitised, single line).
+    #[sea_orm(column_type = "Text")]
+    pub subject: String,
+    /// The sanitised HTML body sealed with the data key, base64.
+    #[sea_orm(column_type = "Text")]
+    pub body_sealed: String,
+    /// The data key wrapped by the master key, base64.
+    #[sea_orm(column_type = "Text")]
+    pub wrapped_key: String,
+    /// "Moteur de cryptage".
+    pub engine: String,
+    pub sealed_at: ChronoDateTimeUtc,
+    pub opens_from: ChronoDateTimeUtc,
+    pub opens_until: ChronoDateTimeUtc,
+    pub attachment_count: i32,
+    /// The sender moved it to "Messages supprimés".
+    pub sender_deleted_at: Option<ChronoDateTimeUtc>,
+    /// Content removed by the retention job.
+    pub purged_at: Option<ChronoDateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,24 @@
+//! `envelope_recipient`: one row per recipient (To or Cc) of an envelope.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "envelope_recipient")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub envelope_id: String,
+    pub account_id: String,
+    pub address: String,
+    /// `to` or `cc`.
+    pub kind: String,
+    /// First opening ("Ouverture").
+    pub opened_at: Option<ChronoDateTimeUtc>,
+    /// Moved to "Messages supprimés" by this recipient.
+    pub deleted_at: Option<ChronoDateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
