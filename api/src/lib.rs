@@ -28,6 +28,8 @@ pub mod paths {
     /// whether it is on, POST `/token` mints an Office-like token.
     pub const DEV_IDENTITY: &str = "/api/dev/identity";
     pub const DEV_IDENTITY_TOKEN: &str = "/api/dev/identity/token";
+    /// POST: seal and send (multipart: part `envelope` JSON, then parts `attachment`).
+    pub const ENVELOPES: &str = "/api/envelopes";
 }
 
 /// The header that carries the Medimail session token on every signed-in call.
@@ -118,6 +120,38 @@ pub struct SessionInfo {
     pub expires_at: String,
     /// RFC 3339: the session ends at this time unless used before (30 minutes idle).
     pub idle_expires_at: String,
+}
+
+/// The `envelope` part of `POST /api/envelopes`: what the user composed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeDraft {
+    /// "À": addresses (each entry may hold several, separated by `;`, `,` or a line break).
+    pub to: Vec<String>,
+    /// "CC".
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// "Objet".
+    pub subject: String,
+    /// "Message": HTML (bold, italic, underline, strike, colour, highlight).
+    #[serde(default)]
+    pub body_html: String,
+    /// "Conditions d'ouverture": RFC 3339 start (default: the sealing time).
+    #[serde(default)]
+    pub opens_from: Option<String>,
+    /// RFC 3339 end (default and maximum: 3 months after sealing).
+    #[serde(default)]
+    pub opens_until: Option<String>,
+}
+
+/// Answer of `POST /api/envelopes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeSealed {
+    /// The envelope's unguessable reference (used in links).
+    pub reference: String,
+    /// RFC 3339 sealing time.
+    pub sealed_at: String,
+    pub recipients: usize,
+    pub attachments: usize,
 }
 
 /// Body of `POST /api/dev/identity/token`: who to be in development.

@@ -149,6 +149,12 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_MASTER_KEY_FILE", global = true)]
     pub master_key_file: Option<PathBuf>,
 
+    /// Where attachment blobs live: `file:///path` or `s3://bucket/prefix` (S3-compatible,
+    /// credentials and endpoint from the standard `AWS_*` variables). Default:
+    /// DATA_DIR/blobs.
+    #[arg(long, env = "MEDIMAIL_BLOB_URL", global = true)]
+    pub blob_url: Option<String>,
+
     /// Built-in development identity provider: the server mints and trusts its own
     /// tokens so that the pane works in a plain browser. Refused unless the server
     /// listens on loopback with a loopback public origin.

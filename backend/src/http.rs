@@ -25,7 +25,8 @@ pub const SESSION_HEADER: &str = "x-medimail-session";
 pub fn app(state: AppState) -> Router {
     let mut api = Router::new()
         .merge(crate::health::router())
-        .merge(crate::auth::routes::router());
+        .merge(crate::auth::routes::router())
+        .merge(crate::envelope::send::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());
     }

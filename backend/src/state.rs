@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::Keys;
 use crate::mail::Mailer;
+use crate::storage::BlobStore;
 use crate::taskpane::TaskpanePage;
 
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The development identity provider, when `MEDIMAIL_DEV_IDENTITY` is on.
     pub dev_identity: Option<Arc<DevIdentity>>,
+    /// Attachment blobs (ciphertext).
+    pub blobs: BlobStore,
 }
 
 /// The parts of the state that come from key material and the outside world.
@@ -36,6 +39,7 @@ pub struct Services {
     pub mailer: Mailer,
     pub clock: Clock,
     pub dev_identity: Option<DevIdentity>,
+    pub blobs: BlobStore,
 }
 
 impl Services {
@@ -56,11 +60,14 @@ impl Services {
         } else {
             None
         };
+        let blobs = BlobStore::from_config(config.blob_url.as_deref(), &config.data_dir)
+            .map_err(|e| e.to_string())?;
         Ok(Self {
             keys,
             mailer,
             clock,
             dev_identity,
+            blobs,
         })
     }
 }
@@ -100,6 +107,7 @@ impl AppState {
             mailer: Arc::new(services.mailer),
             clock: services.clock,
             dev_identity: services.dev_identity.map(Arc::new),
+            blobs: services.blobs,
         }
     }
 

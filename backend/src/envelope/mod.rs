@@ -2,3 +2,4 @@
 //! envelope may hold, checked before anything is stored.
 
 pub mod rules;
+pub mod send;

@@ -114,10 +114,12 @@ pub async fn state_with(db: &TestDb, dev: bool) -> AppState {
         .expect("migrated");
     let page = TaskpanePage::load(&config.dist_dir, &config.office_js_url).expect("page");
     let outbox = tempfile::tempdir().expect("outbox").keep();
+    let blobs = tempfile::tempdir().expect("blobs").keep();
     let services = Services {
         keys: Keys::random(),
         mailer: Mailer::files(outbox),
         clock: Clock::manual(),
+        blobs: medimail_server::storage::BlobStore::local(&blobs).expect("blob store"),
         dev_identity: dev.then(|| {
             medimail_server::auth::dev_identity::DevIdentity::generate(
                 ORIGIN,

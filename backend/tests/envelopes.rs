@@ -1,0 +1,366 @@
+//! "Envoyer" through the real router, on SQLite and on PostgreSQL when `DATABASE_URL` is
+//! set: a sealed envelope's rows, its encrypted blobs, the notifications in the outbox,
+//! and every refusal leaving no envelope and no blob.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use http_body_util::BodyExt;
+use medimail_server::crypto::DataKey;
+use medimail_server::entity::{attachment, envelope, envelope_event, envelope_recipient, outbox};
+use medimail_server::state::AppState;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+mod common;
+use common::*;
+
+const GOOD: &str = "Le chat dort sur le radiateur";
+const BOUNDARY: &str = "medimail-test-boundary-7d3f";
+
+/// A signed-in sender: Office token from the development identity, and a session.
+async fn signed_in(state: &AppState, mailbox: &str) -> (String, String) {
+    let dev = state.dev_identity.as_ref().expect("dev identity");
+    let token = dev
+        .mint(mailbox, "Marie CURIE", chrono::Utc::now())
+        .expect("token");
+    let call = |path: &str, body: Value| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let app = medimail_server::http::app(state.clone());
+    let r = app
+        .clone()
+        .oneshot(call(
+            "/api/auth/passphrase",
+            json!({"passphrase": GOOD, "confirmation": GOOD}),
+        ))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .clone()
+        .oneshot(call("/api/auth/code", json!({})))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Read the code back from the stored HMAC is impossible by design: use the outbox.
+    state.mail_worker().drain_once().await.expect("drained");
+    let dir = state.mailer.file_dir().expect("file outbox");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .collect();
+    files.sort();
+    let raw = std::fs::read(files.last().expect("mail")).expect("read");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("mail");
+    let code = parsed.subject().expect("subject")[1..7].to_owned();
+    let r = app
+        .oneshot(call(
+            "/api/auth/session",
+            json!({"code": code, "passphrase": GOOD}),
+        ))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    let session: Value = serde_json::from_slice(&bytes).expect("json");
+    (
+        token,
+        session["session"].as_str().expect("session").to_owned(),
+    )
+}
+
+/// A file to attach: name, content type, bytes.
+type File<'a> = (&'a str, &'a str, Vec<u8>);
+
+/// A multipart body: the `envelope` part, then files.
+fn multipart(draft: &Value, files: &[File]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").as_bytes());
+    for (name, ctype, data) in files {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: {ctype}\r\n\r\n").as_bytes());
+        out.extend_from_slice(data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+async fn post(state: &AppState, auth: &(String, String), body: Vec<u8>) -> (StatusCode, Value) {
+    let request = Request::post("/api/envelopes")
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header("x-medimail-session", &auth.1)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn draft() -> Value {
+    json!({
+        "to": ["pierre.dupond@chu-dev.fr; s.pateney@chu-dev.fr"],
+        "cc": [],
+        "subject": "Compte rendu M. BLANC",
+        "body_html": "<p>Bonjour, <b>voici</b> le compte rendu.</p><script>alert(1)</script><img src=x onerror=alert(2)>",
+    })
+}
+
+fn file(n: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 7 + n * 13) % 251) as u8).collect()
+}
+
+async fn blob_count(state: &AppState) -> usize {
+    state.blobs.list().await.expect("list").len()
+}
+
+#[tokio::test]
+async fn seals_an_envelope_with_encrypted_files_and_notifies_each_recipient() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let auth = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let files = vec![
+            ("Compte rendu.pdf", "application/pdf", file(1, 300_000)),
+            ("radio 1.png", "image/png", file(2, 65_536)),
+            ("ordonnance\u{301}.txt", "text/plain", file(3, 10)),
+        ];
+        let (status, body) = post(&state, &auth, multipart(&draft(), &files)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let reference = body["reference"].as_str().expect("reference").to_owned();
+        assert_eq!(reference.len(), 32);
+        assert_eq!(
+            (body["recipients"].as_u64(), body["attachments"].as_u64()),
+            (Some(2), Some(3))
+        );
+
+        let env = envelope::Entity::find()
+            .filter(envelope::Column::Reference.eq(&reference))
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("row");
+        assert_eq!(env.subject, "Compte rendu M. BLANC");
+        assert!(env.engine.starts_with("AES-256-GCM"));
+        assert_eq!(
+            (env.opens_until - env.opens_from).num_days(),
+            92,
+            "3 months from 27 Nov"
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = DataKey::unwrap(
+            &state.keys,
+            &env.id,
+            &b64.decode(&env.wrapped_key).expect("b64"),
+        )
+        .expect("unwraps");
+        let body_html = String::from_utf8(
+            key.open(
+                &format!("{}/body", env.id),
+                &b64.decode(&env.body_sealed).expect("b64"),
+            )
+            .expect("opens"),
+        )
+        .expect("utf8");
+        assert!(body_html.contains("<b>voici</b>"));
+        assert!(
+            !body_html.contains("script") && !body_html.contains("onerror"),
+            "{body_html}"
+        );
+
+        let recipients = envelope_recipient::Entity::find()
+            .filter(envelope_recipient::Column::EnvelopeId.eq(&env.id))
+            .all(&state.db)
+            .await
+            .expect("q");
+        assert_eq!(recipients.len(), 2);
+        let attachments = attachment::Entity::find()
+            .filter(attachment::Column::EnvelopeId.eq(&env.id))
+            .all(&state.db)
+            .await
+            .expect("q");
+        assert_eq!(attachments.len(), 3);
+        for att in &attachments {
+            let (name, _, plain) = &files[att.position as usize];
+            assert_eq!(att.size as usize, plain.len());
+            if att.position == 2 {
+                assert_eq!(att.display_name, "ordonnancé.txt", "NFC");
+            } else {
+                assert_eq!(&att.display_name, name);
+            }
+            // Stored: ciphertext, which decrypts back byte-identical.
+            let mut stream = Box::pin(state.blobs.read(&att.blob_id).await.expect("blob"));
+            let mut stored = Vec::new();
+            while let Some(chunk) = futures_next(&mut stream).await {
+                stored.extend_from_slice(&chunk);
+            }
+            assert_ne!(&stored, plain);
+            let mut dec = key.decryptor(&att.blob_id);
+            let mut back = dec.push(&stored).expect("opens");
+            back.extend(dec.finish().expect("complete"));
+            assert_eq!(&back, plain);
+        }
+        let events = envelope_event::Entity::find()
+            .filter(envelope_event::Column::EnvelopeId.eq(&env.id))
+            .all(&state.db)
+            .await
+            .expect("q");
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            (events[0].kind.as_str(), events[0].actor.as_str()),
+            ("sealed", "marie.curie@chu-dev.fr")
+        );
+
+        // One notification per recipient, with the link and without the body.
+        state.mail_worker().drain_once().await.expect("drained");
+        let notes = outbox::Entity::find()
+            .filter(outbox::Column::Purpose.eq("notification"))
+            .all(&state.db)
+            .await
+            .expect("q");
+        assert_eq!(notes.len(), 2);
+        assert!(notes.iter().all(|n| n.status == "sent"));
+        let dir = state.mailer.file_dir().expect("dir");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("dir") {
+            let raw = std::fs::read(entry.expect("e").path()).expect("read");
+            let m = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .expect("mail");
+            if m.subject() == Some("[MEDIMAIL : Reception] Compte rendu M. BLANC") {
+                let text = m.body_text(0).expect("text");
+                assert!(
+                    text.contains(&format!("#/inbox/open/{reference}")),
+                    "{text}"
+                );
+                assert!(!text.contains("voici"));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2);
+        db.drop_postgres().await;
+    }
+}
+
+async fn futures_next<
+    S: futures::Stream<Item = Result<bytes::Bytes, medimail_server::storage::BlobError>> + Unpin,
+>(
+    s: &mut S,
+) -> Option<bytes::Bytes> {
+    use futures::StreamExt;
+    s.next().await.map(|r| r.expect("chunk"))
+}
+
+#[tokio::test]
+async fn every_refusal_leaves_no_envelope_and_no_blob() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let auth = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let six: Vec<(&str, &str, Vec<u8>)> = (0..6)
+            .map(|i| ("f.txt", "text/plain", file(i, 1000)))
+            .collect();
+        let limit = medimail_api::limits::MAX_ATTACHMENTS_TOTAL_BYTES as usize;
+        let over = vec![
+            ("a.bin", "application/octet-stream", file(1, limit / 2)),
+            ("b.bin", "application/octet-stream", file(2, limit / 2 + 1)),
+        ];
+        let long_name = format!("{}.pdf", "n".repeat(252));
+        let cases: Vec<(&str, Value, Vec<File>)> = vec![
+            ("attachments_too_many", draft(), six),
+            ("attachments_too_large", draft(), over),
+            (
+                "subject_missing",
+                {
+                    let mut d = draft();
+                    d["subject"] = json!("  ");
+                    d
+                },
+                vec![],
+            ),
+            (
+                "recipient_invalid",
+                {
+                    let mut d = draft();
+                    d["to"] = json!(["pierre@@chu"]);
+                    d
+                },
+                vec![],
+            ),
+            (
+                "attachment_name_too_long",
+                draft(),
+                vec![(long_name.as_str(), "application/pdf", file(1, 10))],
+            ),
+            (
+                "attachment_empty",
+                draft(),
+                vec![("vide.txt", "text/plain", vec![])],
+            ),
+        ];
+        for (code, d, files) in cases {
+            let (status, body) = post(&state, &auth, multipart(&d, &files)).await;
+            assert!(status.is_client_error(), "{code}: {status} {body}");
+            assert_eq!(body["code"], code, "{body}");
+            assert!(body["message"].as_str().unwrap_or("").len() > 10);
+        }
+        // An upload cut halfway: the multipart body ends inside a file.
+        let mut cut = multipart(
+            &draft(),
+            &[("a.bin", "application/octet-stream", file(1, 500_000))],
+        );
+        cut.truncate(cut.len() / 2);
+        let (status, body) = post(&state, &auth, cut).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("upload_interrupted"))
+        );
+
+        assert_eq!(
+            envelope::Entity::find().count(&state.db).await.expect("q"),
+            0
+        );
+        assert_eq!(
+            attachment::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            0
+        );
+        assert_eq!(blob_count(&state).await, 0, "no blob left behind");
+
+        // Without a session: refused before anything is read.
+        let (status, body) = post(
+            &state,
+            &(auth.0.clone(), "nope".into()),
+            multipart(&draft(), &[]),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("session_invalid"))
+        );
+        db.drop_postgres().await;
+    }
+}
