@@ -162,6 +162,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         source: e,
     })?;
     let worker = tokio::spawn(prepared.state.mail_worker().run());
+    let sweeper = tokio::spawn(crate::envelope::sweep::run(prepared.state.clone()));
     let app = crate::http::app(prepared.state);
 
     let handle: Handle<SocketAddr> = Handle::new();
@@ -203,6 +204,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     }?;
     // Mails still waiting stay in the outbox; the next start delivers them.
     worker.abort();
+    sweeper.abort();
     tracing::info!("Medimail stopped");
     Ok(())
 }

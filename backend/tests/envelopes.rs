@@ -364,3 +364,53 @@ async fn every_refusal_leaves_no_envelope_and_no_blob() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
+    let db = TestDb::sqlite().await;
+    let state = state_with(&db, true).await;
+    let auth = signed_in(&state, "marie.curie@chu-dev.fr").await;
+    let (status, _) = post(
+        &state,
+        &auth,
+        multipart(&draft(), &[("a.pdf", "application/pdf", file(1, 1000))]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut orphan = state
+        .blobs
+        .writer("orphan-of-a-crash")
+        .await
+        .expect("writer");
+    orphan.write(b"ciphertext").await.expect("write");
+    orphan.finish().await.expect("finish");
+    assert_eq!(blob_count(&state).await, 2);
+    assert_eq!(
+        medimail_server::envelope::sweep::sweep_once(&state)
+            .await
+            .expect("sweep"),
+        0,
+        "too young"
+    );
+    state.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        medimail_server::envelope::sweep::sweep_once(&state)
+            .await
+            .expect("sweep"),
+        1
+    );
+    let left: Vec<String> = state
+        .blobs
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let att = attachment::Entity::find()
+        .one(&state.db)
+        .await
+        .expect("q")
+        .expect("row");
+    assert_eq!(left, vec![att.blob_id]);
+}

@@ -37,6 +37,9 @@ pub struct BlobStore {
     /// memory low).
     part_size: usize,
     description: String,
+    /// The folder of a local store: its staging files (`<id>#<n>`, left by a crash during
+    /// an upload) are invisible to listings and swept by walking the folder.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for BlobStore {
@@ -56,6 +59,7 @@ impl BlobStore {
             prefix: ObjectPath::from("blobs"),
             part_size: 1024 * 1024,
             description: format!("folder {}", dir.display()),
+            local_root: Some(dir.to_path_buf()),
         })
     }
 
@@ -86,6 +90,7 @@ impl BlobStore {
                     prefix: ObjectPath::from(parsed.path().trim_matches('/')),
                     part_size: 5 * 1024 * 1024,
                     description: format!("s3://{bucket}{}", parsed.path()),
+                    local_root: None,
                 })
             }
             other => Err(BlobError::Config(format!(
@@ -154,8 +159,35 @@ impl BlobStore {
                 removed += 1;
             }
         }
+        if let Some(root) = &self.local_root {
+            removed += sweep_staging(&root.join(self.prefix.as_ref()), older_than);
+        }
         Ok(removed)
     }
+}
+
+/// Removes the staging files (`<id>#<n>`) of uploads a crash interrupted.
+fn sweep_staging(dir: &Path, older_than: DateTime<Utc>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let staging = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains('#'));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| DateTime::<Utc>::from(t) < older_than)
+            .unwrap_or(false);
+        if staging && old && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A blob being written; invisible until [`finish`](Self::finish).
@@ -262,6 +294,24 @@ mod tests {
             .collect();
         assert_eq!(left, vec!["kept".to_owned()]);
         store.delete("never-existed").await.expect("idempotent");
+    }
+
+    #[tokio::test]
+    async fn the_sweep_removes_the_staging_file_of_an_interrupted_upload() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = BlobStore::local(dir.path()).expect("store");
+        let mut w = store.writer("crashed").await.expect("writer");
+        w.write(&[7; 3_000_000]).await.expect("write");
+        // The process "dies": the writer is forgotten, neither finished nor aborted.
+        std::mem::forget(w);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(walk(dir.path()) >= 1, "a staging file exists");
+        let removed = store
+            .sweep(&HashSet::new(), Utc::now() + chrono::Duration::seconds(1))
+            .await
+            .expect("sweep");
+        assert!(removed >= 1);
+        assert_eq!(walk(dir.path()), 0);
     }
 
     fn walk(dir: &Path) -> usize {

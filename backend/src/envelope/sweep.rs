@@ -1,0 +1,47 @@
+//! The orphan-blob sweep: blobs no attachment row references (a send that failed after
+//! writing them, or a crash mid-upload) are deleted once older than [`GRACE`], at start
+//! and then every [`EVERY`]. The grace protects sends still in progress, here or on
+//! another instance.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sea_orm::{EntityTrait, QuerySelect};
+
+use crate::entity::attachment;
+use crate::state::AppState;
+
+/// A blob younger than this may belong to a send in progress.
+pub const GRACE: chrono::Duration = chrono::Duration::hours(1);
+/// How often the sweep runs.
+pub const EVERY: Duration = Duration::from_secs(600);
+
+/// One sweep; returns how many blobs (and staging files) were removed.
+pub async fn sweep_once(state: &AppState) -> Result<usize, String> {
+    let referenced: HashSet<String> = attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::BlobId)
+        .into_tuple::<String>()
+        .all(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
+    state
+        .blobs
+        .sweep(&referenced, state.clock.now() - GRACE)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Runs the sweep forever.
+pub async fn run(state: AppState) {
+    loop {
+        match sweep_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "orphan blobs swept"),
+            Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
