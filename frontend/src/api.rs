@@ -173,6 +173,65 @@ pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>("DELETE", paths::AUTH_SESSION, Some(c), None).await
 }
 
+/// "Envoyer": the draft and the files as multipart, through XMLHttpRequest so that the
+/// upload's progress (0.0 to 1.0) can be shown.
+pub async fn send_envelope(
+    c: &Credentials,
+    draft: &medimail_api::EnvelopeDraft,
+    files: &[web_sys::File],
+    on_progress: std::rc::Rc<dyn Fn(f64)>,
+) -> Result<medimail_api::EnvelopeSealed, ApiError> {
+    use wasm_bindgen::closure::Closure;
+
+    let form = web_sys::FormData::new().map_err(|_| network_error())?;
+    let json = serde_json::to_string(draft).map_err(|_| network_error())?;
+    let parts = js_sys::Array::of1(&JsValue::from_str(&json));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &bag)
+        .map_err(|_| network_error())?;
+    form.append_with_blob("envelope", &blob)
+        .map_err(|_| network_error())?;
+    for file in files {
+        form.append_with_blob_and_filename("attachment", file, &file.name())
+            .map_err(|_| network_error())?;
+    }
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| network_error())?;
+    xhr.open("POST", paths::ENVELOPES)
+        .map_err(|_| network_error())?;
+    let _ = xhr.set_request_header("Authorization", &format!("Bearer {}", c.office_token));
+    if let Some(session) = &c.session {
+        let _ = xhr.set_request_header(medimail_api::SESSION_HEADER, session);
+    }
+    let _ = xhr.set_request_header("Accept", "application/json");
+    let progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                on_progress(e.loaded() / e.total());
+            }
+        });
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        xhr.set_onload(Some(&resolve));
+        xhr.set_onerror(Some(&reject));
+        xhr.set_onabort(Some(&reject));
+    });
+    xhr.send_with_opt_form_data(Some(&form))
+        .map_err(|_| network_error())?;
+    let outcome = JsFuture::from(done).await;
+    drop(progress);
+    outcome.map_err(|_| network_error())?;
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|_| error_from(status, ""))
+    } else {
+        Err(error_from(status, &text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

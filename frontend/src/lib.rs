@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod compose;
 pub mod host;
 pub mod office;
 pub mod pages;

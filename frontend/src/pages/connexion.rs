@@ -509,16 +509,25 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
         });
     };
     let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
+    let composing = RwSignal::new(false);
+    let on_close = Callback::new(move |()| composing.set(false));
     view! {
         <section class="card" id="signed-in" aria-labelledby="espace-titre">
             <h2 id="espace-titre">{move || greeting(me)}</h2>
             <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
             {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            <button id="new-message" type="button" class="primary"
+                on:click=move |_| composing.set(true) disabled=move || composing.get()>
+                "Nouveau message"
+            </button>
             <button id="sign-out" type="button" class="secondary" on:click=sign_out
                 disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
                 {move || if busy.get() { "Déconnexion…" } else { "Déconnexion" }}
             </button>
         </section>
+        <Show when=move || composing.get()>
+            <crate::pages::nouveau::Compose me=me on_close=on_close/>
+        </Show>
     }
 }
 

@@ -4,3 +4,4 @@ pub mod accueil;
 pub mod aide;
 pub mod connexion;
 pub mod introuvable;
+pub mod nouveau;

@@ -1,0 +1,389 @@
+//! "Nouveau message" (manual part 3 §4): De, À and CC as removable chips, Objet, the
+//! formatted Message, optional "Conditions d'ouverture", up to 5 files with the gauge
+//! "Total : … Mo / 25 Mo" and the count "n/5", and "Envoyer" with upload progress.
+//! A failure keeps everything typed and attached; a success clears the form.
+
+use std::rc::Rc;
+
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medimail_api::{EnvelopeDraft, Me, limits};
+use wasm_bindgen::JsCast;
+
+use crate::api::{self, ApiError};
+use crate::compose::{
+    check_files, format_size, gauge_percent, gauge_text, looks_like_address, split_addresses,
+};
+use crate::session::Auth;
+
+/// Moves what is typed in a recipient field into chips; returns the first invalid one.
+fn commit(typed: RwSignal<String>, chips: RwSignal<Vec<String>>) -> Option<String> {
+    let mut invalid = Vec::new();
+    for address in split_addresses(&typed.get_untracked()) {
+        if looks_like_address(&address) {
+            chips.update(|c| {
+                if !c.contains(&address) {
+                    c.push(address);
+                }
+            });
+        } else {
+            invalid.push(address);
+        }
+    }
+    typed.set(invalid.join("; "));
+    invalid.into_iter().next()
+}
+
+fn exec(command: &str, value: Option<&str>) {
+    if let Some(doc) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+    {
+        let _ = doc.exec_command_with_show_ui_and_value(command, false, value.unwrap_or(""));
+    }
+}
+
+/// ISO 8601 (UTC) of a `datetime-local` value, read in the browser's time zone.
+fn to_rfc3339(local: &str) -> Option<String> {
+    if local.trim().is_empty() {
+        return None;
+    }
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(local));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    date.to_iso_string().as_string()
+}
+
+#[component]
+fn Chips(
+    id: &'static str,
+    label: &'static str,
+    chips: RwSignal<Vec<String>>,
+    typed: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let on_commit = move || {
+        if let Some(bad) = commit(typed, chips) {
+            error.set(Some(format!(
+                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
+            )));
+        } else {
+            error.set(None);
+        }
+    };
+    view! {
+        <label for=id>{label}</label>
+        <div class="chips">
+            <For each=move || chips.get() key=|a| a.clone() let:address>
+                {
+                    let shown = address.clone();
+                    let remove = address.clone();
+                    view! {
+                        <span class="chip">
+                            {shown}
+                            <button type="button" class="chip-remove"
+                                aria-label=format!("Retirer {address}")
+                                on:click=move |_| chips.update(|c| c.retain(|x| x != &remove))>
+                                "×"
+                            </button>
+                        </span>
+                    }
+                }
+            </For>
+            <input id=id type="email" multiple autocomplete="email"
+                placeholder="adresse ; adresse"
+                prop:value=move || typed.get()
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    let ends_with_separator = value.ends_with(';') || value.ends_with(',');
+                    typed.set(value);
+                    if ends_with_separator {
+                        on_commit();
+                    }
+                }
+                on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    if ev.key() == "Enter" {
+                        ev.prevent_default();
+                        on_commit();
+                    } else if ev.key() == "Backspace" && typed.get_untracked().is_empty() {
+                        chips.update(|c| { c.pop(); });
+                    }
+                }
+                on:blur=move |_| on_commit()/>
+        </div>
+        {move || error.get().map(|m| view! { <p class="field-error" id=format!("{id}-error") role="alert">{m}</p> })}
+    }
+}
+
+#[component]
+pub fn Compose(me: RwSignal<Option<Me>>, on_close: Callback<()>) -> impl IntoView {
+    let to = RwSignal::new(Vec::<String>::new());
+    let cc = RwSignal::new(Vec::<String>::new());
+    let to_typed = RwSignal::new(String::new());
+    let cc_typed = RwSignal::new(String::new());
+    let subject = RwSignal::new(String::new());
+    let opening = RwSignal::new(false);
+    let opens_from = RwSignal::new(String::new());
+    let opens_until = RwSignal::new(String::new());
+    let files = StoredValue::new_local(Vec::<web_sys::File>::new());
+    let listed = RwSignal::new(Vec::<(String, u64)>::new());
+    let progress = RwSignal::new(None::<f64>);
+    let notice = RwSignal::new(None::<String>);
+    let errors = [(); 7].map(|_| RwSignal::new(None::<String>));
+    let [
+        to_error,
+        cc_error,
+        subject_error,
+        body_error,
+        files_error,
+        opening_error,
+        form_error,
+    ] = errors;
+    let body_ref = NodeRef::<html::Div>::new();
+    let file_input = NodeRef::<html::Input>::new();
+
+    let clear_errors = move || errors.iter().for_each(|e| e.set(None));
+    let show = move |e: ApiError| {
+        clear_errors();
+        let target = match e.field.as_deref() {
+            Some("to") => to_error,
+            Some("cc") => cc_error,
+            Some("subject") => subject_error,
+            Some("body") => body_error,
+            Some("attachments") => files_error,
+            Some("opening") => opening_error,
+            _ => form_error,
+        };
+        target.set(Some(e.message));
+    };
+
+    let add_files = move |_| {
+        let Some(input) = file_input.get() else {
+            return;
+        };
+        let Some(list) = input.files() else { return };
+        let mut current = files.get_value();
+        let mut sizes = listed.get_untracked();
+        for i in 0..list.length() {
+            if let Some(f) = list.get(i) {
+                sizes.push((f.name(), f.size() as u64));
+                current.push(f);
+            }
+        }
+        input.set_value("");
+        match check_files(&sizes) {
+            Ok(()) => {
+                files_error.set(None);
+                files.set_value(current);
+                listed.set(sizes);
+            }
+            Err(message) => files_error.set(Some(message)),
+        }
+    };
+    let remove_file = move |index: usize| {
+        files.update_value(|f| {
+            if index < f.len() {
+                f.remove(index);
+            }
+        });
+        listed.update(|l| {
+            if index < l.len() {
+                l.remove(index);
+            }
+        });
+        files_error.set(None);
+    };
+
+    let send = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if progress.get_untracked().is_some() {
+            return;
+        }
+        clear_errors();
+        notice.set(None);
+        if let Some(bad) = commit(to_typed, to) {
+            to_error.set(Some(format!(
+                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
+            )));
+            return;
+        }
+        if let Some(bad) = commit(cc_typed, cc) {
+            cc_error.set(Some(format!(
+                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
+            )));
+            return;
+        }
+        if to.get_untracked().is_empty() {
+            to_error.set(Some(
+                "Indiquez au moins un destinataire dans « À ».".to_owned(),
+            ));
+            return;
+        }
+        if subject.get_untracked().trim().is_empty() {
+            subject_error.set(Some("Indiquez l'objet du message.".to_owned()));
+            return;
+        }
+        if let Err(m) = check_files(&listed.get_untracked()) {
+            files_error.set(Some(m));
+            return;
+        }
+        let body_html = body_ref.get().map(|d| d.inner_html()).unwrap_or_default();
+        let (from, until) = if opening.get_untracked() {
+            (
+                to_rfc3339(&opens_from.get_untracked()),
+                to_rfc3339(&opens_until.get_untracked()),
+            )
+        } else {
+            (None, None)
+        };
+        let draft = EnvelopeDraft {
+            to: to.get_untracked(),
+            cc: cc.get_untracked(),
+            subject: subject.get_untracked(),
+            body_html,
+            opens_from: from,
+            opens_until: until,
+        };
+        let chosen = files.get_value();
+        let auth = expect_context::<Auth>();
+        progress.set(Some(0.0));
+        spawn_local(async move {
+            let result = auth
+                .call(|c| {
+                    let draft = draft.clone();
+                    let chosen = chosen.clone();
+                    let on_progress: Rc<dyn Fn(f64)> = Rc::new(move |p| progress.set(Some(p)));
+                    async move { api::send_envelope(&c, &draft, &chosen, on_progress).await }
+                })
+                .await;
+            progress.set(None);
+            match result {
+                Ok(sealed) => {
+                    notice.set(Some(format!(
+                        "Votre message « {} » a été scellé et envoyé à {} destinataire{}.",
+                        draft.subject,
+                        sealed.recipients,
+                        if sealed.recipients > 1 { "s" } else { "" }
+                    )));
+                    to.set(Vec::new());
+                    cc.set(Vec::new());
+                    subject.set(String::new());
+                    opening.set(false);
+                    opens_from.set(String::new());
+                    opens_until.set(String::new());
+                    files.set_value(Vec::new());
+                    listed.set(Vec::new());
+                    if let Some(div) = body_ref.get() {
+                        div.set_inner_html("");
+                    }
+                }
+                Err(e) => show(e),
+            }
+        });
+    };
+
+    let sender = move || {
+        me.get()
+            .map(|m| match (m.name, m.mailbox) {
+                (Some(n), Some(a)) => format!("{n} ({a})"),
+                (None, Some(a)) => a,
+                (Some(n), None) => n,
+                (None, None) => String::new(),
+            })
+            .unwrap_or_default()
+    };
+    let total = move || listed.get().iter().map(|(_, s)| s).sum::<u64>();
+    let busy = move || progress.get().is_some();
+    let full = move || busy() || listed.get().len() >= limits::MAX_ATTACHMENTS;
+
+    view! {
+        <section class="card compose" aria-labelledby="compose-titre">
+            <h2 id="compose-titre">"Nouveau message"</h2>
+            {move || notice.get().map(|n| view! { <p class="notice" id="compose-notice" role="status">{n}</p> })}
+            <form on:submit=send novalidate>
+                <label for="compose-from">"De"</label>
+                <input id="compose-from" type="text" readonly prop:value=sender/>
+                <Chips id="compose-to" label="À" chips=to typed=to_typed error=to_error/>
+                <Chips id="compose-cc" label="CC" chips=cc typed=cc_typed error=cc_error/>
+                <label for="compose-subject">"Objet"</label>
+                <input id="compose-subject" type="text" maxlength="255"
+                    prop:value=move || subject.get()
+                    on:input=move |ev| subject.set(event_target_value(&ev))/>
+                {move || subject_error.get().map(|m| view! { <p class="field-error" id="compose-subject-error" role="alert">{m}</p> })}
+                <label id="compose-body-label">"Message"</label>
+                <div class="toolbar" role="toolbar" aria-label="Mise en forme">
+                    <button type="button" id="format-bold" title="Gras" on:mousedown=|ev| { ev.prevent_default(); exec("bold", None) }><b>"G"</b></button>
+                    <button type="button" id="format-italic" title="Italique" on:mousedown=|ev| { ev.prevent_default(); exec("italic", None) }><i>"I"</i></button>
+                    <button type="button" id="format-underline" title="Souligné" on:mousedown=|ev| { ev.prevent_default(); exec("underline", None) }><u>"S"</u></button>
+                    <button type="button" id="format-strike" title="Barré" on:mousedown=|ev| { ev.prevent_default(); exec("strikeThrough", None) }><s>"B"</s></button>
+                    <button type="button" id="format-color" title="Couleur du texte (rouge)" on:mousedown=|ev| { ev.prevent_default(); exec("foreColor", Some("#c00000")) }>"A"</button>
+                    <button type="button" id="format-highlight" title="Surlignage (jaune)" on:mousedown=|ev| { ev.prevent_default(); exec("hiliteColor", Some("yellow")) }>"▮"</button>
+                </div>
+                <div id="compose-body" class="editor" contenteditable="true" role="textbox"
+                    aria-multiline="true" aria-labelledby="compose-body-label" node_ref=body_ref></div>
+                <p class="hint">"La mise en forme est conservée sous forme de balises HTML."</p>
+                {move || body_error.get().map(|m| view! { <p class="field-error" id="compose-body-error" role="alert">{m}</p> })}
+                <label class="checkbox">
+                    <input id="compose-opening" type="checkbox"
+                        prop:checked=move || opening.get()
+                        on:change=move |ev| opening.set(event_target_checked(&ev))/>
+                    "Conditions d'ouverture"
+                </label>
+                <Show when=move || opening.get()>
+                    <label for="compose-opens-from">"Ouvrable à partir du"</label>
+                    <input id="compose-opens-from" type="datetime-local"
+                        prop:value=move || opens_from.get()
+                        on:input=move |ev| opens_from.set(event_target_value(&ev))/>
+                    <label for="compose-opens-until">"Jusqu'au (3 mois au plus)"</label>
+                    <input id="compose-opens-until" type="datetime-local"
+                        prop:value=move || opens_until.get()
+                        on:input=move |ev| opens_until.set(event_target_value(&ev))/>
+                </Show>
+                {move || opening_error.get().map(|m| view! { <p class="field-error" id="compose-opening-error" role="alert">{m}</p> })}
+                <div class="attachments">
+                    <input id="file-input" type="file" multiple class="visually-hidden"
+                        node_ref=file_input on:change=add_files/>
+                    <button type="button" class="secondary" id="add-file"
+                        disabled=full
+                        on:click=move |_| { if let Some(i) = file_input.get() { i.click() } }>
+                        "Ajouter un fichier"
+                    </button>
+                    <div class="gauge" aria-hidden="true">
+                        <div class="gauge-fill" style=move || format!("width: {:.1}%", gauge_percent(total()))></div>
+                    </div>
+                    <p id="gauge-text">{move || gauge_text(total())}</p>
+                    <p id="file-count">{move || format!("{}/{}", listed.get().len(), limits::MAX_ATTACHMENTS)}</p>
+                    <ul class="files">
+                        {move || listed.get().into_iter().enumerate().map(|(i, (name, size))| {
+                            let label = format!("Retirer {name}");
+                            view! {
+                                <li class="file">
+                                    <span class="file-name">{name}</span>
+                                    " "
+                                    <span class="file-size">{format_size(size)}</span>
+                                    <button type="button" class="file-remove" aria-label=label
+                                        disabled=busy on:click=move |_| remove_file(i)>"×"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {move || files_error.get().map(|m| view! { <p class="field-error" id="compose-files-error" role="alert">{m}</p> })}
+                </div>
+                {move || progress.get().map(|p| view! {
+                    <progress id="upload-progress" max="100" prop:value=p * 100.0>{format!("{:.0} %", p * 100.0)}</progress>
+                })}
+                {move || form_error.get().map(|m| view! { <p class="field-error" id="compose-form-error" role="alert">{m}</p> })}
+                <div class="actions">
+                    <button id="compose-send" type="submit" class="primary" disabled=busy aria-busy=move || busy().to_string()>
+                        {move || if busy() { "Envoi en cours…" } else { "Envoyer" }}
+                    </button>
+                    <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| on_close.run(())>
+                        "Fermer"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}

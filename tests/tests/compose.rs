@@ -1,0 +1,229 @@
+//! "Nouveau message" end to end: the real server (development identity, SQLite), a real
+//! SMTP server and headless Chromium. Sign in, compose to two recipients with three
+//! files, watch the gauge and the count, send; then check the rows, that the stored
+//! blobs are ciphertext that decrypts back byte-identical, and one notification per
+//! recipient whose link carries the envelope's reference.
+
+use std::time::Duration;
+
+use base64::Engine;
+use fantoccini::Locator;
+use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+use medimail_server::crypto::DataKey;
+use medimail_server::entity::{attachment, envelope, envelope_recipient};
+use medimail_server::keys::Keys;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+
+async fn element(browser: &Browser, selector: &str) -> fantoccini::elements::Element {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no {selector}: {e}"))
+}
+
+async fn fill(browser: &Browser, selector: &str, text: &str) {
+    let field = element(browser, selector).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn click(browser: &Browser, selector: &str) {
+    element(browser, &format!("{selector}:not([disabled])"))
+        .await
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
+    let sink = SmtpSink::start(0).await;
+    let stub = OfficeStub::start().await;
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("MEDIMAIL_SMTP_URL".into(), sink.url()),
+        ],
+        office_js_url: Some(stub.url_outside_office()),
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start(360, 900, &[]).await;
+    browser
+        .client
+        .goto(&server.url("/taskpane.html"))
+        .await
+        .expect("open");
+    browser.wait_ready().await;
+
+    // Sign in as the development identity's default mailbox.
+    click(&browser, "#dev-continue").await;
+    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
+    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
+    click(&browser, "#choose-submit").await;
+    click(&browser, "#request-code").await;
+    let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
+    fill(&browser, "#code", &code).await;
+    fill(&browser, "#passphrase", PASSPHRASE).await;
+    click(&browser, "#authenticate").await;
+    element(&browser, "#signed-in").await;
+
+    // Compose.
+    click(&browser, "#new-message").await;
+    let from = element(&browser, "#compose-from")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        from.as_deref(),
+        Some("Marie CURIE (marie.curie@chu-dev.fr)")
+    );
+    fill(&browser, "#compose-to", "pierre.dupond@chu-dev.fr;").await;
+    element(&browser, "#compose-to")
+        .await
+        .send_keys("s.pateney@chu-dev.fr\u{E007}")
+        .await
+        .expect("enter");
+    let chips = browser
+        .client
+        .find_all(Locator::Css(".chip"))
+        .await
+        .expect("chips");
+    assert_eq!(chips.len(), 2, "two chips");
+    fill(&browser, "#compose-subject", "Compte rendu M. BLANC").await;
+    let editor = element(&browser, "#compose-body").await;
+    editor.click().await.expect("focus");
+    editor.send_keys("Bonjour, ").await.expect("type");
+    click(&browser, "#format-bold").await;
+    editor.send_keys("important").await.expect("type");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let contents: Vec<(String, Vec<u8>)> = vec![
+        (
+            "Compte rendu.pdf".into(),
+            (0..2_000_000u32).map(|i| (i % 251) as u8).collect(),
+        ),
+        (
+            "radio.png".into(),
+            (0..100_000u32).map(|i| (i % 13) as u8).collect(),
+        ),
+        ("note é.txt".into(), b"Rendez-vous lundi".to_vec()),
+    ];
+    let paths: Vec<String> = contents
+        .iter()
+        .map(|(name, data)| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, data).expect("write");
+            p.display().to_string()
+        })
+        .collect();
+    element(&browser, "#file-input")
+        .await
+        .send_keys(&paths.join("\n"))
+        .await
+        .expect("attach");
+    assert_eq!(browser.text_of("#file-count").await, "3/5");
+    let total: u64 = contents.iter().map(|(_, d)| d.len() as u64).sum();
+    assert_eq!(
+        browser.text_of("#gauge-text").await,
+        medimail_taskpane::compose::gauge_text(total)
+    );
+    assert_eq!(
+        browser.text_of("#gauge-text").await,
+        "Total : 2,00 Mo / 25 Mo"
+    );
+
+    click(&browser, "#compose-send").await;
+    let notice = browser.text_of("#compose-notice").await;
+    assert!(
+        notice.contains("scellé et envoyé à 2 destinataires"),
+        "{notice}"
+    );
+    // Cleared after success.
+    assert_eq!(browser.text_of("#file-count").await, "0/5");
+
+    // One notification per recipient, linking to the envelope.
+    let mails = sink.wait_for(3, Duration::from_secs(30)).await;
+    let notes: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject == "[MEDIMAIL : Reception] Compte rendu M. BLANC")
+        .collect();
+    assert_eq!(notes.len(), 2);
+    let mut to: Vec<&str> = notes.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, vec!["pierre.dupond@chu-dev.fr", "s.pateney@chu-dev.fr"]);
+
+    // The rows, and the blobs: ciphertext that decrypts back byte-identical.
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        server.data_dir.path().join("medimail.db").display()
+    );
+    let db = medimail_server::db::connect_and_migrate(&url)
+        .await
+        .expect("db");
+    let env = envelope::Entity::find()
+        .one(&db)
+        .await
+        .expect("q")
+        .expect("an envelope");
+    for note in &notes {
+        assert!(
+            note.text
+                .contains(&format!("#/inbox/open/{}", env.reference)),
+            "{}",
+            note.text
+        );
+    }
+    assert_eq!(
+        envelope_recipient::Entity::find()
+            .filter(envelope_recipient::Column::EnvelopeId.eq(&env.id))
+            .all(&db)
+            .await
+            .expect("q")
+            .len(),
+        2
+    );
+    let keys = Keys::load(None, server.data_dir.path()).expect("master key");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = DataKey::unwrap(&keys, &env.id, &b64.decode(&env.wrapped_key).expect("b64"))
+        .expect("unwrap");
+    let body = key
+        .open(
+            &format!("{}/body", env.id),
+            &b64.decode(&env.body_sealed).expect("b64"),
+        )
+        .expect("body");
+    let body = String::from_utf8(body).expect("utf-8");
+    assert!(body.contains("<b>important</b>"), "{body}");
+    let atts = attachment::Entity::find()
+        .filter(attachment::Column::EnvelopeId.eq(&env.id))
+        .all(&db)
+        .await
+        .expect("q");
+    assert_eq!(atts.len(), 3);
+    for att in atts {
+        let (name, data) = &contents[att.position as usize];
+        assert_eq!(&att.display_name, name);
+        let stored = std::fs::read(
+            server
+                .data_dir
+                .path()
+                .join("blobs")
+                .join("blobs")
+                .join(&att.blob_id),
+        )
+        .expect("blob file");
+        assert_ne!(&stored, data);
+        let mut dec = key.decryptor(&att.blob_id);
+        let mut back = dec.push(&stored).expect("opens");
+        back.extend(dec.finish().expect("complete"));
+        assert_eq!(&back, data, "{name}");
+    }
+    browser.close().await;
+}
