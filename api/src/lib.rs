@@ -154,6 +154,33 @@ pub struct EnvelopeSealed {
     pub attachments: usize,
 }
 
+/// One line of a folder ("Messages reçus", "Messages envoyés").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeSummary {
+    pub reference: String,
+    /// "Titre".
+    pub subject: String,
+    /// "Expéditeur": mailbox, and name when known.
+    pub sender: String,
+    pub sender_name: Option<String>,
+    /// RFC 3339 sealing time ("Date").
+    pub sealed_at: String,
+    pub attachments: u32,
+    /// Not opened yet by the caller (always false in "Messages envoyés").
+    pub unread: bool,
+}
+
+/// Answer of `GET /api/envelopes?folder=…&page=…&q=…`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeList {
+    pub folder: String,
+    /// 1-based.
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    pub items: Vec<EnvelopeSummary>,
+}
+
 /// Body of `POST /api/dev/identity/token`: who to be in development.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevIdentityRequest {

@@ -26,7 +26,8 @@ pub fn app(state: AppState) -> Router {
     let mut api = Router::new()
         .merge(crate::health::router())
         .merge(crate::auth::routes::router())
-        .merge(crate::envelope::send::router());
+        .merge(crate::envelope::send::router())
+        .merge(crate::envelope::list::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());
     }

@@ -414,3 +414,88 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
         .expect("row");
     assert_eq!(left, vec![att.blob_id]);
 }
+
+async fn get_list(state: &AppState, auth: &(String, String), query: &str) -> (StatusCode, Value) {
+    let request = Request::get(format!("/api/envelopes?{query}"))
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header("x-medimail-session", &auth.1)
+        .body(Body::empty())
+        .expect("request");
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_sender_finds_it_in_sent_and_each_recipient_in_their_inbox_only() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let (status, sent) = post(
+            &state,
+            &marie,
+            multipart(&draft(), &[("a.pdf", "application/pdf", file(1, 100))]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let reference = sent["reference"].as_str().expect("reference");
+
+        let (status, list) = get_list(&state, &marie, "folder=sent").await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["reference"], reference);
+        assert_eq!(list["items"][0]["subject"], "Compte rendu M. BLANC");
+        assert_eq!(list["items"][0]["attachments"], 1);
+        assert_eq!(get_list(&state, &marie, "folder=inbox").await.1["total"], 0);
+
+        // The recipient signs in later: the placeholder account is adopted, the envelope waits.
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        let (_, inbox) = get_list(&state, &pierre, "folder=inbox").await;
+        assert_eq!(inbox["total"], 1, "{inbox}");
+        assert_eq!(inbox["items"][0]["unread"], true);
+        assert_eq!(inbox["items"][0]["sender"], "marie.curie@chu-dev.fr");
+        assert_eq!(
+            get_list(&state, &pierre, "folder=inbox&q=blanc").await.1["total"],
+            1
+        );
+        assert_eq!(
+            get_list(&state, &pierre, "folder=inbox&q=MARIE.CURIE")
+                .await
+                .1["total"],
+            1
+        );
+        assert_eq!(
+            get_list(&state, &pierre, "folder=inbox&q=zzz").await.1["total"],
+            0
+        );
+        assert_eq!(
+            get_list(&state, &pierre, "folder=inbox&q=%25").await.1["total"],
+            0,
+            "% is literal"
+        );
+
+        // Someone else sees nothing.
+        let other = signed_in(&state, "autre@chu-dev.fr").await;
+        assert_eq!(get_list(&state, &other, "folder=inbox").await.1["total"], 0);
+        assert_eq!(get_list(&state, &other, "folder=sent").await.1["total"], 0);
+        let (status, body) = get_list(&state, &other, "folder=corbeille").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("folder_unknown"))
+        );
+        db.drop_postgres().await;
+    }
+}

@@ -181,6 +181,11 @@ impl Server {
             .expect("write the clock file");
     }
 
+    /// The server process id (for memory readings in benches).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
     }

@@ -141,6 +141,26 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(paths::DEV_IDENTITY, get(status))
         .route(paths::DEV_IDENTITY_TOKEN, post(token))
+        .route(
+            DISCARD,
+            post(discard).layer(axum::extract::DefaultBodyLimit::max(
+                crate::envelope::send::MAX_REQUEST_BYTES,
+            )),
+        )
+}
+
+/// Development only: reads a multipart upload to the end and discards it — the baseline
+/// the envelope bench compares sealing with.
+pub const DISCARD: &str = "/api/dev/discard";
+
+async fn discard(mut multipart: axum::extract::Multipart) -> Result<Json<u64>, AppError> {
+    let mut bytes = 0u64;
+    while let Some(mut field) = multipart.next_field().await.map_err(AppError::unreadable)? {
+        while let Some(chunk) = field.chunk().await.map_err(AppError::unreadable)? {
+            bytes += chunk.len() as u64;
+        }
+    }
+    Ok(Json(bytes))
 }
 
 async fn status() -> Json<serde_json::Value> {

@@ -1,0 +1,151 @@
+//! Folders: `GET /api/envelopes?folder=inbox|sent&page=N&q=…` — newest first, 50 a page,
+//! searched by title or sender (case-insensitive). Only the caller's own envelopes.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use medimail_api::{EnvelopeList, EnvelopeSummary, paths};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef,
+};
+use serde::Deserialize;
+
+use crate::auth::session::SignedIn;
+use crate::entity::{envelope, envelope_recipient};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const PER_PAGE: u64 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(paths::ENVELOPES, get(list))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    folder: Option<String>,
+    page: Option<u64>,
+    q: Option<String>,
+}
+
+/// `%` and `_` typed by the user match themselves.
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn recipient_join() -> RelationDef {
+    envelope_recipient::Entity::belongs_to(envelope::Entity)
+        .from(envelope_recipient::Column::EnvelopeId)
+        .to(envelope::Column::Id)
+        .into()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<EnvelopeList>, AppError> {
+    let folder = query.folder.unwrap_or_else(|| "inbox".into());
+    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let me = signed_in.account.id.clone();
+    let mut select = envelope::Entity::find().filter(envelope::Column::PurgedAt.is_null());
+    select = match folder.as_str() {
+        "sent" => select
+            .filter(envelope::Column::SenderAccountId.eq(&me))
+            .filter(envelope::Column::SenderDeletedAt.is_null()),
+        "inbox" => select
+            .join(JoinType::InnerJoin, recipient_join().rev())
+            .filter(envelope_recipient::Column::AccountId.eq(&me))
+            .filter(envelope_recipient::Column::DeletedAt.is_null()),
+        _ => {
+            return Err(AppError::rejected(
+                StatusCode::BAD_REQUEST,
+                "folder_unknown",
+                "Ce dossier n'existe pas : choisissez « Messages reçus » ou « Messages envoyés ».",
+            ));
+        }
+    };
+    if let Some(q) = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty())
+    {
+        let pattern = like_pattern(&q.chars().take(100).collect::<String>());
+        select = select.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        envelope::Entity,
+                        envelope::Column::Subject,
+                    ))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        envelope::Entity,
+                        envelope::Column::SenderMailbox,
+                    ))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((
+                        envelope::Entity,
+                        envelope::Column::SenderName,
+                    ))))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    let select = select.order_by_desc(envelope::Column::SealedAt);
+    let paginator = select.paginate(&state.db, PER_PAGE);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page - 1).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let unread = if folder == "inbox" {
+            envelope_recipient::Entity::find()
+                .filter(envelope_recipient::Column::EnvelopeId.eq(&row.id))
+                .filter(envelope_recipient::Column::AccountId.eq(&me))
+                .one(&state.db)
+                .await?
+                .is_some_and(|r| r.opened_at.is_none())
+        } else {
+            false
+        };
+        items.push(EnvelopeSummary {
+            reference: row.reference,
+            subject: row.subject,
+            sender: row.sender_mailbox,
+            sender_name: row.sender_name,
+            sealed_at: row.sealed_at.to_rfc3339(),
+            attachments: u32::try_from(row.attachment_count).unwrap_or(0),
+            unread,
+        });
+    }
+    Ok(Json(EnvelopeList {
+        folder,
+        page,
+        per_page: PER_PAGE,
+        total,
+        items,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_patterns_match_what_was_typed_literally() {
+        assert_eq!(like_pattern("Blanc"), "%blanc%");
+        assert_eq!(like_pattern("50%_x"), "%50\\%\\_x%");
+    }
+}

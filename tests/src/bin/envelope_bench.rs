@@ -1,0 +1,144 @@
+//! Sealing cost: 10 sends of an envelope with 5 × 5 Mo attachments over loopback HTTPS,
+//! next to 10 uploads of the same bytes to a no-op endpoint of the same server
+//! (`/api/dev/discard`), and the server's peak memory growth during the sends (VmHWM
+//! after minus VmRSS before, from /proc). Real `medimail` binary (`MEDIMAIL_BIN` or the
+//! debug build), development identity, SQLite. Run by `scripts/bench.sh`.
+
+use std::time::{Duration, Instant};
+
+use medimail_e2e::{Server, ServerOptions};
+use serde_json::{Value, json};
+
+const RUNS: usize = 10;
+const FILE_BYTES: usize = 5 * 1024 * 1024;
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+const BOUNDARY: &str = "medimail-bench-boundary";
+
+fn proc_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn body() -> Vec<u8> {
+    let draft =
+        json!({"to": ["pierre.dupond@chu-dev.fr"], "subject": "Bench", "body_html": "<p>x</p>"});
+    let mut out = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").into_bytes();
+    for i in 0..5 {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"f{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        out.extend((0..FILE_BYTES).map(|j| ((j * 31 + i) % 251) as u8));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    medimail_e2e::median(v)
+}
+
+#[tokio::main]
+async fn main() {
+    medimail_e2e::install_crypto_provider();
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let client = server.client();
+    let token: Value = client
+        .post(server.url("/api/dev/identity/token"))
+        .json(&json!({"mailbox": "marie.curie@chu-dev.fr", "name": "Marie CURIE"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let r = client
+        .post(server.url("/api/auth/passphrase"))
+        .bearer_auth(&token)
+        .json(&json!({"passphrase": PASSPHRASE, "confirmation": PASSPHRASE}))
+        .send()
+        .await
+        .expect("passphrase");
+    assert_eq!(r.status(), 204);
+    let r = client
+        .post(server.url("/api/auth/code"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("code");
+    assert_eq!(r.status(), 200);
+    let outbox = server.data_dir.path().join("outbox");
+    let code = loop {
+        if let Some(entry) = std::fs::read_dir(&outbox).ok().and_then(|mut d| d.next()) {
+            let raw = std::fs::read_to_string(entry.expect("entry").path()).expect("mail");
+            let subject = raw
+                .lines()
+                .find(|l| l.starts_with("Subject: ["))
+                .expect("subject")
+                .to_owned();
+            break subject["Subject: [".len().."Subject: [".len() + 6].to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let session: Value = client
+        .post(server.url("/api/auth/session"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code, "passphrase": PASSPHRASE}))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    let session = session["session"].as_str().expect("session").to_owned();
+
+    let payload = body();
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let post = |path: &'static str| {
+        let request = client
+            .post(server.url(path))
+            .bearer_auth(&token)
+            .header("x-medimail-session", &session)
+            .header("content-type", &content_type)
+            .body(payload.clone());
+        async move {
+            let start = Instant::now();
+            let response = request.send().await.expect("upload");
+            let status = response.status();
+            let _ = response.bytes().await;
+            assert!(status.is_success(), "{path}: {status}");
+            start.elapsed().as_secs_f64() * 1000.0
+        }
+    };
+    // Warm-up (connection, first-use allocations), not measured.
+    post("/api/dev/discard").await;
+    let pid = server.pid().expect("pid");
+    let rss_before = proc_kib(pid, "VmRSS:");
+    let mut sends = Vec::new();
+    let mut noop = Vec::new();
+    for _ in 0..RUNS {
+        sends.push(post("/api/envelopes").await);
+        noop.push(post("/api/dev/discard").await);
+    }
+    let peak = proc_kib(pid, "VmHWM:");
+    let (s, n) = (median(&mut sends), median(&mut noop));
+    println!(
+        "5 × 5 Mo envelope over loopback HTTPS ({RUNS} runs each, binary {}):\n  seal and send: median {s:.0} ms\n  no-op upload:  median {n:.0} ms\n  ratio: {:.2}×\n  server memory: RSS before {:.1} MB, peak (VmHWM) {:.1} MB, growth {:.1} MB",
+        medimail_e2e::medimail_bin().display(),
+        s / n,
+        rss_before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        peak.saturating_sub(rss_before) as f64 / 1024.0
+    );
+}
