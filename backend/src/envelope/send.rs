@@ -101,6 +101,50 @@ struct StoredFile {
     size: u64,
 }
 
+/// What the receiving side tells the blob task.
+enum BlobFeed {
+    Data(bytes::Bytes),
+    /// All bytes sent: finish the blob. A channel closed without it aborts the blob.
+    Finish,
+}
+
+/// Encrypts what arrives on `rx` and writes it to `writer`; finishes the blob on
+/// [`BlobFeed::Finish`], aborts it if the channel closes first or a write fails.
+async fn encrypt_into_blob(
+    mut writer: crate::storage::BlobWriter,
+    mut encryptor: crate::crypto::StreamEncryptor,
+    mut rx: tokio::sync::mpsc::Receiver<BlobFeed>,
+    id: String,
+) -> Result<(), crate::storage::BlobError> {
+    let mut finished = false;
+    let mut failure = None;
+    while let Some(feed) = rx.recv().await {
+        match feed {
+            BlobFeed::Data(chunk) => {
+                if let Err(e) = writer.write(&encryptor.push(&chunk)).await {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            BlobFeed::Finish => {
+                finished = true;
+                break;
+            }
+        }
+    }
+    if finished && failure.is_none() {
+        writer.write(&encryptor.finish()).await?;
+        return writer.finish().await;
+    }
+    if let Err(e) = writer.abort().await {
+        tracing::warn!(blob = %id, error = %e, "could not abort a blob upload");
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Receives the files, encrypting and storing each; on error, deletes what it stored.
 async fn receive_files(
     state: &AppState,
@@ -134,12 +178,21 @@ async fn receive_into(
         let name = rules::file_name(field.file_name().unwrap_or(""))?;
         let content_type = content_type(field.content_type());
         let id = uuid::Uuid::new_v4().to_string();
-        let mut writer = state
+        let writer = state
             .blobs
             .writer(&id)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut encryptor = key.encryptor(&id);
+        // Encryption and blob writes run in their own task, fed through a small bounded
+        // channel: receiving the next bytes overlaps with encrypting and writing the
+        // previous ones, and memory stays bounded (back-pressure).
+        let (tx, rx) = tokio::sync::mpsc::channel::<BlobFeed>(8);
+        let sealing = tokio::spawn(encrypt_into_blob(
+            writer,
+            key.encryptor(&id),
+            rx,
+            id.clone(),
+        ));
         let mut size: u64 = 0;
         let outcome: Result<(), AppError> = async {
             while let Some(chunk) = field.chunk().await.map_err(upload_broken)? {
@@ -149,31 +202,25 @@ async fn receive_into(
                 if total > limits::MAX_ATTACHMENTS_TOTAL_BYTES {
                     rules::attachment_size(&name.display, size, total)?;
                 }
-                let sealed = encryptor.push(&chunk);
-                writer
-                    .write(&sealed)
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                if tx.send(BlobFeed::Data(chunk)).await.is_err() {
+                    break; // The task failed; its error is reported below.
+                }
             }
             rules::attachment_size(&name.display, size, total)?;
             Ok(())
         }
         .await;
-        if let Err(e) = outcome {
-            if let Err(abort) = writer.abort().await {
-                tracing::warn!(blob = %id, error = %abort, "could not abort a blob upload");
-            }
-            return Err(e);
+        if outcome.is_ok() {
+            let _ = tx.send(BlobFeed::Finish).await;
         }
+        // Without `Finish`, the task aborts the blob.
+        drop(tx);
+        let written = sealing
+            .await
+            .map_err(|e| AppError::Internal(format!("blob task: {e}")))?;
+        outcome?;
+        written.map_err(|e| AppError::Internal(e.to_string()))?;
         drop(field);
-        writer
-            .write(&encryptor.finish())
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        writer
-            .finish()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
         stored.push(StoredFile {
             id,
             name,

@@ -24,6 +24,12 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+fn draft_only() -> Vec<u8> {
+    let draft =
+        json!({"to": ["pierre.dupond@chu-dev.fr"], "subject": "Bench", "body_html": "<p>x</p>"});
+    format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n--{BOUNDARY}--\r\n").into_bytes()
+}
+
 fn body() -> Vec<u8> {
     let draft =
         json!({"to": ["pierre.dupond@chu-dev.fr"], "subject": "Bench", "body_html": "<p>x</p>"});
@@ -105,13 +111,20 @@ async fn main() {
 
     let payload = body();
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let empty = draft_only();
     let post = |path: &'static str| {
+        let bytes = if path.ends_with("?empty") {
+            empty.clone()
+        } else {
+            payload.clone()
+        };
+        let path = path.trim_end_matches("?empty");
         let request = client
             .post(server.url(path))
             .bearer_auth(&token)
             .header("x-medimail-session", &session)
             .header("content-type", &content_type)
-            .body(payload.clone());
+            .body(bytes);
         async move {
             let start = Instant::now();
             let response = request.send().await.expect("upload");
@@ -127,14 +140,16 @@ async fn main() {
     let rss_before = proc_kib(pid, "VmRSS:");
     let mut sends = Vec::new();
     let mut noop = Vec::new();
+    let mut bare = Vec::new();
     for _ in 0..RUNS {
         sends.push(post("/api/envelopes").await);
         noop.push(post("/api/dev/discard").await);
+        bare.push(post("/api/envelopes?empty").await);
     }
     let peak = proc_kib(pid, "VmHWM:");
-    let (s, n) = (median(&mut sends), median(&mut noop));
+    let (s, n, b) = (median(&mut sends), median(&mut noop), median(&mut bare));
     println!(
-        "5 × 5 Mo envelope over loopback HTTPS ({RUNS} runs each, binary {}):\n  seal and send: median {s:.0} ms\n  no-op upload:  median {n:.0} ms\n  ratio: {:.2}×\n  server memory: RSS before {:.1} MB, peak (VmHWM) {:.1} MB, growth {:.1} MB",
+        "5 × 5 Mo envelope over loopback HTTPS ({RUNS} runs each, binary {}):\n  seal and send: median {s:.0} ms\n  no-op upload:  median {n:.0} ms\n  envelope without attachments: median {b:.1} ms\n  ratio: {:.2}×\n  server memory: RSS before {:.1} MB, peak (VmHWM) {:.1} MB, growth {:.1} MB",
         medimail_e2e::medimail_bin().display(),
         s / n,
         rss_before as f64 / 1024.0,
