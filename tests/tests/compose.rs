@@ -40,8 +40,8 @@ async fn click(browser: &Browser, selector: &str) {
         .expect("click");
 }
 
-#[tokio::test]
-async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
+/// A server (development identity, real SMTP) and a browser signed in to it.
+async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
     let sink = SmtpSink::start(0).await;
     let stub = OfficeStub::start().await;
     let server = Server::start(ServerOptions {
@@ -60,8 +60,6 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         .await
         .expect("open");
     browser.wait_ready().await;
-
-    // Sign in as the development identity's default mailbox.
     click(&browser, "#dev-continue").await;
     fill(&browser, "#choose-passphrase", PASSPHRASE).await;
     fill(&browser, "#choose-confirmation", PASSPHRASE).await;
@@ -72,6 +70,91 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     fill(&browser, "#passphrase", PASSPHRASE).await;
     click(&browser, "#authenticate").await;
     element(&browser, "#signed-in").await;
+    (sink, stub, server, browser)
+}
+
+#[tokio::test]
+async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
+    let (_sink, _stub, server, browser) = signed_in().await;
+    click(&browser, "#new-message").await;
+    // Plausible to the pane, refused by the server (two dots in a row).
+    fill(&browser, "#compose-to", "pierre..dupond@chu-dev.fr;").await;
+    fill(&browser, "#compose-subject", "Compte rendu").await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("cr.pdf");
+    std::fs::write(&path, b"%PDF-1.4 compte rendu").expect("write");
+    element(&browser, "#file-input")
+        .await
+        .send_keys(&path.display().to_string())
+        .await
+        .expect("attach");
+    assert_eq!(browser.text_of("#file-count").await, "1/5");
+    click(&browser, "#compose-send").await;
+    let error = browser.text_of("#compose-to-error").await;
+    assert!(error.contains("pierre..dupond@chu-dev.fr"), "{error}");
+    // Nothing lost: subject, chip and file are still there.
+    let subject = element(&browser, "#compose-subject")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(subject.as_deref(), Some("Compte rendu"));
+    assert_eq!(browser.text_of("#file-count").await, "1/5");
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css(".chip"))
+            .await
+            .expect("chips")
+            .len(),
+        1
+    );
+
+    // The pane's own checks: a sixth file is refused with the manual's limit.
+    let paths: Vec<String> = (0..6)
+        .map(|i| {
+            let p = dir.path().join(format!("f{i}.txt"));
+            std::fs::write(&p, b"x").expect("write");
+            p.display().to_string()
+        })
+        .collect();
+    element(&browser, "#file-input")
+        .await
+        .send_keys(&paths.join("\n"))
+        .await
+        .expect("attach");
+    assert!(
+        browser
+            .text_of("#compose-files-error")
+            .await
+            .contains("au plus 5")
+    );
+    assert_eq!(
+        browser.text_of("#file-count").await,
+        "1/5",
+        "the refused batch is not added"
+    );
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        server.data_dir.path().join("medimail.db").display()
+    );
+    let db = medimail_server::db::connect_and_migrate(&url)
+        .await
+        .expect("db");
+    assert!(
+        envelope::Entity::find()
+            .one(&db)
+            .await
+            .expect("q")
+            .is_none(),
+        "nothing sealed"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
+    let (sink, _stub, server, browser) = signed_in().await;
 
     // Compose.
     click(&browser, "#new-message").await;
