@@ -4,6 +4,8 @@
 //! (blocked, offline) or never become ready, and the pane must start anyway.
 
 use js_sys::{Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -110,4 +112,86 @@ pub async fn get_access_token() -> Result<String, OfficeAuthError> {
             Err(OfficeAuthError { code })
         }
     }
+}
+
+/// What an Outlook message being composed already holds, to start "Nouveau message"
+/// from it (the compose surface's Medimail button).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ComposePrefill {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+}
+
+/// `obj.getAsync(callback)` as a future of the result's `value` (None on failure).
+async fn get_async(obj: &JsValue) -> Option<JsValue> {
+    let get: js_sys::Function = Reflect::get(obj, &JsValue::from_str("getAsync"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let target = obj.clone();
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let callback = Closure::once_into_js(move |result: JsValue| {
+            let succeeded = Reflect::get(&result, &JsValue::from_str("status"))
+                .ok()
+                .and_then(|s| s.as_string())
+                .is_some_and(|s| s == "succeeded");
+            let value = if succeeded {
+                Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::NULL)
+            } else {
+                JsValue::NULL
+            };
+            let _ = resolve.call1(&JsValue::NULL, &value);
+        });
+        let _ = get.call1(&target, &callback);
+    });
+    let value = JsFuture::from(promise).await.ok()?;
+    (!value.is_null() && !value.is_undefined()).then_some(value)
+}
+
+fn addresses(value: Option<JsValue>) -> Vec<String> {
+    let Some(array) = value.and_then(|v| v.dyn_into::<js_sys::Array>().ok()) else {
+        return Vec::new();
+    };
+    array
+        .iter()
+        .filter_map(|d| {
+            Reflect::get(&d, &JsValue::from_str("emailAddress"))
+                .ok()
+                .and_then(|a| a.as_string())
+        })
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// The message being composed in Outlook, if the pane was opened from a compose window
+/// (in compose mode `item.subject` is an object with `getAsync`; in read mode a string).
+pub async fn compose_prefill() -> Option<ComposePrefill> {
+    if !office_js_loaded() {
+        return None;
+    }
+    let item = Reflect::get(&js_sys::global(), &JsValue::from_str("Office"))
+        .and_then(|o| Reflect::get(&o, &JsValue::from_str("context")))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("mailbox")))
+        .and_then(|m| Reflect::get(&m, &JsValue::from_str("item")))
+        .ok()
+        .filter(|i| i.is_object())?;
+    let subject = Reflect::get(&item, &JsValue::from_str("subject")).ok()?;
+    if !subject.is_object() {
+        return None;
+    }
+    let field = |name: &str| Reflect::get(&item, &JsValue::from_str(name)).ok();
+    let to = match field("to") {
+        Some(f) => addresses(get_async(&f).await),
+        None => Vec::new(),
+    };
+    let cc = match field("cc") {
+        Some(f) => addresses(get_async(&f).await),
+        None => Vec::new(),
+    };
+    let subject = get_async(&subject)
+        .await
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    Some(ComposePrefill { to, cc, subject })
 }

@@ -61,6 +61,15 @@ impl OfficeStub {
         format!("https://127.0.0.1:{}/office.js?host=none", self.port)
     }
 
+    /// The stand-in's URL inside Outlook on the web, opened from a message being
+    /// composed (see `window.__medimailComposeItem` in the stub).
+    pub fn url_compose(&self) -> String {
+        format!(
+            "https://127.0.0.1:{}/office.js?host=Outlook&platform=OfficeOnline&mode=compose",
+            self.port
+        )
+    }
+
     /// The stand-in's URL, pretending to be Outlook on the given platform.
     pub fn url(&self, platform: &str) -> String {
         format!(

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use fantoccini::Locator;
+use medimail_e2e::idp::{self, TestIdp};
 use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
 use medimail_server::crypto::DataKey;
 use medimail_server::entity::{attachment, envelope, envelope_recipient};
@@ -308,5 +309,83 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         back.extend(dec.finish().expect("complete"));
         assert_eq!(&back, data, "{name}");
     }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipients_and_subject() {
+    let idp = TestIdp::start().await;
+    let sink = SmtpSink::start(0).await;
+    let stub = OfficeStub::start().await;
+    let mut env = idp.server_env();
+    env.push(("MEDIMAIL_SMTP_URL".into(), sink.url()));
+    let server = Server::start(ServerOptions {
+        env,
+        office_js_url: Some(stub.url_compose()),
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start(360, 900, &[]).await;
+    let token =
+        serde_json::to_string(&idp::sign(&idp.current_key(), &idp::valid_claims())).expect("json");
+    browser
+        .before_each_page(&format!(
+            "window.__medimailOfficeToken = {token}; window.__medimailComposeItem = \
+             {{ to: ['Pierre.Dupond@chu-exemple.fr'], cc: ['s.pateney@chu-exemple.fr'], subject: 'Résultats de M. BLANC' }};"
+        ))
+        .await;
+    browser
+        .client
+        .goto(&server.url("/taskpane.html"))
+        .await
+        .expect("open");
+    browser.wait_ready().await;
+    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
+    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
+    click(&browser, "#choose-submit").await;
+    click(&browser, "#request-code").await;
+    let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
+    fill(&browser, "#code", &code).await;
+    fill(&browser, "#passphrase", PASSPHRASE).await;
+    click(&browser, "#authenticate").await;
+
+    // "Nouveau message" opens by itself, filled from the Outlook message.
+    let subject = element(&browser, "#compose-subject")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(subject.as_deref(), Some("Résultats de M. BLANC"));
+    let chips: Vec<String> = {
+        let mut out = Vec::new();
+        for chip in browser
+            .client
+            .find_all(Locator::Css(".chip"))
+            .await
+            .expect("chips")
+        {
+            out.push(chip.text().await.expect("text"));
+        }
+        out
+    };
+    assert!(
+        chips
+            .iter()
+            .any(|c| c.starts_with("pierre.dupond@chu-exemple.fr")),
+        "{chips:?}"
+    );
+    assert!(
+        chips
+            .iter()
+            .any(|c| c.starts_with("s.pateney@chu-exemple.fr")),
+        "{chips:?}"
+    );
+    click(&browser, "#compose-send").await;
+    assert!(
+        browser
+            .text_of("#compose-notice")
+            .await
+            .contains("2 destinataires")
+    );
     browser.close().await;
 }

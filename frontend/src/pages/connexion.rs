@@ -510,7 +510,15 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
     };
     let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
     let composing = RwSignal::new(false);
+    let prefill = RwSignal::new(None::<crate::office::ComposePrefill>);
     let on_close = Callback::new(move |()| composing.set(false));
+    // Opened from an Outlook message being written: start from it.
+    spawn_local(async move {
+        if let Some(found) = crate::office::compose_prefill().await {
+            prefill.set(Some(found));
+            composing.set(true);
+        }
+    });
     view! {
         <section class="card" id="signed-in" aria-labelledby="espace-titre">
             <h2 id="espace-titre">{move || greeting(me)}</h2>
@@ -526,7 +534,10 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
             </button>
         </section>
         <Show when=move || composing.get()>
-            <crate::pages::nouveau::Compose me=me on_close=on_close/>
+            {move || match prefill.get() {
+                Some(p) => view! { <crate::pages::nouveau::Compose me=me on_close=on_close prefill=p/> }.into_any(),
+                None => view! { <crate::pages::nouveau::Compose me=me on_close=on_close/> }.into_any(),
+            }}
         </Show>
     }
 }

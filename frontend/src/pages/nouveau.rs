@@ -118,12 +118,31 @@ fn Chips(
 }
 
 #[component]
-pub fn Compose(me: RwSignal<Option<Me>>, on_close: Callback<()>) -> impl IntoView {
-    let to = RwSignal::new(Vec::<String>::new());
-    let cc = RwSignal::new(Vec::<String>::new());
+pub fn Compose(
+    me: RwSignal<Option<Me>>,
+    on_close: Callback<()>,
+    /// Recipients and subject of the Outlook message being composed, if any.
+    #[prop(optional)]
+    prefill: Option<crate::office::ComposePrefill>,
+) -> impl IntoView {
+    let prefill = prefill.unwrap_or_default();
+    let to = RwSignal::new(
+        prefill
+            .to
+            .iter()
+            .map(|a| a.to_lowercase())
+            .collect::<Vec<_>>(),
+    );
+    let cc = RwSignal::new(
+        prefill
+            .cc
+            .iter()
+            .map(|a| a.to_lowercase())
+            .collect::<Vec<_>>(),
+    );
     let to_typed = RwSignal::new(String::new());
     let cc_typed = RwSignal::new(String::new());
-    let subject = RwSignal::new(String::new());
+    let subject = RwSignal::new(prefill.subject.clone());
     let opening = RwSignal::new(false);
     let opens_from = RwSignal::new(String::new());
     let opens_until = RwSignal::new(String::new());
