@@ -119,7 +119,7 @@ impl DataKey {
             aad: blob_id.as_bytes().to_vec(),
             prefix: random(),
             counter: 0,
-            pending: Vec::with_capacity(CHUNK),
+            pending: Vec::with_capacity(CHUNK + TAG),
             header_sent: false,
         }
     }
@@ -158,16 +158,20 @@ pub struct StreamEncryptor {
 }
 
 impl StreamEncryptor {
-    fn header(&mut self, out: &mut Vec<u8>) {
+    fn header(&mut self, out: &mut Vec<Vec<u8>>) {
         if !self.header_sent {
-            out.extend_from_slice(MAGIC);
-            out.extend_from_slice(&self.prefix);
+            let mut header = Vec::with_capacity(HEADER);
+            header.extend_from_slice(MAGIC);
+            header.extend_from_slice(&self.prefix);
+            out.push(header);
             self.header_sent = true;
         }
     }
 
-    fn seal_chunk(&mut self, last: bool, out: &mut Vec<u8>) {
-        let mut chunk = std::mem::take(&mut self.pending);
+    /// Seals the pending chunk in place and hands its buffer over (no copy).
+    fn seal_chunk(&mut self, last: bool, out: &mut Vec<Vec<u8>>) {
+        // Room for the tag from the start: appending it never reallocates.
+        let mut chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + TAG));
         self.key
             .seal_in_place_append_tag(
                 chunk_nonce(&self.prefix, self.counter, last),
@@ -175,14 +179,14 @@ impl StreamEncryptor {
                 &mut chunk,
             )
             .expect("AES-GCM sealing of an in-memory buffer does not fail");
-        out.extend_from_slice(&chunk);
+        out.push(chunk);
         self.counter = self.counter.wrapping_add(1);
-        self.pending = Vec::with_capacity(CHUNK);
     }
 
-    /// Takes more plaintext; returns the ciphertext ready so far (possibly empty). A full
-    /// chunk is sealed only once more data shows it is not the last one.
-    pub fn push(&mut self, mut data: &[u8]) -> Vec<u8> {
+    /// Takes more plaintext; returns the pieces of ciphertext ready so far (possibly
+    /// none), each an owned buffer that can be handed on without copying. A full chunk is
+    /// sealed only once more data shows it is not the last one.
+    pub fn push_pieces(&mut self, mut data: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         self.header(&mut out);
         while !data.is_empty() {
@@ -196,12 +200,22 @@ impl StreamEncryptor {
         out
     }
 
-    /// Seals the last chunk; returns the end of the blob.
-    pub fn finish(mut self) -> Vec<u8> {
+    /// Seals the last chunk; returns the end of the blob, in pieces.
+    pub fn finish_pieces(mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         self.header(&mut out);
         self.seal_chunk(true, &mut out);
         out
+    }
+
+    /// [`push_pieces`](Self::push_pieces), concatenated.
+    pub fn push(&mut self, data: &[u8]) -> Vec<u8> {
+        self.push_pieces(data).concat()
+    }
+
+    /// [`finish_pieces`](Self::finish_pieces), concatenated.
+    pub fn finish(self) -> Vec<u8> {
+        self.finish_pieces().concat()
     }
 }
 

@@ -121,8 +121,13 @@ async fn encrypt_into_blob(
     while let Some(feed) = rx.recv().await {
         match feed {
             BlobFeed::Data(chunk) => {
-                if let Err(e) = writer.write(&encryptor.push(&chunk)).await {
-                    failure = Some(e);
+                for piece in encryptor.push_pieces(&chunk) {
+                    if let Err(e) = writer.put(piece).await {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if failure.is_some() {
                     break;
                 }
             }
@@ -133,7 +138,9 @@ async fn encrypt_into_blob(
         }
     }
     if finished && failure.is_none() {
-        writer.write(&encryptor.finish()).await?;
+        for piece in encryptor.finish_pieces() {
+            writer.put(piece).await?;
+        }
         return writer.finish().await;
     }
     if let Err(e) = writer.abort().await {

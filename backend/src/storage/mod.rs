@@ -204,6 +204,13 @@ impl BlobWriter {
         Ok(())
     }
 
+    /// Appends an owned buffer without copying it.
+    pub async fn put(&mut self, bytes: Vec<u8>) -> Result<(), BlobError> {
+        self.inner.wait_for_capacity(MAX_PARTS_IN_FLIGHT).await?;
+        self.inner.put(Bytes::from(bytes));
+        Ok(())
+    }
+
     /// Makes the blob visible.
     pub async fn finish(self) -> Result<(), BlobError> {
         self.inner.finish().await?;
