@@ -181,6 +181,53 @@ pub struct EnvelopeList {
     pub items: Vec<EnvelopeSummary>,
 }
 
+/// An attachment as the reader sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub id: String,
+    /// The name as the sender chose it.
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// One event of an envelope ("Scellement", "Ouverture", "Téléchargement").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeEventInfo {
+    /// `sealed`, `opened` or `downloaded`.
+    pub kind: String,
+    /// Who (mailbox).
+    pub actor: String,
+    /// RFC 3339.
+    pub at: String,
+    /// For downloads: the attachment's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<String>,
+}
+
+/// Answer of `GET /api/envelopes/{reference}`: the envelope, for its sender or one of
+/// its recipients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeView {
+    pub reference: String,
+    pub subject: String,
+    pub sender: String,
+    pub sender_name: Option<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub sealed_at: String,
+    pub opens_from: String,
+    pub opens_until: String,
+    /// "Moteur de cryptage".
+    pub engine: String,
+    /// The sanitised HTML body.
+    pub body_html: String,
+    pub attachments: Vec<AttachmentInfo>,
+    pub events: Vec<EnvelopeEventInfo>,
+    /// RFC 3339: kept on the server until then (3 months after sealing).
+    pub kept_until: String,
+}
+
 /// Body of `POST /api/dev/identity/token`: who to be in development.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DevIdentityRequest {

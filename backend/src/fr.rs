@@ -34,6 +34,13 @@ pub fn time_of_day(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// "27/11/2026 à 16:42" in Paris time.
+pub fn date_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&paris_offset(at))
+        .format("%d/%m/%Y à %H:%M")
+        .to_string()
+}
+
 /// "dans 45 secondes", "dans 1 minute", "dans 23 minutes" (rounded up).
 pub fn in_duration(seconds: i64) -> String {
     let seconds = seconds.max(1);
@@ -69,6 +76,11 @@ mod tests {
         assert_eq!(time_of_day(utc("2026-03-29T01:00:00Z")), "03:00");
         assert_eq!(time_of_day(utc("2026-10-25T00:59:00Z")), "02:59");
         assert_eq!(time_of_day(utc("2026-10-25T01:00:00Z")), "02:00");
+    }
+
+    #[test]
+    fn dates_read_the_french_way() {
+        assert_eq!(date_time(utc("2016-01-25T16:15:00Z")), "25/01/2016 à 17:15");
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct Model {
     pub address: String,
     /// `to` or `cc`.
     pub kind: String,
+    /// Order as typed (To first, then Cc).
+    pub position: i32,
     /// First opening ("Ouverture").
     pub opened_at: Option<ChronoDateTimeUtc>,
     /// Moved to "Messages supprimés" by this recipient.

@@ -2,6 +2,7 @@
 //! envelope may hold, checked before anything is stored.
 
 pub mod list;
+pub mod read;
 pub mod rules;
 pub mod send;
 pub mod sweep;

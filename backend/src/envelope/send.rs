@@ -411,6 +411,7 @@ async fn seal(
                 account_id: Set(account.id.clone()),
                 address: Set(address.clone()),
                 kind: Set(kind.to_owned()),
+                position: Set(count as i32),
                 opened_at: Set(None),
                 deleted_at: Set(None),
             }

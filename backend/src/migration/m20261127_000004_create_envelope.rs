@@ -134,6 +134,12 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(
+                        ColumnDef::new(EnvelopeRecipient::Position)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
                         ColumnDef::new(EnvelopeRecipient::OpenedAt)
                             .timestamp_with_time_zone()
                             .null(),
@@ -312,6 +318,7 @@ enum EnvelopeRecipient {
     AccountId,
     Address,
     Kind,
+    Position,
     OpenedAt,
     DeletedAt,
 }
