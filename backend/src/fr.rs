@@ -41,6 +41,36 @@ pub fn date_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// "lundi 25 janvier 2016 à 17:15" in Paris time (the manual's "Envoyé le …").
+pub fn long_date_time(at: DateTime<Utc>) -> String {
+    const DAYS: [&str; 7] = [
+        "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    ];
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let local = at.with_timezone(&paris_offset(at));
+    format!(
+        "{} {} {} {} à {}",
+        DAYS[local.weekday().num_days_from_monday() as usize],
+        local.day(),
+        MONTHS[local.month0() as usize],
+        local.year(),
+        local.format("%H:%M")
+    )
+}
+
 /// "dans 45 secondes", "dans 1 minute", "dans 23 minutes" (rounded up).
 pub fn in_duration(seconds: i64) -> String {
     let seconds = seconds.max(1);
@@ -81,6 +111,15 @@ mod tests {
     #[test]
     fn dates_read_the_french_way() {
         assert_eq!(date_time(utc("2016-01-25T16:15:00Z")), "25/01/2016 à 17:15");
+        // The manual's example: "Envoyé le lundi 25 janvier 2016 à 17:15".
+        assert_eq!(
+            long_date_time(utc("2016-01-25T16:15:00Z")),
+            "lundi 25 janvier 2016 à 17:15"
+        );
+        assert_eq!(
+            long_date_time(utc("2026-08-01T22:30:00Z")),
+            "dimanche 2 août 2026 à 00:30"
+        );
     }
 
     #[test]
