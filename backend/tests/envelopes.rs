@@ -682,3 +682,130 @@ async fn recipients_see_nothing_outside_the_opening_window() {
         db.drop_postgres().await;
     }
 }
+
+async fn call(state: &AppState, auth: &(String, String), method: &str, path: &str) -> StatusCode {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header("x-medimail-session", &auth.1)
+        .body(Body::empty())
+        .expect("request");
+    medimail_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible")
+        .status()
+}
+
+#[tokio::test]
+async fn delete_restore_and_remove_for_good_act_for_the_caller_only() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let (_, sent) = post(&state, &marie, multipart(&draft(), &[])).await;
+        let reference = sent["reference"].as_str().expect("reference").to_owned();
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        let total = |list: Value| list["total"].as_u64().unwrap_or(99);
+
+        // Not in "Messages supprimés" yet: cannot be removed for good.
+        assert_eq!(
+            call(
+                &state,
+                &pierre,
+                "DELETE",
+                &format!("/api/envelopes/{reference}")
+            )
+            .await,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            call(
+                &state,
+                &pierre,
+                "POST",
+                &format!("/api/envelopes/{reference}/delete")
+            )
+            .await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(total(get_list(&state, &pierre, "folder=inbox").await.1), 0);
+        assert_eq!(
+            total(get_list(&state, &pierre, "folder=deleted").await.1),
+            1
+        );
+        assert_eq!(
+            total(get_list(&state, &marie, "folder=sent").await.1),
+            1,
+            "the sender's folder is untouched"
+        );
+        assert_eq!(
+            call(
+                &state,
+                &pierre,
+                "POST",
+                &format!("/api/envelopes/{reference}/restore")
+            )
+            .await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(total(get_list(&state, &pierre, "folder=inbox").await.1), 1);
+
+        assert_eq!(
+            call(
+                &state,
+                &pierre,
+                "POST",
+                &format!("/api/envelopes/{reference}/delete")
+            )
+            .await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            call(
+                &state,
+                &pierre,
+                "DELETE",
+                &format!("/api/envelopes/{reference}")
+            )
+            .await,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(
+            total(get_list(&state, &pierre, "folder=deleted").await.1),
+            0
+        );
+        assert_eq!(
+            get_raw(&state, &pierre, &format!("/api/envelopes/{reference}"))
+                .await
+                .0,
+            StatusCode::NOT_FOUND,
+            "gone for him"
+        );
+        assert_eq!(
+            get_raw(&state, &marie, &format!("/api/envelopes/{reference}"))
+                .await
+                .0,
+            StatusCode::OK,
+            "not for her"
+        );
+
+        // Strangers cannot act on it.
+        state.clock.advance(chrono::Duration::seconds(61));
+        let other = signed_in(&state, "autre@chu-dev.fr").await;
+        for (method, action) in [("POST", "/delete"), ("POST", "/restore"), ("DELETE", "")] {
+            assert_eq!(
+                call(
+                    &state,
+                    &other,
+                    method,
+                    &format!("/api/envelopes/{reference}{action}")
+                )
+                .await,
+                StatusCode::NOT_FOUND
+            );
+        }
+        db.drop_postgres().await;
+    }
+}

@@ -30,6 +30,8 @@ pub struct Model {
     pub attachment_count: i32,
     /// The sender moved it to "Messages supprimés".
     pub sender_deleted_at: Option<ChronoDateTimeUtc>,
+    /// The sender removed it for good from "Messages supprimés".
+    pub sender_removed_at: Option<ChronoDateTimeUtc>,
     /// Content removed by the retention job.
     pub purged_at: Option<ChronoDateTimeUtc>,
 }

@@ -18,6 +18,8 @@ pub struct Model {
     pub opened_at: Option<ChronoDateTimeUtc>,
     /// Moved to "Messages supprimés" by this recipient.
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Removed for good from "Messages supprimés" by this recipient.
+    pub removed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

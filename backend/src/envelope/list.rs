@@ -65,11 +65,34 @@ async fn list(
             .join(JoinType::InnerJoin, recipient_join().rev())
             .filter(envelope_recipient::Column::AccountId.eq(&me))
             .filter(envelope_recipient::Column::DeletedAt.is_null()),
+        "deleted" => {
+            // Deleted by the caller as sender or as recipient, not removed for good.
+            let as_sender: Vec<String> = envelope::Entity::find()
+                .select_only()
+                .column(envelope::Column::Id)
+                .filter(envelope::Column::SenderAccountId.eq(&me))
+                .filter(envelope::Column::SenderDeletedAt.is_not_null())
+                .filter(envelope::Column::SenderRemovedAt.is_null())
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            let as_recipient: Vec<String> = envelope_recipient::Entity::find()
+                .select_only()
+                .column(envelope_recipient::Column::EnvelopeId)
+                .filter(envelope_recipient::Column::AccountId.eq(&me))
+                .filter(envelope_recipient::Column::DeletedAt.is_not_null())
+                .filter(envelope_recipient::Column::RemovedAt.is_null())
+                .into_tuple()
+                .all(&state.db)
+                .await?;
+            select.filter(envelope::Column::Id.is_in(as_sender.into_iter().chain(as_recipient)))
+        }
         _ => {
             return Err(AppError::rejected(
                 StatusCode::BAD_REQUEST,
                 "folder_unknown",
-                "Ce dossier n'existe pas : choisissez « Messages reçus » ou « Messages envoyés ».",
+                "Ce dossier n'existe pas : choisissez « Messages reçus », « Messages \
+                 envoyés » ou « Messages supprimés ».",
             ));
         }
     };
@@ -110,7 +133,7 @@ async fn list(
     let rows = paginator.fetch_page(page - 1).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let unread = if folder == "inbox" {
+        let unread = if folder != "sent" {
             envelope_recipient::Entity::find()
                 .filter(envelope_recipient::Column::EnvelopeId.eq(&row.id))
                 .filter(envelope_recipient::Column::AccountId.eq(&me))

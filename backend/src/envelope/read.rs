@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Months, Utc};
@@ -26,8 +26,99 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/envelopes/{reference}", get(open))
+        .route("/api/envelopes/{reference}", get(open).delete(remove))
         .route("/api/envelopes/{reference}/attachments/{id}", get(download))
+        .route("/api/envelopes/{reference}/delete", post(move_to_deleted))
+        .route("/api/envelopes/{reference}/restore", post(restore))
+}
+
+/// What a folder action changes, for the caller's role(s) in the envelope.
+#[derive(Clone, Copy)]
+enum FolderAction {
+    Delete,
+    Restore,
+    Remove,
+}
+
+async fn folder_action(
+    state: &AppState,
+    signed_in: &SignedIn,
+    reference: &str,
+    action: FolderAction,
+) -> Result<StatusCode, AppError> {
+    let (envelope, recipient) = accessible(state, signed_in, reference).await?;
+    let now = state.clock.now();
+    let me = &signed_in.account.id;
+    let in_deleted = (envelope.sender_account_id == *me && envelope.sender_deleted_at.is_some())
+        || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some());
+    if matches!(action, FolderAction::Remove) && !in_deleted {
+        return Err(AppError::rejected(
+            StatusCode::CONFLICT,
+            "envelope_not_deleted",
+            "Seuls les messages de « Messages supprimés » peuvent être supprimés définitivement.",
+        ));
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    if envelope.sender_account_id == *me {
+        let column = match action {
+            FolderAction::Remove => envelope::Column::SenderRemovedAt,
+            _ => envelope::Column::SenderDeletedAt,
+        };
+        let value = match action {
+            FolderAction::Restore => None,
+            _ => Some(now),
+        };
+        envelope::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(envelope::Column::Id.eq(&envelope.id))
+            .exec(&txn)
+            .await?;
+    }
+    if let Some(r) = &recipient {
+        let column = match action {
+            FolderAction::Remove => envelope_recipient::Column::RemovedAt,
+            _ => envelope_recipient::Column::DeletedAt,
+        };
+        let value = match action {
+            FolderAction::Restore => None,
+            _ => Some(now),
+        };
+        envelope_recipient::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(envelope_recipient::Column::Id.eq(&r.id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Supprimer": to "Messages supprimés", for the caller only.
+async fn move_to_deleted(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, AppError> {
+    folder_action(&state, &signed_in, &reference, FolderAction::Delete).await
+}
+
+/// Back from "Messages supprimés".
+async fn restore(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, AppError> {
+    folder_action(&state, &signed_in, &reference, FolderAction::Restore).await
+}
+
+/// "Supprimer définitivement" (from "Messages supprimés"), for the caller only; the
+/// envelope itself stays until its retention ends, for the others.
+async fn remove(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(reference): Path<String>,
+) -> Result<StatusCode, AppError> {
+    folder_action(&state, &signed_in, &reference, FolderAction::Remove).await
 }
 
 /// The envelope and the caller's recipient row (None for the sender), or 404.
@@ -54,8 +145,24 @@ async fn accessible(
     if envelope.sender_account_id != *me && recipient.is_none() {
         return Err(AppError::NotFound);
     }
-    // A recipient (who is not also the sender) only inside the opening window.
-    if envelope.sender_account_id != *me {
+    // Removed for good by the caller: gone for them.
+    let sender_removed = envelope.sender_account_id == *me && envelope.sender_removed_at.is_some();
+    let recipient_removed = recipient.as_ref().is_none_or(|r| r.removed_at.is_some());
+    if (envelope.sender_account_id != *me || sender_removed) && recipient_removed {
+        return Err(AppError::NotFound);
+    }
+    Ok((envelope, recipient))
+}
+
+/// [`accessible`], and for a recipient (who is not also the sender) only inside the
+/// opening window.
+async fn readable(
+    state: &AppState,
+    signed_in: &SignedIn,
+    reference: &str,
+) -> Result<(envelope::Model, Option<envelope_recipient::Model>), AppError> {
+    let (envelope, recipient) = accessible(state, signed_in, reference).await?;
+    if envelope.sender_account_id != signed_in.account.id {
         check_window(&envelope, state.clock.now())?;
     }
     Ok((envelope, recipient))
@@ -168,7 +275,7 @@ async fn open(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Json<EnvelopeView>, AppError> {
-    let (envelope, recipient) = accessible(&state, &signed_in, &reference).await?;
+    let (envelope, recipient) = readable(&state, &signed_in, &reference).await?;
     if let Some(recipient) = &recipient
         && envelope.sender_account_id != signed_in.account.id
     {
@@ -284,7 +391,7 @@ async fn download(
     signed_in: SignedIn,
     Path((reference, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (envelope, _) = accessible(&state, &signed_in, &reference).await?;
+    let (envelope, _) = readable(&state, &signed_in, &reference).await?;
     let file = attachment::Entity::find_by_id(&id)
         .filter(attachment::Column::EnvelopeId.eq(&envelope.id))
         .one(&state.db)

@@ -397,6 +397,7 @@ async fn seal(
         opens_until: Set(window.until),
         attachment_count: Set(files.len() as i32),
         sender_deleted_at: Set(None),
+        sender_removed_at: Set(None),
         purged_at: Set(None),
     }
     .insert(&txn)
@@ -414,6 +415,7 @@ async fn seal(
                 position: Set(count as i32),
                 opened_at: Set(None),
                 deleted_at: Set(None),
+                removed_at: Set(None),
             }
             .insert(&txn)
             .await?;

@@ -67,6 +67,11 @@ impl MigrationTrait for Migration {
                             .null(),
                     )
                     .col(
+                        ColumnDef::new(Envelope::SenderRemovedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
                         ColumnDef::new(Envelope::PurgedAt)
                             .timestamp_with_time_zone()
                             .null(),
@@ -141,6 +146,11 @@ impl MigrationTrait for Migration {
                     )
                     .col(
                         ColumnDef::new(EnvelopeRecipient::OpenedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(EnvelopeRecipient::RemovedAt)
                             .timestamp_with_time_zone()
                             .null(),
                     )
@@ -307,6 +317,7 @@ enum Envelope {
     OpensUntil,
     AttachmentCount,
     SenderDeletedAt,
+    SenderRemovedAt,
     PurgedAt,
 }
 
@@ -321,6 +332,7 @@ enum EnvelopeRecipient {
     Position,
     OpenedAt,
     DeletedAt,
+    RemovedAt,
 }
 
 #[derive(DeriveIden)]
