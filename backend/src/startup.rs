@@ -163,6 +163,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     })?;
     let worker = tokio::spawn(prepared.state.mail_worker().run());
     let sweeper = tokio::spawn(crate::envelope::sweep::run(prepared.state.clone()));
+    let retention = tokio::spawn(crate::envelope::retention::run(prepared.state.clone()));
     let app = crate::http::app(prepared.state);
 
     let handle: Handle<SocketAddr> = Handle::new();
@@ -205,6 +206,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     // Mails still waiting stay in the outbox; the next start delivers them.
     worker.abort();
     sweeper.abort();
+    retention.abort();
     tracing::info!("Medimail stopped");
     Ok(())
 }

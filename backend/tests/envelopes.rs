@@ -809,3 +809,63 @@ async fn delete_restore_and_remove_for_good_act_for_the_caller_only() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_remains() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let (_, sent) = post(
+            &state,
+            &marie,
+            multipart(&draft(), &[("a.pdf", "application/pdf", file(1, 5000))]),
+        )
+        .await;
+        assert!(sent["reference"].is_string(), "{sent}");
+        use medimail_server::envelope::retention::purge_once;
+        assert_eq!(purge_once(&state).await.expect("pass"), 0, "too early");
+        state.clock.advance(chrono::Duration::days(92));
+        // Two instances at once: exactly one purge in all.
+        let (a, b) = tokio::join!(purge_once(&state), purge_once(&state));
+        assert_eq!(a.expect("a") + b.expect("b"), 1);
+        assert_eq!(purge_once(&state).await.expect("again"), 0, "idempotent");
+        let env = envelope::Entity::find()
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("row kept");
+        assert!(env.purged_at.is_some());
+        assert_eq!(
+            (env.wrapped_key.as_str(), env.body_sealed.as_str()),
+            ("", "")
+        );
+        assert_eq!(
+            attachment::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            0
+        );
+        assert_eq!(blob_count(&state).await, 0, "blobs deleted");
+        assert_eq!(
+            envelope_event::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            1,
+            "events kept"
+        );
+        let trail = medimail_server::entity::audit_event::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("audit");
+        assert_eq!(
+            trail
+                .iter()
+                .filter(|e| e.action == "envelope_purged")
+                .count(),
+            1
+        );
+        db.drop_postgres().await;
+    }
+}

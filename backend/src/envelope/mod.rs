@@ -3,6 +3,7 @@
 
 pub mod list;
 pub mod read;
+pub mod retention;
 pub mod rules;
 pub mod send;
 pub mod sweep;

@@ -1,0 +1,96 @@
+//! Retention (manual part 1 §3: "ce message sera conservé pendant 3 mois sur le serveur
+//! Medimail"): 3 months after sealing, an envelope's content is removed — its data key
+//! and sealed body wiped (so any copy of its blobs left anywhere is unreadable), its
+//! attachment rows deleted and its blobs deleted — while the envelope row, its events
+//! and an audit record remain. Each envelope is claimed by a conditional update, so
+//! several instances can run the job at once, and running it again changes nothing.
+
+use std::time::Duration;
+
+use chrono::Months;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::entity::{attachment, envelope};
+use crate::state::AppState;
+
+/// How long content is kept.
+pub const KEPT_MONTHS: u32 = 3;
+/// How often the job runs.
+pub const EVERY: Duration = Duration::from_secs(3600);
+/// Envelopes handled per pass.
+const BATCH: u64 = 100;
+
+/// One pass; returns how many envelopes this instance purged.
+pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
+    let now = state.clock.now();
+    let Some(cutoff) = now.checked_sub_months(Months::new(KEPT_MONTHS)) else {
+        return Ok(0);
+    };
+    let due: Vec<String> = envelope::Entity::find()
+        .select_only()
+        .column(envelope::Column::Id)
+        .filter(envelope::Column::PurgedAt.is_null())
+        .filter(envelope::Column::SealedAt.lte(cutoff))
+        .limit(BATCH)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut purged = 0;
+    for id in due {
+        let txn = crate::db::begin_write(&state.db).await?;
+        let claimed = envelope::Entity::update_many()
+            .col_expr(envelope::Column::PurgedAt, Expr::value(Some(now)))
+            .col_expr(envelope::Column::WrappedKey, Expr::value(""))
+            .col_expr(envelope::Column::BodySealed, Expr::value(""))
+            .filter(envelope::Column::Id.eq(&id))
+            .filter(envelope::Column::PurgedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            txn.rollback().await?;
+            continue;
+        }
+        let blobs: Vec<String> = attachment::Entity::find()
+            .select_only()
+            .column(attachment::Column::BlobId)
+            .filter(attachment::Column::EnvelopeId.eq(&id))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        attachment::Entity::delete_many()
+            .filter(attachment::Column::EnvelopeId.eq(&id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        // Unreferenced now: if deleting one fails, the orphan sweep removes it later.
+        for blob in &blobs {
+            if let Err(e) = state.blobs.delete(blob).await {
+                tracing::warn!(%blob, error = %e, "retention: blob not deleted yet; the sweep will");
+            }
+        }
+        crate::audit::record(
+            &state.db,
+            "system",
+            "envelope_purged",
+            serde_json::json!({"envelope": id, "attachments": blobs.len()}),
+        )
+        .await?;
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+/// Runs the job forever.
+pub async fn run(state: AppState) {
+    loop {
+        match purge_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "envelopes past their 3 months purged"),
+            Err(e) => tracing::warn!(error = %e, "retention job failed"),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
