@@ -39,7 +39,9 @@ pub struct Keys {
     code_mac: hmac::Key,
     /// AES-256-GCM key sealing mails waiting in the outbox (they may hold a code).
     outbox: LessSafeKey,
-    /// The master key itself, kept for later purposes (envelope key wrapping).
+    /// AES-256-GCM key wrapping envelope data keys.
+    envelope_wrap: LessSafeKey,
+    /// The master key itself (every key above derives from it).
     master: [u8; MASTER_KEY_LEN],
 }
 
@@ -58,13 +60,15 @@ impl Keys {
             out.copy_from_slice(tag.as_ref());
             out
         };
-        let code = derive(b"medimail/one-time-code/v1");
-        let outbox = derive(b"medimail/outbox/v1");
+        let aes = |label: &[u8]| {
+            LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, &derive(label)).expect("32 bytes is an AES-256 key"),
+            )
+        };
         Self {
-            code_mac: hmac::Key::new(hmac::HMAC_SHA256, &code),
-            outbox: LessSafeKey::new(
-                UnboundKey::new(&AES_256_GCM, &outbox).expect("32 bytes is an AES-256 key"),
-            ),
+            code_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/one-time-code/v1")),
+            outbox: aes(b"medimail/outbox/v1"),
+            envelope_wrap: aes(b"medimail/envelope-key-wrap/v1"),
             master,
         }
     }
@@ -151,12 +155,8 @@ impl Keys {
     }
 
     /// The key that wraps envelope data keys (derived, label `medimail/envelope-key-wrap/v1`).
-    pub fn envelope_wrap_key(&self) -> [u8; 32] {
-        let k = hmac::Key::new(hmac::HMAC_SHA256, &self.master);
-        let tag = hmac::sign(&k, b"medimail/envelope-key-wrap/v1");
-        let mut out = [0u8; 32];
-        out.copy_from_slice(tag.as_ref());
-        out
+    pub fn envelope_wrap(&self) -> &LessSafeKey {
+        &self.envelope_wrap
     }
 }
 

@@ -55,10 +55,7 @@ async fn audit(
         map.insert("account".into(), account.id.clone().into());
         map.insert("client".into(), client.clone().into());
     }
-    let actor = account
-        .mailbox
-        .clone()
-        .unwrap_or_else(|| account.id.clone());
+    let actor = account.label();
     crate::audit::record(&state.db, &actor, action, detail).await?;
     Ok(())
 }

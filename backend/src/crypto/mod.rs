@@ -85,20 +85,12 @@ impl DataKey {
 
     /// The key wrapped for storage, bound to the envelope it belongs to.
     pub fn wrap(&self, keys: &Keys, envelope: &str) -> Vec<u8> {
-        seal(
-            &aes_key(&keys.envelope_wrap_key()),
-            envelope.as_bytes(),
-            &self.bytes,
-        )
+        seal(keys.envelope_wrap(), envelope.as_bytes(), &self.bytes)
     }
 
     /// Unwraps what [`DataKey::wrap`] produced for the same envelope.
     pub fn unwrap(keys: &Keys, envelope: &str, wrapped: &[u8]) -> Result<Self, Tampered> {
-        let plain = open(
-            &aes_key(&keys.envelope_wrap_key()),
-            envelope.as_bytes(),
-            wrapped,
-        )?;
+        let plain = open(keys.envelope_wrap(), envelope.as_bytes(), wrapped)?;
         let bytes: [u8; 32] = plain.as_slice().try_into().map_err(|_| Tampered)?;
         Ok(Self { bytes })
     }

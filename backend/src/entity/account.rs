@@ -28,3 +28,10 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// How the account appears in the audit trail and in events: its mailbox, or its id.
+    pub fn label(&self) -> String {
+        self.mailbox.clone().unwrap_or_else(|| self.id.clone())
+    }
+}

@@ -131,28 +131,34 @@ async fn list(
     let paginator = select.paginate(&state.db, PER_PAGE);
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page - 1).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        let unread = if folder != "sent" {
-            envelope_recipient::Entity::find()
-                .filter(envelope_recipient::Column::EnvelopeId.eq(&row.id))
-                .filter(envelope_recipient::Column::AccountId.eq(&me))
-                .one(&state.db)
-                .await?
-                .is_some_and(|r| r.opened_at.is_none())
-        } else {
-            false
-        };
-        items.push(EnvelopeSummary {
+    // The caller's unopened envelopes on this page, in one query.
+    let unread: std::collections::HashSet<String> = if folder == "sent" {
+        Default::default()
+    } else {
+        envelope_recipient::Entity::find()
+            .select_only()
+            .column(envelope_recipient::Column::EnvelopeId)
+            .filter(envelope_recipient::Column::EnvelopeId.is_in(rows.iter().map(|r| r.id.clone())))
+            .filter(envelope_recipient::Column::AccountId.eq(&me))
+            .filter(envelope_recipient::Column::OpenedAt.is_null())
+            .into_tuple::<String>()
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let items = rows
+        .into_iter()
+        .map(|row| EnvelopeSummary {
+            unread: unread.contains(&row.id),
             reference: row.reference,
             subject: row.subject,
             sender: row.sender_mailbox,
             sender_name: row.sender_name,
             sealed_at: row.sealed_at.to_rfc3339(),
             attachments: u32::try_from(row.attachment_count).unwrap_or(0),
-            unread,
-        });
-    }
+        })
+        .collect();
     Ok(Json(EnvelopeList {
         folder,
         page,

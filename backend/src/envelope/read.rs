@@ -205,14 +205,6 @@ fn data_key(state: &AppState, envelope: &envelope::Model) -> Result<DataKey, App
         .map_err(|e| AppError::Internal(format!("envelope {}: {e}", envelope.id)))
 }
 
-fn actor(signed_in: &SignedIn) -> String {
-    signed_in
-        .account
-        .mailbox
-        .clone()
-        .unwrap_or_else(|| signed_in.account.id.clone())
-}
-
 /// Records the first opening by a recipient: one event, one mail to the sender.
 async fn record_opening(
     state: &AppState,
@@ -234,7 +226,7 @@ async fn record_opening(
         txn.rollback().await?;
         return Ok(());
     }
-    let who = actor(signed_in);
+    let who = signed_in.account.label();
     envelope_event::ActiveModel {
         envelope_id: Set(envelope.id.clone()),
         kind: Set("opened".to_owned()),
@@ -407,7 +399,7 @@ async fn download(
         envelope_id: Set(envelope.id.clone()),
         kind: Set("downloaded".to_owned()),
         account_id: Set(Some(signed_in.account.id.clone())),
-        actor: Set(actor(&signed_in)),
+        actor: Set(signed_in.account.label()),
         occurred_at: Set(state.clock.now()),
         detail: Set(serde_json::json!({"attachment": file.id}).to_string()),
         ..Default::default()

@@ -337,11 +337,7 @@ async fn send(
         }
     };
     state.mailer.wake();
-    let actor = signed_in
-        .account
-        .mailbox
-        .clone()
-        .unwrap_or_else(|| signed_in.account.id.clone());
+    let actor = signed_in.account.label();
     crate::audit::record(
         &state.db,
         &actor,
