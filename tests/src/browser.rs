@@ -96,16 +96,39 @@ impl Browser {
         }
     }
 
-    /// Waits until `selector` matches an element and returns its visible text.
-    pub async fn text_of(&self, selector: &str) -> String {
-        let element = self
-            .client
+    /// Waits (30 s at most) until `selector` matches an element, and returns it.
+    pub async fn element(&self, selector: &str) -> fantoccini::elements::Element {
+        self.client
             .wait()
             .at_most(Duration::from_secs(30))
             .for_element(Locator::Css(selector))
             .await
-            .unwrap_or_else(|e| panic!("no element {selector}: {e}"));
-        element.text().await.expect("element text")
+            .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
+    }
+
+    /// Waits until `selector` matches an element and returns its visible text.
+    pub async fn text_of(&self, selector: &str) -> String {
+        self.element(selector)
+            .await
+            .text()
+            .await
+            .expect("element text")
+    }
+
+    /// Replaces the text of the field `selector` with `text`, typed.
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let field = self.element(selector).await;
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    /// Clicks `selector` once it is enabled.
+    pub async fn click(&self, selector: &str) {
+        self.element(&format!("{selector}:not([disabled])"))
+            .await
+            .click()
+            .await
+            .expect("click");
     }
 
     /// Waits for the app to mark itself ready (`<html data-medimail-ready="true">`).

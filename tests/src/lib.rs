@@ -181,6 +181,77 @@ impl Server {
             .expect("write the clock file");
     }
 
+    /// Signs in over HTTP as `mailbox` with the development identity provider
+    /// (`MEDIMAIL_DEV_IDENTITY`) and the file outbox: first-use passphrase, a code read
+    /// from the newest `.eml`, a session. Returns the Office token and the session token.
+    pub async fn dev_sign_in(&self, mailbox: &str, passphrase: &str) -> (String, String) {
+        use serde_json::{Value, json};
+        let client = self.client();
+        let token: Value = client
+            .post(self.url(medimail_api::paths::DEV_IDENTITY_TOKEN))
+            .json(&json!({"mailbox": mailbox, "name": "Marie CURIE"}))
+            .send()
+            .await
+            .expect("development token")
+            .json()
+            .await
+            .expect("JSON");
+        let token = token["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+        let chosen = client
+            .post(self.url(medimail_api::paths::AUTH_PASSPHRASE))
+            .bearer_auth(&token)
+            .json(&json!({"passphrase": passphrase, "confirmation": passphrase}))
+            .send()
+            .await
+            .expect("passphrase");
+        assert_eq!(chosen.status(), 204);
+        let outbox = self.data_dir.path().join("outbox");
+        let before = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+        let requested = client
+            .post(self.url(medimail_api::paths::AUTH_CODE))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("code request");
+        assert_eq!(requested.status(), 200);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let code = loop {
+            let mut mails: Vec<PathBuf> = std::fs::read_dir(&outbox)
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            if mails.len() > before {
+                mails.sort();
+                let raw = std::fs::read_to_string(mails.last().expect("a mail")).expect("mail");
+                let subject = raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Subject: ["))
+                    .expect("code subject");
+                break subject[..6].to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no code mail in {}",
+                outbox.display()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let session: Value = client
+            .post(self.url(medimail_api::paths::AUTH_SESSION))
+            .bearer_auth(&token)
+            .json(&json!({"code": code, "passphrase": passphrase}))
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("JSON");
+        let session = session["session"].as_str().expect("session").to_owned();
+        (token, session)
+    }
+
     /// The server process id (for memory readings in benches).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

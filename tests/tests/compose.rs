@@ -17,30 +17,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 
-async fn element(browser: &Browser, selector: &str) -> fantoccini::elements::Element {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("no {selector}: {e}"))
-}
-
-async fn fill(browser: &Browser, selector: &str, text: &str) {
-    let field = element(browser, selector).await;
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn click(browser: &Browser, selector: &str) {
-    element(browser, &format!("{selector}:not([disabled])"))
-        .await
-        .click()
-        .await
-        .expect("click");
-}
-
 /// A server (development identity, real SMTP) and a browser signed in to it.
 async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
     let sink = SmtpSink::start(0).await;
@@ -61,40 +37,44 @@ async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
         .await
         .expect("open");
     browser.wait_ready().await;
-    click(&browser, "#dev-continue").await;
-    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
-    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
-    click(&browser, "#choose-submit").await;
-    click(&browser, "#request-code").await;
+    browser.click("#dev-continue").await;
+    browser.fill("#choose-passphrase", PASSPHRASE).await;
+    browser.fill("#choose-confirmation", PASSPHRASE).await;
+    browser.click("#choose-submit").await;
+    browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    fill(&browser, "#code", &code).await;
-    fill(&browser, "#passphrase", PASSPHRASE).await;
-    click(&browser, "#authenticate").await;
-    element(&browser, "#signed-in").await;
+    browser.fill("#code", &code).await;
+    browser.fill("#passphrase", PASSPHRASE).await;
+    browser.click("#authenticate").await;
+    browser.element("#signed-in").await;
     (sink, stub, server, browser)
 }
 
 #[tokio::test]
 async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
     let (_sink, _stub, server, browser) = signed_in().await;
-    click(&browser, "#new-message").await;
+    browser.click("#new-message").await;
     // Plausible to the pane, refused by the server (two dots in a row).
-    fill(&browser, "#compose-to", "pierre..dupond@chu-dev.fr;").await;
-    fill(&browser, "#compose-subject", "Compte rendu").await;
+    browser
+        .fill("#compose-to", "pierre..dupond@chu-dev.fr;")
+        .await;
+    browser.fill("#compose-subject", "Compte rendu").await;
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("cr.pdf");
     std::fs::write(&path, b"%PDF-1.4 compte rendu").expect("write");
-    element(&browser, "#file-input")
+    browser
+        .element("#file-input")
         .await
         .send_keys(&path.display().to_string())
         .await
         .expect("attach");
     assert_eq!(browser.text_of("#file-count").await, "1/5");
-    click(&browser, "#compose-send").await;
+    browser.click("#compose-send").await;
     let error = browser.text_of("#compose-to-error").await;
     assert!(error.contains("pierre..dupond@chu-dev.fr"), "{error}");
     // Nothing lost: subject, chip and file are still there.
-    let subject = element(&browser, "#compose-subject")
+    let subject = browser
+        .element("#compose-subject")
         .await
         .prop("value")
         .await
@@ -119,7 +99,8 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
             p.display().to_string()
         })
         .collect();
-    element(&browser, "#file-input")
+    browser
+        .element("#file-input")
         .await
         .send_keys(&paths.join("\n"))
         .await
@@ -158,8 +139,9 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     let (sink, _stub, server, browser) = signed_in().await;
 
     // Compose.
-    click(&browser, "#new-message").await;
-    let from = element(&browser, "#compose-from")
+    browser.click("#new-message").await;
+    let from = browser
+        .element("#compose-from")
         .await
         .prop("value")
         .await
@@ -168,8 +150,11 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         from.as_deref(),
         Some("Marie CURIE (marie.curie@chu-dev.fr)")
     );
-    fill(&browser, "#compose-to", "pierre.dupond@chu-dev.fr;").await;
-    element(&browser, "#compose-to")
+    browser
+        .fill("#compose-to", "pierre.dupond@chu-dev.fr;")
+        .await;
+    browser
+        .element("#compose-to")
         .await
         .send_keys("s.pateney@chu-dev.fr\u{E007}")
         .await
@@ -180,11 +165,13 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         .await
         .expect("chips");
     assert_eq!(chips.len(), 2, "two chips");
-    fill(&browser, "#compose-subject", "Compte rendu M. BLANC").await;
-    let editor = element(&browser, "#compose-body").await;
+    browser
+        .fill("#compose-subject", "Compte rendu M. BLANC")
+        .await;
+    let editor = browser.element("#compose-body").await;
     editor.click().await.expect("focus");
     editor.send_keys("Bonjour, ").await.expect("type");
-    click(&browser, "#format-bold").await;
+    browser.click("#format-bold").await;
     editor.send_keys("important").await.expect("type");
 
     let dir = tempfile::tempdir().expect("dir");
@@ -207,7 +194,8 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
             p.display().to_string()
         })
         .collect();
-    element(&browser, "#file-input")
+    browser
+        .element("#file-input")
         .await
         .send_keys(&paths.join("\n"))
         .await
@@ -223,7 +211,7 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         "Total : 2,00 Mo / 25 Mo"
     );
 
-    click(&browser, "#compose-send").await;
+    browser.click("#compose-send").await;
     let notice = browser.text_of("#compose-notice").await;
     assert!(
         notice.contains("scellé et envoyé à 2 destinataires"),
@@ -340,17 +328,18 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
         .await
         .expect("open");
     browser.wait_ready().await;
-    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
-    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
-    click(&browser, "#choose-submit").await;
-    click(&browser, "#request-code").await;
+    browser.fill("#choose-passphrase", PASSPHRASE).await;
+    browser.fill("#choose-confirmation", PASSPHRASE).await;
+    browser.click("#choose-submit").await;
+    browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    fill(&browser, "#code", &code).await;
-    fill(&browser, "#passphrase", PASSPHRASE).await;
-    click(&browser, "#authenticate").await;
+    browser.fill("#code", &code).await;
+    browser.fill("#passphrase", PASSPHRASE).await;
+    browser.click("#authenticate").await;
 
     // "Nouveau message" opens by itself, filled from the Outlook message.
-    let subject = element(&browser, "#compose-subject")
+    let subject = browser
+        .element("#compose-subject")
         .await
         .prop("value")
         .await
@@ -380,7 +369,7 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
             .any(|c| c.starts_with("s.pateney@chu-exemple.fr")),
         "{chips:?}"
     );
-    click(&browser, "#compose-send").await;
+    browser.click("#compose-send").await;
     assert!(
         browser
             .text_of("#compose-notice")

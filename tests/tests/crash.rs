@@ -9,7 +9,7 @@ use std::time::Duration;
 use medimail_e2e::{Server, ServerOptions};
 use medimail_server::entity::{attachment, envelope};
 use sea_orm::{EntityTrait, PaginatorTrait};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 const BOUNDARY: &str = "medimail-crash-boundary";
@@ -30,65 +30,6 @@ fn files_under(dir: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
-async fn sign_in(server: &Server) -> (String, String) {
-    let client = server.client();
-    let token: Value = client
-        .post(server.url("/api/dev/identity/token"))
-        .json(&json!({"mailbox": "marie.curie@chu-dev.fr", "name": "Marie CURIE"}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["access_token"].as_str().expect("token").to_owned();
-    let r = client
-        .post(server.url("/api/auth/passphrase"))
-        .bearer_auth(&token)
-        .json(&json!({"passphrase": PASSPHRASE, "confirmation": PASSPHRASE}))
-        .send()
-        .await
-        .expect("passphrase");
-    assert_eq!(r.status(), 204);
-    assert_eq!(
-        client
-            .post(server.url("/api/auth/code"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("code")
-            .status(),
-        200
-    );
-    let outbox = server.data_dir.path().join("outbox");
-    let code = loop {
-        if let Some(entry) = std::fs::read_dir(&outbox).ok().and_then(|mut d| d.next()) {
-            let raw = std::fs::read_to_string(entry.expect("entry").path()).expect("mail");
-            let line = raw
-                .lines()
-                .find(|l| l.starts_with("Subject: ["))
-                .expect("subject")
-                .to_owned();
-            break line[10..16].to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let session: Value = client
-        .post(server.url("/api/auth/session"))
-        .bearer_auth(&token)
-        .json(&json!({"code": code, "passphrase": PASSPHRASE}))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
-    (
-        token,
-        session["session"].as_str().expect("session").to_owned(),
-    )
-}
-
 #[tokio::test]
 async fn a_server_killed_during_an_upload_leaves_no_envelope_and_its_blobs_are_swept() {
     let mut server = Server::start(ServerOptions {
@@ -97,7 +38,9 @@ async fn a_server_killed_during_an_upload_leaves_no_envelope_and_its_blobs_are_s
         ..Default::default()
     })
     .await;
-    let (token, session) = sign_in(&server).await;
+    let (token, session) = server
+        .dev_sign_in("marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
 
     // Two complete 5 Mo files, then a third cut off by the crash: 25 Mo announced.
     let draft = json!({"to": ["pierre.dupond@chu-dev.fr"], "subject": "Crash", "body_html": ""});

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use fantoccini::Locator;
 use medimail_e2e::idp::{self, TestIdp};
 use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
 use serde_json::{Value, json};
@@ -90,31 +89,6 @@ fn token(idp: &TestIdp) -> String {
     idp::sign(&idp.current_key(), &idp::valid_claims())
 }
 
-async fn fill(browser: &Browser, selector: &str, text: &str) {
-    let field = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("no field {selector}: {e}"));
-    field.clear().await.expect("clear");
-    field.send_keys(text).await.expect("type");
-}
-
-async fn click(browser: &Browser, selector: &str) {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(&format!("{selector}:not([disabled])")))
-        .await
-        .unwrap_or_else(|e| panic!("no enabled {selector}: {e}"))
-        .click()
-        .await
-        .expect("click");
-}
-
 #[tokio::test]
 async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     let idp = TestIdp::start().await;
@@ -141,18 +115,18 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     browser.wait_ready().await;
 
     // First use: the account is created from the Office token; choose a passphrase.
-    fill(&browser, "#choose-passphrase", "trop court").await;
-    fill(&browser, "#choose-confirmation", "trop court").await;
-    click(&browser, "#choose-submit").await;
+    browser.fill("#choose-passphrase", "trop court").await;
+    browser.fill("#choose-confirmation", "trop court").await;
+    browser.click("#choose-submit").await;
     assert!(
         browser
             .text_of("#choose-passphrase-error")
             .await
             .contains("au moins 12 caractères")
     );
-    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
-    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
-    click(&browser, "#choose-submit").await;
+    browser.fill("#choose-passphrase", PASSPHRASE).await;
+    browser.fill("#choose-confirmation", PASSPHRASE).await;
+    browser.click("#choose-submit").await;
 
     // The "Connexion" screen of the manual.
     assert_eq!(
@@ -168,21 +142,21 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     ] {
         assert!(screen.contains(label), "{label} missing from {screen}");
     }
-    click(&browser, "#request-code").await;
+    browser.click("#request-code").await;
     assert!(browser.text_of("#notice").await.contains(MAILBOX));
     let mails = sink.wait_for(1, Duration::from_secs(30)).await;
     assert_eq!(mails[0].to, MAILBOX);
     let code = mails[0].code();
 
     // A wrong code: the error sits under the code field.
-    fill(&browser, "#code", &wrong(&code)).await;
-    fill(&browser, "#passphrase", PASSPHRASE).await;
-    click(&browser, "#authenticate").await;
+    browser.fill("#code", &wrong(&code)).await;
+    browser.fill("#passphrase", PASSPHRASE).await;
+    browser.click("#authenticate").await;
     assert!(browser.text_of("#code-error").await.contains("incorrect"));
 
-    fill(&browser, "#code", &code).await;
-    fill(&browser, "#passphrase", PASSPHRASE).await;
-    click(&browser, "#authenticate").await;
+    browser.fill("#code", &code).await;
+    browser.fill("#passphrase", PASSPHRASE).await;
+    browser.click("#authenticate").await;
     let home = browser.text_of("#signed-in").await;
     assert!(home.contains("Vous êtes identifié à Medimail"), "{home}");
 
@@ -194,7 +168,7 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
         .expect("script");
     assert_eq!(stored, json!(0));
 
-    click(&browser, "#sign-out").await;
+    browser.click("#sign-out").await;
     assert!(browser.text_of("#notice").await.contains("déconnecté"));
     let log = server.log();
     assert!(!log.contains(&code), "the code must never be logged");
@@ -227,21 +201,23 @@ async fn the_development_identity_signs_in_from_a_plain_browser() {
         .await
         .expect("open the pane");
     browser.wait_ready().await;
-    fill(&browser, "#dev-mailbox", "pierre.dupond@chu-dev.fr").await;
-    fill(&browser, "#dev-name", "Pierre DUPOND").await;
-    click(&browser, "#dev-continue").await;
-    fill(&browser, "#choose-passphrase", PASSPHRASE).await;
-    fill(&browser, "#choose-confirmation", PASSPHRASE).await;
-    click(&browser, "#choose-submit").await;
+    browser
+        .fill("#dev-mailbox", "pierre.dupond@chu-dev.fr")
+        .await;
+    browser.fill("#dev-name", "Pierre DUPOND").await;
+    browser.click("#dev-continue").await;
+    browser.fill("#choose-passphrase", PASSPHRASE).await;
+    browser.fill("#choose-confirmation", PASSPHRASE).await;
+    browser.click("#choose-submit").await;
     assert_eq!(
         browser.text_of("#connexion-titre").await,
         "Bonjour Pierre DUPOND,"
     );
-    click(&browser, "#request-code").await;
+    browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    fill(&browser, "#code", &code).await;
-    fill(&browser, "#passphrase", PASSPHRASE).await;
-    click(&browser, "#authenticate").await;
+    browser.fill("#code", &code).await;
+    browser.fill("#passphrase", PASSPHRASE).await;
+    browser.click("#authenticate").await;
     assert!(
         browser
             .text_of("#signed-in")

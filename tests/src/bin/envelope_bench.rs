@@ -4,10 +4,10 @@
 //! after minus VmRSS before, from /proc). Real `medimail` binary (`MEDIMAIL_BIN` or the
 //! debug build), development identity, SQLite. Run by `scripts/bench.sh`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use medimail_e2e::{Server, ServerOptions};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const RUNS: usize = 10;
 const FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -59,55 +59,9 @@ async fn main() {
     })
     .await;
     let client = server.client();
-    let token: Value = client
-        .post(server.url("/api/dev/identity/token"))
-        .json(&json!({"mailbox": "marie.curie@chu-dev.fr", "name": "Marie CURIE"}))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    let token = token["access_token"].as_str().expect("token").to_owned();
-    let r = client
-        .post(server.url("/api/auth/passphrase"))
-        .bearer_auth(&token)
-        .json(&json!({"passphrase": PASSPHRASE, "confirmation": PASSPHRASE}))
-        .send()
-        .await
-        .expect("passphrase");
-    assert_eq!(r.status(), 204);
-    let r = client
-        .post(server.url("/api/auth/code"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("code");
-    assert_eq!(r.status(), 200);
-    let outbox = server.data_dir.path().join("outbox");
-    let code = loop {
-        if let Some(entry) = std::fs::read_dir(&outbox).ok().and_then(|mut d| d.next()) {
-            let raw = std::fs::read_to_string(entry.expect("entry").path()).expect("mail");
-            let subject = raw
-                .lines()
-                .find(|l| l.starts_with("Subject: ["))
-                .expect("subject")
-                .to_owned();
-            break subject["Subject: [".len().."Subject: [".len() + 6].to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let session: Value = client
-        .post(server.url("/api/auth/session"))
-        .bearer_auth(&token)
-        .json(&json!({"code": code, "passphrase": PASSPHRASE}))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
-    let session = session["session"].as_str().expect("session").to_owned();
+    let (token, session) = server
+        .dev_sign_in("marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
 
     let payload = body();
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
