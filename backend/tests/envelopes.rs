@@ -93,31 +93,51 @@ fn multipart(draft: &Value, files: &[File]) -> Vec<u8> {
     out
 }
 
-async fn post(state: &AppState, auth: &(String, String), body: Vec<u8>) -> (StatusCode, Value) {
-    let request = Request::post("/api/envelopes")
+/// One signed-in request through the real router: status, headers, body.
+async fn send_as(
+    state: &AppState,
+    auth: &(String, String),
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
         .header("authorization", format!("Bearer {}", auth.0))
-        .header("x-medimail-session", &auth.1)
-        .header(
+        .header("x-medimail-session", &auth.1);
+    if body.is_some() {
+        request = request.header(
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(Body::from(body))
+        );
+    }
+    let request = request
+        .body(body.map(Body::from).unwrap_or_else(Body::empty))
         .expect("request");
     let response = medimail_server::http::app(state.clone())
         .oneshot(request)
         .await
         .expect("infallible");
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response
         .into_body()
         .collect()
         .await
         .expect("body")
         .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, headers, bytes.to_vec())
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
+}
+
+/// "Envoyer" with a multipart body.
+async fn post(state: &AppState, auth: &(String, String), body: Vec<u8>) -> (StatusCode, Value) {
+    let (status, _, bytes) = send_as(state, auth, "POST", "/api/envelopes", Some(body)).await;
+    (status, json_of(&bytes))
 }
 
 fn draft() -> Value {
@@ -416,26 +436,9 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
 }
 
 async fn get_list(state: &AppState, auth: &(String, String), query: &str) -> (StatusCode, Value) {
-    let request = Request::get(format!("/api/envelopes?{query}"))
-        .header("authorization", format!("Bearer {}", auth.0))
-        .header("x-medimail-session", &auth.1)
-        .body(Body::empty())
-        .expect("request");
-    let response = medimail_server::http::app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, _, bytes) =
+        send_as(state, auth, "GET", &format!("/api/envelopes?{query}"), None).await;
+    (status, json_of(&bytes))
 }
 
 #[tokio::test]
@@ -505,25 +508,7 @@ async fn get_raw(
     auth: &(String, String),
     path: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let request = Request::get(path)
-        .header("authorization", format!("Bearer {}", auth.0))
-        .header("x-medimail-session", &auth.1)
-        .body(Body::empty())
-        .expect("request");
-    let response = medimail_server::http::app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    (status, headers, bytes)
+    send_as(state, auth, "GET", path, None).await
 }
 
 #[tokio::test]
@@ -684,18 +669,7 @@ async fn recipients_see_nothing_outside_the_opening_window() {
 }
 
 async fn call(state: &AppState, auth: &(String, String), method: &str, path: &str) -> StatusCode {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {}", auth.0))
-        .header("x-medimail-session", &auth.1)
-        .body(Body::empty())
-        .expect("request");
-    medimail_server::http::app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible")
-        .status()
+    send_as(state, auth, method, path, None).await.0
 }
 
 #[tokio::test]
