@@ -141,6 +141,19 @@ pub struct EnvelopeDraft {
     /// RFC 3339 end (default and maximum: 3 months after sealing).
     #[serde(default)]
     pub opens_until: Option<String>,
+    /// "Transférer": attachments of an envelope the sender can read, carried over on the
+    /// server (no re-upload); they count towards the 5 files and 25 Mo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<ForwardedFiles>,
+}
+
+/// Attachments of another envelope to carry into a new one ("Transférer").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardedFiles {
+    /// The original envelope's reference.
+    pub reference: String,
+    /// Ids of its attachments to carry over, in order.
+    pub attachments: Vec<String>,
 }
 
 /// Answer of `POST /api/envelopes`.
@@ -165,6 +178,9 @@ pub struct EnvelopeSummary {
     pub sender_name: Option<String>,
     /// RFC 3339 sealing time ("Date").
     pub sealed_at: String,
+    /// The same in French, Paris time: "27/11/2026 à 16:42".
+    #[serde(default)]
+    pub date: String,
     pub attachments: u32,
     /// Not opened yet by the caller (always false in "Messages envoyés").
     pub unread: bool,
@@ -200,6 +216,9 @@ pub struct EnvelopeEventInfo {
     pub actor: String,
     /// RFC 3339.
     pub at: String,
+    /// The same in French, Paris time: "27/11/2026 à 16:42".
+    #[serde(default)]
+    pub when: String,
     /// For downloads: the attachment's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<String>,
@@ -216,6 +235,9 @@ pub struct EnvelopeView {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub sealed_at: String,
+    /// "lundi 25 janvier 2016 à 17:15" (Paris time), for "Envoyé le …".
+    #[serde(default)]
+    pub sent_on: String,
     pub opens_from: String,
     pub opens_until: String,
     /// "Moteur de cryptage".
@@ -226,6 +248,12 @@ pub struct EnvelopeView {
     pub events: Vec<EnvelopeEventInfo>,
     /// RFC 3339: kept on the server until then (3 months after sealing).
     pub kept_until: String,
+    /// In the caller's "Messages supprimés".
+    #[serde(default)]
+    pub deleted: bool,
+    /// The caller sent it.
+    #[serde(default)]
+    pub sent_by_me: bool,
 }
 
 /// Body of `POST /api/dev/identity/token`: who to be in development.

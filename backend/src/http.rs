@@ -9,6 +9,27 @@ use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use axum::routing::any;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+
+/// A response extension: never compress this response (decrypted attachments: already
+/// compressed formats mostly, large, streamed, and secret — compressing secrets next to
+/// attacker-chosen data invites BREACH-style guessing).
+#[derive(Clone, Copy, Debug)]
+pub struct Uncompressed;
+
+/// The default rules of tower-http, except for responses marked [`Uncompressed`].
+#[derive(Clone, Copy, Default)]
+struct Compressible;
+
+impl Predicate for Compressible {
+    fn should_compress<B>(&self, response: &axum::http::Response<B>) -> bool
+    where
+        B: axum::body::HttpBody,
+    {
+        response.extensions().get::<Uncompressed>().is_none()
+            && DefaultPredicate::new().should_compress(response)
+    }
+}
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -66,7 +87,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(CompressionLayer::new());
+        .layer(CompressionLayer::new().compress_when(Compressible));
 
     Router::new()
         .merge(api)

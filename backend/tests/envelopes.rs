@@ -843,3 +843,146 @@ async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_rem
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn a_forward_carries_the_original_files_re_encrypted_within_the_limits() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let scan = file(3, 300_000);
+        let note = file(4, 70_000);
+        let (status, sent) = post(
+            &state,
+            &marie,
+            multipart(
+                &draft(),
+                &[
+                    ("scanner.pdf", "application/pdf", scan.clone()),
+                    ("note.txt", "text/plain", note.clone()),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{sent}");
+        let reference = sent["reference"].as_str().expect("reference").to_owned();
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        state.clock.advance(chrono::Duration::seconds(61));
+        let other = signed_in(&state, "autre@chu-dev.fr").await;
+        let (_, _, body) = get_raw(&state, &pierre, &format!("/api/envelopes/{reference}")).await;
+        let original: Value = serde_json::from_slice(&body).expect("json");
+        let ids: Vec<String> = original["attachments"]
+            .as_array()
+            .expect("attachments")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id").to_owned())
+            .collect();
+
+        // Pierre forwards the scanner only, with one new file.
+        let forward = |ids: Vec<String>| {
+            json!({
+                "to": ["chef.service@chu-dev.fr"],
+                "subject": "TR: Compte rendu M. BLANC",
+                "body_html": "<p>Pour avis</p>",
+                "forward": {"reference": reference, "attachments": ids},
+            })
+        };
+        let extra = file(5, 1000);
+        let (status, fwd) = post(
+            &state,
+            &pierre,
+            multipart(
+                &forward(vec![ids[0].clone()]),
+                &[("avis.txt", "text/plain", extra.clone())],
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{fwd}");
+        let fwd_ref = fwd["reference"].as_str().expect("reference").to_owned();
+        let (_, _, body) = get_raw(&state, &pierre, &format!("/api/envelopes/{fwd_ref}")).await;
+        let view: Value = serde_json::from_slice(&body).expect("json");
+        let names: Vec<&str> = view["attachments"]
+            .as_array()
+            .expect("attachments")
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(names, ["scanner.pdf", "avis.txt"]);
+        let new_id = view["attachments"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        assert_ne!(new_id, ids[0], "a new blob, not a shared one");
+        let (status, _, bytes) = get_raw(
+            &state,
+            &pierre,
+            &format!("/api/envelopes/{fwd_ref}/attachments/{new_id}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, scan, "forwarded file byte-identical");
+        // Under the new envelope's key: the original key cannot open the copy.
+        let fwd_row = envelope::Entity::find()
+            .filter(envelope::Column::Reference.eq(&fwd_ref))
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("row");
+        let orig_row = envelope::Entity::find()
+            .filter(envelope::Column::Reference.eq(&reference))
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("row");
+        assert_ne!(fwd_row.wrapped_key, orig_row.wrapped_key);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let orig_key = DataKey::unwrap(
+            &state.keys,
+            &orig_row.id,
+            &b64.decode(&orig_row.wrapped_key).expect("b64"),
+        )
+        .expect("key");
+        let mut stored = Vec::new();
+        let mut s = Box::pin(state.blobs.read(&new_id).await.expect("blob"));
+        while let Some(c) = futures::StreamExt::next(&mut s).await {
+            stored.extend_from_slice(&c.expect("chunk"));
+        }
+        let mut dec = orig_key.decryptor(&new_id);
+        assert!(
+            dec.push(&stored).and_then(|_| dec.finish()).is_err(),
+            "the copy is not under the original key"
+        );
+
+        // Limits count the forwarded files: 2 forwarded + 4 new = 6.
+        let four: Vec<File> = (0..4)
+            .map(|i| ("x.txt", "text/plain", file(i, 10)))
+            .collect();
+        let before = blob_count(&state).await;
+        let (status, body) = post(&state, &pierre, multipart(&forward(ids.clone()), &four)).await;
+        assert!(status.is_client_error());
+        assert_eq!(body["code"], "attachments_too_many", "{body}");
+        assert_eq!(blob_count(&state).await, before, "no blob left");
+        // An attachment of another envelope, and an envelope the caller cannot read.
+        let (status, body) = post(
+            &state,
+            &pierre,
+            multipart(&forward(vec!["not-an-id".into()]), &[]),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("forward_attachment_unknown")
+            )
+        );
+        let (status, _) = post(&state, &other, multipart(&forward(ids.clone()), &[])).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a stranger cannot forward it"
+        );
+        assert_eq!(blob_count(&state).await, before);
+        db.drop_postgres().await;
+    }
+}

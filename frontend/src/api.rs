@@ -173,6 +173,128 @@ pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>("DELETE", paths::AUTH_SESSION, Some(c), None).await
 }
 
+/// A folder page: `folder` is `inbox`, `sent` or `deleted`; `page` is 1-based.
+pub async fn list_envelopes(
+    c: &Credentials,
+    folder: &str,
+    page: u64,
+    query: &str,
+) -> Result<medimail_api::EnvelopeList, ApiError> {
+    let path = format!(
+        "{}?folder={folder}&page={page}&q={}",
+        paths::ENVELOPES,
+        String::from(js_sys::encode_uri_component(query))
+    );
+    json_call::<(), _>("GET", &path, Some(c), None).await
+}
+
+fn envelope_path(reference: &str) -> String {
+    format!(
+        "{}/{}",
+        paths::ENVELOPES,
+        String::from(js_sys::encode_uri_component(reference))
+    )
+}
+
+/// Opens an envelope (the first opening by a recipient is recorded by the server).
+pub async fn open_envelope(
+    c: &Credentials,
+    reference: &str,
+) -> Result<medimail_api::EnvelopeView, ApiError> {
+    json_call::<(), _>("GET", &envelope_path(reference), Some(c), None).await
+}
+
+/// "Supprimer" (`delete`), "Restaurer" (`restore`).
+pub async fn envelope_action(
+    c: &Credentials,
+    reference: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    let path = format!("{}/{action}", envelope_path(reference));
+    empty_call::<()>("POST", &path, Some(c), None).await
+}
+
+/// "Supprimer définitivement".
+pub async fn remove_envelope(c: &Credentials, reference: &str) -> Result<(), ApiError> {
+    empty_call::<()>("DELETE", &envelope_path(reference), Some(c), None).await
+}
+
+/// Downloads an attachment (decrypted by the server) and hands it to the browser as a
+/// file named as the sender chose it.
+pub async fn download_attachment(
+    c: &Credentials,
+    reference: &str,
+    id: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    let window = web_sys::window().ok_or_else(network_error)?;
+    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
+    let _ = headers.set("Authorization", &format!("Bearer {}", c.office_token));
+    if let Some(session) = &c.session {
+        let _ = headers.set(medimail_api::SESSION_HEADER, session);
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    init.set_headers(&headers);
+    let path = format!(
+        "{}/attachments/{}",
+        envelope_path(reference),
+        String::from(js_sys::encode_uri_component(id))
+    );
+    let request =
+        web_sys::Request::new_with_str_and_init(&path, &init).map_err(|_| network_error())?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| network_error())?
+        .dyn_into()
+        .map_err(|_| network_error())?;
+    if !response.ok() {
+        let status = response.status();
+        let text = match response.text() {
+            Ok(p) => JsFuture::from(p)
+                .await
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        return Err(error_from(status, &text));
+    }
+    let download_failed = || {
+        ErrorBody::new(
+            "download_failed",
+            "Le téléchargement a été interrompu : réessayez.",
+        )
+    };
+    let blob: web_sys::Blob = JsFuture::from(response.blob().map_err(|_| download_failed())?)
+        .await
+        .map_err(|_| download_failed())?
+        .dyn_into()
+        .map_err(|_| download_failed())?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| download_failed())?;
+    let document = window.document().ok_or_else(download_failed)?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|_| download_failed())?
+        .dyn_into()
+        .map_err(|_| download_failed())?;
+    link.set_href(&url);
+    link.set_download(name);
+    link.set_hidden(true);
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&link);
+        link.click();
+        let _ = body.remove_child(&link);
+    }
+    // Released once the browser has started saving it.
+    let release = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    let _ = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000);
+    Ok(())
+}
+
 /// "Envoyer": the draft and the files as multipart, through XMLHttpRequest so that the
 /// upload's progress (0.0 to 1.0) can be shown.
 pub async fn send_envelope(

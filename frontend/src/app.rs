@@ -50,6 +50,13 @@ fn current_route() -> Route {
     Route::from_hash(&hash)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Accueil,
+    Aide,
+    Introuvable,
+}
+
 #[component]
 pub fn App(environment: Environment) -> impl IntoView {
     let (route, set_route) = signal(current_route());
@@ -58,6 +65,17 @@ pub fn App(environment: Environment) -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
 
+    // The home screen stays mounted (and signed in) when only the envelope to open
+    // changes.
+    let screen = Memo::new(move |_| match route.get() {
+        Route::Accueil | Route::Ouvrir(_) => Screen::Accueil,
+        Route::Aide => Screen::Aide,
+        Route::Introuvable => Screen::Introuvable,
+    });
+    let opening = Memo::new(move |_| match route.get() {
+        Route::Ouvrir(reference) => Some(reference),
+        _ => None,
+    });
     let status = environment.status_line();
     let code = environment.code();
     let page_env = environment.clone();
@@ -71,10 +89,10 @@ pub fn App(environment: Environment) -> impl IntoView {
                 {status}
             </p>
             <main id="contenu" class="content" tabindex="-1">
-                {move || match route.get() {
-                    Route::Accueil => view! { <Accueil environment=page_env.clone()/> }.into_any(),
-                    Route::Aide => view! { <Aide/> }.into_any(),
-                    Route::Introuvable => view! { <Introuvable/> }.into_any(),
+                {move || match screen.get() {
+                    Screen::Accueil => view! { <Accueil environment=page_env.clone() opening=opening/> }.into_any(),
+                    Screen::Aide => view! { <Aide/> }.into_any(),
+                    Screen::Introuvable => view! { <Introuvable/> }.into_any(),
                 }}
             </main>
             <footer class="app-footer">"Messagerie sécurisée de santé · MSSanté"</footer>

@@ -10,9 +10,11 @@ pub mod api;
 pub mod app;
 pub mod compose;
 pub mod host;
+pub mod lecture;
 pub mod office;
 pub mod pages;
 pub mod route;
+pub mod safe_html;
 pub mod session;
 
 /// Id of the element the app mounts into (see `index.html`).

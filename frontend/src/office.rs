@@ -121,6 +121,18 @@ pub struct ComposePrefill {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub subject: String,
+    /// Safe HTML to start the message with (an answer's quoted original).
+    pub body_html: String,
+    /// "Transférer": the original's attachments, carried over on the server.
+    pub forward: Option<Carried>,
+}
+
+/// Attachments of an envelope carried into a forward: its reference and, per file, the
+/// attachment id, name and size.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Carried {
+    pub reference: String,
+    pub files: Vec<(String, String, u64)>,
 }
 
 /// `obj.getAsync(callback)` as a future of the result's `value` (None on failure).
@@ -193,5 +205,98 @@ pub async fn compose_prefill() -> Option<ComposePrefill> {
         .await
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    Some(ComposePrefill { to, cc, subject })
+    Some(ComposePrefill {
+        to,
+        cc,
+        subject,
+        ..Default::default()
+    })
+}
+
+fn mailbox_item() -> Option<JsValue> {
+    Reflect::get(&js_sys::global(), &JsValue::from_str("Office"))
+        .and_then(|o| Reflect::get(&o, &JsValue::from_str("context")))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("mailbox")))
+        .and_then(|m| Reflect::get(&m, &JsValue::from_str("item")))
+        .ok()
+        .filter(|i| i.is_object())
+}
+
+/// The text of the mail selected in Outlook (read mode): `item.body.getAsync("text")`.
+async fn read_item_text() -> Option<String> {
+    let item = mailbox_item()?;
+    // In compose mode `subject` is an object with getAsync: not a mail being read.
+    if Reflect::get(&item, &JsValue::from_str("subject"))
+        .ok()
+        .is_some_and(|s| s.is_object())
+    {
+        return None;
+    }
+    let body = Reflect::get(&item, &JsValue::from_str("body"))
+        .ok()
+        .filter(|b| b.is_object())?;
+    let get: js_sys::Function = Reflect::get(&body, &JsValue::from_str("getAsync"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        let callback = Closure::once_into_js(move |result: JsValue| {
+            let succeeded = Reflect::get(&result, &JsValue::from_str("status"))
+                .ok()
+                .and_then(|s| s.as_string())
+                .is_some_and(|s| s == "succeeded");
+            let value = if succeeded {
+                Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::NULL)
+            } else {
+                JsValue::NULL
+            };
+            let _ = resolve.call1(&JsValue::NULL, &value);
+        });
+        let _ = get.call2(&body, &JsValue::from_str("text"), &callback);
+    });
+    JsFuture::from(promise).await.ok()?.as_string()
+}
+
+/// The envelope reference of the selected mail when it is a Medimail notification
+/// (its link ends in `#/inbox/open/<reference>`); None for any other mail.
+pub async fn notification_reference() -> Option<String> {
+    if !office_js_loaded() {
+        return None;
+    }
+    crate::lecture::reference_in(&read_item_text().await?)
+}
+
+/// Calls `on_change` with the new mail's reference (or None) each time the user selects
+/// another mail while the pane stays open (pinned pane): Outlook's `ItemChanged` event.
+pub fn on_item_changed(on_change: impl Fn(Option<String>) + 'static) {
+    if !office_js_loaded() {
+        return;
+    }
+    let Some(mailbox) = Reflect::get(&js_sys::global(), &JsValue::from_str("Office"))
+        .and_then(|o| Reflect::get(&o, &JsValue::from_str("context")))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("mailbox")))
+        .ok()
+        .filter(|m| m.is_object())
+    else {
+        return;
+    };
+    let Some(add) = Reflect::get(&mailbox, &JsValue::from_str("addHandlerAsync"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    let on_change = std::rc::Rc::new(on_change);
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
+        let on_change = on_change.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            on_change(notification_reference().await);
+        });
+    });
+    let _ = add.call2(
+        &mailbox,
+        &JsValue::from_str("olkItemSelectedChanged"),
+        handler.as_ref(),
+    );
+    handler.forget();
 }

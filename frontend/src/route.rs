@@ -1,10 +1,13 @@
 //! Hash routing. office.js sets `history.pushState` to null, so screens are addressed by
 //! the fragment (`#/aide`), never by the path.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
     /// `#/` or no fragment: the home screen.
     Accueil,
+    /// `#/inbox/open/<reference>`: the home screen, then that envelope once signed in
+    /// (the link of the notification mail).
+    Ouvrir(String),
     /// `#/aide`: help (the manifest's SupportUrl).
     Aide,
     /// Anything else.
@@ -16,16 +19,26 @@ impl Route {
     pub fn from_hash(hash: &str) -> Self {
         let path = hash.trim_start_matches('#');
         let path = path.split(['?', '&']).next().unwrap_or("");
-        match path.trim_end_matches('/') {
+        let path = path.trim_end_matches('/');
+        if let Some(reference) = path.strip_prefix("/inbox/open/")
+            && !reference.is_empty()
+            && reference.len() <= 64
+            && reference
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Route::Ouvrir(reference.to_owned());
+        }
+        match path {
             "" => Route::Accueil,
             "/aide" => Route::Aide,
             _ => Route::Introuvable,
         }
     }
 
-    pub fn hash(self) -> &'static str {
+    pub fn hash(&self) -> &'static str {
         match self {
-            Route::Accueil | Route::Introuvable => "#/",
+            Route::Accueil | Route::Ouvrir(_) | Route::Introuvable => "#/",
             Route::Aide => "#/aide",
         }
     }
@@ -43,6 +56,16 @@ mod tests {
         assert_eq!(Route::from_hash("#/aide"), Route::Aide);
         assert_eq!(Route::from_hash("#/aide/"), Route::Aide);
         assert_eq!(Route::from_hash("#/aide?x=1"), Route::Aide);
+    }
+
+    #[test]
+    fn the_notification_link_opens_an_envelope() {
+        assert_eq!(
+            Route::from_hash("#/inbox/open/AbC-d_12"),
+            Route::Ouvrir("AbC-d_12".into())
+        );
+        assert_eq!(Route::from_hash("#/inbox/open/"), Route::Introuvable);
+        assert_eq!(Route::from_hash("#/inbox/open/a<b"), Route::Introuvable);
     }
 
     #[test]

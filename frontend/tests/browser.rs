@@ -160,3 +160,39 @@ async fn gets_the_office_token_and_explains_its_errors() {
         0
     );
 }
+
+#[wasm_bindgen_test]
+fn message_html_is_rebuilt_from_the_allowlist_and_its_colours_applied_through_the_cssom() {
+    use medimail_taskpane::safe_html::{apply_styles, safe_html};
+    let tampered = r#"<p>Bonjour <b>Docteur</b> <span style="color: #c00000; position: fixed">rouge</span></p><script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"><a href="javascript:alert(1)">lien</a><iframe srcdoc="<script>parent.__pwned=3</script>"></iframe><blockquote><ul><li>point</li></ul></blockquote>"#;
+    let clean = safe_html(tampered);
+    assert_eq!(
+        clean,
+        r#"<p>Bonjour <b>Docteur</b> <span data-mm-style="color: #c00000">rouge</span></p>lien<blockquote><ul><li>point</li></ul></blockquote>"#
+    );
+    let div = document().create_element("div").expect("div");
+    div.set_inner_html(&clean);
+    document()
+        .body()
+        .expect("body")
+        .append_child(&div)
+        .expect("append");
+    apply_styles(&div);
+    let span: web_sys::HtmlElement = div
+        .query_selector("span")
+        .expect("query")
+        .expect("span")
+        .dyn_into()
+        .expect("html element");
+    assert_eq!(
+        span.style().get_property_value("color").expect("color"),
+        "rgb(192, 0, 0)"
+    );
+    assert!(span.get_attribute("data-mm-style").is_none());
+    assert!(
+        Reflect::get(&window(), &"__pwned".into())
+            .expect("get")
+            .is_undefined()
+    );
+    div.remove();
+}

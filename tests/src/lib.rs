@@ -400,3 +400,53 @@ pub fn median(values: &mut [f64]) -> f64 {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
     }
 }
+
+/// A fresh PostgreSQL database on the server of `DATABASE_URL`, for one test; `None`
+/// when `DATABASE_URL` is not a PostgreSQL URL. Give its `url` to the server as
+/// `DATABASE_URL` (in [`ServerOptions::env`]); [`drop_database`](Self::drop_database)
+/// removes it.
+pub struct PgDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> Option<PgDatabase> {
+        use sea_orm::ConnectionTrait;
+        let admin = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))?;
+        let name = format!(
+            "medimail_e2e_{}_{}",
+            std::process::id(),
+            rand::random::<u32>()
+        );
+        let conn = sea_orm::Database::connect(admin.as_str())
+            .await
+            .expect("PostgreSQL at DATABASE_URL");
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(&admin).expect("DATABASE_URL parses");
+        url.set_path(&format!("/{name}"));
+        Some(PgDatabase {
+            url: url.to_string(),
+            admin,
+            name,
+        })
+    }
+
+    pub async fn drop_database(self) {
+        use sea_orm::ConnectionTrait;
+        if let Ok(conn) = sea_orm::Database::connect(self.admin.as_str()).await {
+            let _ = conn
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+        }
+    }
+}

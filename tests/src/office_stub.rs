@@ -70,6 +70,15 @@ impl OfficeStub {
         )
     }
 
+    /// The stand-in's URL inside Outlook on the web, opened on a mail being read (see
+    /// `window.__medimailReadItem` and `window.__medimailSelectItem` in the stub).
+    pub fn url_read(&self) -> String {
+        format!(
+            "https://127.0.0.1:{}/office.js?host=Outlook&platform=OfficeOnline&mode=read",
+            self.port
+        )
+    }
+
     /// The stand-in's URL, pretending to be Outlook on the given platform.
     pub fn url(&self, platform: &str) -> String {
         format!(

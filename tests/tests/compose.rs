@@ -173,6 +173,9 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     editor.send_keys("Bonjour, ").await.expect("type");
     browser.click("#format-bold").await;
     editor.send_keys("important").await.expect("type");
+    browser.click("#format-bold").await;
+    browser.click("#format-color").await;
+    editor.send_keys(" rouge").await.expect("type");
 
     let dir = tempfile::tempdir().expect("dir");
     let contents: Vec<(String, Vec<u8>)> = vec![
@@ -273,6 +276,10 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         .expect("body");
     let body = String::from_utf8(body).expect("utf-8");
     assert!(body.contains("<b>important</b>"), "{body}");
+    assert!(
+        body.contains(r#"<span style="color: rgb(192, 0, 0)">"#) && body.contains("rouge</span>"),
+        "the colour survives as a span: {body}"
+    );
     let atts = attachment::Entity::find()
         .filter(attachment::Column::EnvelopeId.eq(&env.id))
         .all(&db)

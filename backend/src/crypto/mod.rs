@@ -160,19 +160,58 @@ impl StreamEncryptor {
         }
     }
 
-    /// Seals the pending chunk in place and hands its buffer over (no copy).
-    fn seal_chunk(&mut self, last: bool, out: &mut Vec<Vec<u8>>) {
-        // Room for the tag from the start: appending it never reallocates.
-        let mut chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + TAG));
+    /// Seals the pending chunk in place (its buffer has room for the tag from the start,
+    /// so appending it never reallocates).
+    fn seal_pending(&mut self, last: bool) {
         self.key
             .seal_in_place_append_tag(
                 chunk_nonce(&self.prefix, self.counter, last),
                 Aad::from(self.aad.as_slice()),
-                &mut chunk,
+                &mut self.pending,
             )
             .expect("AES-GCM sealing of an in-memory buffer does not fail");
-        out.push(chunk);
         self.counter = self.counter.wrapping_add(1);
+    }
+
+    /// Seals the pending chunk and hands its buffer over (no copy).
+    fn seal_chunk(&mut self, last: bool, out: &mut Vec<Vec<u8>>) {
+        self.seal_pending(last);
+        out.push(std::mem::replace(
+            &mut self.pending,
+            Vec::with_capacity(CHUNK + TAG),
+        ));
+    }
+
+    /// Takes more plaintext and writes the ciphertext ready so far to `out`, reusing one
+    /// chunk buffer (no allocation per chunk): the fastest path, for blocking writers.
+    pub fn push_into<W: std::io::Write>(
+        &mut self,
+        mut data: &[u8],
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        if !self.header_sent {
+            out.write_all(MAGIC)?;
+            out.write_all(&self.prefix)?;
+            self.header_sent = true;
+        }
+        while !data.is_empty() {
+            if self.pending.len() == CHUNK {
+                self.seal_pending(false);
+                out.write_all(&self.pending)?;
+                self.pending.clear();
+            }
+            let take = (CHUNK - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+        }
+        Ok(())
+    }
+
+    /// Seals the last chunk and writes the end of the blob to `out`.
+    pub fn finish_into<W: std::io::Write>(mut self, out: &mut W) -> std::io::Result<()> {
+        self.push_into(&[], out)?;
+        self.seal_pending(true);
+        out.write_all(&self.pending)
     }
 
     /// Takes more plaintext; returns the pieces of ciphertext ready so far (possibly
@@ -224,21 +263,27 @@ pub struct StreamDecryptor {
 }
 
 impl StreamDecryptor {
-    fn open_chunk(&mut self, len: usize, last: bool) -> Result<Vec<u8>, Tampered> {
+    /// Opens the chunk of `len` bytes at `start` of the buffer in place and appends its
+    /// plaintext to `out`.
+    fn open_at(
+        &mut self,
+        start: usize,
+        len: usize,
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Tampered> {
         let prefix = self.prefix.ok_or(Tampered)?;
-        let mut chunk: Vec<u8> = self.buffer.drain(..len).collect();
-        let plain_len = self
+        let plain = self
             .key
             .open_in_place(
                 chunk_nonce(&prefix, self.counter, last),
                 Aad::from(self.aad.as_slice()),
-                &mut chunk,
+                &mut self.buffer[start..start + len],
             )
-            .map_err(|_| Tampered)?
-            .len();
-        chunk.truncate(plain_len);
+            .map_err(|_| Tampered)?;
+        out.extend_from_slice(plain);
         self.counter = self.counter.wrapping_add(1);
-        Ok(chunk)
+        Ok(())
     }
 
     /// Takes more ciphertext; returns the plaintext of every chunk known not to be last.
@@ -259,10 +304,20 @@ impl StreamDecryptor {
             self.prefix = Some(prefix);
             self.buffer.drain(..HEADER);
         }
-        let mut out = Vec::new();
-        // A full chunk followed by at least one more byte is not the last one.
-        while self.buffer.len() > CHUNK + TAG {
-            out.extend_from_slice(&self.open_chunk(CHUNK + TAG, false)?);
+        // A full chunk followed by at least one more byte is not the last one. Chunks are
+        // opened where they lie; the buffer is shifted once at the end.
+        let full = CHUNK + TAG;
+        let ready = if self.buffer.len() > full {
+            (self.buffer.len() - 1) / full
+        } else {
+            0
+        };
+        let mut out = Vec::with_capacity(ready * CHUNK);
+        for i in 0..ready {
+            self.open_at(i * full, full, false, &mut out)?;
+        }
+        if ready > 0 {
+            self.buffer.drain(..ready * full);
         }
         Ok(out)
     }
@@ -274,7 +329,9 @@ impl StreamDecryptor {
             return Err(Tampered);
         }
         let len = self.buffer.len();
-        self.open_chunk(len, true)
+        let mut out = Vec::with_capacity(len);
+        self.open_at(0, len, true, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -329,6 +386,22 @@ mod tests {
                     plain
                 );
             }
+        }
+    }
+
+    #[test]
+    fn writing_into_a_sink_gives_the_same_blob_format() {
+        let key = DataKey::generate();
+        for len in [0, 5, CHUNK, CHUNK + 1, 3 * CHUNK + 17] {
+            let plain = sample(len);
+            let mut enc = key.encryptor("blob-w");
+            let mut blob = Vec::new();
+            for part in plain.chunks(50_000) {
+                enc.push_into(part, &mut blob).expect("write");
+            }
+            enc.finish_into(&mut blob).expect("write");
+            assert_eq!(blob.len() as u64, encrypted_len(len as u64), "len {len}");
+            assert_eq!(decrypt(&key, "blob-w", &blob, 7777).expect("opens"), plain);
         }
     }
 

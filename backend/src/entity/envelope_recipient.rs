@@ -20,6 +20,8 @@ pub struct Model {
     pub deleted_at: Option<ChronoDateTimeUtc>,
     /// Removed for good from "Messages supprimés" by this recipient.
     pub removed_at: Option<ChronoDateTimeUtc>,
+    /// The envelope's sealing time, copied so the inbox is read in order from an index.
+    pub sealed_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -127,7 +127,14 @@ async fn list(
                 ),
         );
     }
-    let select = select.order_by_desc(envelope::Column::SealedAt);
+    // The inbox is read in the order of the recipient rows' index (account, sealed_at).
+    let select = if folder == "inbox" {
+        select.order_by_desc(envelope_recipient::Column::SealedAt)
+    } else {
+        select
+            .order_by_desc(envelope::Column::SealedAt)
+            .order_by_desc(envelope::Column::Id)
+    };
     let paginator = select.paginate(&state.db, PER_PAGE);
     let total = paginator.num_items().await?;
     let rows = paginator.fetch_page(page - 1).await?;
@@ -156,6 +163,7 @@ async fn list(
             sender: row.sender_mailbox,
             sender_name: row.sender_name,
             sealed_at: row.sealed_at.to_rfc3339(),
+            date: crate::fr::date_time(row.sealed_at),
             attachments: u32::try_from(row.attachment_count).unwrap_or(0),
         })
         .collect();

@@ -156,7 +156,7 @@ async fn accessible(
 
 /// [`accessible`], and for a recipient (who is not also the sender) only inside the
 /// opening window.
-async fn readable(
+pub(crate) async fn readable(
     state: &AppState,
     signed_in: &SignedIn,
     reference: &str,
@@ -197,7 +197,7 @@ pub fn check_window(envelope: &envelope::Model, now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-fn data_key(state: &AppState, envelope: &envelope::Model) -> Result<DataKey, AppError> {
+pub(crate) fn data_key(state: &AppState, envelope: &envelope::Model) -> Result<DataKey, AppError> {
     let wrapped = base64::engine::general_purpose::STANDARD
         .decode(&envelope.wrapped_key)
         .map_err(|e| AppError::Internal(format!("wrapped key: {e}")))?;
@@ -320,6 +320,7 @@ async fn open(
             .map(|r| r.address.clone())
             .collect(),
         sealed_at: envelope.sealed_at.to_rfc3339(),
+        sent_on: crate::fr::long_date_time(envelope.sealed_at),
         opens_from: envelope.opens_from.to_rfc3339(),
         opens_until: envelope.opens_until.to_rfc3339(),
         engine: envelope.engine.clone(),
@@ -339,6 +340,7 @@ async fn open(
                 kind: e.kind.clone(),
                 actor: e.actor.clone(),
                 at: e.occurred_at.to_rfc3339(),
+                when: crate::fr::date_time(e.occurred_at),
                 attachment: serde_json::from_str::<serde_json::Value>(&e.detail)
                     .ok()
                     .and_then(|d| d["attachment"].as_str().and_then(name_of)),
@@ -349,7 +351,55 @@ async fn open(
             .checked_add_months(Months::new(3))
             .unwrap_or(envelope.sealed_at)
             .to_rfc3339(),
+        deleted: (envelope.sender_account_id == signed_in.account.id
+            && envelope.sender_deleted_at.is_some())
+            || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some()),
+        sent_by_me: envelope.sender_account_id == signed_in.account.id,
     }))
+}
+
+/// The plaintext of a blob, decrypted as it streams; an altered or truncated blob ends
+/// the stream with an error at the first bad chunk.
+pub(crate) fn decrypted(
+    blob: impl futures::Stream<Item = Result<bytes::Bytes, crate::storage::BlobError>> + Send + 'static,
+    decryptor: crate::crypto::StreamDecryptor,
+    blob_id: String,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    // Empty pieces (a read that completed no chunk) are not sent: some body adapters
+    // take an empty frame for the end of the stream.
+    futures::stream::unfold(
+        (Box::pin(blob), Some(decryptor)),
+        move |(mut blob, decryptor)| {
+            let blob_id = blob_id.clone();
+            async move {
+                let mut decryptor = decryptor?;
+                match blob.next().await {
+                    Some(Ok(bytes)) => match decryptor.push(&bytes) {
+                        Ok(plain) => Some((Ok(bytes::Bytes::from(plain)), (blob, Some(decryptor)))),
+                        Err(e) => {
+                            tracing::error!(blob = %blob_id, error = %e, "attachment failed authentication");
+                            Some((
+                                Err(std::io::Error::other("altered attachment")),
+                                (blob, None),
+                            ))
+                        }
+                    },
+                    Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), (blob, None))),
+                    None => match decryptor.finish() {
+                        Ok(last) => Some((Ok(bytes::Bytes::from(last)), (blob, None))),
+                        Err(e) => {
+                            tracing::error!(blob = %blob_id, error = %e, "attachment truncated");
+                            Some((
+                                Err(std::io::Error::other("truncated attachment")),
+                                (blob, None),
+                            ))
+                        }
+                    },
+                }
+            }
+        },
+    )
+    .filter(|piece| std::future::ready(!matches!(piece, Ok(bytes) if bytes.is_empty())))
 }
 
 /// `attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded` (RFC 6266).
@@ -408,41 +458,9 @@ async fn download(
     .await?;
     // Decrypted as it streams out; an altered blob ends the stream with an error (the
     // client sees a truncated download, never unauthenticated bytes past the bad chunk).
-    let decryptor = key.decryptor(&file.blob_id);
-    let blob_id = file.blob_id.clone();
-    let stream = futures::stream::unfold(
-        (Box::pin(blob), Some(decryptor)),
-        move |(mut blob, decryptor)| {
-            let blob_id = blob_id.clone();
-            async move {
-                let mut decryptor = decryptor?;
-                match blob.next().await {
-                    Some(Ok(bytes)) => match decryptor.push(&bytes) {
-                        Ok(plain) => Some((Ok(bytes::Bytes::from(plain)), (blob, Some(decryptor)))),
-                        Err(e) => {
-                            tracing::error!(blob = %blob_id, error = %e, "attachment failed authentication");
-                            Some((
-                                Err(std::io::Error::other("altered attachment")),
-                                (blob, None),
-                            ))
-                        }
-                    },
-                    Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), (blob, None))),
-                    None => match decryptor.finish() {
-                        Ok(last) => Some((Ok(bytes::Bytes::from(last)), (blob, None))),
-                        Err(e) => {
-                            tracing::error!(blob = %blob_id, error = %e, "attachment truncated");
-                            Some((
-                                Err(std::io::Error::other("truncated attachment")),
-                                (blob, None),
-                            ))
-                        }
-                    },
-                }
-            }
-        },
-    );
+    let stream = decrypted(blob, key.decryptor(&file.blob_id), file.blob_id.clone());
     let mut response = Response::new(Body::from_stream(stream));
+    response.extensions_mut().insert(crate::http::Uncompressed);
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&file.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));

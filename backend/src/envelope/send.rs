@@ -12,8 +12,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use medimail_api::{EnvelopeDraft, EnvelopeSealed, ErrorBody, limits, paths};
-use sea_orm::{ActiveModelTrait, Set};
+use medimail_api::{EnvelopeDraft, EnvelopeSealed, ErrorBody, ForwardedFiles, limits, paths};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::auth::session::SignedIn;
 use crate::client::ClientAddress;
@@ -102,16 +102,54 @@ struct StoredFile {
 }
 
 /// What the receiving side tells the blob task.
-enum BlobFeed {
+pub(crate) enum BlobFeed {
     Data(bytes::Bytes),
     /// All bytes sent: finish the blob. A channel closed without it aborts the blob.
     Finish,
 }
 
 /// Encrypts what arrives on `rx` and writes it to `writer`; finishes the blob on
-/// [`BlobFeed::Finish`], aborts it if the channel closes first or a write fails.
-async fn encrypt_into_blob(
-    mut writer: crate::storage::BlobWriter,
+/// [`BlobFeed::Finish`], aborts it if the channel closes first or a write fails. A
+/// local blob is encrypted and written from a blocking thread with one reused chunk
+/// buffer; an object-store blob goes through its multipart upload.
+pub(crate) async fn encrypt_into_blob(
+    writer: crate::storage::BlobWriter,
+    encryptor: crate::crypto::StreamEncryptor,
+    rx: tokio::sync::mpsc::Receiver<BlobFeed>,
+    id: String,
+) -> Result<(), crate::storage::BlobError> {
+    use crate::storage::{BlobError, BlobWriter};
+    match writer {
+        BlobWriter::Local(writer) => {
+            tokio::task::spawn_blocking(move || encrypt_into_file(writer, encryptor, rx))
+                .await
+                .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
+        }
+        BlobWriter::Remote(writer) => encrypt_into_upload(writer, encryptor, rx, id).await,
+    }
+}
+
+fn encrypt_into_file(
+    mut writer: crate::storage::LocalBlobWriter,
+    mut encryptor: crate::crypto::StreamEncryptor,
+    mut rx: tokio::sync::mpsc::Receiver<BlobFeed>,
+) -> Result<(), crate::storage::BlobError> {
+    // An error returns early: dropping the writer removes its staging file.
+    while let Some(feed) = rx.blocking_recv() {
+        match feed {
+            BlobFeed::Data(chunk) => encryptor.push_into(&chunk, &mut writer)?,
+            BlobFeed::Finish => {
+                encryptor.finish_into(&mut writer)?;
+                return writer.finish();
+            }
+        }
+    }
+    writer.abort();
+    Ok(())
+}
+
+async fn encrypt_into_upload(
+    mut writer: crate::storage::RemoteBlobWriter,
     mut encryptor: crate::crypto::StreamEncryptor,
     mut rx: tokio::sync::mpsc::Receiver<BlobFeed>,
     id: String,
@@ -153,21 +191,53 @@ async fn encrypt_into_blob(
 }
 
 /// Receives the files, encrypting and storing each; on error, deletes what it stored.
+/// `already` files of `already_bytes` bytes (forwarded ones) count towards the limits.
 async fn receive_files(
     state: &AppState,
     multipart: &mut Multipart,
     key: &DataKey,
+    already: usize,
+    already_bytes: u64,
 ) -> Result<Vec<StoredFile>, AppError> {
     let mut stored: Vec<StoredFile> = Vec::new();
-    let result = receive_into(state, multipart, key, &mut stored).await;
-    if result.is_err() {
-        for file in &stored {
-            if let Err(e) = state.blobs.delete(&file.id).await {
-                tracing::warn!(blob = %file.id, error = %e, "could not delete the blob of a failed send; the sweep will");
-            }
+    let mut writing = Vec::new();
+    let mut result = receive_into(
+        state,
+        multipart,
+        key,
+        &mut stored,
+        &mut writing,
+        already,
+        already_bytes,
+    )
+    .await;
+    // Each blob finishes (last chunk, flush to disk) while the next file is received;
+    // all must be done before the envelope is sealed.
+    for task in writing {
+        let written = task
+            .await
+            .map_err(|e| AppError::Internal(format!("blob task: {e}")))
+            .and_then(|r| r.map_err(|e| AppError::Internal(e.to_string())));
+        if result.is_ok()
+            && let Err(e) = written
+        {
+            result = Err(e);
         }
     }
+    if result.is_err() {
+        delete_blobs(state, &stored).await;
+    }
     result.map(|()| stored)
+}
+
+type BlobTask = tokio::task::JoinHandle<Result<(), crate::storage::BlobError>>;
+
+async fn delete_blobs(state: &AppState, files: &[StoredFile]) {
+    for file in files {
+        if let Err(e) = state.blobs.delete(&file.id).await {
+            tracing::warn!(blob = %file.id, error = %e, "could not delete the blob of a failed send; the sweep will");
+        }
+    }
 }
 
 async fn receive_into(
@@ -175,13 +245,16 @@ async fn receive_into(
     multipart: &mut Multipart,
     key: &DataKey,
     stored: &mut Vec<StoredFile>,
+    writing: &mut Vec<BlobTask>,
+    already: usize,
+    already_bytes: u64,
 ) -> Result<(), AppError> {
-    let mut total: u64 = 0;
+    let mut total: u64 = already_bytes;
     while let Some(mut field) = multipart.next_field().await.map_err(upload_broken)? {
         if field.name() != Some("attachment") {
             return Err(upload_broken("unexpected part"));
         }
-        rules::attachment_count(stored.len() + 1)?;
+        rules::attachment_count(already + stored.len() + 1)?;
         let name = rules::file_name(field.file_name().unwrap_or(""))?;
         let content_type = content_type(field.content_type());
         let id = uuid::Uuid::new_v4().to_string();
@@ -220,13 +293,10 @@ async fn receive_into(
         if outcome.is_ok() {
             let _ = tx.send(BlobFeed::Finish).await;
         }
-        // Without `Finish`, the task aborts the blob.
+        // Without `Finish`, the task aborts the blob. Its outcome is awaited by the caller.
         drop(tx);
-        let written = sealing
-            .await
-            .map_err(|e| AppError::Internal(format!("blob task: {e}")))?;
+        writing.push(sealing);
         outcome?;
-        written.map_err(|e| AppError::Internal(e.to_string()))?;
         drop(field);
         stored.push(StoredFile {
             id,
@@ -236,6 +306,130 @@ async fn receive_into(
         });
     }
     Ok(())
+}
+
+/// "Transférer": the original envelope (which the caller must be able to read now) and
+/// the attachments named, in order, checked against the limits.
+async fn forwarded_files(
+    state: &AppState,
+    signed_in: &SignedIn,
+    forward: &ForwardedFiles,
+) -> Result<(envelope::Model, Vec<attachment::Model>), AppError> {
+    let (original, _) =
+        crate::envelope::read::readable(state, signed_in, &forward.reference).await?;
+    let rows = attachment::Entity::find()
+        .filter(attachment::Column::EnvelopeId.eq(&original.id))
+        .all(&state.db)
+        .await?;
+    let mut chosen: Vec<attachment::Model> = Vec::new();
+    for id in &forward.attachments {
+        let Some(row) = rows.iter().find(|a| &a.id == id) else {
+            return Err(AppError::on_field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attachments",
+                "forward_attachment_unknown",
+                "Une pièce jointe du message d'origine est introuvable : retirez-la et \
+                 cliquez de nouveau sur « Envoyer ».",
+            ));
+        };
+        if !chosen.iter().any(|a| a.id == row.id) {
+            chosen.push(row.clone());
+        }
+    }
+    rules::attachment_count(chosen.len())?;
+    let mut total = 0;
+    for row in &chosen {
+        total += row.size.max(0) as u64;
+        rules::attachment_size(&row.display_name, row.size.max(0) as u64, total)?;
+    }
+    Ok((original, chosen))
+}
+
+/// Re-encrypts the forwarded attachments under the new envelope's key, streaming each
+/// from its blob (decrypted with the original's key) into a new blob. On failure,
+/// deletes the copies already made.
+async fn copy_forwarded(
+    state: &AppState,
+    original: &envelope::Model,
+    rows: &[attachment::Model],
+    key: &DataKey,
+) -> Result<Vec<StoredFile>, AppError> {
+    let original_key = crate::envelope::read::data_key(state, original)?;
+    let mut copies = Vec::new();
+    for row in rows {
+        match copy_one(state, &original_key, row, key).await {
+            Ok(file) => copies.push(file),
+            Err(e) => {
+                delete_blobs(state, &copies).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(copies)
+}
+
+async fn copy_one(
+    state: &AppState,
+    original_key: &DataKey,
+    row: &attachment::Model,
+    key: &DataKey,
+) -> Result<StoredFile, AppError> {
+    let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("forward: {e}"));
+    let source = state
+        .blobs
+        .read(&row.blob_id)
+        .await
+        .map_err(|e| internal(&e))?;
+    let mut plain = Box::pin(crate::envelope::read::decrypted(
+        source,
+        original_key.decryptor(&row.blob_id),
+        row.blob_id.clone(),
+    ));
+    let id = uuid::Uuid::new_v4().to_string();
+    let writer = state.blobs.writer(&id).await.map_err(|e| internal(&e))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<BlobFeed>(8);
+    let sealing = tokio::spawn(encrypt_into_blob(
+        writer,
+        key.encryptor(&id),
+        rx,
+        id.clone(),
+    ));
+    let mut size = 0u64;
+    let mut failure = None;
+    while let Some(chunk) = futures::StreamExt::next(&mut plain).await {
+        match chunk {
+            Ok(bytes) => {
+                size += bytes.len() as u64;
+                if tx.send(BlobFeed::Data(bytes)).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(internal(&e));
+                break;
+            }
+        }
+    }
+    if failure.is_none() && size == row.size.max(0) as u64 {
+        let _ = tx.send(BlobFeed::Finish).await;
+    } else if failure.is_none() {
+        failure = Some(internal(&"size differs from the attachment row"));
+    }
+    drop(tx);
+    let written = sealing.await.map_err(|e| internal(&e))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    written.map_err(|e| internal(&e))?;
+    Ok(StoredFile {
+        id,
+        name: rules::FileName {
+            display: row.display_name.clone(),
+            safe: row.safe_name.clone(),
+        },
+        content_type: row.content_type.clone(),
+        size,
+    })
 }
 
 /// The notification mail of one recipient (manual part 3 §2.1.1). Never the body or
@@ -310,9 +504,32 @@ async fn send(
         now,
     )?;
 
-    // 2. The files, encrypted as they arrive.
+    let forward = match &draft.forward {
+        Some(f) if !f.attachments.is_empty() => Some(forwarded_files(&state, &signed_in, f).await?),
+        _ => None,
+    };
+    let (forward_count, forward_bytes) = forward.as_ref().map_or((0, 0), |(_, rows)| {
+        (rows.len(), rows.iter().map(|r| r.size.max(0) as u64).sum())
+    });
+
+    // 2. The files, encrypted as they arrive; then the forwarded ones, re-encrypted
+    // under this envelope's key (listed first, as in the original).
     let key = DataKey::generate();
-    let files = receive_files(&state, &mut multipart, &key).await?;
+    let uploaded =
+        receive_files(&state, &mut multipart, &key, forward_count, forward_bytes).await?;
+    let files = match &forward {
+        Some((original, rows)) => match copy_forwarded(&state, original, rows, &key).await {
+            Ok(mut copies) => {
+                copies.extend(uploaded);
+                copies
+            }
+            Err(e) => {
+                delete_blobs(&state, &uploaded).await;
+                return Err(e);
+            }
+        },
+        None => uploaded,
+    };
 
     // 3. One transaction seals it all; on failure the blobs go.
     let sealed = seal(
@@ -330,9 +547,7 @@ async fn send(
     let (envelope, count) = match sealed {
         Ok(done) => done,
         Err(e) => {
-            for file in &files {
-                let _ = state.blobs.delete(&file.id).await;
-            }
+            delete_blobs(&state, &files).await;
             return Err(e);
         }
     };
@@ -412,6 +627,7 @@ async fn seal(
                 opened_at: Set(None),
                 deleted_at: Set(None),
                 removed_at: Set(None),
+                sealed_at: Set(Some(now)),
             }
             .insert(&txn)
             .await?;

@@ -7,6 +7,7 @@ mod m20261127_000001_create_audit_event;
 mod m20261127_000002_create_account;
 mod m20261127_000003_create_sign_in;
 mod m20261127_000004_create_envelope;
+mod m20261127_000005_inbox_order;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_account::Migration),
             Box::new(m20261127_000003_create_sign_in::Migration),
             Box::new(m20261127_000004_create_envelope::Migration),
+            Box::new(m20261127_000005_inbox_order::Migration),
         ]
     }
 }

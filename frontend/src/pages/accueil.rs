@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use crate::host::Environment;
 
 #[component]
-pub fn Accueil(environment: Environment) -> impl IntoView {
+pub fn Accueil(environment: Environment, opening: Memo<Option<String>>) -> impl IntoView {
     let in_outlook = environment.in_outlook();
     view! {
-        <crate::pages::connexion::Espace environment=environment.clone()/>
+        <crate::pages::connexion::Espace environment=environment.clone() opening=opening/>
         <section class="card" aria-labelledby="accueil-titre">
             <h2 id="accueil-titre">"Bienvenue"</h2>
             <p>

@@ -88,7 +88,13 @@ fn input_value(ev: &leptos::ev::Event) -> String {
 }
 
 #[component]
-pub fn Espace(environment: Environment) -> impl IntoView {
+pub fn Espace(
+    environment: Environment,
+    /// An envelope reference to open once signed in (the notification's link).
+    #[prop(optional, into)]
+    opening: Option<Signal<Option<String>>>,
+) -> impl IntoView {
+    let opening = opening.unwrap_or_else(|| Signal::derive(|| None));
     let stage = RwSignal::new(Stage::Starting);
     let auth = Auth::new();
     provide_context(auth);
@@ -196,7 +202,7 @@ pub fn Espace(environment: Environment) -> impl IntoView {
         }
         .into_any(),
         Stage::SignedIn => view! {
-            <SignedInHome me=me on_signed_out=on_signed_out/>
+            <SignedInHome me=me on_signed_out=on_signed_out opening=opening/>
         }
         .into_any(),
     }
@@ -489,7 +495,11 @@ fn SignInForm(
 
 /// Signed in: for now the greeting and "Déconnexion" (envelopes come next).
 #[component]
-fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl IntoView {
+fn SignedInHome(
+    me: RwSignal<Option<Me>>,
+    on_signed_out: Callback<()>,
+    opening: Signal<Option<String>>,
+) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let sign_out = move |_| {
@@ -511,12 +521,35 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
     let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
     let composing = RwSignal::new(false);
     let prefill = RwSignal::new(None::<crate::office::ComposePrefill>);
+    let reading = RwSignal::new(None::<String>);
     let on_close = Callback::new(move |()| composing.set(false));
-    // Opened from an Outlook message being written: start from it.
+    let on_compose = Callback::new(move |p: crate::office::ComposePrefill| {
+        prefill.set(Some(p));
+        composing.set(true);
+    });
+    let on_session_lost = Callback::new(move |()| on_signed_out.run(()));
+    // Opened from the notification's link (`#/inbox/open/<reference>`).
+    Effect::new(move |_| {
+        if let Some(reference) = opening.get() {
+            composing.set(false);
+            reading.set(Some(reference));
+        }
+    });
     spawn_local(async move {
+        // Opened from an Outlook message being written: start from it.
         if let Some(found) = crate::office::compose_prefill().await {
             prefill.set(Some(found));
             composing.set(true);
+        // Opened on a Medimail notification: open its envelope.
+        } else if let Some(reference) = crate::office::notification_reference().await {
+            reading.set(Some(reference));
+        }
+    });
+    // A pinned pane follows the mail the user selects.
+    crate::office::on_item_changed(move |reference| {
+        if let Some(reference) = reference {
+            let _ = composing.try_set(false);
+            let _ = reading.try_set(Some(reference));
         }
     });
     view! {
@@ -525,7 +558,7 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
             <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
             {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             <button id="new-message" type="button" class="primary"
-                on:click=move |_| composing.set(true) disabled=move || composing.get()>
+                on:click=move |_| { prefill.set(None); composing.set(true); } disabled=move || composing.get()>
                 "Nouveau message"
             </button>
             <button id="sign-out" type="button" class="secondary" on:click=sign_out
@@ -533,12 +566,16 @@ fn SignedInHome(me: RwSignal<Option<Me>>, on_signed_out: Callback<()>) -> impl I
                 {move || if busy.get() { "Déconnexion…" } else { "Déconnexion" }}
             </button>
         </section>
-        <Show when=move || composing.get()>
-            {move || match prefill.get() {
+        {move || if composing.get() {
+            match prefill.get() {
                 Some(p) => view! { <crate::pages::nouveau::Compose me=me on_close=on_close prefill=p/> }.into_any(),
                 None => view! { <crate::pages::nouveau::Compose me=me on_close=on_close/> }.into_any(),
-            }}
-        </Show>
+            }
+        } else {
+            view! {
+                <crate::pages::boite::Boite me=me reading=reading on_compose=on_compose on_session_lost=on_session_lost/>
+            }.into_any()
+        }}
     }
 }
 

@@ -40,6 +40,14 @@ fn exec(command: &str, value: Option<&str>) {
         .and_then(|w| w.document())
         .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
     {
+        // Colours as `<span style>` (kept by the server's allowlist), not `<font>`; bold,
+        // italic… as their tags.
+        let css = if matches!(command, "foreColor" | "hiliteColor") {
+            "true"
+        } else {
+            "false"
+        };
+        let _ = doc.exec_command_with_show_ui_and_value("styleWithCSS", false, css);
         let _ = doc.exec_command_with_show_ui_and_value(command, false, value.unwrap_or(""));
     }
 }
@@ -148,6 +156,16 @@ pub fn Compose(
     let opens_until = RwSignal::new(String::new());
     let files = StoredValue::new_local(Vec::<web_sys::File>::new());
     let listed = RwSignal::new(Vec::<(String, u64)>::new());
+    // "Transférer": the original's files, carried over by the server (id, name, size).
+    let carried_from = prefill.forward.as_ref().map(|c| c.reference.clone());
+    let carried = RwSignal::new(
+        prefill
+            .forward
+            .as_ref()
+            .map(|c| c.files.clone())
+            .unwrap_or_default(),
+    );
+    let initial_body = prefill.body_html.clone();
     let progress = RwSignal::new(None::<f64>);
     let notice = RwSignal::new(None::<String>);
     let errors = [(); 7].map(|_| RwSignal::new(None::<String>));
@@ -162,6 +180,32 @@ pub fn Compose(
     ] = errors;
     let body_ref = NodeRef::<html::Div>::new();
     let file_input = NodeRef::<html::Input>::new();
+    // An answer starts with the quoted original (already made safe by the pane).
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        match body_ref.get() {
+            Some(div) => {
+                if !initial_body.is_empty() {
+                    div.set_inner_html(&initial_body);
+                    crate::safe_html::apply_styles(&div);
+                }
+                true
+            }
+            None => false,
+        }
+    });
+    // Every file of the message: carried ones first, then the added ones.
+    let all_sizes = move || {
+        let mut sizes: Vec<(String, u64)> = carried
+            .get_untracked()
+            .into_iter()
+            .map(|(_, name, size)| (name, size))
+            .collect();
+        sizes.extend(listed.get_untracked());
+        sizes
+    };
 
     let clear_errors = move || errors.iter().for_each(|e| e.set(None));
     let show = move |e: ApiError| {
@@ -185,14 +229,16 @@ pub fn Compose(
         let Some(list) = input.files() else { return };
         let mut current = files.get_value();
         let mut sizes = listed.get_untracked();
+        let mut checked = all_sizes();
         for i in 0..list.length() {
             if let Some(f) = list.get(i) {
                 sizes.push((f.name(), f.size() as u64));
+                checked.push((f.name(), f.size() as u64));
                 current.push(f);
             }
         }
         input.set_value("");
-        match check_files(&sizes) {
+        match check_files(&checked) {
             Ok(()) => {
                 files_error.set(None);
                 files.set_value(current);
@@ -244,7 +290,7 @@ pub fn Compose(
             subject_error.set(Some("Indiquez l'objet du message.".to_owned()));
             return;
         }
-        if let Err(m) = check_files(&listed.get_untracked()) {
+        if let Err(m) = check_files(&all_sizes()) {
             files_error.set(Some(m));
             return;
         }
@@ -264,6 +310,17 @@ pub fn Compose(
             body_html,
             opens_from: from,
             opens_until: until,
+            forward: carried_from
+                .clone()
+                .filter(|_| !carried.get_untracked().is_empty())
+                .map(|reference| medimail_api::ForwardedFiles {
+                    reference,
+                    attachments: carried
+                        .get_untracked()
+                        .into_iter()
+                        .map(|(id, _, _)| id)
+                        .collect(),
+                }),
         };
         let chosen = files.get_value();
         let auth = expect_context::<Auth>();
@@ -294,6 +351,7 @@ pub fn Compose(
                     opens_until.set(String::new());
                     files.set_value(Vec::new());
                     listed.set(Vec::new());
+                    carried.set(Vec::new());
                     if let Some(div) = body_ref.get() {
                         div.set_inner_html("");
                     }
@@ -313,9 +371,13 @@ pub fn Compose(
             })
             .unwrap_or_default()
     };
-    let total = move || listed.get().iter().map(|(_, s)| s).sum::<u64>();
+    let count = move || carried.get().len() + listed.get().len();
+    let total = move || {
+        carried.get().iter().map(|(_, _, s)| s).sum::<u64>()
+            + listed.get().iter().map(|(_, s)| s).sum::<u64>()
+    };
     let busy = move || progress.get().is_some();
-    let full = move || busy() || listed.get().len() >= limits::MAX_ATTACHMENTS;
+    let full = move || busy() || count() >= limits::MAX_ATTACHMENTS;
 
     view! {
         <section class="card compose" aria-labelledby="compose-titre">
@@ -370,11 +432,26 @@ pub fn Compose(
                         "Ajouter un fichier"
                     </button>
                     <div class="gauge" aria-hidden="true">
-                        <div class="gauge-fill" style=move || format!("width: {:.1}%", gauge_percent(total()))></div>
+                        <div class="gauge-fill" style:width=move || format!("{:.1}%", gauge_percent(total()))></div>
                     </div>
                     <p id="gauge-text">{move || gauge_text(total())}</p>
-                    <p id="file-count">{move || format!("{}/{}", listed.get().len(), limits::MAX_ATTACHMENTS)}</p>
+                    <p id="file-count">{move || format!("{}/{}", count(), limits::MAX_ATTACHMENTS)}</p>
                     <ul class="files">
+                        {move || carried.get().into_iter().map(|(id, name, size)| {
+                            let label = format!("Retirer {name}");
+                            let shown_id = id.clone();
+                            view! {
+                                <li class="file carried" data-id=shown_id>
+                                    <span class="file-name">{name}</span>
+                                    " "
+                                    <span class="file-size">{format_size(size)}</span>
+                                    " "
+                                    <span class="hint">"(message d'origine)"</span>
+                                    <button type="button" class="file-remove" aria-label=label
+                                        disabled=busy on:click=move |_| carried.update(|c| c.retain(|(i, _, _)| i != &id))>"×"</button>
+                                </li>
+                            }
+                        }).collect_view()}
                         {move || listed.get().into_iter().enumerate().map(|(i, (name, size))| {
                             let label = format!("Retirer {name}");
                             view! {

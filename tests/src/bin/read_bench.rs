@@ -1,0 +1,322 @@
+//! Reading at scale, on the real `medimail` binary (`MEDIMAIL_BIN`, or the debug build):
+//!
+//! 1. "Messages reçus" page latency for a mailbox of 100,000 envelopes, on SQLite and on
+//!    PostgreSQL (when `DATABASE_URL` is set): p50 / p99 of 500 requests for the first
+//!    page, over loopback HTTPS with keep-alive, measured by the client; also a deep page
+//!    and a search, reported separately.
+//! 2. Attachment download throughput (a 25 Mo file, decrypted as it streams) next to a
+//!    plain static file of the same size served by the same server: medians of 10.
+//!
+//! Run by `scripts/bench.sh`. Envelopes are inserted straight into the database (their
+//! bodies are not readable; the list does not read bodies).
+
+use std::time::Instant;
+
+use medimail_e2e::{PgDatabase, Server, ServerOptions, median};
+use medimail_server::entity::{account, envelope, envelope_recipient};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use serde_json::json;
+
+const ENVELOPES: usize = 100_000;
+const REQUESTS: usize = 500;
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+const BOUNDARY: &str = "medimail-bench-boundary";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn account_id(db: &sea_orm::DatabaseConnection, mailbox: &str) -> String {
+    account::Entity::find()
+        .filter(account::Column::Mailbox.eq(mailbox))
+        .one(db)
+        .await
+        .expect("query")
+        .expect("account")
+        .id
+}
+
+async fn fill(db: &sea_orm::DatabaseConnection, sender: &str, reader: &str) {
+    let started = Instant::now();
+    let base = chrono::Utc::now() - chrono::Duration::days(80);
+    for batch in 0..ENVELOPES / 1000 {
+        let txn = db.begin().await.expect("begin");
+        let mut envelopes = Vec::with_capacity(1000);
+        let mut recipients = Vec::with_capacity(1000);
+        for j in 0..1000 {
+            let n = batch * 1000 + j;
+            let id = format!("bench-{n:08}");
+            let sealed = base + chrono::Duration::seconds(n as i64 * 60);
+            envelopes.push(envelope::ActiveModel {
+                id: Set(id.clone()),
+                reference: Set(format!("benchref{n:024}")),
+                sender_account_id: Set(sender.to_owned()),
+                sender_mailbox: Set("marie.curie@chu-dev.fr".into()),
+                sender_name: Set(Some("Marie CURIE".into())),
+                subject: Set(format!("Compte rendu n° {n}")),
+                body_sealed: Set(String::new()),
+                wrapped_key: Set(String::new()),
+                engine: Set("bench".into()),
+                sealed_at: Set(sealed),
+                opens_from: Set(sealed),
+                opens_until: Set(sealed + chrono::Duration::days(90)),
+                attachment_count: Set((n % 3) as i32),
+                sender_deleted_at: Set(None),
+                sender_removed_at: Set(None),
+                purged_at: Set(None),
+            });
+            recipients.push(envelope_recipient::ActiveModel {
+                id: Set(format!("bench-r-{n:08}")),
+                envelope_id: Set(id),
+                account_id: Set(reader.to_owned()),
+                address: Set("pierre.dupond@chu-dev.fr".into()),
+                kind: Set("to".into()),
+                position: Set(0),
+                opened_at: Set((n % 4 != 0).then_some(sealed)),
+                deleted_at: Set(None),
+                removed_at: Set(None),
+                sealed_at: Set(Some(sealed)),
+            });
+        }
+        envelope::Entity::insert_many(envelopes)
+            .exec(&txn)
+            .await
+            .expect("insert envelopes");
+        envelope_recipient::Entity::insert_many(recipients)
+            .exec(&txn)
+            .await
+            .expect("insert recipients");
+        txn.commit().await.expect("commit");
+    }
+    println!(
+        "  filled {ENVELOPES} envelopes in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn latencies(server: &Server, auth: &(String, String), path: &str, runs: usize) -> Vec<f64> {
+    let client = server.client();
+    let mut out = Vec::with_capacity(runs);
+    for i in 0..runs + 20 {
+        let started = Instant::now();
+        let response = client
+            .get(server.url(path))
+            .bearer_auth(&auth.0)
+            .header("x-medimail-session", &auth.1)
+            .send()
+            .await
+            .expect("list");
+        assert!(response.status().is_success(), "{}", response.status());
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert!(body["total"].as_u64().unwrap_or(0) > 0, "{body}");
+        if i >= 20 {
+            out.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    out.sort_by(|a, b| a.total_cmp(b));
+    out
+}
+
+async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Server) -> String) {
+    let server = Server::start(options).await;
+    let marie = server
+        .dev_sign_in("marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    let pierre = server
+        .dev_sign_in("pierre.dupond@chu-dev.fr", PASSPHRASE)
+        .await;
+    let db = sea_orm::Database::connect(db_url(&server).as_str())
+        .await
+        .expect("db");
+    let sender = account_id(&db, "marie.curie@chu-dev.fr").await;
+    let reader = account_id(&db, "pierre.dupond@chu-dev.fr").await;
+    fill(&db, &sender, &reader).await;
+    let _ = marie;
+    if label == "PostgreSQL" {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("ANALYZE").await.expect("analyze");
+    }
+    let first = latencies(
+        &server,
+        &pierre,
+        "/api/envelopes?folder=inbox&page=1",
+        REQUESTS,
+    )
+    .await;
+    println!(
+        "{label}: inbox page 1 of {ENVELOPES} envelopes, {REQUESTS} requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&first, 0.5),
+        percentile(&first, 0.99)
+    );
+    let deep = latencies(
+        &server,
+        &pierre,
+        "/api/envelopes?folder=inbox&page=1000",
+        50,
+    )
+    .await;
+    println!(
+        "{label}: inbox page 1000 (offset 49,950), 50 requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&deep, 0.5),
+        percentile(&deep, 0.99)
+    );
+    let search = latencies(
+        &server,
+        &pierre,
+        "/api/envelopes?folder=inbox&page=1&q=rendu%20n%C2%B0%204242",
+        50,
+    )
+    .await;
+    println!(
+        "{label}: search by title, 50 requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&search, 0.5),
+        percentile(&search, 0.99)
+    );
+    db.close().await.ok();
+    drop(server);
+}
+
+async fn download_bench() {
+    const SIZE: usize = 25 * 1024 * 1024;
+    // The task pane's files plus one static file of the same size.
+    let dist = tempfile::tempdir().expect("dist");
+    for entry in std::fs::read_dir(medimail_e2e::dist_dir()).expect("dist dir") {
+        let entry = entry.expect("entry");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dist.path().join(entry.file_name())).expect("copy");
+        }
+    }
+    let data: Vec<u8> = (0..SIZE).map(|i| (i * 131 % 251) as u8).collect();
+    std::fs::write(dist.path().join("static-25mo.bin"), &data).expect("static file");
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            (
+                "MEDIMAIL_DIST_DIR".into(),
+                dist.path().display().to_string(),
+            ),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let marie = server
+        .dev_sign_in("marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    let draft = json!({"to": ["marie.curie@chu-dev.fr"], "subject": "Bench", "body_html": ""});
+    let mut body = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
+    body.extend_from_slice(&data);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let client = server.client();
+    let sealed: serde_json::Value = client
+        .post(server.url("/api/envelopes"))
+        .bearer_auth(&marie.0)
+        .header("x-medimail-session", &marie.1)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let reference = sealed["reference"].as_str().expect("reference").to_owned();
+    let view: serde_json::Value = client
+        .get(server.url(&format!("/api/envelopes/{reference}")))
+        .bearer_auth(&marie.0)
+        .header("x-medimail-session", &marie.1)
+        .send()
+        .await
+        .expect("open")
+        .json()
+        .await
+        .expect("json");
+    let id = view["attachments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let attachment = format!("/api/envelopes/{reference}/attachments/{id}");
+    let mut secure = Vec::new();
+    let mut plain = Vec::new();
+    for run in 0..12 {
+        for (path, out, authed) in [
+            (attachment.as_str(), &mut secure, true),
+            ("/static-25mo.bin", &mut plain, false),
+        ] {
+            let started = Instant::now();
+            let mut request = client.get(server.url(path));
+            if authed {
+                request = request
+                    .bearer_auth(&marie.0)
+                    .header("x-medimail-session", &marie.1);
+            }
+            let bytes = request
+                .send()
+                .await
+                .expect("download")
+                .bytes()
+                .await
+                .expect("bytes");
+            let seconds = started.elapsed().as_secs_f64();
+            assert_eq!(bytes.len(), SIZE, "{path}");
+            if run == 0 {
+                assert!(bytes.as_ref() == data.as_slice(), "{path} differs");
+            }
+            if run >= 2 {
+                out.push(SIZE as f64 / seconds / 1_000_000.0);
+            }
+        }
+    }
+    let (s, p) = (median(&mut secure), median(&mut plain));
+    println!(
+        "download of 25 Mo: attachment (decrypted as it streams) median {s:.0} MB/s, static file {p:.0} MB/s, ratio {:.2}× slower",
+        p / s
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    medimail_e2e::install_crypto_provider();
+    let only = std::env::args().nth(1).unwrap_or_default();
+    if only.is_empty() || only == "download" {
+        download_bench().await;
+    }
+    if only.is_empty() || only == "inbox" {
+        inbox_bench(
+            "SQLite",
+            ServerOptions {
+                env: vec![("MEDIMAIL_DEV_IDENTITY".into(), "true".into())],
+                ..Default::default()
+            },
+            |server| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    server.data_dir.path().join("medimail.db").display()
+                )
+            },
+        )
+        .await;
+        match PgDatabase::create().await {
+            Some(pg) => {
+                let url = pg.url.clone();
+                inbox_bench(
+                    "PostgreSQL",
+                    ServerOptions {
+                        env: vec![
+                            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+                            ("DATABASE_URL".into(), url.clone()),
+                        ],
+                        ..Default::default()
+                    },
+                    move |_| url.clone(),
+                )
+                .await;
+                pg.drop_database().await;
+            }
+            None => println!("PostgreSQL: skipped (DATABASE_URL is not a PostgreSQL URL)"),
+        }
+    }
+}
