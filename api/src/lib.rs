@@ -193,7 +193,12 @@ pub struct EnvelopeList {
     /// 1-based.
     pub page: u64,
     pub per_page: u64,
+    /// How many envelopes the folder holds, counted up to 1,000 past this page (a
+    /// mailbox of 100,000 is not counted on every page turn): with `total_capped`, there
+    /// are more than `total`.
     pub total: u64,
+    #[serde(default)]
+    pub total_capped: bool,
     pub items: Vec<EnvelopeSummary>,
 }
 

@@ -124,6 +124,11 @@ pub async fn check<C: ConnectionTrait>(
     if now >= absolute || now >= idle {
         return Ok(Err(SessionError::Expired));
     }
+    // The idle time is kept to within 30 s: no write on every call (a database write
+    // per request would cost more than the request itself).
+    if now - row.last_seen_at < chrono::Duration::seconds(30) {
+        return Ok(Ok((account, row)));
+    }
     auth_session::Entity::update_many()
         .col_expr(auth_session::Column::LastSeenAt, Expr::value(now))
         .filter(auth_session::Column::Id.eq(&row.id))

@@ -283,8 +283,9 @@ pub fn Boite(
                     Some(Ok(l)) => {
                         let pages = l.total.div_ceil(l.per_page.max(1)).max(1);
                         let current = l.page;
+                        let capped = l.total_capped;
                         view! {
-                            <p id="list-count" class="hint">{format!("{} message{}", l.total, if l.total > 1 { "s" } else { "" })}</p>
+                            <p id="list-count" class="hint">{if capped { format!("Plus de {} messages", l.total) } else { format!("{} message{}", l.total, if l.total > 1 { "s" } else { "" }) }}</p>
                             <ul class="envelopes" id="envelope-list">
                                 {l.items.into_iter().map(|item| {
                                     let reference = item.reference.clone();
@@ -313,7 +314,7 @@ pub fn Boite(
                                 <nav class="pager" aria-label="Pages">
                                     <button type="button" class="secondary" id="page-previous" disabled=current <= 1
                                         on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Précédent"</button>
-                                    <span id="page-position">{format!("Page {current} / {pages}")}</span>
+                                    <span id="page-position">{format!("Page {current} / {pages}{}", if capped { "+" } else { "" })}</span>
                                     <button type="button" class="secondary" id="page-next" disabled=current >= pages
                                         on:click=move |_| page.update(|p| *p += 1)>"Suivant"</button>
                                 </nav>

@@ -19,6 +19,7 @@ use serde_json::json;
 
 const ENVELOPES: usize = 100_000;
 const REQUESTS: usize = 500;
+// (`READ_BENCH_REQUESTS` overrides it, for quick looks.)
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 const BOUNDARY: &str = "medimail-bench-boundary";
 
@@ -110,6 +111,20 @@ async fn latencies(server: &Server, auth: &(String, String), path: &str, runs: u
         assert!(response.status().is_success(), "{}", response.status());
         let body: serde_json::Value = response.json().await.expect("json");
         assert!(body["total"].as_u64().unwrap_or(0) > 0, "{body}");
+        if !path.contains("q=") {
+            assert_eq!(
+                body["items"].as_array().map(Vec::len),
+                Some(50),
+                "a full page"
+            );
+        }
+        if path.ends_with("page=1") {
+            assert_eq!(
+                (body["total"].as_u64(), body["total_capped"].as_bool()),
+                (Some(1_050), Some(true)),
+                "counted 1,000 past the first page only"
+            );
+        }
         if i >= 20 {
             out.push(started.elapsed().as_secs_f64() * 1000.0);
         }
@@ -137,15 +152,19 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
         use sea_orm::ConnectionTrait;
         db.execute_unprepared("ANALYZE").await.expect("analyze");
     }
+    let requests = std::env::var("READ_BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(REQUESTS);
     let first = latencies(
         &server,
         &pierre,
         "/api/envelopes?folder=inbox&page=1",
-        REQUESTS,
+        requests,
     )
     .await;
     println!(
-        "{label}: inbox page 1 of {ENVELOPES} envelopes, {REQUESTS} requests: p50 {:.2} ms, p99 {:.2} ms",
+        "{label}: inbox page 1 of {ENVELOPES} envelopes, {requests} requests: p50 {:.2} ms, p99 {:.2} ms",
         percentile(&first, 0.5),
         percentile(&first, 0.99)
     );
@@ -173,7 +192,18 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
         percentile(&search, 0.5),
         percentile(&search, 0.99)
     );
+    if label == "SQLite" && std::env::var("READ_BENCH_KEEP").is_ok() {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .expect("checkpoint");
+    }
     db.close().await.ok();
+    // READ_BENCH_KEEP=path: keep a copy of the SQLite file to study query plans.
+    if let (Ok(keep), "SQLite") = (std::env::var("READ_BENCH_KEEP"), label) {
+        std::fs::copy(server.data_dir.path().join("medimail.db"), &keep).expect("keep");
+        println!("  database kept in {keep}");
+    }
     drop(server);
 }
 
