@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod directory;
 pub mod entity;
 pub mod envelope;
 pub mod error;
