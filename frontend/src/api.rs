@@ -58,15 +58,20 @@ async fn send(
         .await
         .map_err(|_| network_error())?;
     let response: web_sys::Response = response.dyn_into().map_err(|_| network_error())?;
-    let text = match response.text() {
+    let text = body_text(&response).await;
+    Ok((response.status(), text))
+}
+
+/// The body of a response as text (empty if unreadable).
+async fn body_text(response: &web_sys::Response) -> String {
+    match response.text() {
         Ok(p) => JsFuture::from(p)
             .await
             .ok()
             .and_then(|t| t.as_string())
             .unwrap_or_default(),
         Err(_) => String::new(),
-    };
-    Ok((response.status(), text))
+    }
 }
 
 /// The error body of a failed answer (or a generic French one if unreadable).
@@ -249,16 +254,7 @@ pub async fn download_attachment(
         .dyn_into()
         .map_err(|_| network_error())?;
     if !response.ok() {
-        let status = response.status();
-        let text = match response.text() {
-            Ok(p) => JsFuture::from(p)
-                .await
-                .ok()
-                .and_then(|t| t.as_string())
-                .unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        return Err(error_from(status, &text));
+        return Err(error_from(response.status(), &body_text(&response).await));
     }
     let download_failed = || {
         ErrorBody::new(

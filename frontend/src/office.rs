@@ -137,6 +137,12 @@ pub struct Carried {
 
 /// `obj.getAsync(callback)` as a future of the result's `value` (None on failure).
 async fn get_async(obj: &JsValue) -> Option<JsValue> {
+    get_async_with(obj, None).await
+}
+
+/// `obj.getAsync([argument,] callback)` as a future of the result's `value` (None on
+/// failure or when there is no such method).
+async fn get_async_with(obj: &JsValue, argument: Option<&str>) -> Option<JsValue> {
     let get: js_sys::Function = Reflect::get(obj, &JsValue::from_str("getAsync"))
         .ok()?
         .dyn_into()
@@ -155,7 +161,10 @@ async fn get_async(obj: &JsValue) -> Option<JsValue> {
             };
             let _ = resolve.call1(&JsValue::NULL, &value);
         });
-        let _ = get.call1(&target, &callback);
+        let _ = match argument {
+            Some(a) => get.call2(&target, &JsValue::from_str(a), &callback),
+            None => get.call1(&target, &callback),
+        };
     });
     let value = JsFuture::from(promise).await.ok()?;
     (!value.is_null() && !value.is_undefined()).then_some(value)
@@ -235,26 +244,7 @@ async fn read_item_text() -> Option<String> {
     let body = Reflect::get(&item, &JsValue::from_str("body"))
         .ok()
         .filter(|b| b.is_object())?;
-    let get: js_sys::Function = Reflect::get(&body, &JsValue::from_str("getAsync"))
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let promise = Promise::new(&mut |resolve, _reject| {
-        let callback = Closure::once_into_js(move |result: JsValue| {
-            let succeeded = Reflect::get(&result, &JsValue::from_str("status"))
-                .ok()
-                .and_then(|s| s.as_string())
-                .is_some_and(|s| s == "succeeded");
-            let value = if succeeded {
-                Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::NULL)
-            } else {
-                JsValue::NULL
-            };
-            let _ = resolve.call1(&JsValue::NULL, &value);
-        });
-        let _ = get.call2(&body, &JsValue::from_str("text"), &callback);
-    });
-    JsFuture::from(promise).await.ok()?.as_string()
+    get_async_with(&body, Some("text")).await?.as_string()
 }
 
 /// The envelope reference of the selected mail when it is a Medimail notification
