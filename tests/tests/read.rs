@@ -421,6 +421,24 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         "one opening mail, not one per view"
     );
 
+    // "Répondre à tous": Marie in "À", the secretariat in "CC", not Mickaël himself.
+    browser.click("#reply-all").await;
+    let mut chips = Vec::new();
+    for chip in browser
+        .client
+        .find_all(fantoccini::Locator::Css(".chip"))
+        .await
+        .expect("chips")
+    {
+        chips.push(chip.text().await.expect("text"));
+    }
+    assert_eq!(chips.len(), 2, "{chips:?}");
+    assert!(
+        chips[0].contains(SENDER) && chips[1].contains("secretariat@chu-exemple.fr"),
+        "{chips:?}"
+    );
+    browser.click("#compose-close").await;
+
     // "Répondre": to Marie, "RE: …", the original quoted.
     browser.click("#reply").await;
     let chips = browser.text_of("#compose-to").await;
@@ -518,6 +536,61 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         "forwarded file byte-identical"
     );
     browser.click("#compose-close").await;
+
+    // An envelope whose opening window has not begun: the dates, no content.
+    let later = (std::time::SystemTime::now() + Duration::from_secs(2 * 86_400))
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let later = chrono::DateTime::from_timestamp(later as i64, 0)
+        .expect("date")
+        .to_rfc3339();
+    let waiting = send(
+        &server,
+        (&marie, &marie_session),
+        json!({"to": [READER], "subject": "Résultats à venir", "body_html": "<p>secret</p>", "opens_from": later}),
+        &[],
+    )
+    .await;
+    let notice = mail_to(&sink, READER, "Résultats à venir").await;
+    assert!(notice.text.contains(&waiting));
+    let body = serde_json::to_string(&notice.text).expect("json");
+    browser
+        .client
+        .execute(
+            &format!("window.__medimailSelectItem({{ subject: 'x', body: {body} }}); return true;"),
+            vec![],
+        )
+        .await
+        .expect("select");
+    let refusal = browser.text_of("#reading-error").await;
+    assert!(
+        refusal.contains("ne peut être ouverte qu'à partir du"),
+        "{refusal}"
+    );
+    assert!(!browser.text_of("#reading").await.contains("secret"));
+    browser.click("#back-to-list").await;
+    wait_text(&browser, "#envelope-list", "Résultats à venir").await;
+    let rows = browser
+        .client
+        .find_all(fantoccini::Locator::Css(".envelope-open"))
+        .await
+        .expect("rows");
+    for row in rows {
+        if row
+            .text()
+            .await
+            .expect("text")
+            .contains("Compte rendu M. BLANC")
+        {
+            row.click().await.expect("click");
+            break;
+        }
+    }
+    assert_eq!(
+        browser.text_of("#reading-subject").await,
+        "Compte rendu M. BLANC"
+    );
 
     // "Supprimer": to "Messages supprimés", for Mickaël only; then for good.
     browser.click("#delete").await;
