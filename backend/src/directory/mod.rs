@@ -5,6 +5,7 @@
 //! pane come next.
 
 pub mod extraction;
+pub mod import;
 
 use unicode_normalization::UnicodeNormalization;
 

@@ -8,6 +8,7 @@ mod m20261127_000002_create_account;
 mod m20261127_000003_create_sign_in;
 mod m20261127_000004_create_envelope;
 mod m20261127_000005_inbox_order;
+mod m20261127_000006_create_directory;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_sign_in::Migration),
             Box::new(m20261127_000004_create_envelope::Migration),
             Box::new(m20261127_000005_inbox_order::Migration),
+            Box::new(m20261127_000006_create_directory::Migration),
         ]
     }
 }

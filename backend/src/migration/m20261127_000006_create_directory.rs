@@ -1,0 +1,220 @@
+//! Directories: imported snapshots (one is active per source; a re-import fills a new
+//! one and switches in one transaction, so a search never sees half a directory), their
+//! entries, and the normalised name keys that prefix search reads from an index.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(DirectorySnapshot::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::Source)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::State)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::Rows)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectorySnapshot::Rejected)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DirectoryEntry::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::SnapshotId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Kind)
+                            .string_len(8)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Address)
+                            .string_len(320)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Identifier)
+                            .string_len(32)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Civility)
+                            .string_len(32)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::LastName)
+                            .string_len(200)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::FirstName)
+                            .string_len(200)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Profession)
+                            .string_len(200)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Speciality)
+                            .string_len(200)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Organisation)
+                            .string_len(300)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::AddressLines)
+                            .string_len(600)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::PostalCode)
+                            .string_len(16)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(DirectoryEntry::Department)
+                            .string_len(8)
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("directory_entry_snapshot")
+                    .table(DirectoryEntry::Table)
+                    .col(DirectoryEntry::SnapshotId)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DirectoryKey::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(DirectoryKey::SnapshotId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(DirectoryKey::Key).string_len(200).not_null())
+                    .col(
+                        ColumnDef::new(DirectoryKey::EntryId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(DirectoryKey::SnapshotId)
+                            .col(DirectoryKey::Key)
+                            .col(DirectoryKey::EntryId),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            DirectoryKey::Table.into_iden(),
+            DirectoryEntry::Table.into_iden(),
+            DirectorySnapshot::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum DirectorySnapshot {
+    Table,
+    Id,
+    Source,
+    State,
+    CreatedAt,
+    Rows,
+    Rejected,
+}
+
+#[derive(DeriveIden)]
+enum DirectoryEntry {
+    Table,
+    Id,
+    SnapshotId,
+    Kind,
+    Address,
+    Identifier,
+    Civility,
+    LastName,
+    FirstName,
+    Profession,
+    Speciality,
+    Organisation,
+    AddressLines,
+    PostalCode,
+    Department,
+}
+
+#[derive(DeriveIden)]
+enum DirectoryKey {
+    Table,
+    SnapshotId,
+    Key,
+    EntryId,
+}
