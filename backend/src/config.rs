@@ -24,6 +24,31 @@ pub struct Cli {
 pub enum Command {
     /// Start the HTTPS server (the default when no command is given).
     Serve,
+    /// Manage the directories.
+    Directory {
+        #[command(subcommand)]
+        action: DirectoryCommand,
+    },
+}
+
+/// `medimail directory …`
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Import a directory file; a re-import replaces the previous snapshot atomically.
+    Import {
+        /// Which directory the file is: `mssante`, the national extraction
+        /// "Extraction_Correspondance_MSSante" (the .txt, UTF-8, `|`-separated).
+        #[arg(long, value_enum)]
+        source: DirectorySource,
+        /// The file to import.
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DirectorySource {
+    /// The national MSSanté directory.
+    Mssante,
 }
 
 /// Every setting of the server. Each flag also reads the environment variable it names.

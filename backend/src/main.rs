@@ -2,7 +2,7 @@
 //! command line and turns a start-up error into one clear line and exit code 1.
 
 use clap::Parser;
-use medimail_server::config::{Cli, Command};
+use medimail_server::config::{Cli, Command, DirectoryCommand};
 use medimail_server::startup;
 
 #[tokio::main]
@@ -14,6 +14,9 @@ async fn main() -> std::process::ExitCode {
             Ok(prepared) => startup::serve(prepared).await,
             Err(e) => Err(e),
         },
+        Command::Directory {
+            action: DirectoryCommand::Import { source, file },
+        } => medimail_server::directory::import::run(&cli.config, source, &file).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

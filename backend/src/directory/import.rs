@@ -248,3 +248,57 @@ async fn fill<R: BufRead>(
     progress(number);
     Ok(report)
 }
+
+/// `medimail directory import --source mssante FILE`: imports with a progress line on
+/// standard error (lines read, lines per second), then prints the counts and every
+/// rejected line with its number and reason.
+pub async fn run(
+    config: &crate::config::Config,
+    source: crate::config::DirectorySource,
+    file: &std::path::Path,
+) -> Result<(), crate::startup::StartupError> {
+    use crate::startup::StartupError;
+    use std::io::Write;
+    let source = match source {
+        crate::config::DirectorySource::Mssante => "mssante",
+    };
+    let opened = std::fs::File::open(file).map_err(|e| StartupError::Io {
+        what: "read the directory file",
+        path: file.to_path_buf(),
+        source: e,
+    })?;
+    let total = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let started = std::time::Instant::now();
+    let reader = std::io::BufReader::with_capacity(1024 * 1024, opened);
+    let report = import_extraction(&db, source, reader, Utc::now(), |lines| {
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        eprint!(
+            "\r  {lines} lignes lues — {:.0} lignes/s — {:.1} s",
+            lines as f64 / seconds,
+            seconds
+        );
+        let _ = std::io::stderr().flush();
+    })
+    .await
+    .map_err(|e| StartupError::Config(format!("import refused: {e}")))?;
+    eprintln!();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{source}: {} entrées importées, {} doublons ignorés, {} lignes rejetées, en {:.1} s ({:.0} lignes/s ; fichier de {} octets)",
+        report.imported,
+        report.duplicates,
+        report.rejected.len(),
+        seconds,
+        (report.imported + report.duplicates + report.rejected.len() as u64) as f64
+            / seconds.max(0.001),
+        total
+    );
+    for (line, reason) in report.rejected.iter().take(1000) {
+        println!("  ligne {line} : {reason}");
+    }
+    if report.rejected.len() > 1000 {
+        println!("  … et {} autres", report.rejected.len() - 1000);
+    }
+    Ok(())
+}
