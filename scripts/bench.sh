@@ -24,3 +24,4 @@ cargo build --release --locked -p medimail-server --bin medimail >/dev/null
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin code-mail-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin envelope-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin read-bench
+MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin directory-bench
