@@ -141,3 +141,91 @@ async fn imports_reports_bad_lines_and_replaces_the_snapshot_on_reimport() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() {
+    use medimail_server::directory::search::{Criteria, SearchError, search};
+    for db in databases().await {
+        let conn = medimail_server::db::connect_and_migrate(&db.url)
+            .await
+            .expect("migrated");
+        let mut lines = vec![
+            line(
+                "PER",
+                "b.dupont@chu.mssante.fr",
+                "DUPONT-MOREAU",
+                "Bénédicte",
+            ),
+            line("PER", "j.darc@chu.mssante.fr", "d'Arc", "Jeanne"),
+            line("PER", "jp.tour@chu.mssante.fr", "DE LA TOUR", "Jean-Pierre"),
+            line("PER", "dup@chu.mssante.fr", "DUP", "Zoé"),
+            line("PER", "dupuis@chu.mssante.fr", "DUPUIS", "Agnès"),
+        ];
+        for i in 0..60 {
+            lines.push(line(
+                "PER",
+                &format!("m{i}@chu.mssante.fr"),
+                "MARTIN",
+                "Léa",
+            ));
+        }
+        import_extraction(
+            &conn,
+            "mssante",
+            std::io::Cursor::new(file(&lines)),
+            chrono::Utc::now(),
+            |_| {},
+        )
+        .await
+        .expect("imported");
+        let find = |last: &str, first: &str| {
+            let criteria = Criteria {
+                last_name: last.into(),
+                first_name: first.into(),
+            };
+            let conn = conn.clone();
+            async move { search(&conn, "mssante", &criteria).await }
+        };
+        let addresses = |found: &medimail_server::directory::search::Found| {
+            found
+                .entries
+                .iter()
+                .map(|e| e.address.clone())
+                .collect::<Vec<_>>()
+        };
+        let f = find("", "benedicte").await.expect("found");
+        assert_eq!(addresses(&f), ["b.dupont@chu.mssante.fr"]);
+        let f = find("moreau", "").await.expect("found");
+        assert_eq!(
+            addresses(&f),
+            ["b.dupont@chu.mssante.fr"],
+            "any part of the name"
+        );
+        let f = find("darc", "").await.expect("found");
+        assert_eq!(addresses(&f), ["j.darc@chu.mssante.fr"]);
+        let f = find("tour", "jean pierre").await.expect("found");
+        assert_eq!(addresses(&f), ["jp.tour@chu.mssante.fr"]);
+        // "dup": the exact word first, then the prefixes by name.
+        let f = find("dup", "").await.expect("found");
+        assert_eq!(
+            addresses(&f),
+            [
+                "dup@chu.mssante.fr",
+                "b.dupont@chu.mssante.fr",
+                "dupuis@chu.mssante.fr"
+            ]
+        );
+        // At most 50, with the hint flag.
+        let f = find("martin", "").await.expect("found");
+        assert_eq!((f.entries.len(), f.more), (50, true));
+        // The 3-character rule.
+        assert!(matches!(find("du", "le").await, Err(SearchError::TooShort)));
+        assert!(
+            SearchError::TooShort
+                .to_string()
+                .contains("3 caractères minimum dans un champ")
+        );
+        conn.close().await.ok();
+        db.drop_postgres().await;
+    }
+}

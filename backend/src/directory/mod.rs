@@ -6,6 +6,7 @@
 
 pub mod extraction;
 pub mod import;
+pub mod search;
 
 use unicode_normalization::UnicodeNormalization;
 
