@@ -166,8 +166,95 @@ async fn run_to_end_long(mut command: tokio::process::Command) -> std::process::
     .expect("output")
 }
 
+/// `directory-bench search [ROWS]`: imports ROWS (default 2,200,000, the size of the
+/// national practitioner register) into SQLite with the real binary, then searches it
+/// in-process with 1,000 random 3-to-5-character name prefixes: p50 / p99.
+async fn search_bench(rows: usize) {
+    use medimail_server::directory::search::{Criteria, search};
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("Extraction_Correspondance_MSSante.txt");
+    let written = generate(&file, rows);
+    let data = tempfile::tempdir().expect("data");
+    let mut command = base_command(&data, free_port(), &ServerOptions::default());
+    command
+        .args(["directory", "import", "--source", "mssante"])
+        .arg(&file);
+    let started = Instant::now();
+    let out = run_to_end_long(command).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "SQLite: {written} rows imported in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("medimail.db").display()
+    );
+    let db = medimail_server::db::connect_and_migrate(&url)
+        .await
+        .expect("db");
+    let words: Vec<String> = LAST
+        .iter()
+        .chain(FIRST.iter())
+        .flat_map(|n| {
+            medimail_server::directory::normalize(n)
+                .split(' ')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter(|w| w.len() >= 3)
+        .collect();
+    let mut seed: u64 = 42;
+    let mut times = Vec::with_capacity(1000);
+    let mut found_total = 0usize;
+    for i in 0..1020 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let word = &words[(seed >> 33) as usize % words.len()];
+        let len = (3 + (seed >> 20) % 3) as usize;
+        let prefix: String = word.chars().take(len).collect();
+        let criteria = if (seed >> 40).is_multiple_of(2) {
+            Criteria {
+                last_name: prefix,
+                first_name: String::new(),
+            }
+        } else {
+            Criteria {
+                last_name: String::new(),
+                first_name: prefix,
+            }
+        };
+        let started = Instant::now();
+        let found = search(&db, "mssante", &criteria).await.expect("search");
+        if i >= 20 {
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            found_total += found.entries.len();
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "SQLite: 1,000 searches (3-5 character name prefixes) on {written} entries, in-process: p50 {:.2} ms, p99 {:.2} ms ({} results shown on average)",
+        times[times.len() / 2],
+        times[(times.len() * 99) / 100],
+        found_total / 1000
+    );
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::args().nth(1).as_deref() == Some("search") {
+        let rows = std::env::args()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(2_200_000);
+        search_bench(rows).await;
+        return;
+    }
     let rows: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
