@@ -158,6 +158,33 @@ async fn inbox(server: &Server, auth: (&str, &str)) -> Value {
     .1
 }
 
+/// Selects another mail in the (pinned) pane's Outlook: the stand-in's ItemChanged.
+async fn select_mail(browser: &Browser, body_text: &str) {
+    let body = serde_json::to_string(body_text).expect("json");
+    browser
+        .client
+        .execute(
+            &format!("window.__medimailSelectItem({{ subject: 'x', body: {body} }}); return true;"),
+            vec![],
+        )
+        .await
+        .expect("select the mail");
+}
+
+/// The texts of the recipient chips of the compose screen.
+async fn chip_texts(browser: &Browser) -> Vec<String> {
+    let mut out = Vec::new();
+    for chip in browser
+        .client
+        .find_all(fantoccini::Locator::Css(".chip"))
+        .await
+        .expect("chips")
+    {
+        out.push(chip.text().await.expect("text"));
+    }
+    out
+}
+
 async fn wait_text(browser: &Browser, selector: &str, wanted: &str) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -250,15 +277,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     assert_eq!(unread.len(), 1, "unread, with the attachment marker");
 
     // Mickaël selects the notification (pinned pane): the envelope opens directly.
-    let body = serde_json::to_string(&notification.text).expect("json");
-    browser
-        .client
-        .execute(
-            &format!("window.__medimailSelectItem({{ subject: 'x', body: {body} }}); return true;"),
-            vec![],
-        )
-        .await
-        .expect("select the notification");
+    select_mail(&browser, &notification.text).await;
     assert_eq!(
         browser.text_of("#reading-subject").await,
         "Compte rendu M. BLANC"
@@ -423,15 +442,8 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
 
     // "Répondre à tous": Marie in "À", the secretariat in "CC", not Mickaël himself.
     browser.click("#reply-all").await;
-    let mut chips = Vec::new();
-    for chip in browser
-        .client
-        .find_all(fantoccini::Locator::Css(".chip"))
-        .await
-        .expect("chips")
-    {
-        chips.push(chip.text().await.expect("text"));
-    }
+    browser.element("#compose-to").await;
+    let chips = chip_texts(&browser).await;
     assert_eq!(chips.len(), 2, "{chips:?}");
     assert!(
         chips[0].contains(SENDER) && chips[1].contains("secretariat@chu-exemple.fr"),
@@ -441,20 +453,8 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
 
     // "Répondre": to Marie, "RE: …", the original quoted.
     browser.click("#reply").await;
-    let chips = browser.text_of("#compose-to").await;
-    let _ = chips;
-    let to_chips: Vec<String> = {
-        let mut out = Vec::new();
-        for chip in browser
-            .client
-            .find_all(fantoccini::Locator::Css(".chip"))
-            .await
-            .expect("chips")
-        {
-            out.push(chip.text().await.expect("text"));
-        }
-        out
-    };
+    browser.element("#compose-to").await;
+    let to_chips = chip_texts(&browser).await;
     assert_eq!(to_chips.len(), 1, "{to_chips:?}");
     assert!(to_chips[0].contains(SENDER), "{to_chips:?}");
     let subject = browser
@@ -489,14 +489,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         .await
         .expect("value");
     assert_eq!(subject.as_deref(), Some("TR: Compte rendu M. BLANC"));
-    assert!(
-        browser
-            .client
-            .find_all(fantoccini::Locator::Css(".chip"))
-            .await
-            .expect("chips")
-            .is_empty()
-    );
+    assert!(chip_texts(&browser).await.is_empty());
     browser.fill("#compose-to", &format!("{SENDER};")).await;
     browser.click("#compose-send").await;
     wait_text(&browser, "#compose-notice", "scellé et envoyé").await;
@@ -554,15 +547,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     .await;
     let notice = mail_to(&sink, READER, "Résultats à venir").await;
     assert!(notice.text.contains(&waiting));
-    let body = serde_json::to_string(&notice.text).expect("json");
-    browser
-        .client
-        .execute(
-            &format!("window.__medimailSelectItem({{ subject: 'x', body: {body} }}); return true;"),
-            vec![],
-        )
-        .await
-        .expect("select");
+    select_mail(&browser, &notice.text).await;
     let refusal = browser.text_of("#reading-error").await;
     assert!(
         refusal.contains("ne peut être ouverte qu'à partir du"),

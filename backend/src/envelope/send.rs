@@ -232,6 +232,30 @@ async fn receive_files(
 
 type BlobTask = tokio::task::JoinHandle<Result<(), crate::storage::BlobError>>;
 
+/// Starts writing the blob `id` encrypted under `key`: encryption and writes run in
+/// their own task, fed through a small bounded channel, so receiving the next bytes
+/// overlaps with encrypting and writing the previous ones and memory stays bounded
+/// (back-pressure). Closing the channel without [`BlobFeed::Finish`] aborts the blob.
+async fn start_blob(
+    state: &AppState,
+    key: &DataKey,
+    id: &str,
+) -> Result<(tokio::sync::mpsc::Sender<BlobFeed>, BlobTask), AppError> {
+    let writer = state
+        .blobs
+        .writer(id)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<BlobFeed>(8);
+    let task = tokio::spawn(encrypt_into_blob(
+        writer,
+        key.encryptor(id),
+        rx,
+        id.to_owned(),
+    ));
+    Ok((tx, task))
+}
+
 async fn delete_blobs(state: &AppState, files: &[StoredFile]) {
     for file in files {
         if let Err(e) = state.blobs.delete(&file.id).await {
@@ -258,21 +282,7 @@ async fn receive_into(
         let name = rules::file_name(field.file_name().unwrap_or(""))?;
         let content_type = content_type(field.content_type());
         let id = uuid::Uuid::new_v4().to_string();
-        let writer = state
-            .blobs
-            .writer(&id)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        // Encryption and blob writes run in their own task, fed through a small bounded
-        // channel: receiving the next bytes overlaps with encrypting and writing the
-        // previous ones, and memory stays bounded (back-pressure).
-        let (tx, rx) = tokio::sync::mpsc::channel::<BlobFeed>(8);
-        let sealing = tokio::spawn(encrypt_into_blob(
-            writer,
-            key.encryptor(&id),
-            rx,
-            id.clone(),
-        ));
+        let (tx, sealing) = start_blob(state, key, &id).await?;
         let mut size: u64 = 0;
         let outcome: Result<(), AppError> = async {
             while let Some(chunk) = field.chunk().await.map_err(upload_broken)? {
@@ -386,14 +396,7 @@ async fn copy_one(
         row.blob_id.clone(),
     ));
     let id = uuid::Uuid::new_v4().to_string();
-    let writer = state.blobs.writer(&id).await.map_err(|e| internal(&e))?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<BlobFeed>(8);
-    let sealing = tokio::spawn(encrypt_into_blob(
-        writer,
-        key.encryptor(&id),
-        rx,
-        id.clone(),
-    ));
+    let (tx, sealing) = start_blob(state, key, &id).await?;
     let mut size = 0u64;
     let mut failure = None;
     while let Some(chunk) = futures::StreamExt::next(&mut plain).await {
