@@ -30,6 +30,13 @@ pub mod paths {
     pub const DEV_IDENTITY_TOKEN: &str = "/api/dev/identity/token";
     /// POST: seal and send (multipart: part `envelope` JSON, then parts `attachment`).
     pub const ENVELOPES: &str = "/api/envelopes";
+    /// GET: search a directory (`annuaire=medimail|mssante`, `nom`, `prenom`,
+    /// `raison_sociale`, `rpps`, `code_postal`, `ville`, `profession`, `specialite`,
+    /// `departement`); with every field empty, the caller's favorites.
+    pub const DIRECTORY_SEARCH: &str = "/api/directory/search";
+    /// GET: the caller's favorites; POST [`crate::FavoriteRequest`]: star a contact;
+    /// DELETE `…/{annuaire}/{address}`: unstar it.
+    pub const DIRECTORY_FAVORITES: &str = "/api/directory/favorites";
 }
 
 /// The header that carries the Medimail session token on every signed-in call.
@@ -311,6 +318,77 @@ pub struct Me {
     pub needs_passphrase: bool,
     /// RFC 3339 time until which the account is locked after repeated failures.
     pub locked_until: Option<String>,
+    /// MSSanté activated: the national directory ("Annuaire National MSSanté") is offered.
+    #[serde(default)]
+    pub mssante_enabled: bool,
+    /// On the "liste rouge": absent from directory searches.
+    #[serde(default)]
+    pub liste_rouge: bool,
+}
+
+/// The two directories (manual part 1 §5, part 2 §4).
+pub mod annuaire {
+    /// "Annuaire Medimail": the accounts of this service plus regional imports.
+    pub const MEDIMAIL: &str = "medimail";
+    /// "Annuaire National MSSanté".
+    pub const MSSANTE: &str = "mssante";
+}
+
+/// One contact found in a directory (or starred).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryContact {
+    /// [`annuaire::MEDIMAIL`] or [`annuaire::MSSANTE`].
+    pub annuaire: String,
+    /// The secure messaging address, what "À" / "CC" receive.
+    pub address: String,
+    /// `PER` (a person), `ORG` (an organisation's mailbox) or `COMPTE` (a Medimail account).
+    pub kind: String,
+    #[serde(default)]
+    pub civility: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub profession: Option<String>,
+    #[serde(default)]
+    pub speciality: Option<String>,
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// Street lines and town, as one line.
+    #[serde(default)]
+    pub address_lines: Option<String>,
+    /// RPPS or ADELI.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// Starred by the caller.
+    #[serde(default)]
+    pub favorite: bool,
+}
+
+/// Answer of `GET /api/directory/search`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryResults {
+    /// At most 50, exact matches first, then by name.
+    pub results: Vec<DirectoryContact>,
+    /// More than 50 matched: [`DirectoryResults::hint`] says to refine.
+    pub more: bool,
+    /// The search was empty: these are the caller's favorites.
+    pub favorites_only: bool,
+    /// A French hint to show above the results, if any.
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+/// Body of `POST /api/directory/favorites`: star this contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FavoriteRequest {
+    pub annuaire: String,
+    pub address: String,
 }
 
 #[cfg(test)]

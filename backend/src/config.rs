@@ -29,6 +29,40 @@ pub enum Command {
         #[command(subcommand)]
         action: DirectoryCommand,
     },
+    /// Manage an account's directory settings (MSSanté flag, liste rouge).
+    Account {
+        #[command(subcommand)]
+        action: AccountCommand,
+    },
+}
+
+/// `medimail account …`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Change an account's settings, found by its mailbox; prints the result.
+    Set {
+        /// The account's mailbox (its Office 365 address).
+        #[arg(long)]
+        mailbox: String,
+        /// MSSanté activated: offers the national directory ("Annuaire National MSSanté").
+        #[arg(long, value_enum)]
+        mssante: Option<Switch>,
+        /// On the liste rouge: never returned by a directory search.
+        #[arg(long, value_enum)]
+        liste_rouge: Option<Switch>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn on(self) -> bool {
+        self == Switch::On
+    }
 }
 
 /// `medimail directory …`
@@ -37,7 +71,9 @@ pub enum DirectoryCommand {
     /// Import a directory file; a re-import replaces the previous snapshot atomically.
     Import {
         /// Which directory the file is: `mssante`, the national extraction
-        /// "Extraction_Correspondance_MSSante" (the .txt, UTF-8, `|`-separated).
+        /// "Extraction_Correspondance_MSSante" (the .txt, UTF-8, `|`-separated, or the
+        /// .zip as published); `regional`, entries of the Medimail directory in the same
+        /// format.
         #[arg(long, value_enum)]
         source: DirectorySource,
         /// The file to import.
@@ -49,6 +85,18 @@ pub enum DirectoryCommand {
 pub enum DirectorySource {
     /// The national MSSanté directory.
     Mssante,
+    /// Regional entries of the Medimail directory (same format).
+    Regional,
+}
+
+impl DirectorySource {
+    /// The name snapshots are stored under.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectorySource::Mssante => "mssante",
+            DirectorySource::Regional => "regional",
+        }
+    }
 }
 
 /// Every setting of the server. Each flag also reads the environment variable it names.

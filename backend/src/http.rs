@@ -49,7 +49,8 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::auth::routes::router())
         .merge(crate::envelope::send::router())
         .merge(crate::envelope::list::router())
-        .merge(crate::envelope::read::router());
+        .merge(crate::envelope::read::router())
+        .merge(crate::directory::routes::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());
     }

@@ -2,7 +2,7 @@
 //! command line and turns a start-up error into one clear line and exit code 1.
 
 use clap::Parser;
-use medimail_server::config::{Cli, Command, DirectoryCommand};
+use medimail_server::config::{AccountCommand, Cli, Command, DirectoryCommand};
 use medimail_server::startup;
 
 #[tokio::main]
@@ -17,6 +17,22 @@ async fn main() -> std::process::ExitCode {
         Command::Directory {
             action: DirectoryCommand::Import { source, file },
         } => medimail_server::directory::import::run(&cli.config, source, &file).await,
+        Command::Account {
+            action:
+                AccountCommand::Set {
+                    mailbox,
+                    mssante,
+                    liste_rouge,
+                },
+        } => {
+            medimail_server::auth::account::set_from_cli(
+                &cli.config,
+                &mailbox,
+                mssante,
+                liste_rouge,
+            )
+            .await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

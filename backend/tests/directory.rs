@@ -4,7 +4,9 @@
 //! the snapshot.
 
 use medimail_server::directory::extraction::COLUMNS;
-use medimail_server::directory::import::{ImportError, import_extraction};
+use medimail_server::directory::import::{
+    ExtractionFile, ImportError, Progress, import_extraction,
+};
 use medimail_server::entity::{directory_entry, directory_key, directory_snapshot};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -50,13 +52,16 @@ async fn imports_reports_bad_lines_and_replaces_the_snapshot_on_reimport() {
             line("ORG", "pas-une-adresse", "", ""),
         ]);
         bytes.extend_from_slice(b"PER|\xff\xfe|x\r\n");
-        let mut seen = Vec::new();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let report = import_extraction(
             &conn,
             "mssante",
-            std::io::Cursor::new(bytes),
+            ExtractionFile::Bytes(bytes.into()),
             chrono::Utc::now(),
-            |n| seen.push(n),
+            {
+                let seen = seen.clone();
+                move |p| seen.lock().expect("lock").push(p)
+            },
         )
         .await
         .expect("imported");
@@ -71,7 +76,14 @@ async fn imports_reports_bad_lines_and_replaces_the_snapshot_on_reimport() {
         assert_eq!(reasons[0], (4, "3 colonnes au lieu de 31"));
         assert_eq!(reasons[1].0, 6);
         assert!(reasons[2].1.contains("UTF-8"), "{reasons:?}");
-        assert!(!seen.is_empty(), "progress reported");
+        let seen = seen.lock().expect("lock").clone();
+        assert!(
+            seen.contains(&Progress::Writing {
+                written: 2,
+                total: 2
+            }),
+            "progress reported: {seen:?}"
+        );
         let keys: Vec<String> = directory_key::Entity::find()
             .filter(directory_key::Column::SnapshotId.eq(report.snapshot_id))
             .all(&conn)
@@ -97,7 +109,7 @@ async fn imports_reports_bad_lines_and_replaces_the_snapshot_on_reimport() {
         let refused = import_extraction(
             &conn,
             "mssante",
-            std::io::Cursor::new(bad.into_bytes()),
+            ExtractionFile::Bytes(bad.into_bytes().into()),
             chrono::Utc::now(),
             |_| {},
         )
@@ -115,12 +127,9 @@ async fn imports_reports_bad_lines_and_replaces_the_snapshot_on_reimport() {
         let second = import_extraction(
             &conn,
             "mssante",
-            std::io::Cursor::new(file(&[line(
-                "PER",
-                "nouveau@chu.mssante.fr",
-                "NOUVEAU",
-                "Né",
-            )])),
+            ExtractionFile::Bytes(
+                file(&[line("PER", "nouveau@chu.mssante.fr", "NOUVEAU", "Né")]).into(),
+            ),
             chrono::Utc::now(),
             |_| {},
         )
@@ -172,7 +181,7 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
         import_extraction(
             &conn,
             "mssante",
-            std::io::Cursor::new(file(&lines)),
+            ExtractionFile::Bytes(file(&lines).into()),
             chrono::Utc::now(),
             |_| {},
         )
@@ -182,13 +191,14 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
             let criteria = Criteria {
                 last_name: last.into(),
                 first_name: first.into(),
+                ..Default::default()
             };
             let conn = conn.clone();
             async move { search(&conn, "mssante", &criteria).await }
         };
         let addresses = |found: &medimail_server::directory::search::Found| {
             found
-                .entries
+                .contacts
                 .iter()
                 .map(|e| e.address.clone())
                 .collect::<Vec<_>>()
@@ -217,7 +227,7 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
         );
         // At most 50, with the hint flag.
         let f = find("martin", "").await.expect("found");
-        assert_eq!((f.entries.len(), f.more), (50, true));
+        assert_eq!((f.contacts.len(), f.more), (50, true));
         // The 3-character rule.
         assert!(matches!(find("du", "le").await, Err(SearchError::TooShort)));
         assert!(
@@ -225,6 +235,524 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
                 .to_string()
                 .contains("3 caractères minimum dans un champ")
         );
+        conn.close().await.ok();
+        db.drop_postgres().await;
+    }
+}
+
+/// A line with every field the webmail searches.
+#[allow(clippy::too_many_arguments)]
+fn full_line(
+    kind: &str,
+    address: &str,
+    last: &str,
+    first: &str,
+    rpps: &str,
+    profession: &str,
+    speciality: &str,
+    organisation: &str,
+    postal: &str,
+    city: &str,
+) -> String {
+    let mut cols = vec![String::new(); 31];
+    cols[0] = kind.into();
+    cols[1] = address.into();
+    cols[4] = rpps.into();
+    cols[9] = last.into();
+    cols[10] = first.into();
+    cols[14] = profession.into();
+    cols[16] = speciality.into();
+    cols[18] = organisation.into();
+    cols[27] = format!("{postal} {city}");
+    cols[28] = postal.into();
+    cols[29] = postal.chars().take(2).collect();
+    cols.join("|")
+}
+
+#[tokio::test]
+async fn the_published_zip_imports_like_its_text_and_a_wrong_archive_is_refused() {
+    use std::io::Write;
+    let zip_of = |files: &[(&str, &[u8])]| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in files {
+            w.start_file(*name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            w.write_all(bytes).expect("write");
+        }
+        w.finish().expect("finish").into_inner()
+    };
+    let text = file(&[
+        line("PER", "a.martin@chu.mssante.fr", "MARTIN", "Anne"),
+        line("ORG", "secretariat@chu.mssante.fr", "", ""),
+    ]);
+    let db = TestDb::sqlite().await;
+    let conn = medimail_server::db::connect_and_migrate(&db.url)
+        .await
+        .expect("migrated");
+    let report = import_extraction(
+        &conn,
+        "mssante",
+        ExtractionFile::Bytes(zip_of(&[("Extraction_Correspondance_MSSante.txt", &text)]).into()),
+        chrono::Utc::now(),
+        |_| {},
+    )
+    .await
+    .expect("imported from the zip");
+    assert_eq!(report.imported, 2);
+    let refused = import_extraction(
+        &conn,
+        "mssante",
+        ExtractionFile::Bytes(zip_of(&[("a.txt", &text), ("b.txt", &text)]).into()),
+        chrono::Utc::now(),
+        |_| {},
+    )
+    .await;
+    match refused {
+        Err(ImportError::Zip(reason)) => {
+            assert!(reason.contains("un seul fichier .txt"), "{reason}")
+        }
+        other => panic!("refused expected, got {other:?}"),
+    }
+    let truncated = zip_of(&[("x.txt", &text)]);
+    let refused = import_extraction(
+        &conn,
+        "mssante",
+        ExtractionFile::Bytes(truncated[..truncated.len() / 2].to_vec().into()),
+        chrono::Utc::now(),
+        |_| {},
+    )
+    .await;
+    assert!(matches!(refused, Err(ImportError::Zip(_))), "{refused:?}");
+    assert_eq!(
+        directory_entry::Entity::find()
+            .count(&conn)
+            .await
+            .expect("q"),
+        2,
+        "the refused archives changed nothing"
+    );
+}
+
+async fn get_json(
+    state: &medimail_server::state::AppState,
+    auth: &(String, String),
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header(medimail_api::SESSION_HEADER, &auth.1);
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(axum::body::Body::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        ))
+        .expect("request");
+    let r = medimail_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("answer");
+    let status = r.status();
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn addresses_of(v: &serde_json::Value) -> Vec<String> {
+    v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|c| c["address"].as_str().expect("address").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_api_searches_both_directories_with_the_webmail_criteria_liste_rouge_and_favorites() {
+    use medimail_server::entity::account;
+    use sea_orm::{ActiveModelTrait, Set};
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let me = signed_in_as(&state, "pierre.dupond@chu-dev.fr", "Pierre DUPOND").await;
+        let red = signed_in_as(&state, "rose.rouge@chu-dev.fr", "Rose ROUGE").await;
+        let _ = red;
+        let national = file(&[
+            full_line(
+                "PER",
+                "b.dupont@chu-toulouse.mssante.fr",
+                "DUPONT-MOREAU",
+                "Bénédicte",
+                "810001234567",
+                "Médecin",
+                "Cardiologie",
+                "CHU DE TOULOUSE",
+                "31059",
+                "TOULOUSE CEDEX 9",
+            ),
+            full_line(
+                "PER",
+                "l.dupont@clinique.mssante.fr",
+                "DUPONT",
+                "Luc",
+                "810009999999",
+                "Infirmier",
+                "",
+                "CLINIQUE PASTEUR",
+                "31300",
+                "TOULOUSE",
+            ),
+            full_line(
+                "PER",
+                "rose.rouge@chu-dev.fr",
+                "ROUGE",
+                "Rose",
+                "810005555555",
+                "Médecin",
+                "",
+                "CHU DEV",
+                "75012",
+                "PARIS",
+            ),
+            full_line(
+                "ORG",
+                "secretariat.cardio@chu-toulouse.mssante.fr",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "CHU DE TOULOUSE",
+                "31059",
+                "TOULOUSE CEDEX 9",
+            ),
+        ]);
+        let regional = file(&[full_line(
+            "PER",
+            "m.dupontel@ght-ouest.fr",
+            "DUPONTEL",
+            "Marc",
+            "",
+            "Pharmacien",
+            "",
+            "GHT OUEST",
+            "35000",
+            "RENNES",
+        )]);
+        import_extraction(
+            &state.db,
+            "mssante",
+            ExtractionFile::Bytes(national.into()),
+            chrono::Utc::now(),
+            |_| {},
+        )
+        .await
+        .expect("national");
+        import_extraction(
+            &state.db,
+            "regional",
+            ExtractionFile::Bytes(regional.into()),
+            chrono::Utc::now(),
+            |_| {},
+        )
+        .await
+        .expect("regional");
+        let search = "/api/directory/search";
+
+        // The national directory needs MSSanté activated.
+        let (status, body) = get_json(
+            &state,
+            &me,
+            "GET",
+            &format!("{search}?annuaire=mssante&nom=dupont"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["code"], "directory_mssante_not_enabled");
+        let mut rows = account::Entity::find().all(&state.db).await.expect("q");
+        for a in rows.drain(..) {
+            let mut a: account::ActiveModel = a.into();
+            let mailbox = a.mailbox.clone().unwrap().unwrap_or_default();
+            a.mssante_enabled = Set(true);
+            a.liste_rouge = Set(mailbox == "rose.rouge@chu-dev.fr");
+            a.update(&state.db).await.expect("updated");
+        }
+        let national_search = |q: &str| format!("{search}?annuaire=mssante&{q}");
+
+        // Names, exact before prefix; the liste rouge never comes back.
+        let (status, body) =
+            get_json(&state, &me, "GET", &national_search("nom=dupont"), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            addresses_of(&body),
+            [
+                "l.dupont@clinique.mssante.fr",
+                "b.dupont@chu-toulouse.mssante.fr"
+            ]
+        );
+        assert_eq!(body["more"], false);
+        let first = &body["results"][1];
+        assert_eq!(first["last_name"], "DUPONT-MOREAU");
+        assert_eq!(first["postal_code"], "31059");
+        assert_eq!(first["city"], "TOULOUSE CEDEX 9");
+        assert_eq!(first["speciality"], "Cardiologie");
+        assert_eq!(first["organisation"], "CHU DE TOULOUSE");
+        let (_, body) = get_json(&state, &me, "GET", &national_search("nom=rouge"), None).await;
+        assert_eq!(addresses_of(&body), Vec::<String>::new(), "liste rouge");
+        let (_, body) = get_json(&state, &me, "GET", &national_search("rpps=810005"), None).await;
+        assert_eq!(addresses_of(&body), Vec::<String>::new(), "liste rouge");
+
+        // The webmail's other criteria.
+        for (query, expected) in [
+            // An organisation's mailbox is ranked by its raison sociale.
+            (
+                "raison_sociale=chu%20toulouse",
+                vec![
+                    "secretariat.cardio@chu-toulouse.mssante.fr",
+                    "b.dupont@chu-toulouse.mssante.fr",
+                ],
+            ),
+            (
+                "raison_sociale=pasteur",
+                vec!["l.dupont@clinique.mssante.fr"],
+            ),
+            ("rpps=8100012", vec!["b.dupont@chu-toulouse.mssante.fr"]),
+            ("code_postal=313", vec!["l.dupont@clinique.mssante.fr"]),
+            (
+                "ville=toulouse&nom=dup",
+                vec![
+                    "l.dupont@clinique.mssante.fr",
+                    "b.dupont@chu-toulouse.mssante.fr",
+                ],
+            ),
+            (
+                "nom=dupont&profession=infirm",
+                vec!["l.dupont@clinique.mssante.fr"],
+            ),
+            (
+                "nom=dupont&specialite=cardio",
+                vec!["b.dupont@chu-toulouse.mssante.fr"],
+            ),
+            (
+                "nom=dupont&departement=31",
+                vec![
+                    "l.dupont@clinique.mssante.fr",
+                    "b.dupont@chu-toulouse.mssante.fr",
+                ],
+            ),
+            ("nom=dupont&departement=75", vec![]),
+            ("prenom=benedicte", vec!["b.dupont@chu-toulouse.mssante.fr"]),
+        ] {
+            let (status, body) = get_json(&state, &me, "GET", &national_search(query), None).await;
+            assert_eq!(status, 200, "{query}: {body}");
+            assert_eq!(addresses_of(&body), expected, "{query}");
+        }
+
+        // The 3-character rule, in French, with a stable code.
+        let (status, body) = get_json(
+            &state,
+            &me,
+            "GET",
+            &national_search("nom=du&prenom=lu"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["code"], "directory_criteria_too_short");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("message")
+                .contains("3 caractères minimum dans un champ")
+        );
+        let (status, body) = get_json(
+            &state,
+            &me,
+            "GET",
+            &format!("{search}?annuaire=autre&nom=dupont"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_str()),
+            (400, Some("directory_unknown"))
+        );
+
+        // Annuaire Medimail: accounts (not on the liste rouge) and regional entries.
+        let (status, body) =
+            get_json(&state, &me, "GET", &format!("{search}?nom=dupon"), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            addresses_of(&body),
+            ["pierre.dupond@chu-dev.fr", "m.dupontel@ght-ouest.fr"]
+        );
+        assert_eq!(body["results"][0]["kind"], "COMPTE");
+        assert_eq!(body["results"][0]["last_name"], "DUPOND");
+        assert_eq!(body["results"][0]["first_name"], "Pierre");
+        let (_, body) = get_json(&state, &me, "GET", &format!("{search}?nom=rouge"), None).await;
+        assert_eq!(
+            addresses_of(&body),
+            Vec::<String>::new(),
+            "liste rouge account"
+        );
+
+        // Favorites: none, then one starred, listed when the search is empty.
+        let (status, body) = get_json(&state, &me, "GET", &national_search(""), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["favorites_only"], true);
+        assert!(
+            body["hint"]
+                .as_str()
+                .expect("hint")
+                .starts_with("Aucun favori")
+        );
+        let (status, body) = get_json(
+            &state,
+            &me,
+            "POST",
+            "/api/directory/favorites",
+            Some(serde_json::json!({"annuaire": "mssante", "address": "B.Dupont@chu-toulouse.mssante.fr"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(
+            body["last_name"], "DUPONT-MOREAU",
+            "details from the directory"
+        );
+        for unknown in ["personne@nulle.part", "rose.rouge@chu-dev.fr"] {
+            let (status, body) = get_json(
+                &state,
+                &me,
+                "POST",
+                "/api/directory/favorites",
+                Some(serde_json::json!({"annuaire": "mssante", "address": unknown})),
+            )
+            .await;
+            assert_eq!(status, 404, "{unknown}");
+            assert_eq!(body["code"], "directory_contact_unknown");
+        }
+        let (_, body) = get_json(&state, &me, "GET", &national_search(""), None).await;
+        assert_eq!(addresses_of(&body), ["b.dupont@chu-toulouse.mssante.fr"]);
+        assert_eq!(body["results"][0]["favorite"], true);
+        let (_, body) = get_json(
+            &state,
+            &me,
+            "GET",
+            &format!("{search}?annuaire=medimail"),
+            None,
+        )
+        .await;
+        assert_eq!(addresses_of(&body), Vec::<String>::new(), "per directory");
+        let (_, body) = get_json(&state, &me, "GET", &national_search("nom=dupont"), None).await;
+        assert_eq!(body["results"][1]["favorite"], true);
+        assert_eq!(body["results"][0]["favorite"], false);
+        // Another account does not see them.
+        let (_, body) = get_json(&state, &red, "GET", &national_search(""), None).await;
+        assert_eq!(addresses_of(&body), Vec::<String>::new());
+        let (status, _) = get_json(
+            &state,
+            &me,
+            "DELETE",
+            "/api/directory/favorites/mssante/b.dupont@chu-toulouse.mssante.fr",
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (_, body) = get_json(&state, &me, "GET", &national_search(""), None).await;
+        assert_eq!(addresses_of(&body), Vec::<String>::new());
+
+        // Without a session: nothing.
+        let (status, _) = get_json(
+            &state,
+            &(me.0.clone(), "pas-une-session".into()),
+            "GET",
+            &national_search("nom=dupont"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 401);
+        db.drop_postgres().await;
+    }
+}
+
+#[tokio::test]
+async fn a_search_during_a_reimport_sees_the_old_or_the_new_snapshot_never_a_mix() {
+    use medimail_server::directory::search::{Criteria, search};
+    for db in databases().await {
+        let conn = medimail_server::db::connect_and_migrate(&db.url)
+            .await
+            .expect("migrated");
+        let version = |tag: &str| {
+            let lines: Vec<String> = (0..6_000)
+                .map(|i| {
+                    line(
+                        "PER",
+                        &format!("martin{i}@{tag}.mssante.fr"),
+                        "MARTIN",
+                        &format!("Prénom{i:05}"),
+                    )
+                })
+                .collect();
+            ExtractionFile::Bytes(file(&lines).into())
+        };
+        import_extraction(
+            &conn,
+            "mssante",
+            version("ancien"),
+            chrono::Utc::now(),
+            |_| {},
+        )
+        .await
+        .expect("first");
+        let importing = {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                for tag in ["nouveau", "ancien", "nouveau"] {
+                    import_extraction(&conn, "mssante", version(tag), chrono::Utc::now(), |_| {})
+                        .await
+                        .expect("re-import");
+                }
+            })
+        };
+        let criteria = Criteria {
+            last_name: "mart".into(),
+            ..Default::default()
+        };
+        let mut searches = 0;
+        let mut seen = std::collections::HashSet::new();
+        while !importing.is_finished() {
+            let found = search(&conn, "mssante", &criteria).await.expect("search");
+            assert_eq!(
+                found.contacts.len(),
+                50,
+                "a whole page, never a half directory"
+            );
+            assert!(found.more);
+            let domains: std::collections::HashSet<&str> = found
+                .contacts
+                .iter()
+                .map(|c| c.address.split('@').nth(1).expect("domain"))
+                .collect();
+            assert_eq!(domains.len(), 1, "one snapshot per search: {domains:?}");
+            seen.extend(domains.into_iter().map(str::to_owned));
+            // Name order: Prénom00000, Prénom00001…
+            assert_eq!(found.contacts[0].first_name.as_deref(), Some("Prénom00000"));
+            searches += 1;
+        }
+        importing.await.expect("imports");
+        assert!(searches > 5, "searches ran during the imports ({searches})");
+        let found = search(&conn, "mssante", &criteria).await.expect("search");
+        assert!(found.contacts[0].address.ends_with("@nouveau.mssante.fr"));
+        eprintln!("{searches} searches during 3 re-imports saw {seen:?}");
         conn.close().await.ok();
         db.drop_postgres().await;
     }

@@ -16,65 +16,11 @@ use tower::ServiceExt;
 mod common;
 use common::*;
 
-const GOOD: &str = "Le chat dort sur le radiateur";
 const BOUNDARY: &str = "medimail-test-boundary-7d3f";
 
-/// A signed-in sender: Office token from the development identity, and a session.
+/// A signed-in sender named "Marie CURIE".
 async fn signed_in(state: &AppState, mailbox: &str) -> (String, String) {
-    let dev = state.dev_identity.as_ref().expect("dev identity");
-    let token = dev
-        .mint(mailbox, "Marie CURIE", chrono::Utc::now())
-        .expect("token");
-    let call = |path: &str, body: Value| {
-        Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request")
-    };
-    let app = medimail_server::http::app(state.clone());
-    let r = app
-        .clone()
-        .oneshot(call(
-            "/api/auth/passphrase",
-            json!({"passphrase": GOOD, "confirmation": GOOD}),
-        ))
-        .await
-        .expect("ok");
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let r = app
-        .clone()
-        .oneshot(call("/api/auth/code", json!({})))
-        .await
-        .expect("ok");
-    assert_eq!(r.status(), StatusCode::OK);
-    // Read the code back from the stored HMAC is impossible by design: use the outbox.
-    state.mail_worker().drain_once().await.expect("drained");
-    let dir = state.mailer.file_dir().expect("file outbox");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("e").path())
-        .collect();
-    files.sort();
-    let raw = std::fs::read(files.last().expect("mail")).expect("read");
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&raw)
-        .expect("mail");
-    let code = parsed.subject().expect("subject")[1..7].to_owned();
-    let r = app
-        .oneshot(call(
-            "/api/auth/session",
-            json!({"code": code, "passphrase": GOOD}),
-        ))
-        .await
-        .expect("ok");
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let bytes = r.into_body().collect().await.expect("body").to_bytes();
-    let session: Value = serde_json::from_slice(&bytes).expect("json");
-    (
-        token,
-        session["session"].as_str().expect("session").to_owned(),
-    )
+    common::signed_in_as(state, mailbox, "Marie CURIE").await
 }
 
 /// A file to attach: name, content type, bytes.

@@ -26,6 +26,7 @@ fn new_account(
         id: Set(uuid::Uuid::new_v4().to_string()),
         tenant_id: Set(tenant.to_owned()),
         object_id: Set(object.to_owned()),
+        search_name: Set(name.as_deref().map(crate::directory::normalize)),
         display_name: Set(name),
         mailbox: Set(mailbox),
         passphrase_hash: Set(None),
@@ -33,6 +34,8 @@ fn new_account(
         locked_until: Set(None),
         created_at: Set(Utc::now()),
         last_code_requested_at: Set(None),
+        liste_rouge: Set(false),
+        mssante_enabled: Set(false),
     }
 }
 
@@ -94,9 +97,14 @@ pub async fn find_or_register<C: ConnectionTrait>(
     }
     let found =
         found.ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))?;
-    if found.display_name != identity.name || found.mailbox != mailbox {
+    let search_name = identity.name.as_deref().map(crate::directory::normalize);
+    if found.display_name != identity.name
+        || found.mailbox != mailbox
+        || found.search_name != search_name
+    {
         let mut update: account::ActiveModel = found.into();
         update.display_name = Set(identity.name.clone());
+        update.search_name = Set(search_name);
         update.mailbox = Set(mailbox);
         return update.update(db).await;
     }
@@ -132,4 +140,59 @@ pub async fn for_recipient<C: ConnectionTrait>(
     find_identity(db, PENDING_TENANT, address)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("placeholder after insert".into()))
+}
+
+/// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]`: changes
+/// the account's directory settings and prints them.
+pub async fn set_from_cli(
+    config: &crate::config::Config,
+    mailbox: &str,
+    mssante: Option<crate::config::Switch>,
+    liste_rouge: Option<crate::config::Switch>,
+) -> Result<(), crate::startup::StartupError> {
+    use crate::startup::StartupError;
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let mailbox = mailbox.trim().to_lowercase();
+    let db_err = |e: sea_orm::DbErr| StartupError::Config(format!("database: {e}"));
+    let found = account::Entity::find()
+        .filter(account::Column::Mailbox.eq(mailbox.as_str()))
+        .filter(account::Column::TenantId.ne(PENDING_TENANT))
+        .one(&db)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| {
+            StartupError::Config(format!(
+                "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
+            ))
+        })?;
+    let mut update: account::ActiveModel = found.into();
+    if let Some(on) = mssante {
+        update.mssante_enabled = Set(on.on());
+    }
+    if let Some(on) = liste_rouge {
+        update.liste_rouge = Set(on.on());
+    }
+    let updated = update.update(&db).await.map_err(db_err)?;
+    crate::audit::record(
+        &db,
+        "cli",
+        "account_settings_changed",
+        serde_json::json!({
+            "account": updated.id,
+            "mssante_enabled": updated.mssante_enabled,
+            "liste_rouge": updated.liste_rouge,
+        }),
+    )
+    .await
+    .map_err(db_err)?;
+    println!(
+        "{mailbox} : MSSanté {}, liste rouge {}",
+        if updated.mssante_enabled {
+            "activée"
+        } else {
+            "désactivée"
+        },
+        if updated.liste_rouge { "oui" } else { "non" }
+    );
+    Ok(())
 }

@@ -43,6 +43,8 @@ async fn me(
             .locked_until
             .filter(|until| *until > now)
             .map(|t| t.to_rfc3339()),
+        mssante_enabled: account.mssante_enabled,
+        liste_rouge: account.liste_rouge,
     }))
 }
 

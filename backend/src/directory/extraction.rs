@@ -99,6 +99,8 @@ pub struct Entry {
     pub address_lines: Option<String>,
     pub postal_code: Option<String>,
     pub department: Option<String>,
+    /// The town: the L6 line ("75012 PARIS") without its postal code.
+    pub city: Option<String>,
 }
 
 /// Why a line was skipped.
@@ -133,6 +135,14 @@ pub fn parse_line(line: &str) -> Result<Entry, LineError> {
         .map(|i| cols[i].trim())
         .filter(|s| !s.is_empty())
         .collect();
+    let postal_code = field(cols[28]);
+    let city = field(cols[27]).and_then(|l6| {
+        let rest = match &postal_code {
+            Some(code) => l6.strip_prefix(code.as_str()).unwrap_or(&l6),
+            None => l6.trim_start_matches(|c: char| c.is_ascii_digit()),
+        };
+        field(rest)
+    });
     Ok(Entry {
         kind: cols[0].trim().to_owned(),
         address,
@@ -144,8 +154,9 @@ pub fn parse_line(line: &str) -> Result<Entry, LineError> {
         speciality: field(cols[16]),
         organisation: field(cols[18]).or_else(|| field(cols[19])),
         address_lines: (!street.is_empty()).then(|| street.join(" ")),
-        postal_code: field(cols[28]),
+        postal_code,
         department: field(cols[29]),
+        city,
     })
 }
 
@@ -224,6 +235,7 @@ mod tests {
             Some("12 R DES LILAS 75012 PARIS")
         );
         assert_eq!(e.postal_code.as_deref(), Some("75012"));
+        assert_eq!(e.city.as_deref(), Some("PARIS"));
     }
 
     #[test]

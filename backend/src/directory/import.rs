@@ -1,27 +1,37 @@
-//! Importing the national extraction into a new snapshot, then switching to it in one
-//! transaction: a search reads the old snapshot or the new one, never a mix. Lines are
-//! read one at a time (the file is never held whole); a malformed line is reported with
-//! its number and reason and skipped; a second occurrence of an address is skipped and
-//! counted. A bad header stops everything before anything is written.
+//! Importing an extraction file ("Extraction_Correspondance_MSSante", as `.txt` or as the
+//! published `.zip`) into a new snapshot, then switching to it in one transaction: a
+//! search reads the old snapshot or the new one, never a mix.
+//!
+//! Two passes over the file, each streaming (the file is never held whole):
+//! 1. *reading*: the header is checked (a bad header stops everything before anything is
+//!    written), every line parsed, malformed lines reported with their number and
+//!    reason, repeated addresses counted, and the kept entries sorted by name — each
+//!    entry's id is then `snapshot × ID_SPAN + rank`, so the name-key index lists
+//!    entries in name order and a search reads its first 50 straight from the index;
+//! 2. *writing*: the file is read again on a blocking thread while the rows are written
+//!    (PostgreSQL: `COPY`; SQLite: multi-row inserts in large transactions).
 
 use std::collections::HashSet;
-use std::io::BufRead;
+use std::io::{BufRead, Read, Seek};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, Set,
 };
 
 use super::extraction::{self, Entry, HeaderError};
 use crate::entity::{directory_entry, directory_key, directory_snapshot};
 
-/// Entries written per transaction.
-const BATCH: usize = 1_000;
-/// Entry ids are `snapshot id × ID_SPAN + line`, so keys can be written with their
-/// entry in the same batch without reading ids back.
-const ID_SPAN: i64 = 100_000_000;
+/// Entries per written batch.
+const BATCH: usize = 5_000;
+/// Entry ids are `snapshot id × ID_SPAN + rank` (rank in name order).
+pub const ID_SPAN: i64 = 100_000_000;
+/// A rank for lines that are not imported.
+const SKIP: u32 = u32::MAX;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -29,6 +39,13 @@ pub enum ImportError {
     Header(#[from] HeaderError),
     #[error("le fichier est vide")]
     Empty,
+    #[error("archive zip illisible : {0}")]
+    Zip(String),
+    #[error(
+        "le fichier a changé pendant l'import (ligne {0}) ; rien n'a été importé — relancez \
+         l'import"
+    )]
+    Changed(u64),
     #[error("lecture du fichier : {0}")]
     Read(#[from] std::io::Error),
     #[error("base de données : {0}")]
@@ -45,69 +62,384 @@ pub struct ImportReport {
     pub rejected: Vec<(u64, String)>,
 }
 
-fn key_rows(snapshot: i64, entry_id: i64, entry: &Entry) -> Vec<directory_key::ActiveModel> {
-    let mut keys: Vec<String> = Vec::new();
-    for (prefix, name) in [("n:", &entry.last_name), ("p:", &entry.first_name)] {
-        if let Some(name) = name {
-            keys.extend(
-                super::name_keys(name)
-                    .into_iter()
-                    .map(|k| format!("{prefix}{}", k.chars().take(190).collect::<String>())),
-            );
+/// Where an import stands, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// First pass: lines read and checked.
+    Reading { lines: u64 },
+    /// Second pass: entries written, out of `total`.
+    Writing { written: u64, total: u64 },
+}
+
+/// The file to import: a path (`.txt`, or a `.zip` holding one `.txt`, recognised by its
+/// content), or bytes in memory.
+#[derive(Debug, Clone)]
+pub enum ExtractionFile {
+    Path(PathBuf),
+    Bytes(Arc<Vec<u8>>),
+}
+
+const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
+
+/// Runs `f` on the text of `source`, unzipping the one `.txt` of an archive.
+fn read_text<R: Read + Seek, T>(
+    mut source: R,
+    f: impl FnOnce(&mut dyn BufRead) -> Result<T, ImportError>,
+) -> Result<T, ImportError> {
+    let mut magic = [0u8; 4];
+    let n = source.read(&mut magic)?;
+    source.rewind()?;
+    if n == 4 && &magic == ZIP_MAGIC {
+        let mut archive =
+            zip::ZipArchive::new(source).map_err(|e| ImportError::Zip(e.to_string()))?;
+        let files: Vec<(usize, String)> = (0..archive.len())
+            .filter_map(|i| {
+                let name = archive.name_for_index(i)?.to_owned();
+                (!name.ends_with('/')).then_some((i, name))
+            })
+            .collect();
+        let texts: Vec<&(usize, String)> = files
+            .iter()
+            .filter(|(_, name)| name.to_lowercase().ends_with(".txt"))
+            .collect();
+        let index = match (texts.as_slice(), files.as_slice()) {
+            ([(i, _)], _) => *i,
+            ([], [(i, _)]) => *i,
+            _ => {
+                return Err(ImportError::Zip(format!(
+                    "l'archive doit contenir un seul fichier .txt (elle contient : {})",
+                    files
+                        .iter()
+                        .map(|(_, n)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        };
+        let entry = archive
+            .by_index(index)
+            .map_err(|e| ImportError::Zip(e.to_string()))?;
+        let mut reader = std::io::BufReader::with_capacity(1024 * 1024, entry);
+        f(&mut reader)
+    } else {
+        let mut reader = std::io::BufReader::with_capacity(1024 * 1024, source);
+        f(&mut reader)
+    }
+}
+
+impl ExtractionFile {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn BufRead) -> Result<T, ImportError>,
+    ) -> Result<T, ImportError> {
+        match self {
+            ExtractionFile::Path(path) => read_text(std::fs::File::open(path)?, f),
+            ExtractionFile::Bytes(bytes) => read_text(std::io::Cursor::new(bytes.as_slice()), f),
         }
+    }
+}
+
+/// Words too common in organisation names and towns to be worth a key.
+const STOP_WORDS: [&str; 14] = [
+    "d", "l", "de", "du", "des", "la", "le", "les", "et", "en", "sur", "au", "aux", "sous",
+];
+
+/// The normalised words of an organisation or a town, without the commonest particles.
+pub fn word_keys(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = super::normalize(text)
+        .split(' ')
+        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
+        .map(str::to_owned)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// The search keys of an entry: `n:` last name, `p:` first name, `o:` organisation
+/// (raison sociale), `v:` town.
+pub fn entry_keys(entry: &Entry) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |prefix: &str, words: Vec<String>| {
+        keys.extend(
+            words
+                .into_iter()
+                .map(|k| format!("{prefix}{}", k.chars().take(190).collect::<String>())),
+        );
+    };
+    if let Some(name) = &entry.last_name {
+        add("n:", super::name_keys(name));
+    }
+    if let Some(name) = &entry.first_name {
+        add("p:", super::name_keys(name));
+    }
+    if let Some(org) = &entry.organisation {
+        add("o:", word_keys(org));
+    }
+    if let Some(city) = &entry.city {
+        add("v:", word_keys(city));
     }
     keys.sort();
     keys.dedup();
-    keys.into_iter()
-        .map(|key| directory_key::ActiveModel {
-            snapshot_id: Set(snapshot),
-            key: Set(key),
-            entry_id: Set(entry_id),
-        })
-        .collect()
+    keys
 }
 
-async fn write_batch(
+/// The order of a directory: name (or organisation), first name, address.
+fn sort_key(entry: &Entry) -> Box<str> {
+    let name = entry
+        .last_name
+        .as_deref()
+        .or(entry.organisation.as_deref())
+        .unwrap_or("");
+    format!(
+        "{}\u{1}{}\u{1}{}",
+        super::normalize(name),
+        super::normalize(entry.first_name.as_deref().unwrap_or("")),
+        entry.address
+    )
+    .into_boxed_str()
+}
+
+/// What the first pass found: the rank of each line (or [`SKIP`]) and the report.
+struct Plan {
+    ranks: Vec<u32>,
+    report: ImportReport,
+}
+
+/// Reads one line into `line` (without its end); false at the end of the file.
+fn next_line(reader: &mut dyn BufRead, line: &mut Vec<u8>) -> std::io::Result<bool> {
+    line.clear();
+    Ok(reader.read_until(b'\n', line)? > 0)
+}
+
+/// First pass: checks the header, parses every line, sorts the kept entries by name.
+fn plan(reader: &mut dyn BufRead, progress: &dyn Fn(Progress)) -> Result<Plan, ImportError> {
+    let mut line = Vec::new();
+    if !next_line(reader, &mut line)? {
+        return Err(ImportError::Empty);
+    }
+    extraction::check_header(&String::from_utf8_lossy(&line))?;
+    let mut report = ImportReport::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut kept: Vec<(Box<str>, u32)> = Vec::new();
+    // Index = line number - 1; the header is line 1.
+    let mut ranks: Vec<u32> = vec![SKIP];
+    while next_line(reader, &mut line)? {
+        ranks.push(SKIP);
+        let number = ranks.len() as u64;
+        if number.is_multiple_of(50_000) {
+            progress(Progress::Reading { lines: number });
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            report
+                .rejected
+                .push((number, "texte qui n'est pas de l'UTF-8 valide".to_owned()));
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match extraction::parse_line(text) {
+            Ok(entry) => {
+                if !seen.insert(entry.address.clone()) {
+                    report.duplicates += 1;
+                    continue;
+                }
+                kept.push((sort_key(&entry), (number - 1) as u32));
+            }
+            Err(e) => report.rejected.push((number, e.to_string())),
+        }
+    }
+    progress(Progress::Reading {
+        lines: ranks.len() as u64,
+    });
+    kept.sort_unstable();
+    for (rank, (_, index)) in kept.iter().enumerate() {
+        ranks[*index as usize] = rank as u32;
+    }
+    report.imported = kept.len() as u64;
+    Ok(Plan { ranks, report })
+}
+
+/// Second pass: parses the kept lines again and hands them out in batches.
+fn produce(
+    reader: &mut dyn BufRead,
+    ranks: &[u32],
+    snapshot: i64,
+    out: &tokio::sync::mpsc::Sender<Vec<(i64, Entry)>>,
+) -> Result<(), ImportError> {
+    let mut line = Vec::new();
+    next_line(reader, &mut line)?;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut index = 0usize;
+    while next_line(reader, &mut line)? {
+        index += 1;
+        let number = index as u64 + 1;
+        let Some(&rank) = ranks.get(index) else {
+            return Err(ImportError::Changed(number));
+        };
+        if rank == SKIP {
+            continue;
+        }
+        let entry = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|text| extraction::parse_line(text).ok())
+            .ok_or(ImportError::Changed(number))?;
+        batch.push((snapshot * ID_SPAN + i64::from(rank), entry));
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if out.blocking_send(full).is_err() {
+                // The writer stopped: its error is the one to report.
+                return Ok(());
+            }
+        }
+    }
+    if index + 1 != ranks.len() {
+        return Err(ImportError::Changed(index as u64 + 2));
+    }
+    if !batch.is_empty() {
+        let _ = out.blocking_send(batch);
+    }
+    Ok(())
+}
+
+fn entry_row(snapshot: i64, id: i64, e: Entry) -> directory_entry::ActiveModel {
+    directory_entry::ActiveModel {
+        id: Set(id),
+        snapshot_id: Set(snapshot),
+        kind: Set(e.kind.chars().take(8).collect()),
+        address: Set(e.address),
+        identifier: Set(e.identifier),
+        civility: Set(e.civility),
+        last_name: Set(e.last_name),
+        first_name: Set(e.first_name),
+        profession: Set(e.profession),
+        speciality: Set(e.speciality),
+        organisation: Set(e.organisation),
+        address_lines: Set(e.address_lines),
+        postal_code: Set(e.postal_code),
+        department: Set(e.department),
+        city: Set(e.city),
+    }
+}
+
+/// SQLite: multi-row inserts, one transaction per batch.
+async fn write_batch_sqlite(
     db: &DatabaseConnection,
     snapshot: i64,
-    batch: &mut Vec<(i64, Entry)>,
+    batch: Vec<(i64, Entry)>,
 ) -> Result<(), sea_orm::DbErr> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let txn = db.begin().await?;
     let mut keys = Vec::new();
-    let rows: Vec<directory_entry::ActiveModel> = batch
-        .drain(..)
-        .map(|(id, e)| {
-            keys.extend(key_rows(snapshot, id, &e));
-            directory_entry::ActiveModel {
-                id: Set(id),
-                snapshot_id: Set(snapshot),
-                kind: Set(e.kind.chars().take(8).collect()),
-                address: Set(e.address),
-                identifier: Set(e.identifier),
-                civility: Set(e.civility),
-                last_name: Set(e.last_name),
-                first_name: Set(e.first_name),
-                profession: Set(e.profession),
-                speciality: Set(e.speciality),
-                organisation: Set(e.organisation),
-                address_lines: Set(e.address_lines),
-                postal_code: Set(e.postal_code),
-                department: Set(e.department),
-            }
-        })
-        .collect();
-    directory_entry::Entity::insert_many(rows)
-        .exec(&txn)
-        .await?;
-    for chunk in keys.chunks(2_000) {
-        directory_key::Entity::insert_many(chunk.to_vec())
+    let mut rows = Vec::with_capacity(batch.len());
+    for (id, e) in batch {
+        keys.extend(
+            entry_keys(&e)
+                .into_iter()
+                .map(|key| directory_key::ActiveModel {
+                    snapshot_id: Set(snapshot),
+                    key: Set(key),
+                    entry_id: Set(id),
+                }),
+        );
+        rows.push(entry_row(snapshot, id, e));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        // 15 columns × 1,000 rows stays under SQLite's 32,766 parameters.
+        let chunk: Vec<_> = rows.by_ref().take(1_000).collect();
+        directory_entry::Entity::insert_many(chunk)
             .exec(&txn)
             .await?;
     }
+    let mut keys = keys.into_iter().peekable();
+    while keys.peek().is_some() {
+        let chunk: Vec<_> = keys.by_ref().take(10_000).collect();
+        directory_key::Entity::insert_many(chunk).exec(&txn).await?;
+    }
     txn.commit().await
+}
+
+/// A text-format `COPY` field.
+fn copy_field(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("\\N"),
+        Some(v) => {
+            for c in v.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+fn copy_err(e: sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Custom(format!("COPY : {e}"))
+}
+
+/// PostgreSQL: two `COPY … FROM STDIN` per batch (entries, then keys).
+async fn write_batch_postgres(
+    db: &DatabaseConnection,
+    snapshot: i64,
+    batch: Vec<(i64, Entry)>,
+) -> Result<(), sea_orm::DbErr> {
+    let mut entries = String::with_capacity(batch.len() * 300);
+    let mut keys = String::with_capacity(batch.len() * 100);
+    for (id, e) in &batch {
+        for key in entry_keys(e) {
+            keys.push_str(&format!("{snapshot}\t"));
+            copy_field(&mut keys, Some(&key));
+            keys.push_str(&format!("\t{id}\n"));
+        }
+        entries.push_str(&format!("{id}\t{snapshot}"));
+        let kind: String = e.kind.chars().take(8).collect();
+        for value in [
+            Some(kind.as_str()),
+            Some(e.address.as_str()),
+            e.identifier.as_deref(),
+            e.civility.as_deref(),
+            e.last_name.as_deref(),
+            e.first_name.as_deref(),
+            e.profession.as_deref(),
+            e.speciality.as_deref(),
+            e.organisation.as_deref(),
+            e.address_lines.as_deref(),
+            e.postal_code.as_deref(),
+            e.department.as_deref(),
+            e.city.as_deref(),
+        ] {
+            entries.push('\t');
+            copy_field(&mut entries, value);
+        }
+        entries.push('\n');
+    }
+    let mut conn = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(copy_err)?;
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY directory_entry (id, snapshot_id, kind, address, identifier, civility, \
+             last_name, first_name, profession, speciality, organisation, address_lines, \
+             postal_code, department, city) FROM STDIN",
+        )
+        .await
+        .map_err(copy_err)?;
+    copy.send(entries.as_bytes()).await.map_err(copy_err)?;
+    copy.finish().await.map_err(copy_err)?;
+    let mut copy = conn
+        .copy_in_raw("COPY directory_key (snapshot_id, key, entry_id) FROM STDIN")
+        .await
+        .map_err(copy_err)?;
+    copy.send(keys.as_bytes()).await.map_err(copy_err)?;
+    copy.finish().await.map_err(copy_err)?;
+    Ok(())
 }
 
 /// Removes the rows of snapshots in `states` for `source` (a failed or crashed import,
@@ -141,20 +473,23 @@ async fn drop_snapshots(
     Ok(())
 }
 
-/// Imports an extraction file for `source`; `progress` is called with the number of
-/// lines read, every batch.
-pub async fn import_extraction<R: BufRead>(
+/// Imports `file` for `source` (`mssante` or `regional`); `progress` is called from the
+/// reading thread and between batches.
+pub async fn import_extraction(
     db: &DatabaseConnection,
     source: &str,
-    mut reader: R,
+    file: ExtractionFile,
     now: DateTime<Utc>,
-    mut progress: impl FnMut(u64),
+    progress: impl Fn(Progress) + Send + Sync + 'static,
 ) -> Result<ImportReport, ImportError> {
-    let mut line = Vec::new();
-    if reader.read_until(b'\n', &mut line)? == 0 {
-        return Err(ImportError::Empty);
-    }
-    extraction::check_header(&String::from_utf8_lossy(&line))?;
+    let progress = Arc::new(progress);
+    let first = {
+        let file = file.clone();
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || file.read(|r| plan(r, &*progress)))
+            .await
+            .map_err(|e| ImportError::Read(std::io::Error::other(e.to_string())))??
+    };
     // What a crashed import left behind.
     drop_snapshots(db, source, &["loading"]).await?;
     let snapshot = directory_snapshot::ActiveModel {
@@ -167,17 +502,16 @@ pub async fn import_extraction<R: BufRead>(
     }
     .insert(db)
     .await?;
-    let result = fill(db, snapshot.id, &mut reader, &mut progress).await;
-    let mut report = match result {
-        Ok(report) => report,
-        Err(e) => {
-            drop_snapshots(db, source, &["loading"]).await?;
-            return Err(e);
-        }
-    };
+    let mut report = first.report;
+    let total = report.imported;
+    let result = fill(db, snapshot.id, file, first.ranks, total, &*progress).await;
+    if let Err(e) = result {
+        drop_snapshots(db, source, &["loading"]).await?;
+        return Err(e);
+    }
     report.snapshot_id = snapshot.id;
     // The switch: one transaction.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     directory_snapshot::Entity::update_many()
         .col_expr(directory_snapshot::Column::State, Expr::value("retired"))
         .filter(directory_snapshot::Column::Source.eq(source))
@@ -199,59 +533,59 @@ pub async fn import_extraction<R: BufRead>(
         .await?;
     txn.commit().await?;
     drop_snapshots(db, source, &["retired"]).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Fresh statistics for the planner after a bulk load.
+        db.execute_unprepared("ANALYZE directory_entry").await?;
+        db.execute_unprepared("ANALYZE directory_key").await?;
+    }
     Ok(report)
 }
 
-async fn fill<R: BufRead>(
+async fn fill(
     db: &DatabaseConnection,
     snapshot: i64,
-    reader: &mut R,
-    progress: &mut impl FnMut(u64),
-) -> Result<ImportReport, ImportError> {
-    let mut report = ImportReport::default();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut batch: Vec<(i64, Entry)> = Vec::with_capacity(BATCH);
-    let mut number: u64 = 1;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
+    file: ExtractionFile,
+    ranks: Vec<u32>,
+    total: u64,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<(), ImportError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(i64, Entry)>>(2);
+    let reading =
+        tokio::task::spawn_blocking(move || file.read(|r| produce(r, &ranks, snapshot, &tx)));
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let mut written = 0u64;
+    let mut failed = None;
+    while let Some(batch) = rx.recv().await {
+        let n = batch.len() as u64;
+        let result = if postgres {
+            write_batch_postgres(db, snapshot, batch).await
+        } else {
+            write_batch_sqlite(db, snapshot, batch).await
+        };
+        if let Err(e) = result {
+            failed = Some(e);
             break;
         }
-        number += 1;
-        let Ok(text) = std::str::from_utf8(&line) else {
-            report
-                .rejected
-                .push((number, "texte qui n'est pas de l'UTF-8 valide".to_owned()));
-            continue;
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        match extraction::parse_line(text) {
-            Ok(entry) => {
-                if !seen.insert(entry.address.clone()) {
-                    report.duplicates += 1;
-                    continue;
-                }
-                report.imported += 1;
-                batch.push((snapshot * ID_SPAN + number as i64, entry));
-                if batch.len() == BATCH {
-                    write_batch(db, snapshot, &mut batch).await?;
-                    progress(number);
-                }
-            }
-            Err(e) => report.rejected.push((number, e.to_string())),
-        }
+        written += n;
+        progress(Progress::Writing { written, total });
     }
-    write_batch(db, snapshot, &mut batch).await?;
-    progress(number);
-    Ok(report)
+    drop(rx);
+    let read = reading
+        .await
+        .map_err(|e| ImportError::Read(std::io::Error::other(e.to_string())))?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    read?;
+    if written != total {
+        return Err(ImportError::Changed(0));
+    }
+    Ok(())
 }
 
-/// `medimail directory import --source mssante FILE`: imports with a progress line on
-/// standard error (lines read, lines per second), then prints the counts and every
-/// rejected line with its number and reason.
+/// `medimail directory import --source mssante|regional FILE`: imports with a progress
+/// bar on standard error (phase, percentage, rows per second), then prints the counts and
+/// every rejected line with its number and reason.
 pub async fn run(
     config: &crate::config::Config,
     source: crate::config::DirectorySource,
@@ -259,27 +593,45 @@ pub async fn run(
 ) -> Result<(), crate::startup::StartupError> {
     use crate::startup::StartupError;
     use std::io::Write;
-    let source = match source {
-        crate::config::DirectorySource::Mssante => "mssante",
-    };
-    let opened = std::fs::File::open(file).map_err(|e| StartupError::Io {
-        what: "read the directory file",
-        path: file.to_path_buf(),
-        source: e,
-    })?;
-    let total = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    let source = source.name();
+    let size = std::fs::metadata(file)
+        .map_err(|e| StartupError::Io {
+            what: "read the directory file",
+            path: file.to_path_buf(),
+            source: e,
+        })?
+        .len();
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let started = std::time::Instant::now();
-    let reader = std::io::BufReader::with_capacity(1024 * 1024, opened);
-    let report = import_extraction(&db, source, reader, Utc::now(), |lines| {
-        let seconds = started.elapsed().as_secs_f64().max(0.001);
-        eprint!(
-            "\r  {lines} lignes lues — {:.0} lignes/s — {:.1} s",
-            lines as f64 / seconds,
-            seconds
-        );
-        let _ = std::io::stderr().flush();
-    })
+    let report = import_extraction(
+        &db,
+        source,
+        ExtractionFile::Path(file.to_path_buf()),
+        Utc::now(),
+        move |p| {
+            let seconds = started.elapsed().as_secs_f64().max(0.001);
+            let line = match p {
+                Progress::Reading { lines } => format!(
+                    "  lecture  : {lines} lignes — {:.0} lignes/s — {seconds:.1} s",
+                    lines as f64 / seconds
+                ),
+                Progress::Writing { written, total } => {
+                    let share = written as f64 / total.max(1) as f64;
+                    let filled = (share * 30.0).round() as usize;
+                    format!(
+                        "  écriture : [{}{}] {:>3.0} % — {written}/{total} — {:.0} lignes/s — {seconds:.1} s",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled.min(30)),
+                        share * 100.0,
+                        written as f64 / seconds
+                    )
+                }
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+        },
+    )
     .await
     .map_err(|e| StartupError::Config(format!("import refused: {e}")))?;
     eprintln!();
@@ -292,7 +644,7 @@ pub async fn run(
         seconds,
         (report.imported + report.duplicates + report.rejected.len() as u64) as f64
             / seconds.max(0.001),
-        total
+        size
     );
     for (line, reason) in report.rejected.iter().take(1000) {
         println!("  ligne {line} : {reason}");

@@ -1,11 +1,11 @@
-//! Directories (issue 6, in progress): the Medimail directory and the national MSSanté
-//! directory. This first part holds what search and import rest on: the normalisation
-//! that makes matching ignore case, accents and punctuation, and the reading of the
-//! national extraction file (`extraction`). Storage, import command, search API and the
-//! pane come next.
+//! Directories (issue 6): "Annuaire Medimail" (the accounts of this service plus regional
+//! imports) and "Annuaire National MSSanté". `normalize` makes matching ignore case,
+//! accents and punctuation; `extraction` reads the national file; `import` loads it into
+//! a snapshot switched atomically; `search` finds contacts; `routes` is the HTTP API.
 
 pub mod extraction;
 pub mod import;
+pub mod routes;
 pub mod search;
 
 use unicode_normalization::UnicodeNormalization;

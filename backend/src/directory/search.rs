@@ -1,25 +1,97 @@
-//! Searching a directory's active snapshot by name (Nom, Prénom): each word typed is a
-//! prefix of one of the name's words, ignoring case, accents and punctuation; at least
-//! one field must hold 3 characters or more (the manual's rule). Results: exact words
-//! before prefixes, then by name; at most 50, with a flag when there are more.
+//! Searching a directory (manual part 1 §5, part 3 §4.3.1).
+//!
+//! Names (Nom, Prénom), raison sociale and town: each word typed is a prefix of one of
+//! the field's words, ignoring case, accents and punctuation, read from the key index.
+//! Code postal and RPPS/ADELI: prefixes of the column. Profession, spécialité and
+//! département refine (the webmail's lists). At least one text field must hold 3
+//! characters or more (the manual's rule). Results: exact words before prefixes, then by
+//! name — entry ids are ranks in name order, so the index gives that order for free —
+//! at most 50, with a flag when there are more. Entries on the liste rouge are never
+//! returned. Everything is read in one read transaction: a search during a re-import
+//! sees the old snapshot or the new one, never a mix.
+//!
+//! "Annuaire Medimail" is the accounts of this service plus the `regional` snapshot;
+//! "Annuaire National MSSanté" is the `mssante` snapshot.
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use medimail_api::{DirectoryContact, annuaire};
+use sea_orm::{
+    AccessMode, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
 
-use crate::entity::{directory_entry, directory_key, directory_snapshot};
+use super::normalize;
+use crate::entity::{account, directory_entry, directory_key, directory_snapshot};
 
 /// Results per search.
 pub const LIMIT: usize = 50;
+/// Candidates read per criterion in a combined search.
+const CAP: u64 = 100_000;
 
 /// The manual's message when no field has 3 characters.
 pub const TOO_SHORT: &str =
     "Veuillez indiquer vos critères de recherche (3 caractères minimum dans un champ).";
+/// The hint when more than [`LIMIT`] contacts match.
+pub const REFINE: &str =
+    "Plus de 50 contacts correspondent : précisez votre recherche (prénom, code postal…).";
 
+/// What was typed; empty strings are absent criteria.
 #[derive(Debug, Clone, Default)]
 pub struct Criteria {
     pub last_name: String,
     pub first_name: String,
+    /// Raison sociale.
+    pub organisation: String,
+    /// RPPS or ADELI.
+    pub identifier: String,
+    pub postal_code: String,
+    pub city: String,
+    pub profession: String,
+    pub speciality: String,
+    pub department: String,
+}
+
+impl Criteria {
+    fn text_fields(&self) -> [&str; 6] {
+        [
+            &self.last_name,
+            &self.first_name,
+            &self.organisation,
+            &self.identifier,
+            &self.postal_code,
+            &self.city,
+        ]
+    }
+
+    /// Nothing typed at all: the pane shows the favorites.
+    pub fn is_empty(&self) -> bool {
+        self.text_fields().iter().all(|f| f.trim().is_empty())
+            && [&self.profession, &self.speciality, &self.department]
+                .iter()
+                .all(|f| f.trim().is_empty())
+    }
+
+    /// The manual's rule: one text field of 3 characters or more.
+    pub fn long_enough(&self) -> bool {
+        self.text_fields()
+            .iter()
+            .any(|f| f.trim().chars().count() >= 3)
+    }
+
+    fn names_only(&self) -> bool {
+        [
+            &self.organisation,
+            &self.identifier,
+            &self.postal_code,
+            &self.city,
+            &self.profession,
+            &self.speciality,
+            &self.department,
+        ]
+        .iter()
+        .all(|f| f.trim().is_empty())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +102,27 @@ pub enum SearchError {
     Db(#[from] sea_orm::DbErr),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Found {
-    pub entries: Vec<directory_entry::Model>,
+    pub contacts: Vec<DirectoryContact>,
     /// More than [`LIMIT`] matched: refine.
     pub more: bool,
+}
+
+fn words(text: &str) -> Vec<String> {
+    normalize(text)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every word of `wanted` is a prefix of a word of `field`.
+fn words_match(wanted: &[String], field: Option<&str>) -> bool {
+    let have = words(field.unwrap_or(""));
+    wanted
+        .iter()
+        .all(|w| have.iter().any(|h| h.starts_with(w.as_str())))
 }
 
 /// The next string after every string starting with `prefix` (for a range scan).
@@ -42,121 +130,565 @@ fn upper_bound(prefix: &str) -> String {
     format!("{prefix}\u{10ffff}")
 }
 
-/// Entry ids whose `kind` key words start with each of `words` (all must match), with
-/// whether every word matched a whole name word.
-async fn matching(
-    db: &DatabaseConnection,
-    snapshot: i64,
-    kind: &str,
-    words: &[String],
-    cap: u64,
-) -> Result<HashMap<i64, bool>, sea_orm::DbErr> {
-    let mut result: Option<HashMap<i64, bool>> = None;
-    for word in words {
-        let prefix = format!("{kind}:{word}");
-        let rows: Vec<(String, i64)> = directory_key::Entity::find()
-            .select_only()
-            .column(directory_key::Column::Key)
-            .column(directory_key::Column::EntryId)
-            .filter(directory_key::Column::SnapshotId.eq(snapshot))
-            .filter(directory_key::Column::Key.gte(prefix.clone()))
-            .filter(directory_key::Column::Key.lt(upper_bound(&prefix)))
-            .limit(cap)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut these: HashMap<i64, bool> = HashMap::new();
-        for (key, id) in rows {
-            let exact = key == prefix;
-            let e = these.entry(id).or_insert(false);
-            *e = *e || exact;
-        }
-        result = Some(match result {
-            None => these,
-            Some(before) => before
-                .into_iter()
-                .filter_map(|(id, exact)| these.get(&id).map(|e| (id, exact && *e)))
-                .collect(),
-        });
-    }
-    Ok(result.unwrap_or_default())
+/// One index criterion: key words of one kind, or a column prefix.
+enum Driver {
+    Key(String),
+    PostalCode(String),
+    Identifier(String),
 }
 
-/// Searches the active snapshot of `source`.
-pub async fn search(
-    db: &DatabaseConnection,
+/// Ids matching `driver`, with whether the match is exact, at most [`CAP`].
+async fn candidates(
+    txn: &DatabaseTransaction,
+    snapshot: i64,
+    driver: &Driver,
+) -> Result<(HashMap<i64, bool>, bool), sea_orm::DbErr> {
+    let mut found: HashMap<i64, bool> = HashMap::new();
+    let rows: Vec<(String, i64)> = match driver {
+        Driver::Key(key) => {
+            directory_key::Entity::find()
+                .select_only()
+                .column(directory_key::Column::Key)
+                .column(directory_key::Column::EntryId)
+                .filter(directory_key::Column::SnapshotId.eq(snapshot))
+                .filter(directory_key::Column::Key.gte(key.as_str()))
+                .filter(directory_key::Column::Key.lt(upper_bound(key)))
+                .limit(CAP + 1)
+                .into_tuple()
+                .all(txn)
+                .await?
+        }
+        Driver::PostalCode(prefix) | Driver::Identifier(prefix) => {
+            let column = match driver {
+                Driver::PostalCode(_) => directory_entry::Column::PostalCode,
+                _ => directory_entry::Column::Identifier,
+            };
+            let rows: Vec<(Option<String>, i64)> = directory_entry::Entity::find()
+                .select_only()
+                .column(column)
+                .column(directory_entry::Column::Id)
+                .filter(directory_entry::Column::SnapshotId.eq(snapshot))
+                .filter(column.gte(prefix.as_str()))
+                .filter(column.lt(upper_bound(prefix)))
+                .limit(CAP + 1)
+                .into_tuple()
+                .all(txn)
+                .await?;
+            rows.into_iter()
+                .map(|(v, id)| (v.unwrap_or_default(), id))
+                .collect()
+        }
+    };
+    let capped = rows.len() as u64 > CAP;
+    let wanted = match driver {
+        Driver::Key(k) | Driver::PostalCode(k) | Driver::Identifier(k) => k,
+    };
+    for (value, id) in rows.into_iter().take(CAP as usize) {
+        let e = found.entry(id).or_insert(false);
+        *e = *e || value == *wanted;
+    }
+    Ok((found, capped))
+}
+
+/// Keeps the ids in both maps; exact only if exact in both.
+fn intersect(a: HashMap<i64, bool>, b: &HashMap<i64, bool>) -> HashMap<i64, bool> {
+    a.into_iter()
+        .filter_map(|(id, exact)| b.get(&id).map(|e| (id, exact && *e)))
+        .collect()
+}
+
+/// The ids matching a single key word, exact ones first then prefixes, each in name
+/// order, at most `limit` — read straight from the index.
+async fn single_key(
+    txn: &DatabaseTransaction,
+    snapshot: i64,
+    key: &str,
+    limit: u64,
+) -> Result<(Vec<i64>, bool), sea_orm::DbErr> {
+    let exact: Vec<i64> = directory_key::Entity::find()
+        .select_only()
+        .column(directory_key::Column::EntryId)
+        .filter(directory_key::Column::SnapshotId.eq(snapshot))
+        .filter(directory_key::Column::Key.eq(key))
+        .order_by_asc(directory_key::Column::EntryId)
+        .limit(limit + 1)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let mut ids = exact;
+    if (ids.len() as u64) <= limit {
+        let seen: HashSet<i64> = ids.iter().copied().collect();
+        let prefix: Vec<i64> = directory_key::Entity::find()
+            .select_only()
+            .column(directory_key::Column::EntryId)
+            .distinct()
+            .filter(directory_key::Column::SnapshotId.eq(snapshot))
+            .filter(directory_key::Column::Key.gt(key))
+            .filter(directory_key::Column::Key.lt(upper_bound(key)))
+            .order_by_asc(directory_key::Column::EntryId)
+            .limit(limit + 1 + seen.len() as u64)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        ids.extend(prefix.into_iter().filter(|id| !seen.contains(id)));
+    }
+    let more = ids.len() as u64 > limit;
+    ids.truncate(limit as usize);
+    Ok((ids, more))
+}
+
+/// Addresses of accounts on the liste rouge among `addresses`.
+async fn liste_rouge(
+    txn: &DatabaseTransaction,
+    addresses: &[String],
+) -> Result<HashSet<String>, sea_orm::DbErr> {
+    if addresses.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let red: Vec<Option<String>> = account::Entity::find()
+        .select_only()
+        .column(account::Column::Mailbox)
+        .filter(account::Column::ListeRouge.eq(true))
+        .filter(account::Column::Mailbox.is_in(addresses.iter().map(String::as_str)))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(red.into_iter().flatten().collect())
+}
+
+pub fn entry_contact(annuaire: &str, e: directory_entry::Model) -> DirectoryContact {
+    DirectoryContact {
+        annuaire: annuaire.to_owned(),
+        address: e.address,
+        kind: e.kind,
+        civility: e.civility,
+        last_name: e.last_name,
+        first_name: e.first_name,
+        postal_code: e.postal_code,
+        city: e.city,
+        profession: e.profession,
+        speciality: e.speciality,
+        organisation: e.organisation,
+        address_lines: e.address_lines,
+        identifier: e.identifier,
+        favorite: false,
+    }
+}
+
+/// Entries `ids` (in that order) that pass the refinements and are not on the liste
+/// rouge, at most `want`.
+async fn load_in_order(
+    txn: &DatabaseTransaction,
+    ids: &[i64],
+    criteria: &Criteria,
+    want: usize,
+) -> Result<Vec<directory_entry::Model>, sea_orm::DbErr> {
+    let profession = words(&criteria.profession);
+    let speciality = words(&criteria.speciality);
+    let department = criteria.department.trim().to_uppercase();
+    let mut kept = Vec::new();
+    for chunk in ids.chunks(200) {
+        let mut rows: HashMap<i64, directory_entry::Model> = directory_entry::Entity::find()
+            .filter(directory_entry::Column::Id.is_in(chunk.iter().copied()))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        let addresses: Vec<String> = rows.values().map(|e| e.address.clone()).collect();
+        let red = liste_rouge(txn, &addresses).await?;
+        for id in chunk {
+            let Some(e) = rows.remove(id) else { continue };
+            if red.contains(&e.address)
+                || !words_match(&profession, e.profession.as_deref())
+                || !words_match(&speciality, e.speciality.as_deref())
+                || (!department.is_empty()
+                    && e.department.as_deref().map(str::to_uppercase) != Some(department.clone()))
+            {
+                continue;
+            }
+            kept.push(e);
+            if kept.len() == want {
+                return Ok(kept);
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// Searches the active snapshot of `source` (`mssante` or `regional`).
+async fn search_snapshot(
+    txn: &DatabaseTransaction,
     source: &str,
     criteria: &Criteria,
+) -> Result<(Vec<(bool, directory_entry::Model)>, bool), sea_orm::DbErr> {
+    let Some(snapshot) = directory_snapshot::Entity::find()
+        .filter(directory_snapshot::Column::Source.eq(source))
+        .filter(directory_snapshot::Column::State.eq("active"))
+        .one(txn)
+        .await?
+    else {
+        return Ok((Vec::new(), false));
+    };
+    let mut drivers = Vec::new();
+    for (kind, text, organisation_like) in [
+        ("n", &criteria.last_name, false),
+        ("p", &criteria.first_name, false),
+        ("o", &criteria.organisation, true),
+        ("v", &criteria.city, true),
+    ] {
+        let typed = if organisation_like {
+            super::import::word_keys(text)
+        } else {
+            words(text)
+        };
+        drivers.extend(
+            typed
+                .into_iter()
+                .map(|w| Driver::Key(format!("{kind}:{w}"))),
+        );
+    }
+    let postal = criteria.postal_code.trim();
+    if !postal.is_empty() {
+        drivers.push(Driver::PostalCode(postal.to_owned()));
+    }
+    let identifier = criteria.identifier.trim();
+    if !identifier.is_empty() {
+        drivers.push(Driver::Identifier(identifier.to_owned()));
+    }
+    if drivers.is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    let want = LIMIT + 1;
+    if let [Driver::Key(key)] = drivers.as_slice() {
+        // The common case: one word typed. The index gives the order; fetch more only
+        // when the liste rouge or a refinement dropped some.
+        let mut limit = want as u64;
+        loop {
+            let (ids, more_ids) = single_key(txn, snapshot.id, key, limit).await?;
+            let entries = load_in_order(txn, &ids, criteria, want).await?;
+            if entries.len() == want || !more_ids {
+                let more = entries.len() > LIMIT;
+                let page: Vec<i64> = entries.iter().map(|e| e.id).collect();
+                let exact = exact_ids(txn, snapshot.id, key, &page).await?;
+                return Ok((
+                    entries
+                        .into_iter()
+                        .take(LIMIT)
+                        .map(|e| (exact.contains(&e.id), e))
+                        .collect(),
+                    more,
+                ));
+            }
+            limit *= 4;
+        }
+    }
+    let mut found: Option<HashMap<i64, bool>> = None;
+    let mut capped = false;
+    for driver in &drivers {
+        let (these, hit_cap) = candidates(txn, snapshot.id, driver).await?;
+        capped |= hit_cap;
+        found = Some(match found {
+            None => these,
+            Some(before) => intersect(before, &these),
+        });
+        if found.as_ref().is_some_and(HashMap::is_empty) {
+            break;
+        }
+    }
+    let found = found.unwrap_or_default();
+    let mut ordered: Vec<(i64, bool)> = found.into_iter().collect();
+    ordered.sort_by_key(|(id, exact)| (!*exact, *id));
+    let ids: Vec<i64> = ordered.iter().map(|(id, _)| *id).collect();
+    let exact: HashSet<i64> = ordered
+        .iter()
+        .filter(|(_, e)| *e)
+        .map(|(id, _)| *id)
+        .collect();
+    let entries = load_in_order(txn, &ids, criteria, want).await?;
+    let more = entries.len() > LIMIT || capped;
+    Ok((
+        entries
+            .into_iter()
+            .take(LIMIT)
+            .map(|e| (exact.contains(&e.id), e))
+            .collect(),
+        more,
+    ))
+}
+
+/// Which of `ids` match `key` exactly (they are few: one page).
+async fn exact_ids(
+    txn: &DatabaseTransaction,
+    snapshot: i64,
+    key: &str,
+    ids: &[i64],
+) -> Result<HashSet<i64>, sea_orm::DbErr> {
+    let rows: Vec<i64> = directory_key::Entity::find()
+        .select_only()
+        .column(directory_key::Column::EntryId)
+        .filter(directory_key::Column::SnapshotId.eq(snapshot))
+        .filter(directory_key::Column::Key.eq(key))
+        .filter(directory_key::Column::EntryId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// "Prénom NOM" → (NOM, Prénom): words in capitals are the last name; without any, the
+/// last word is.
+pub fn split_display_name(name: &str) -> (Option<String>, Option<String>) {
+    let parts: Vec<&str> = name.split_whitespace().collect();
+    let is_upper =
+        |w: &str| w.chars().any(char::is_alphabetic) && w.chars().all(|c| !c.is_lowercase());
+    let (last, first): (Vec<&str>, Vec<&str>) = if parts.iter().any(|w| is_upper(w)) {
+        parts.iter().partition(|w| is_upper(w))
+    } else if let Some((last, first)) = parts.split_last() {
+        (vec![*last], first.to_vec())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let join = |v: Vec<&str>| (!v.is_empty()).then(|| v.join(" "));
+    (join(last), join(first))
+}
+
+/// Accounts of this service (not placeholders, not on the liste rouge) whose display
+/// name holds every word typed in Nom and Prénom.
+async fn search_accounts(
+    txn: &DatabaseTransaction,
+    criteria: &Criteria,
+) -> Result<(Vec<(bool, DirectoryContact)>, bool), sea_orm::DbErr> {
+    if !criteria.names_only() {
+        return Ok((Vec::new(), false));
+    }
+    let last = words(&criteria.last_name);
+    let first = words(&criteria.first_name);
+    let all: Vec<String> = last.iter().chain(first.iter()).cloned().collect();
+    let Some(longest) = all.iter().max_by_key(|w| w.len()) else {
+        return Ok((Vec::new(), false));
+    };
+    let rows = account::Entity::find()
+        .filter(account::Column::TenantId.ne(crate::auth::account::PENDING_TENANT))
+        .filter(account::Column::ListeRouge.eq(false))
+        .filter(account::Column::Mailbox.is_not_null())
+        .filter(account::Column::SearchName.like(format!("%{longest}%")))
+        .limit(10_000)
+        .all(txn)
+        .await?;
+    let mut found = Vec::new();
+    for a in rows {
+        let (Some(mailbox), Some(display)) = (a.mailbox, a.display_name) else {
+            continue;
+        };
+        let (last_name, first_name) = split_display_name(&display);
+        // Nom against the last name, Prénom against the first name; a display name
+        // without capitals is matched on all its words.
+        let name_words = words(&display);
+        let ok_last = last.is_empty()
+            || words_match(&last, last_name.as_deref())
+            || last
+                .iter()
+                .all(|w| name_words.iter().any(|h| h.starts_with(w.as_str())));
+        let ok_first = first.is_empty()
+            || words_match(&first, first_name.as_deref())
+            || first
+                .iter()
+                .all(|w| name_words.iter().any(|h| h.starts_with(w.as_str())));
+        if !ok_last || !ok_first {
+            continue;
+        }
+        let exact = all.iter().all(|w| name_words.contains(w));
+        found.push((
+            exact,
+            DirectoryContact {
+                annuaire: annuaire::MEDIMAIL.to_owned(),
+                address: mailbox,
+                kind: "COMPTE".to_owned(),
+                last_name,
+                first_name,
+                ..Default::default()
+            },
+        ));
+    }
+    Ok((found, false))
+}
+
+fn contact_order(c: &DirectoryContact) -> (String, String, String) {
+    (
+        normalize(
+            c.last_name
+                .as_deref()
+                .or(c.organisation.as_deref())
+                .unwrap_or(""),
+        ),
+        normalize(c.first_name.as_deref().unwrap_or("")),
+        c.address.clone(),
+    )
+}
+
+/// Begins the read transaction every search runs in: one consistent view of the data.
+async fn read_view(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await
+    } else {
+        // SQLite (WAL): a deferred transaction reads one snapshot from its first read.
+        db.begin().await
+    }
+}
+
+/// Searches `annuaire` (`medimail` or `mssante`).
+pub async fn search(
+    db: &DatabaseConnection,
+    which: &str,
+    criteria: &Criteria,
 ) -> Result<Found, SearchError> {
-    let last: Vec<String> = super::normalize(&criteria.last_name)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let first: Vec<String> = super::normalize(&criteria.first_name)
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let long_enough = |s: &str| s.trim().chars().count() >= 3;
-    if !long_enough(&criteria.last_name) && !long_enough(&criteria.first_name) {
+    if !criteria.long_enough() {
         return Err(SearchError::TooShort);
     }
+    let txn = read_view(db).await?;
+    let mut ranked: Vec<(bool, DirectoryContact)> = Vec::new();
+    let mut more = false;
+    let source = if which == annuaire::MSSANTE {
+        "mssante"
+    } else {
+        "regional"
+    };
+    let (entries, m) = search_snapshot(&txn, source, criteria).await?;
+    more |= m;
+    ranked.extend(
+        entries
+            .into_iter()
+            .map(|(exact, e)| (exact, entry_contact(which, e))),
+    );
+    if which == annuaire::MEDIMAIL {
+        let (accounts, m) = search_accounts(&txn, criteria).await?;
+        more |= m;
+        // An account and a regional entry with the same address: the account only.
+        let accounts_at: HashSet<String> =
+            accounts.iter().map(|(_, c)| c.address.clone()).collect();
+        ranked.retain(|(_, c)| !accounts_at.contains(&c.address));
+        ranked.extend(accounts);
+        ranked.sort_by(|(ea, a), (eb, b)| {
+            eb.cmp(ea)
+                .then_with(|| contact_order(a).cmp(&contact_order(b)))
+        });
+    }
+    txn.commit().await?;
+    if ranked.len() > LIMIT {
+        more = true;
+        ranked.truncate(LIMIT);
+    }
+    Ok(Found {
+        contacts: ranked.into_iter().map(|(_, c)| c).collect(),
+        more,
+    })
+}
+
+/// Finds one contact by address in `annuaire` (to star it with trustworthy details).
+pub async fn contact(
+    db: &DatabaseConnection,
+    which: &str,
+    address: &str,
+) -> Result<Option<DirectoryContact>, sea_orm::DbErr> {
+    let address = address.trim().to_lowercase();
+    let red = account::Entity::find()
+        .filter(account::Column::Mailbox.eq(address.as_str()))
+        .filter(account::Column::ListeRouge.eq(true))
+        .one(db)
+        .await?;
+    if red.is_some() {
+        return Ok(None);
+    }
+    if which == annuaire::MEDIMAIL
+        && let Some(a) = account::Entity::find()
+            .filter(account::Column::Mailbox.eq(address.as_str()))
+            .filter(account::Column::TenantId.ne(crate::auth::account::PENDING_TENANT))
+            .one(db)
+            .await?
+    {
+        let (last_name, first_name) = split_display_name(a.display_name.as_deref().unwrap_or(""));
+        return Ok(Some(DirectoryContact {
+            annuaire: annuaire::MEDIMAIL.to_owned(),
+            address,
+            kind: "COMPTE".to_owned(),
+            last_name,
+            first_name,
+            ..Default::default()
+        }));
+    }
+    let source = if which == annuaire::MSSANTE {
+        "mssante"
+    } else {
+        "regional"
+    };
     let Some(snapshot) = directory_snapshot::Entity::find()
         .filter(directory_snapshot::Column::Source.eq(source))
         .filter(directory_snapshot::Column::State.eq("active"))
         .one(db)
         .await?
     else {
-        return Ok(Found {
-            entries: Vec::new(),
-            more: false,
-        });
+        return Ok(None);
     };
-    // Enough candidates to rank: a short prefix of a common name matches thousands.
-    let cap = 5_000;
-    let mut candidates: Option<HashMap<i64, bool>> = None;
-    for (kind, words) in [("n", &last), ("p", &first)] {
-        if words.is_empty() {
-            continue;
-        }
-        let found = matching(db, snapshot.id, kind, words, cap).await?;
-        candidates = Some(match candidates {
-            None => found,
-            Some(before) => before
-                .into_iter()
-                .filter_map(|(id, exact)| found.get(&id).map(|e| (id, exact && *e)))
-                .collect(),
-        });
-    }
-    let candidates = candidates.unwrap_or_default();
-    let ids: Vec<i64> = candidates.keys().copied().collect();
-    let mut entries = Vec::new();
-    for chunk in ids.chunks(500) {
-        entries.extend(
-            directory_entry::Entity::find()
-                .filter(directory_entry::Column::Id.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?,
+    Ok(directory_entry::Entity::find()
+        .filter(directory_entry::Column::SnapshotId.eq(snapshot.id))
+        .filter(directory_entry::Column::Address.eq(address.as_str()))
+        .one(db)
+        .await?
+        .map(|e| entry_contact(which, e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_split_into_last_and_first_name() {
+        assert_eq!(
+            split_display_name("Pierre DUPOND"),
+            (Some("DUPOND".into()), Some("Pierre".into()))
         );
+        assert_eq!(
+            split_display_name("Marie-Anne LE GOFF"),
+            (Some("LE GOFF".into()), Some("Marie-Anne".into()))
+        );
+        assert_eq!(
+            split_display_name("Jeanne Martin"),
+            (Some("Martin".into()), Some("Jeanne".into()))
+        );
+        assert_eq!(split_display_name(""), (None, None));
     }
-    let name = |e: &directory_entry::Model| {
-        (
-            super::normalize(e.last_name.as_deref().unwrap_or("")),
-            super::normalize(e.first_name.as_deref().unwrap_or("")),
-        )
-    };
-    entries.sort_by(|a, b| {
-        let exact_a = candidates.get(&a.id).copied().unwrap_or(false);
-        let exact_b = candidates.get(&b.id).copied().unwrap_or(false);
-        exact_b
-            .cmp(&exact_a)
-            .then_with(|| name(a).cmp(&name(b)))
-            .then_with(|| a.address.cmp(&b.address))
-    });
-    let mut seen = HashSet::new();
-    entries.retain(|e| seen.insert(e.id));
-    let more = entries.len() > LIMIT;
-    entries.truncate(LIMIT);
-    Ok(Found { entries, more })
+
+    #[test]
+    fn the_three_character_rule_counts_text_fields_only() {
+        let mut c = Criteria::default();
+        assert!(c.is_empty());
+        assert!(!c.long_enough());
+        c.last_name = "du".into();
+        assert!(!c.long_enough());
+        c.profession = "Médecin".into();
+        assert!(!c.long_enough(), "a list choice is not a text criterion");
+        c.postal_code = "310".into();
+        assert!(c.long_enough());
+        let c = Criteria {
+            first_name: " Zoé ".into(),
+            ..Default::default()
+        };
+        assert!(c.long_enough());
+    }
+
+    #[test]
+    fn refinements_match_words_by_prefix() {
+        assert!(words_match(&words("medecin"), Some("Médecin")));
+        assert!(words_match(
+            &words("chir dent"),
+            Some("Chirurgien-Dentiste")
+        ));
+        assert!(!words_match(&words("infirm"), Some("Médecin")));
+        assert!(words_match(&[], None));
+    }
 }

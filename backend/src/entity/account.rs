@@ -22,6 +22,13 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// When the last one-time code was requested (one request per 60 s).
     pub last_code_requested_at: Option<ChronoDateTimeUtc>,
+    /// On the "liste rouge": never returned by a directory search (manual part 2 §4).
+    pub liste_rouge: bool,
+    /// MSSanté activated: the national directory is offered (its activation flow comes
+    /// later; for now an administrator sets it with `medimail account`).
+    pub mssante_enabled: bool,
+    /// The display name normalised (`directory::normalize`), for the Medimail directory.
+    pub search_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

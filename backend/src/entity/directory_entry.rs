@@ -21,6 +21,8 @@ pub struct Model {
     pub address_lines: Option<String>,
     pub postal_code: Option<String>,
     pub department: Option<String>,
+    /// The town (L6 line without its postal code).
+    pub city: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod audit_event;
 pub mod auth_session;
 pub mod directory_entry;
+pub mod directory_favorite;
 pub mod directory_key;
 pub mod directory_snapshot;
 pub mod envelope;

@@ -9,6 +9,7 @@ mod m20261127_000003_create_sign_in;
 mod m20261127_000004_create_envelope;
 mod m20261127_000005_inbox_order;
 mod m20261127_000006_create_directory;
+mod m20261127_000007_directory_search;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_envelope::Migration),
             Box::new(m20261127_000005_inbox_order::Migration),
             Box::new(m20261127_000006_create_directory::Migration),
+            Box::new(m20261127_000007_directory_search::Migration),
         ]
     }
 }

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
 use medimail_server::clock::Clock;
 use medimail_server::config::Cli;
 use medimail_server::keys::Keys;
@@ -12,6 +15,8 @@ use medimail_server::mail::Mailer;
 use medimail_server::state::{AppState, Services};
 use medimail_server::taskpane::TaskpanePage;
 use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tower::ServiceExt;
 
 pub const ORIGIN: &str = "https://medimail.chu-exemple.fr";
 
@@ -153,4 +158,65 @@ impl ParseWithoutEnv for Cli {
             command: None,
         }
     }
+}
+
+/// A passphrase the rules accept.
+pub const GOOD_PASSPHRASE: &str = "Le chat dort sur le radiateur";
+
+/// A signed-in user: Office token from the development identity (`name` as its display
+/// name), passphrase chosen, code read from the file outbox, session opened.
+/// Returns (Office token, session token).
+pub async fn signed_in_as(state: &AppState, mailbox: &str, name: &str) -> (String, String) {
+    let dev = state.dev_identity.as_ref().expect("dev identity");
+    let token = dev.mint(mailbox, name, chrono::Utc::now()).expect("token");
+    let call = |path: &str, body: Value| {
+        Request::post(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let app = medimail_server::http::app(state.clone());
+    let r = app
+        .clone()
+        .oneshot(call(
+            "/api/auth/passphrase",
+            json!({"passphrase": GOOD_PASSPHRASE, "confirmation": GOOD_PASSPHRASE}),
+        ))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = app
+        .clone()
+        .oneshot(call("/api/auth/code", json!({})))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Read the code back from the stored HMAC is impossible by design: use the outbox.
+    state.mail_worker().drain_once().await.expect("drained");
+    let dir = state.mailer.file_dir().expect("file outbox");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .collect();
+    files.sort();
+    let raw = std::fs::read(files.last().expect("mail")).expect("read");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .expect("mail");
+    let code = parsed.subject().expect("subject")[1..7].to_owned();
+    let r = app
+        .oneshot(call(
+            "/api/auth/session",
+            json!({"code": code, "passphrase": GOOD_PASSPHRASE}),
+        ))
+        .await
+        .expect("ok");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    let session: Value = serde_json::from_slice(&bytes).expect("json");
+    (
+        token,
+        session["session"].as_str().expect("session").to_owned(),
+    )
 }
