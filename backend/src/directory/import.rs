@@ -28,6 +28,8 @@ use crate::entity::{directory_entry, directory_key, directory_snapshot};
 
 /// Entries per written batch.
 const BATCH: usize = 5_000;
+/// Entries per SQLite transaction.
+const SQLITE_TRANSACTION: u64 = 25_000;
 /// Entry ids are `snapshot id × ID_SPAN + rank` (rank in name order).
 pub const ID_SPAN: i64 = 100_000_000;
 /// A rank for lines that are not imported.
@@ -303,61 +305,76 @@ fn produce(
     Ok(())
 }
 
-fn entry_row(snapshot: i64, id: i64, e: Entry) -> directory_entry::ActiveModel {
-    directory_entry::ActiveModel {
-        id: Set(id),
-        snapshot_id: Set(snapshot),
-        kind: Set(e.kind.chars().take(8).collect()),
-        address: Set(e.address),
-        identifier: Set(e.identifier),
-        civility: Set(e.civility),
-        last_name: Set(e.last_name),
-        first_name: Set(e.first_name),
-        profession: Set(e.profession),
-        speciality: Set(e.speciality),
-        organisation: Set(e.organisation),
-        address_lines: Set(e.address_lines),
-        postal_code: Set(e.postal_code),
-        department: Set(e.department),
-        city: Set(e.city),
-    }
+fn sqlx_err(e: sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Custom(format!("SQLite : {e}"))
 }
 
-/// SQLite: multi-row inserts, one transaction per batch.
+/// SQLite: multi-row inserts (keys in index order), inside the transaction the caller
+/// opened on the import's own connection.
 async fn write_batch_sqlite(
-    db: &DatabaseConnection,
+    conn: &mut sqlx::SqliteConnection,
     snapshot: i64,
     batch: Vec<(i64, Entry)>,
 ) -> Result<(), sea_orm::DbErr> {
-    let mut keys = Vec::new();
-    let mut rows = Vec::with_capacity(batch.len());
-    for (id, e) in batch {
-        keys.extend(
-            entry_keys(&e)
-                .into_iter()
-                .map(|key| directory_key::ActiveModel {
-                    snapshot_id: Set(snapshot),
-                    key: Set(key),
-                    entry_id: Set(id),
-                }),
-        );
-        rows.push(entry_row(snapshot, id, e));
+    let mut keys: Vec<(String, i64)> = Vec::new();
+    for (id, e) in &batch {
+        keys.extend(entry_keys(e).into_iter().map(|k| (k, *id)));
     }
-    let txn = crate::db::begin_write(db).await?;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        // 15 columns × 1,000 rows stays under SQLite's 32,766 parameters.
-        let chunk: Vec<_> = rows.by_ref().take(1_000).collect();
-        directory_entry::Entity::insert_many(chunk)
-            .exec(&txn)
-            .await?;
+    keys.sort_unstable();
+    let result = async {
+        let mut rows = batch.into_iter().peekable();
+        while rows.peek().is_some() {
+            // 15 columns × 1,000 rows stays under SQLite's 32,766 parameters.
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO directory_entry (id, snapshot_id, kind, address, identifier, \
+                 civility, last_name, first_name, profession, speciality, organisation, \
+                 address_lines, postal_code, department, city) ",
+            );
+            q.push_values(rows.by_ref().take(1_000), |mut b, (id, e)| {
+                b.push_bind(id)
+                    .push_bind(snapshot)
+                    .push_bind(e.kind.chars().take(8).collect::<String>())
+                    .push_bind(e.address)
+                    .push_bind(e.identifier)
+                    .push_bind(e.civility)
+                    .push_bind(e.last_name)
+                    .push_bind(e.first_name)
+                    .push_bind(e.profession)
+                    .push_bind(e.speciality)
+                    .push_bind(e.organisation)
+                    .push_bind(e.address_lines)
+                    .push_bind(e.postal_code)
+                    .push_bind(e.department)
+                    .push_bind(e.city);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        let mut keys = keys.into_iter().peekable();
+        while keys.peek().is_some() {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO directory_key (snapshot_id, key, entry_id) ",
+            );
+            q.push_values(keys.by_ref().take(10_000), |mut b, (key, id)| {
+                b.push_bind(snapshot).push_bind(key).push_bind(id);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok::<(), sqlx::Error>(())
     }
-    let mut keys = keys.into_iter().peekable();
-    while keys.peek().is_some() {
-        let chunk: Vec<_> = keys.by_ref().take(10_000).collect();
-        directory_key::Entity::insert_many(chunk).exec(&txn).await?;
-    }
-    txn.commit().await
+    .await;
+    result.map_err(sqlx_err)
+}
+
+/// Runs `sql` (BEGIN IMMEDIATE, COMMIT, ROLLBACK) on the import's SQLite connection.
+async fn sqlite_exec(
+    conn: &mut sqlx::SqliteConnection,
+    sql: &'static str,
+) -> Result<(), sea_orm::DbErr> {
+    sqlx::query(sql)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+        .map_err(sqlx_err)
 }
 
 /// A text-format `COPY` field.
@@ -553,14 +570,51 @@ async fn fill(
     let reading =
         tokio::task::spawn_blocking(move || file.read(|r| produce(r, &ranks, snapshot, &tx)));
     let postgres = db.get_database_backend() == DbBackend::Postgres;
+    // SQLite: one connection for the whole import, with a page cache large enough for the
+    // name-key index (the default 2 MB makes every insert a cache miss).
+    let mut sqlite = if postgres {
+        None
+    } else {
+        let mut conn = db
+            .get_sqlite_connection_pool()
+            .acquire()
+            .await
+            .map_err(sqlx_err)?;
+        // NORMAL is safe in WAL mode (a power cut may lose the last commits, never corrupt
+        // the file) and spares an fsync per batch.
+        for pragma in ["PRAGMA cache_size = -262144", "PRAGMA synchronous = NORMAL"] {
+            sqlx::query(pragma)
+                .execute(&mut *conn)
+                .await
+                .map_err(sqlx_err)?;
+        }
+        Some(conn)
+    };
     let mut written = 0u64;
     let mut failed = None;
+    let mut in_transaction = 0u64;
     while let Some(batch) = rx.recv().await {
         let n = batch.len() as u64;
-        let result = if postgres {
-            write_batch_postgres(db, snapshot, batch).await
-        } else {
-            write_batch_sqlite(db, snapshot, batch).await
+        let result = match sqlite.as_mut() {
+            Some(conn) => {
+                // Several batches per transaction: each page of the key index is then
+                // written to the WAL once per transaction rather than once per batch,
+                // while the write lock is still released every second or two.
+                let mut r = Ok(());
+                if in_transaction == 0 {
+                    r = sqlite_exec(conn, "BEGIN IMMEDIATE").await;
+                }
+                if r.is_ok() {
+                    r = write_batch_sqlite(conn, snapshot, batch).await;
+                }
+                in_transaction += n;
+                if r.is_ok() && in_transaction >= SQLITE_TRANSACTION {
+                    in_transaction = 0;
+                    r = sqlite_exec(conn, "COMMIT").await;
+                }
+                r
+            }
+            None => write_batch_postgres(db, snapshot, batch).await,
         };
         if let Err(e) = result {
             failed = Some(e);
@@ -568,6 +622,24 @@ async fn fill(
         }
         written += n;
         progress(Progress::Writing { written, total });
+    }
+    if let Some(conn) = sqlite.as_mut()
+        && in_transaction > 0
+    {
+        let end = if failed.is_none() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        if let Err(e) = sqlite_exec(conn, end).await {
+            failed.get_or_insert(e);
+        }
+    }
+    if let Some(mut conn) = sqlite {
+        // Back to SQLite's default before the connection returns to the pool.
+        for pragma in ["PRAGMA cache_size = -2000", "PRAGMA synchronous = FULL"] {
+            let _ = sqlx::query(pragma).execute(&mut *conn).await;
+        }
     }
     drop(rx);
     let read = reading

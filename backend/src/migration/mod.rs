@@ -10,6 +10,7 @@ mod m20261127_000004_create_envelope;
 mod m20261127_000005_inbox_order;
 mod m20261127_000006_create_directory;
 mod m20261127_000007_directory_search;
+mod m20261127_000008_directory_key_without_rowid;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_inbox_order::Migration),
             Box::new(m20261127_000006_create_directory::Migration),
             Box::new(m20261127_000007_directory_search::Migration),
+            Box::new(m20261127_000008_directory_key_without_rowid::Migration),
         ]
     }
 }
