@@ -170,14 +170,17 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
             line("PER", "dup@chu.mssante.fr", "DUP", "Zoé"),
             line("PER", "dupuis@chu.mssante.fr", "DUPUIS", "Agnès"),
         ];
-        for i in 0..60 {
+        for i in 0..70 {
             lines.push(line(
                 "PER",
                 &format!("m{i}@chu.mssante.fr"),
                 "MARTIN",
-                "Léa",
+                &format!("Léa{i:02}"),
             ));
         }
+        lines.push(line("PER", "demarco@chu.mssante.fr", "DE MARCO", "Luigi"));
+        lines.push(line("PER", "mar2@chu.mssante.fr", "MAR", "Paul"));
+        lines.push(line("PER", "mar1@chu.mssante.fr", "MAR", "Anne"));
         import_extraction(
             &conn,
             "mssante",
@@ -228,6 +231,28 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
         // At most 50, with the hint flag.
         let f = find("martin", "").await.expect("found");
         assert_eq!((f.contacts.len(), f.more), (50, true));
+        // A common prefix (more than `TOP` entries: read from its `directory_top` row):
+        // the exact word first, then every other match in name order — "DE MARCO" sorts
+        // under "d", before the MARTINs.
+        let f = find("mar", "").await.expect("found");
+        let shown = addresses(&f);
+        assert_eq!(
+            &shown[..4],
+            [
+                "mar1@chu.mssante.fr",
+                "mar2@chu.mssante.fr",
+                "demarco@chu.mssante.fr",
+                "m0@chu.mssante.fr"
+            ],
+            "{shown:?}"
+        );
+        assert_eq!((shown.len(), f.more), (50, true));
+        let top_rows = medimail_server::entity::directory_top::Entity::find()
+            .filter(medimail_server::entity::directory_top::Column::Key.eq("n:mar"))
+            .count(&conn)
+            .await
+            .expect("q");
+        assert_eq!(top_rows, 1, "the prefix list exists");
         // The 3-character rule.
         assert!(matches!(find("du", "le").await, Err(SearchError::TooShort)));
         assert!(

@@ -11,7 +11,7 @@
 //! 2. *writing*: the file is read again on a blocking thread while the rows are written
 //!    (PostgreSQL: `COPY`; SQLite: multi-row inserts in large transactions).
 
-use std::collections::HashSet;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::io::{BufRead, Read, Seek};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,10 +24,16 @@ use sea_orm::{
 };
 
 use super::extraction::{self, Entry, HeaderError};
-use crate::entity::{directory_entry, directory_key, directory_snapshot};
+use crate::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
 
 /// Entries per written batch.
 const BATCH: usize = 5_000;
+/// Entries kept per prefix in `directory_top` (a page is 50, plus the exact matches that
+/// a search sets apart).
+pub const TOP: usize = 64;
+/// Prefix lengths (in characters) that get a `directory_top` row.
+pub const TOP_LENGTHS: std::ops::RangeInclusive<usize> = 3..=8;
+
 /// Entries per SQLite transaction.
 const SQLITE_TRANSACTION: u64 = 25_000;
 /// Entry ids are `snapshot id × ID_SPAN + rank` (rank in name order).
@@ -263,13 +269,63 @@ fn plan(reader: &mut dyn BufRead, progress: &dyn Fn(Progress)) -> Result<Plan, I
     Ok(Plan { ranks, report })
 }
 
-/// Second pass: parses the kept lines again and hands them out in batches.
+/// For each short name prefix: how many entries match, and the [`TOP`] smallest ranks.
+#[derive(Default)]
+struct Tops(HashMap<String, (u64, BinaryHeap<u32>)>);
+
+impl Tops {
+    fn add(&mut self, rank: u32, entry: &Entry) {
+        let mut prefixes: HashSet<String> = HashSet::new();
+        for key in entry_keys(entry) {
+            if !(key.starts_with("n:") || key.starts_with("p:")) {
+                continue;
+            }
+            let chars: Vec<(usize, char)> = key.char_indices().collect();
+            for length in TOP_LENGTHS {
+                // "n:" + `length` characters.
+                if let Some((end, _)) = chars.get(2 + length) {
+                    prefixes.insert(key[..*end].to_owned());
+                } else if chars.len() == 2 + length {
+                    prefixes.insert(key.clone());
+                }
+            }
+        }
+        for prefix in prefixes {
+            let (total, heap) = self.0.entry(prefix).or_default();
+            *total += 1;
+            heap.push(rank);
+            if heap.len() > TOP {
+                heap.pop();
+            }
+        }
+    }
+
+    /// The rows worth keeping: prefixes matched by more than [`TOP`] entries.
+    fn rows(self) -> Vec<(String, u64, Vec<u8>)> {
+        self.0
+            .into_iter()
+            .filter(|(_, (total, _))| *total > TOP as u64)
+            .map(|(key, (total, heap))| {
+                let ranks: Vec<u8> = heap
+                    .into_sorted_vec()
+                    .into_iter()
+                    .flat_map(u32::to_le_bytes)
+                    .collect();
+                (key, total, ranks)
+            })
+            .collect()
+    }
+}
+
+/// Second pass: parses the kept lines again and hands them out in batches; returns the
+/// prefix lists for `directory_top`.
 fn produce(
     reader: &mut dyn BufRead,
     ranks: &[u32],
     snapshot: i64,
     out: &tokio::sync::mpsc::Sender<Vec<(i64, Entry)>>,
-) -> Result<(), ImportError> {
+) -> Result<Tops, ImportError> {
+    let mut tops = Tops::default();
     let mut line = Vec::new();
     next_line(reader, &mut line)?;
     let mut batch = Vec::with_capacity(BATCH);
@@ -287,12 +343,13 @@ fn produce(
             .ok()
             .and_then(|text| extraction::parse_line(text).ok())
             .ok_or(ImportError::Changed(number))?;
+        tops.add(rank, &entry);
         batch.push((snapshot * ID_SPAN + i64::from(rank), entry));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if out.blocking_send(full).is_err() {
                 // The writer stopped: its error is the one to report.
-                return Ok(());
+                return Ok(tops);
             }
         }
     }
@@ -302,7 +359,32 @@ fn produce(
     if !batch.is_empty() {
         let _ = out.blocking_send(batch);
     }
-    Ok(())
+    Ok(tops)
+}
+
+/// Writes the prefix lists of a snapshot.
+async fn write_tops(
+    db: &DatabaseConnection,
+    snapshot: i64,
+    tops: Tops,
+) -> Result<(), sea_orm::DbErr> {
+    let rows: Vec<directory_top::ActiveModel> = tops
+        .rows()
+        .into_iter()
+        .map(|(key, total, ranks)| directory_top::ActiveModel {
+            snapshot_id: Set(snapshot),
+            key: Set(key),
+            total: Set(total as i64),
+            ranks: Set(ranks),
+        })
+        .collect();
+    let txn = crate::db::begin_write(db).await?;
+    for chunk in rows.chunks(2_000) {
+        directory_top::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await
 }
 
 fn sqlx_err(e: sqlx::Error) -> sea_orm::DbErr {
@@ -475,6 +557,10 @@ async fn drop_snapshots(
         .map(|s| s.id)
         .collect();
     for id in ids {
+        directory_top::Entity::delete_many()
+            .filter(directory_top::Column::SnapshotId.eq(id))
+            .exec(db)
+            .await?;
         directory_key::Entity::delete_many()
             .filter(directory_key::Column::SnapshotId.eq(id))
             .exec(db)
@@ -551,9 +637,10 @@ pub async fn import_extraction(
     txn.commit().await?;
     drop_snapshots(db, source, &["retired"]).await?;
     if db.get_database_backend() == DbBackend::Postgres {
-        // Fresh statistics for the planner after a bulk load.
-        db.execute_unprepared("ANALYZE directory_entry").await?;
-        db.execute_unprepared("ANALYZE directory_key").await?;
+        // Statistics for the planner, and the visibility map that lets the key index be
+        // read without visiting the table (rows written by COPY are not marked yet).
+        db.execute_unprepared("VACUUM (ANALYZE) directory_entry, directory_key, directory_top")
+            .await?;
     }
     Ok(report)
 }
@@ -648,10 +735,11 @@ async fn fill(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    read?;
+    let tops = read?;
     if written != total {
         return Err(ImportError::Changed(0));
     }
+    write_tops(db, snapshot, tops).await?;
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 
 use super::normalize;
-use crate::entity::{account, directory_entry, directory_key, directory_snapshot};
+use crate::entity::{account, directory_entry, directory_key, directory_snapshot, directory_top};
 
 /// Results per search.
 pub const LIMIT: usize = 50;
@@ -198,7 +198,9 @@ fn intersect(a: HashMap<i64, bool>, b: &HashMap<i64, bool>) -> HashMap<i64, bool
 }
 
 /// The ids matching a single key word, exact ones first then prefixes, each in name
-/// order, at most `limit` — read straight from the index.
+/// order, at most `limit`: exact matches straight from the index; prefixes from the
+/// prefix's `directory_top` row when there is one (a common short prefix), else from a
+/// range scan of the index (then few rows).
 async fn single_key(
     txn: &DatabaseTransaction,
     snapshot: i64,
@@ -218,19 +220,46 @@ async fn single_key(
     let mut ids = exact;
     if (ids.len() as u64) <= limit {
         let seen: HashSet<i64> = ids.iter().copied().collect();
-        let prefix: Vec<i64> = directory_key::Entity::find()
-            .select_only()
-            .column(directory_key::Column::EntryId)
-            .distinct()
-            .filter(directory_key::Column::SnapshotId.eq(snapshot))
-            .filter(directory_key::Column::Key.gt(key))
-            .filter(directory_key::Column::Key.lt(upper_bound(key)))
-            .order_by_asc(directory_key::Column::EntryId)
-            .limit(limit + 1 + seen.len() as u64)
-            .into_tuple()
-            .all(txn)
+        let wanted = (limit + 1) as usize - ids.len();
+        let top = directory_top::Entity::find_by_id((snapshot, key.to_owned()))
+            .one(txn)
             .await?;
-        ids.extend(prefix.into_iter().filter(|id| !seen.contains(id)));
+        let from_top: Option<Vec<i64>> = top.and_then(|top| {
+            let listed: Vec<i64> = top
+                .ranks
+                .chunks_exact(4)
+                .map(|b| {
+                    snapshot * super::import::ID_SPAN
+                        + i64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                })
+                .filter(|id| !seen.contains(id))
+                .collect();
+            // Usable when it holds a whole page besides the exact matches (more match:
+            // the list is the first of them, and `total` says there are more).
+            (listed.len() >= wanted).then_some(listed)
+        });
+        let prefix = match from_top {
+            Some(listed) => listed,
+            None => {
+                // No DISTINCT: an entry with two words matching comes twice, dropped here.
+                let rows: Vec<i64> = directory_key::Entity::find()
+                    .select_only()
+                    .column(directory_key::Column::EntryId)
+                    .filter(directory_key::Column::SnapshotId.eq(snapshot))
+                    .filter(directory_key::Column::Key.gt(key))
+                    .filter(directory_key::Column::Key.lt(upper_bound(key)))
+                    .order_by_asc(directory_key::Column::EntryId)
+                    .limit(4 * (limit + 1) + seen.len() as u64)
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                let mut unique = HashSet::new();
+                rows.into_iter()
+                    .filter(|id| !seen.contains(id) && unique.insert(*id))
+                    .collect()
+            }
+        };
+        ids.extend(prefix);
     }
     let more = ids.len() as u64 > limit;
     ids.truncate(limit as usize);

@@ -8,6 +8,7 @@ pub mod directory_entry;
 pub mod directory_favorite;
 pub mod directory_key;
 pub mod directory_snapshot;
+pub mod directory_top;
 pub mod envelope;
 pub mod envelope_event;
 pub mod envelope_recipient;
