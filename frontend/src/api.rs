@@ -219,6 +219,61 @@ pub async fn envelope_action(
     empty_call::<()>("POST", &path, Some(c), None).await
 }
 
+fn encoded(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
+/// A directory search: `annuaire` is `medimail` or `mssante`; with both names empty, the
+/// caller's favorites.
+pub async fn search_directory(
+    c: &Credentials,
+    annuaire: &str,
+    last_name: &str,
+    first_name: &str,
+) -> Result<medimail_api::DirectoryResults, ApiError> {
+    let path = format!(
+        "{}?annuaire={}&nom={}&prenom={}",
+        paths::DIRECTORY_SEARCH,
+        encoded(annuaire),
+        encoded(last_name),
+        encoded(first_name)
+    );
+    json_call::<(), _>("GET", &path, Some(c), None).await
+}
+
+/// Stars a contact (favorites).
+pub async fn add_favorite(
+    c: &Credentials,
+    annuaire: &str,
+    address: &str,
+) -> Result<medimail_api::DirectoryContact, ApiError> {
+    json_call(
+        "POST",
+        paths::DIRECTORY_FAVORITES,
+        Some(c),
+        Some(&medimail_api::FavoriteRequest {
+            annuaire: annuaire.to_owned(),
+            address: address.to_owned(),
+        }),
+    )
+    .await
+}
+
+/// Unstars a contact.
+pub async fn remove_favorite(
+    c: &Credentials,
+    annuaire: &str,
+    address: &str,
+) -> Result<(), ApiError> {
+    let path = format!(
+        "{}/{}/{}",
+        paths::DIRECTORY_FAVORITES,
+        encoded(annuaire),
+        encoded(address)
+    );
+    empty_call::<()>("DELETE", &path, Some(c), None).await
+}
+
 /// "Supprimer définitivement".
 pub async fn remove_envelope(c: &Credentials, reference: &str) -> Result<(), ApiError> {
     empty_call::<()>("DELETE", &envelope_path(reference), Some(c), None).await

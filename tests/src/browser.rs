@@ -131,6 +131,30 @@ impl Browser {
             .expect("click");
     }
 
+    /// The value of a JavaScript expression in the page.
+    pub async fn eval(&self, expression: &str) -> serde_json::Value {
+        self.client
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{expression}: {e}"))
+    }
+
+    /// Waits (30 s at most) until a JavaScript expression is truthy; panics with its last
+    /// value otherwise.
+    pub async fn wait_until(&self, expression: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let value = self.eval(&format!("!!({expression})")).await;
+            if value == serde_json::Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("still false after 30 s: {expression}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits for the app to mark itself ready (`<html data-medimail-ready="true">`).
     pub async fn wait_ready(&self) {
         self.client

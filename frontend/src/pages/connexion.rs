@@ -167,6 +167,14 @@ pub fn Espace(
         });
         notice.set(None);
         stage.set(Stage::SignedIn);
+        // The account's settings (MSSanté, liste rouge) as they are now.
+        if let Some(c) = credentials.get_untracked() {
+            spawn_local(async move {
+                if let Ok(found) = api::me(&c).await {
+                    me.set(Some(found));
+                }
+            });
+        }
     });
     let on_signed_out = Callback::new(move |()| {
         credentials.update(|c| {

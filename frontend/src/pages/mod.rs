@@ -2,6 +2,7 @@
 
 pub mod accueil;
 pub mod aide;
+pub mod annuaire;
 pub mod boite;
 pub mod connexion;
 pub mod introuvable;

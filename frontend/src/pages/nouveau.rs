@@ -1,7 +1,8 @@
 //! "Nouveau message" (manual part 3 §4): De, À and CC as removable chips, Objet, the
 //! formatted Message, optional "Conditions d'ouverture", up to 5 files with the gauge
 //! "Total : … Mo / 25 Mo" and the count "n/5", and "Envoyer" with upload progress.
-//! A failure keeps everything typed and attached; a success clears the form.
+//! A failure keeps everything typed and attached; a success clears the form. "Annuaire"
+//! opens the directory (`annuaire.rs`) whose contacts go to "À" or "CC".
 
 use std::rc::Rc;
 
@@ -149,6 +150,7 @@ pub fn Compose(
             .collect::<Vec<_>>(),
     );
     let to_typed = RwSignal::new(String::new());
+    let directory_open = RwSignal::new(false);
     let cc_typed = RwSignal::new(String::new());
     let subject = RwSignal::new(prefill.subject.clone());
     let opening = RwSignal::new(false);
@@ -388,6 +390,23 @@ pub fn Compose(
                 <input id="compose-from" type="text" readonly prop:value=sender/>
                 <Chips id="compose-to" label="À" chips=to typed=to_typed error=to_error/>
                 <Chips id="compose-cc" label="CC" chips=cc typed=cc_typed error=cc_error/>
+                <button type="button" class="secondary" id="directory-toggle"
+                    aria-expanded=move || directory_open.get().to_string()
+                    aria-controls="directory"
+                    on:click=move |_| directory_open.update(|o| *o = !*o)>
+                    "Annuaire"
+                </button>
+                <Show when=move || directory_open.get()>
+                    <crate::pages::annuaire::Annuaire me=me to=to cc=cc
+                        on_close=Callback::new(move |_| {
+                            directory_open.set(false);
+                            if let Some(b) = document().get_element_by_id("directory-toggle")
+                                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                            {
+                                let _ = b.focus();
+                            }
+                        })/>
+                </Show>
                 <label for="compose-subject">"Objet"</label>
                 <input id="compose-subject" type="text" maxlength="255"
                     prop:value=move || subject.get()

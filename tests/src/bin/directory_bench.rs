@@ -103,7 +103,7 @@ impl Rng {
 /// A last name: one of the commonest a quarter of the time, else a rarer one.
 fn last_name(rng: &mut Rng) -> String {
     let r = rng.next();
-    if r % 4 == 0 {
+    if r.is_multiple_of(4) {
         return LAST[((r >> 8) % LAST.len() as u64) as usize].to_owned();
     }
     let n = 2 + (r >> 8) % 2;
@@ -111,7 +111,7 @@ fn last_name(rng: &mut Rng) -> String {
     for i in 0..n {
         name.push_str(SYLLABLES[((r >> (16 + 6 * i)) % SYLLABLES.len() as u64) as usize]);
     }
-    if (r >> 40) % 50 == 0 {
+    if (r >> 40).is_multiple_of(50) {
         // A compound name now and then.
         name.push('-');
         name.push_str(LAST[((r >> 44) % LAST.len() as u64) as usize]);
@@ -122,7 +122,7 @@ fn last_name(rng: &mut Rng) -> String {
 /// A first name: one of the commonest a third of the time, else a rarer one.
 fn first_name(rng: &mut Rng) -> String {
     let r = rng.next();
-    if r % 3 == 0 {
+    if r.is_multiple_of(3) {
         return FIRST[((r >> 8) % FIRST.len() as u64) as usize].to_owned();
     }
     let a = FIRST_SYLLABLES[((r >> 8) % FIRST_SYLLABLES.len() as u64) as usize];
@@ -157,7 +157,7 @@ fn generate(path: &std::path::Path, rows: usize) -> usize {
         let last = last_name(&mut rng);
         let first = first_name(&mut rng);
         let (code, profession) = PROFESSIONS[((r >> 16) % 5) as usize];
-        let org = r % 10 == 0;
+        let org = r.is_multiple_of(10);
         let department = 1 + (r >> 24) % 95;
         let postal = format!("{department:02}{:03}", (r >> 32) % 1000);
         let mut cols = vec![String::new(); 31];
