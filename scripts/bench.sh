@@ -25,3 +25,6 @@ MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p 
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin envelope-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin read-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin directory-bench
+# 2,200,000 entries: import, then 1,000 searches in-process on SQLite and PostgreSQL (about
+# 8 minutes; DATABASE_URL selects the PostgreSQL server).
+MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin directory-bench -- search

@@ -668,6 +668,60 @@ async fn the_api_searches_both_directories_with_the_webmail_criteria_liste_rouge
         let (_, body) = get_json(&state, &me, "GET", &national_search(""), None).await;
         assert_eq!(addresses_of(&body), ["b.dupont@chu-toulouse.mssante.fr"]);
         assert_eq!(body["results"][0]["favorite"], true);
+        // A starred contact who goes on the liste rouge disappears from the favorites.
+        let (status, _) = get_json(
+            &state,
+            &me,
+            "POST",
+            "/api/directory/favorites",
+            Some(
+                serde_json::json!({"annuaire": "medimail", "address": "pierre.dupond@chu-dev.fr"}),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let favorites = |state: &medimail_server::state::AppState| {
+            let state = state.clone();
+            let me = me.clone();
+            async move {
+                let (_, body) =
+                    get_json(&state, &me, "GET", "/api/directory/favorites", None).await;
+                addresses_of(&body)
+            }
+        };
+        // By name: DUPOND before DUPONT-MOREAU.
+        assert_eq!(
+            favorites(&state).await,
+            [
+                "pierre.dupond@chu-dev.fr",
+                "b.dupont@chu-toulouse.mssante.fr"
+            ]
+        );
+        let mine = account::Entity::find()
+            .filter(account::Column::Mailbox.eq("pierre.dupond@chu-dev.fr"))
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("account");
+        let mut red_now: account::ActiveModel = mine.into();
+        red_now.liste_rouge = Set(true);
+        let mine = red_now.update(&state.db).await.expect("updated");
+        assert_eq!(
+            favorites(&state).await,
+            ["b.dupont@chu-toulouse.mssante.fr"]
+        );
+        let mut back: account::ActiveModel = mine.into();
+        back.liste_rouge = Set(false);
+        back.update(&state.db).await.expect("updated");
+        let (status, _) = get_json(
+            &state,
+            &me,
+            "DELETE",
+            "/api/directory/favorites/medimail/pierre.dupond@chu-dev.fr",
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
         let (_, body) = get_json(
             &state,
             &me,

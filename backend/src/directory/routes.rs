@@ -116,6 +116,16 @@ async fn favorites_of(
             c
         })
         .collect();
+    // A contact who went on the liste rouge after being starred is no longer shown.
+    let red: std::collections::HashSet<String> = account::Entity::find()
+        .filter(account::Column::ListeRouge.eq(true))
+        .filter(account::Column::Mailbox.is_in(contacts.iter().map(|c| c.address.as_str())))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|a| a.mailbox)
+        .collect();
+    contacts.retain(|c| !red.contains(&c.address));
     contacts.sort_by_key(|c| {
         (
             super::normalize(

@@ -205,19 +205,22 @@ pub fn Annuaire(
                 })
                 .await;
             match answer {
+                // `try_`: the directory may have been closed meanwhile.
                 Ok(()) => {
-                    results.update(|list| {
+                    results.try_update(|list| {
                         for r in list.iter_mut().filter(|r| r.address == address) {
                             r.favorite = !starred;
                         }
                     });
-                    status.set(Some(if starred {
+                    status.try_set(Some(if starred {
                         format!("{} retiré des favoris.", row_label(&c))
                     } else {
                         format!("{} ajouté aux favoris.", row_label(&c))
                     }));
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
             }
         });
     };
