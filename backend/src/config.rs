@@ -169,6 +169,19 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_ALLOWED_TENANTS", global = true)]
     pub allowed_tenants: Option<String>,
 
+    /// Sign-in where Office single sign-on is unavailable: the authority that runs the
+    /// OAuth 2.0 authorization code flow (with PKCE) in an Office dialog. `{tenant}` is
+    /// replaced by the one allowed tenant, or `organizations`. Its endpoints are
+    /// `…/oauth2/v2.0/authorize` and `…/oauth2/v2.0/token`; the redirect URI is
+    /// `<public origin>/auth/dialog/callback` (register it in Entra).
+    #[arg(long, env = "MEDIMAIL_AUTHORITY_URL", default_value = DEFAULT_AUTHORITY_URL, value_parser = parse_authority_url, global = true)]
+    pub authority_url: String,
+
+    /// A file holding the application's client secret (confidential client), for the
+    /// dialog sign-in's code exchange. Unset: the dialog sign-in is off.
+    #[arg(long, env = "MEDIMAIL_CLIENT_SECRET_FILE", global = true)]
+    pub client_secret_file: Option<PathBuf>,
+
     /// Minimum seconds between two JWKS refreshes caused by an unknown key id.
     #[arg(
         long,
@@ -291,6 +304,16 @@ impl Config {
         vec![id.clone(), format!("api://{authority}/{id}")]
     }
 
+    /// The dialog sign-in's authority, `{tenant}` replaced by the one allowed tenant, or
+    /// `organizations`.
+    pub fn authority(&self) -> String {
+        let tenant = match self.allowed_tenants.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => t.to_owned(),
+            _ => "organizations".to_owned(),
+        };
+        self.authority_url.replace("{tenant}", &tenant)
+    }
+
     /// The public origin without a trailing slash, ready to prefix a path.
     pub fn origin(&self) -> String {
         self.public_origin.as_str().trim_end_matches('/').to_owned()
@@ -344,6 +367,14 @@ fn parse_https_url(value: &str) -> Result<Url, String> {
         return Err("the URL has no host".into());
     }
     Ok(url)
+}
+
+/// The default authority of the dialog sign-in.
+pub const DEFAULT_AUTHORITY_URL: &str = "https://login.microsoftonline.com/{tenant}";
+
+fn parse_authority_url(value: &str) -> Result<String, String> {
+    parse_metadata_url(&value.replace("{tenant}", "organizations"))?;
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 fn parse_metadata_url(value: &str) -> Result<Url, String> {

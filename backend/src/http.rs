@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
+        .merge(crate::auth::dialog::router())
         .merge(crate::addin::router(&state))
         .with_state(state)
         .layer(layers)

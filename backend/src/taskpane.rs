@@ -102,6 +102,11 @@ fn has_src_attribute(tag: &str) -> bool {
         .any(|attr| attr.starts_with("src=") || attr == "src")
 }
 
+/// Text made safe for HTML content and attribute values.
+pub fn escape_html(value: &str) -> String {
+    escape_attr(value)
+}
+
 fn escape_attr(value: &str) -> String {
     value
         .replace('&', "&amp;")

@@ -1,20 +1,32 @@
 //! A test identity provider on loopback: OpenID metadata and JWKS over HTTP, its own RSA
 //! keys, and a minter of Entra-like v2 access tokens. Keys can be rotated in while the
 //! server under test runs; the number of JWKS downloads is counted.
+//!
+//! It also runs the authorization code flow of the dialog sign-in for real:
+//! `/{tenant}/oauth2/v2.0/authorize` (checks the client, PKCE S256, `state`, `nonce`, then
+//! signs in the person set with [`TestIdp::sign_in_as`] at once, or refuses consent) and
+//! `/{tenant}/oauth2/v2.0/token` (client secret, single-use code, redirect URI, and the
+//! PKCE `code_verifier` checked against the challenge).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use std::collections::HashMap;
+
 use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 
 pub const CLIENT_ID: &str = "1b2c3d4e-0000-4000-8000-1234567890ab";
+/// The client secret the token endpoint expects.
+pub const CLIENT_SECRET: &str = "secret-de-test~0123456789";
 pub const TENANT: &str = "72f988bf-0000-4000-8000-00000000aaaa";
 pub const OTHER_TENANT: &str = "72f988bf-0000-4000-8000-00000000bbbb";
 /// The issuer template the server is configured with (`{tid}` replaced per token).
@@ -67,11 +79,23 @@ pub fn key(i: usize, kid: &str) -> TestKey {
     }
 }
 
+/// A code handed out by `/authorize`.
+struct Grant {
+    challenge: String,
+    redirect_uri: String,
+    nonce: String,
+    claims: serde_json::Value,
+    used: bool,
+}
+
 #[derive(Clone)]
 struct Shared {
     keys: Arc<Mutex<Vec<TestKey>>>,
     jwks_fetches: Arc<AtomicUsize>,
     port: u16,
+    grants: Arc<Mutex<HashMap<String, Grant>>>,
+    /// Who `/authorize` signs in; `None`: the person refuses consent.
+    next: Arc<Mutex<Option<serde_json::Value>>>,
 }
 
 pub struct TestIdp {
@@ -89,6 +113,8 @@ impl TestIdp {
             keys: Arc::new(Mutex::new(vec![key(0, "key-1")])),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
             port,
+            grants: Arc::new(Mutex::new(HashMap::new())),
+            next: Arc::new(Mutex::new(Some(valid_claims()))),
         };
         let app = Router::new()
             .route(
@@ -96,6 +122,8 @@ impl TestIdp {
                 get(metadata),
             )
             .route("/common/discovery/v2.0/keys", get(jwks))
+            .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
+            .route("/{tenant}/oauth2/v2.0/token", post(token))
             .with_state(shared.clone());
         let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
         let server = axum_server::from_tcp(listener)
@@ -124,6 +152,17 @@ impl TestIdp {
             ("MEDIMAIL_ALLOWED_TENANTS".into(), TENANT.into()),
             ("MEDIMAIL_CLIENT_ID".into(), CLIENT_ID.into()),
         ]
+    }
+
+    /// The authority the dialog sign-in uses (`MEDIMAIL_AUTHORITY_URL`).
+    pub fn authority_url(&self) -> String {
+        format!("http://127.0.0.1:{}/{{tenant}}", self.port)
+    }
+
+    /// The next `/authorize` signs in a person with these access-token claims
+    /// (`None`: the person refuses consent).
+    pub fn sign_in_as(&self, claims: Option<serde_json::Value>) {
+        *self.shared.next.lock().expect("next") = claims;
     }
 
     /// Publishes another key (rotation).
@@ -198,4 +237,134 @@ pub fn sign(key: &TestKey, claims: &serde_json::Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(key.kid.clone());
     jsonwebtoken::encode(&header, claims, &key.encoding).expect("sign")
+}
+
+fn oauth_error(error: &str, description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// `GET /{tenant}/oauth2/v2.0/authorize`.
+async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let scopes = get("scope");
+    let checks = [
+        (get("client_id") == CLIENT_ID, "client_id"),
+        (get("response_type") == "code", "response_type"),
+        (
+            get("code_challenge_method") == "S256",
+            "code_challenge_method",
+        ),
+        (get("code_challenge").len() == 43, "code_challenge"),
+        (!get("state").is_empty(), "state"),
+        (!get("nonce").is_empty(), "nonce"),
+        (scopes.split(' ').any(|s| s == "openid"), "scope openid"),
+        (
+            scopes.split(' ').any(|s| s.ends_with("/access_as_user")),
+            "scope access_as_user",
+        ),
+        (get("redirect_uri").starts_with("https://"), "redirect_uri"),
+    ];
+    if let Some((_, what)) = checks.iter().find(|(ok, _)| !ok) {
+        return (StatusCode::BAD_REQUEST, format!("bad request: {what}")).into_response();
+    }
+    let redirect = url::Url::parse(&get("redirect_uri")).expect("redirect_uri");
+    let mut back = redirect.clone();
+    let next = s.next.lock().expect("next").clone();
+    match next {
+        None => {
+            back.query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("error_description", "The user declined to consent.")
+                .append_pair("state", &get("state"));
+        }
+        Some(claims) => {
+            let code: String = (0..32)
+                .map(|_| format!("{:02x}", rand::random::<u8>()))
+                .collect();
+            s.grants.lock().expect("grants").insert(
+                code.clone(),
+                Grant {
+                    challenge: get("code_challenge"),
+                    redirect_uri: get("redirect_uri"),
+                    nonce: get("nonce"),
+                    claims,
+                    used: false,
+                },
+            );
+            back.query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", &get("state"));
+        }
+    }
+    Redirect::to(back.as_str()).into_response()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token` (authorization code grant only).
+async fn token(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    use sha2::Digest;
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    // The client: HTTP Basic (form-urlencoded id and secret, RFC 6749 §2.3.1) or the form.
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| {
+            let (id, secret) = pair.split_once(':')?;
+            let decode = |v: &str| {
+                url::form_urlencoded::parse(format!("v={v}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+            };
+            Some((decode(id)?, decode(secret)?))
+        });
+    let (id, secret) = basic.unwrap_or_else(|| (get("client_id"), get("client_secret")));
+    if id != CLIENT_ID || secret != CLIENT_SECRET {
+        return oauth_error("invalid_client", "client authentication failed");
+    }
+    if get("grant_type") != "authorization_code" {
+        return oauth_error("unsupported_grant_type", "authorization_code only");
+    }
+    let mut grants = s.grants.lock().expect("grants");
+    let Some(grant) = grants.get_mut(&get("code")) else {
+        return oauth_error("invalid_grant", "unknown code");
+    };
+    if grant.used {
+        return oauth_error("invalid_grant", "the code was already redeemed");
+    }
+    grant.used = true;
+    if grant.redirect_uri != get("redirect_uri") {
+        return oauth_error("invalid_grant", "redirect_uri mismatch");
+    }
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(get("code_verifier").as_bytes()));
+    if computed != grant.challenge {
+        return oauth_error("invalid_grant", "PKCE code_verifier does not match");
+    }
+    let key = s.keys.lock().expect("keys")[0].clone();
+    let access = sign(&key, &grant.claims);
+    let mut id_claims = grant.claims.clone();
+    id_claims["aud"] = serde_json::json!(CLIENT_ID);
+    id_claims["nonce"] = serde_json::json!(grant.nonce);
+    if let Some(map) = id_claims.as_object_mut() {
+        map.remove("scp");
+    }
+    let id_token = sign(&key, &id_claims);
+    axum::Json(serde_json::json!({
+        "token_type": "Bearer",
+        "access_token": access,
+        "id_token": id_token,
+        "expires_in": 3600,
+        "scope": "openid profile offline_access access_as_user",
+    }))
+    .into_response()
 }

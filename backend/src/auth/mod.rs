@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod dev_identity;
+pub mod dialog;
 pub mod office;
 pub mod otp;
 pub mod passphrase;

@@ -165,6 +165,7 @@ pub struct VerifierSettings {
 
 #[derive(Deserialize)]
 struct Claims {
+    nonce: Option<String>,
     iss: Option<String>,
     tid: Option<String>,
     oid: Option<String>,
@@ -228,6 +229,40 @@ impl OfficeVerifier {
 
     /// Checks a token and returns the identity it carries.
     pub async fn verify(&self, token: &str) -> Result<OfficeIdentity, TokenError> {
+        let (identity, claims) = self.check(token).await?;
+        let has_scope = claims
+            .scp
+            .as_deref()
+            .is_some_and(|s| s.split_whitespace().any(|s| s == REQUIRED_SCOPE));
+        if !has_scope {
+            return Err(TokenError::Scope);
+        }
+        Ok(identity)
+    }
+
+    /// Checks an ID token of the dialog sign-in: signature, audience, issuer, tenant as
+    /// for an access token, and the `nonce` the sign-in sent.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: &str,
+    ) -> Result<OfficeIdentity, TokenError> {
+        let (identity, claims) = self.check(token).await?;
+        let matches = claims.nonce.as_deref().is_some_and(|n| {
+            n.len() == nonce.len()
+                && n.bytes()
+                    .zip(nonce.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+        if !matches {
+            return Err(TokenError::Claims("nonce".into()));
+        }
+        Ok(identity)
+    }
+
+    /// Signature, time, audience, issuer and tenant.
+    async fn check(&self, token: &str) -> Result<(OfficeIdentity, Claims), TokenError> {
         if token.is_empty() {
             return Err(TokenError::Missing);
         }
@@ -262,10 +297,12 @@ impl OfficeVerifier {
         let claims = data.claims;
         let tid = claims
             .tid
+            .clone()
             .filter(|t| !t.is_empty())
             .ok_or_else(|| TokenError::Claims("tid".into()))?;
         let oid = claims
             .oid
+            .clone()
             .filter(|o| !o.is_empty())
             .ok_or_else(|| TokenError::Claims("oid".into()))?;
         let expected_issuer = self.settings.issuer_template.replace("{tid}", &tid);
@@ -275,19 +312,17 @@ impl OfficeVerifier {
         if !self.settings.tenants.allows(&tid) {
             return Err(TokenError::Tenant(tid));
         }
-        let has_scope = claims
-            .scp
-            .as_deref()
-            .is_some_and(|s| s.split_whitespace().any(|s| s == REQUIRED_SCOPE));
-        if !has_scope {
-            return Err(TokenError::Scope);
-        }
-        Ok(OfficeIdentity {
+        let identity = OfficeIdentity {
             tenant_id: tid,
             object_id: oid,
-            name: claims.name,
-            mailbox: claims.preferred_username.or(claims.upn).or(claims.email),
-        })
+            name: claims.name.clone(),
+            mailbox: claims
+                .preferred_username
+                .clone()
+                .or(claims.upn.clone())
+                .or(claims.email.clone()),
+        };
+        Ok((identity, claims))
     }
 
     /// The key for `kid`: from the cache, or after a (rate-limited) JWKS refresh.

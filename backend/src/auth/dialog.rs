@@ -1,0 +1,422 @@
+//! Sign-in where Office single sign-on is unavailable (issue 7): the pane opens an Office
+//! dialog on `/auth/dialog/start`, which redirects to the authority's authorize endpoint
+//! (OAuth 2.0 authorization code with PKCE S256, `state` and `nonce`; the **oauth2**
+//! crate). `/auth/dialog/callback` checks `state`, exchanges the code (confidential
+//! client: `MEDIMAIL_CLIENT_SECRET_FILE`), verifies the access token with the same
+//! verifier as the single sign-on path and the ID token's `nonce`, and answers a tiny page
+//! that hands the result to the pane (`Office.context.ui.messageParent`).
+//!
+//! What the pane then uses as its Office credential is the authority's access token for
+//! this API (`access_as_user`): the same token, verified the same way, as single sign-on
+//! gives — so both paths end in the same account for the same `(tid, oid)`.
+//!
+//! Nothing is stored on the server: `state`, `nonce` and the PKCE verifier travel in a
+//! short-lived cookie (10 minutes, HttpOnly, Secure, SameSite=Lax — the authority's
+//! redirect is a cross-site top-level navigation), sealed with a key derived from the
+//! master key, and cleared by the callback. A replayed code is refused by the authority.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::state::AppState;
+
+pub const START: &str = "/auth/dialog/start";
+pub const CALLBACK: &str = "/auth/dialog/callback";
+pub const SCRIPT: &str = "/auth/dialog/done.js";
+/// The cookie that carries the sealed sign-in (`__Host-`: Secure, Path=/, no Domain).
+pub const COOKIE: &str = "__Host-medimail-dialog";
+/// How long a dialog sign-in may take.
+const LIFETIME_SECONDS: i64 = 600;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(START, get(start))
+        .route(CALLBACK, get(callback))
+        .route(SCRIPT, get(script))
+}
+
+/// The ID token, beside the access token.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IdTokenField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type DialogClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// What the cookie carries, sealed.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    state: String,
+    nonce: String,
+    verifier: String,
+    expires: i64,
+}
+
+/// The message the dialog page posts to the pane.
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum Outcome {
+    Ok {
+        office_token: String,
+        expires_in: u64,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+    },
+}
+
+fn error(code: &'static str, message: impl Into<String>) -> Outcome {
+    Outcome::Error {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The client, or why the dialog sign-in is off.
+fn client(state: &AppState) -> Result<(DialogClient, String), Outcome> {
+    let config = &state.config;
+    let off = || {
+        error(
+            "dialog_unavailable",
+            "La connexion par fenêtre n'est pas configurée sur ce serveur Medimail : \
+             prévenez votre service informatique.",
+        )
+    };
+    let id = config.client_id.clone().ok_or_else(off)?;
+    let secret_file = config.client_secret_file.as_ref().ok_or_else(off)?;
+    let secret = std::fs::read_to_string(secret_file).map_err(|e| {
+        tracing::error!(path = %secret_file.display(), error = %e, "cannot read the client secret file");
+        off()
+    })?;
+    let authority = config.authority();
+    let build = || -> Result<DialogClient, oauth2::url::ParseError> {
+        Ok(oauth2::Client::new(ClientId::new(id.clone()))
+            .set_client_secret(ClientSecret::new(secret.trim().to_owned()))
+            .set_auth_uri(AuthUrl::new(format!("{authority}/oauth2/v2.0/authorize"))?)
+            .set_token_uri(TokenUrl::new(format!("{authority}/oauth2/v2.0/token"))?)
+            .set_redirect_uri(RedirectUrl::new(format!("{}{CALLBACK}", config.origin()))?))
+    };
+    let client = build().map_err(|e| {
+        tracing::error!(error = %e, "dialog sign-in URLs");
+        off()
+    })?;
+    let audience = config
+        .token_audiences()
+        .into_iter()
+        .find(|a| a.starts_with("api://"))
+        .unwrap_or(id);
+    Ok((client, audience))
+}
+
+fn seal(state: &AppState, pending: &Pending) -> String {
+    let json = serde_json::to_vec(pending).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(state.keys.seal_outbox("dialog-sign-in", &json))
+}
+
+fn open(state: &AppState, headers: &HeaderMap) -> Option<Pending> {
+    let value = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        })?;
+    let sealed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()?;
+    let json = state.keys.open_outbox("dialog-sign-in", &sealed)?;
+    serde_json::from_slice(&json).ok()
+}
+
+fn cookie(value: &str, max_age: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// `GET /auth/dialog/start`: to the authority, with PKCE, `state` and `nonce`.
+async fn start(State(state): State<AppState>) -> Response {
+    let (client, audience) = match client(&state) {
+        Ok(c) => c,
+        Err(outcome) => return page(&state, outcome, None),
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = CsrfToken::new_random().secret().clone();
+    let (url, csrf) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(
+            ["openid", "profile", "offline_access"]
+                .into_iter()
+                .map(|s| Scope::new(s.to_owned())),
+        )
+        .add_scope(Scope::new(format!("{audience}/access_as_user")))
+        .add_extra_param("nonce", nonce.clone())
+        .add_extra_param("response_mode", "query")
+        .set_pkce_challenge(challenge)
+        .url();
+    let pending = Pending {
+        state: csrf.secret().clone(),
+        nonce,
+        verifier: verifier.secret().clone(),
+        expires: state.clock.now().timestamp() + LIFETIME_SECONDS,
+    };
+    let mut response = Redirect::to(url.as_str()).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(&seal(&state, &pending), LIFETIME_SECONDS),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Sends one request of the oauth2 crate with the server's reqwest client.
+async fn send(
+    http: reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, std::io::Error> {
+    let (parts, body) = request.into_parts();
+    let answer = http
+        .request(parts.method, parts.uri.to_string())
+        .headers(parts.headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(std::io::Error::other)?;
+    let mut builder = axum::http::Response::builder().status(answer.status());
+    for (name, value) in answer.headers() {
+        builder = builder.header(name, value);
+    }
+    let bytes = answer.bytes().await.map_err(std::io::Error::other)?;
+    builder.body(bytes.to_vec()).map_err(std::io::Error::other)
+}
+
+/// `GET /auth/dialog/callback`: checks, exchanges, verifies, hands over.
+async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let outcome = finish(&state, &headers, query).await;
+    if let Outcome::Error { code, .. } = &outcome {
+        tracing::info!(code, "dialog sign-in refused");
+    }
+    page(&state, outcome, Some(cookie("", 0)))
+}
+
+async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
+    let Some(pending) = open(state, headers) else {
+        return error(
+            "dialog_expired",
+            "Cette connexion a expiré ou a été commencée dans une autre fenêtre. Fermez \
+             cette fenêtre et recommencez depuis le volet Medimail.",
+        );
+    };
+    if pending.expires < state.clock.now().timestamp() {
+        return error(
+            "dialog_expired",
+            "Cette connexion a expiré (10 minutes). Fermez cette fenêtre et recommencez \
+             depuis le volet Medimail.",
+        );
+    }
+    if !query
+        .state
+        .as_deref()
+        .is_some_and(|s| same(s, &pending.state))
+    {
+        return error(
+            "dialog_state_mismatch",
+            "La réponse reçue ne correspond pas à cette connexion : elle a été refusée par \
+             précaution. Fermez cette fenêtre et recommencez.",
+        );
+    }
+    if let Some(e) = query.error.as_deref() {
+        return match e {
+            "access_denied" | "consent_required" | "interaction_required" => error(
+                "dialog_consent_refused",
+                "L'accès de Medimail à votre compte Microsoft 365 n'a pas été accordé. Sans \
+                 cet accord, Medimail ne peut pas vous identifier ; votre service \
+                 informatique peut l'accorder pour toute l'organisation.",
+            ),
+            _ => error(
+                "dialog_failed",
+                "Microsoft 365 n'a pas pu vous identifier. Fermez cette fenêtre et \
+                 réessayez ; si le problème persiste, prévenez votre service informatique.",
+            ),
+        };
+    }
+    let Some(code) = query.code else {
+        return error(
+            "dialog_failed",
+            "Microsoft 365 n'a renvoyé aucune autorisation. Fermez cette fenêtre et réessayez.",
+        );
+    };
+    let (client, _) = match client(state) {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .unwrap_or_default();
+    let exchanged = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .request_async(&|request| send(http.clone(), request))
+        .await;
+    let tokens = match exchanged {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "dialog sign-in: code exchange refused");
+            return error(
+                "dialog_exchange_failed",
+                "L'autorisation de Microsoft 365 n'a pas pu être validée (elle a peut-être \
+                 déjà servi). Fermez cette fenêtre et recommencez.",
+            );
+        }
+    };
+    let access = tokens.access_token().secret().clone();
+    let identity = match state.office.verify(&access).await {
+        Ok(i) => i,
+        Err(e) => return error(e.code(), e.message()),
+    };
+    let Some(id_token) = tokens.extra_fields().id_token.as_deref() else {
+        return error(
+            "dialog_failed",
+            "Microsoft 365 n'a pas renvoyé d'identité. Fermez cette fenêtre et réessayez.",
+        );
+    };
+    match state.office.verify_id_token(id_token, &pending.nonce).await {
+        Ok(id) if id.tenant_id == identity.tenant_id && id.object_id == identity.object_id => {}
+        Ok(_) | Err(_) => {
+            return error(
+                "dialog_nonce_mismatch",
+                "L'identité renvoyée ne correspond pas à cette connexion : elle a été refusée \
+                 par précaution. Fermez cette fenêtre et recommencez.",
+            );
+        }
+    }
+    Outcome::Ok {
+        office_token: access,
+        expires_in: tokens.expires_in().map(|d| d.as_secs()).unwrap_or(3600),
+    }
+}
+
+/// The page that ends the dialog: the outcome as JSON data, posted to the pane by
+/// `done.js`; a French sentence for whoever reads it.
+fn page(state: &AppState, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Response {
+    let json = serde_json::to_string(&outcome)
+        .unwrap_or_default()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let (title, text) = match &outcome {
+        Outcome::Ok { .. } => (
+            "Identification réussie",
+            "Vous êtes identifié. Cette fenêtre va se fermer ; poursuivez dans le volet \
+             Medimail."
+                .to_owned(),
+        ),
+        Outcome::Error { message, .. } => ("Identification impossible", message.clone()),
+    };
+    let office_js = state.config.office_js_url.as_str();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Medimail — \
+         {title}</title><script src=\"{office_js}\"></script></head><body><h1>{title}</h1>\
+         <p id=\"medimail-dialog-text\">{}</p><script type=\"application/json\" \
+         id=\"medimail-dialog-result\">{json}</script><script src=\"{SCRIPT}\"></script>\
+         </body></html>",
+        crate::taskpane::escape_html(&text)
+    );
+    let office_origin = state.config.office_js_url.origin().ascii_serialization();
+    let mut response = (StatusCode::OK, html).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(csp) = HeaderValue::from_str(&format!(
+        "default-src 'none'; script-src 'self' {office_origin}; connect-src {office_origin}; \
+         style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if let Some(c) = set_cookie {
+        h.insert(header::SET_COOKIE, c);
+    }
+    response
+}
+
+/// `GET /auth/dialog/done.js`: posts the outcome to the pane once office.js is ready.
+async fn script() -> Response {
+    const JS: &str = r#"(function () {
+  var data = document.getElementById('medimail-dialog-result').textContent;
+  function send() {
+    try { Office.context.ui.messageParent(data); } catch (e) { /* opened outside Office */ }
+  }
+  if (window.Office && Office.onReady) { Office.onReady(send); } else { send(); }
+})();
+"#;
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        JS,
+    )
+        .into_response()
+}

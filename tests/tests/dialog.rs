@@ -1,0 +1,288 @@
+//! The dialog sign-in (issue 7, server side) on the real binary against the test identity
+//! provider, whose authorization code + PKCE flow is real: `/auth/dialog/start` sends to
+//! the authority with PKCE S256, `state` and `nonce` in a sealed HttpOnly cookie; the
+//! callback exchanges the code and ends with the page that hands the Office credential
+//! to the pane — the same account as single sign-on. Refusals: `state` mismatch, a
+//! replayed code, a wrong `code_verifier` (at the authority), consent refused, another
+//! tenant, no cookie.
+
+use medimail_e2e::idp::{self, TestIdp};
+use medimail_e2e::{Server, ServerOptions};
+
+struct Flow {
+    idp: TestIdp,
+    server: Server,
+    http: reqwest::Client,
+}
+
+/// A client that follows no redirect and trusts the server's development certificate.
+fn no_redirect(server: &Server) -> reqwest::Client {
+    let pem = std::fs::read(server.cert_path()).expect("certificate");
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("PEM")])
+        .resolve("localhost", server.addr())
+        .build()
+        .expect("client")
+}
+
+async fn flow() -> Flow {
+    let idp = TestIdp::start().await;
+    let secret = tempfile::NamedTempFile::new().expect("secret file");
+    std::fs::write(secret.path(), format!("{}\n", idp::CLIENT_SECRET)).expect("write");
+    let (_, secret_path) = secret.keep().expect("keep");
+    let mut env = idp.server_env();
+    env.push(("MEDIMAIL_AUTHORITY_URL".into(), idp.authority_url()));
+    env.push((
+        "MEDIMAIL_CLIENT_SECRET_FILE".into(),
+        secret_path.display().to_string(),
+    ));
+    let server = Server::start(ServerOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let http = no_redirect(&server);
+    Flow { idp, server, http }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("a redirect, got {}", r.status()))
+        .to_owned()
+}
+
+impl Flow {
+    /// `/auth/dialog/start`: (authorize URL, the cookie to send back).
+    async fn start(&self) -> (url::Url, String) {
+        let r = self
+            .http
+            .get(self.server.url("/auth/dialog/start"))
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(r.status(), 303, "{:?}", r.text().await);
+        let set_cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .expect("cookie")
+            .to_owned();
+        for attribute in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Max-Age=600",
+            "Path=/",
+        ] {
+            assert!(
+                set_cookie.contains(attribute),
+                "{attribute} in {set_cookie}"
+            );
+        }
+        let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+        assert!(cookie.starts_with("__Host-medimail-dialog="));
+        (
+            url::Url::parse(&location(&r)).expect("authorize URL"),
+            cookie,
+        )
+    }
+
+    /// The authority's answer to `authorize`: the callback URL with `code` and `state`.
+    async fn authorize(&self, url: &url::Url) -> url::Url {
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .get(url.as_str())
+            .send()
+            .await
+            .expect("authorize");
+        assert!(r.status().is_redirection(), "{}", r.status());
+        url::Url::parse(&location(&r)).expect("callback URL")
+    }
+
+    /// The callback, as the dialog's browser calls it: (page, the outcome JSON).
+    async fn callback(&self, url: &url::Url, cookie: Option<&str>) -> (String, serde_json::Value) {
+        let path = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+        let mut request = self.http.get(self.server.url(&path));
+        if let Some(c) = cookie {
+            request = request.header("cookie", c);
+        }
+        let r = request.send().await.expect("callback");
+        assert_eq!(r.status(), 200);
+        let headers = r.headers().clone();
+        assert_eq!(headers["cache-control"], "no-store");
+        let csp = headers["content-security-policy"].to_str().expect("csp");
+        assert!(
+            csp.contains("default-src 'none'") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert!(
+            headers["set-cookie"]
+                .to_str()
+                .expect("cookie")
+                .contains("Max-Age=0"),
+            "the callback clears the cookie"
+        );
+        let page = r.text().await.expect("page");
+        let start = page
+            .find("id=\"medimail-dialog-result\">")
+            .expect("result data")
+            + "id=\"medimail-dialog-result\">".len();
+        let end = start + page[start..].find("</script>").expect("end");
+        let outcome = serde_json::from_str(&page[start..end]).expect("outcome JSON");
+        (page, outcome)
+    }
+
+    async fn me(&self, token: &str) -> serde_json::Value {
+        let r = self
+            .server
+            .client()
+            .get(self.server.url("/api/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("me");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json")
+    }
+}
+
+#[tokio::test]
+async fn the_dialog_signs_in_the_same_account_as_single_sign_on() {
+    let f = flow().await;
+    let (authorize, cookie) = f.start().await;
+    assert_eq!(
+        authorize.path(),
+        format!("/{}/oauth2/v2.0/authorize", idp::TENANT),
+        "the one allowed tenant's authority"
+    );
+    let q: std::collections::HashMap<String, String> =
+        authorize.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["redirect_uri"], f.server.url("/auth/dialog/callback"));
+    let scopes: Vec<&str> = q["scope"].split(' ').collect();
+    for s in ["openid", "profile", "offline_access"] {
+        assert!(scopes.contains(&s), "{scopes:?}");
+    }
+    assert!(
+        scopes
+            .iter()
+            .any(|s| s.starts_with("api://") && s.ends_with("/access_as_user"))
+    );
+    assert!(!q["state"].is_empty() && !q["nonce"].is_empty());
+    assert!(!cookie.contains(&q["state"]), "the cookie is sealed");
+
+    let back = f.authorize(&authorize).await;
+    let (page, outcome) = f.callback(&back, Some(&cookie)).await;
+    assert_eq!(outcome["status"], "ok", "{outcome}");
+    assert!(page.contains("Identification réussie"));
+    assert!(page.contains("/auth/dialog/done.js"));
+    let token = outcome["office_token"].as_str().expect("token");
+    let through_dialog = f.me(token).await;
+    // The same person through single sign-on: the same account.
+    let sso = idp::sign(&f.idp.current_key(), &idp::valid_claims());
+    let through_sso = f.me(&sso).await;
+    assert_eq!(through_dialog["account_id"], through_sso["account_id"]);
+    assert_eq!(through_dialog["object_id"], idp::valid_claims()["oid"]);
+    // The code served once: the same callback again is refused by the authority.
+    let (_, replay) = f.callback(&back, Some(&cookie)).await;
+    assert_eq!(replay["code"], "dialog_exchange_failed", "{replay}");
+    assert!(!f.server.log().contains(token), "the token is never logged");
+}
+
+#[tokio::test]
+async fn forged_refused_or_foreign_answers_end_in_a_french_explanation() {
+    let f = flow().await;
+    // `state` changed on the way back.
+    let (authorize, cookie) = f.start().await;
+    let back = f.authorize(&authorize).await;
+    let mut forged = back.clone();
+    let pairs: Vec<(String, String)> = back
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "state" {
+                (k, "autre".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let (page, outcome) = f.callback(&forged, Some(&cookie)).await;
+    assert_eq!(outcome["code"], "dialog_state_mismatch");
+    assert!(page.contains("Identification impossible"));
+    // An answer meant for another dialog (another cookie).
+    let (_, other_cookie) = f.start().await;
+    let (_, outcome) = f.callback(&back, Some(&other_cookie)).await;
+    assert_eq!(outcome["code"], "dialog_state_mismatch");
+    // No cookie at all.
+    let (_, outcome) = f.callback(&back, None).await;
+    assert_eq!(outcome["code"], "dialog_expired");
+    let message = outcome["message"].as_str().expect("message");
+    assert!(message.contains("recommencez"), "{message}");
+
+    // Consent refused.
+    f.idp.sign_in_as(None);
+    let (authorize, cookie) = f.start().await;
+    let back = f.authorize(&authorize).await;
+    let (_, outcome) = f.callback(&back, Some(&cookie)).await;
+    assert_eq!(outcome["code"], "dialog_consent_refused");
+
+    // A person of a tenant this server does not serve.
+    let mut foreign = idp::valid_claims();
+    foreign["tid"] = serde_json::json!(idp::OTHER_TENANT);
+    foreign["iss"] = serde_json::json!(idp::ISSUER_TEMPLATE.replace("{tid}", idp::OTHER_TENANT));
+    f.idp.sign_in_as(Some(foreign));
+    let (authorize, cookie) = f.start().await;
+    let back = f.authorize(&authorize).await;
+    let (_, outcome) = f.callback(&back, Some(&cookie)).await;
+    assert_eq!(outcome["code"], "token_tenant", "{outcome}");
+    assert!(outcome.get("office_token").is_none());
+}
+
+#[tokio::test]
+async fn the_authority_refuses_a_wrong_code_verifier() {
+    let f = flow().await;
+    let (authorize, _cookie) = f.start().await;
+    let back = f.authorize(&authorize).await;
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let token_url = format!(
+        "http://127.0.0.1:{}/{}/oauth2/v2.0/token",
+        f.idp.port,
+        idp::TENANT
+    );
+    let redirect_uri = f.server.url("/auth/dialog/callback");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("client_id", idp::CLIENT_ID),
+            ("client_secret", idp::CLIENT_SECRET),
+            (
+                "code_verifier",
+                "pas-le-bon-verificateur-pas-le-bon-verificateur-00",
+            ),
+        ])
+        .finish();
+    let r = reqwest::Client::new()
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_grant");
+}
