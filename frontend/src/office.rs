@@ -290,3 +290,237 @@ pub fn on_item_changed(on_change: impl Fn(Option<String>) + 'static) {
     );
     handler.forget();
 }
+
+/// `Office.context.requirements.isSetSupported('IdentityAPI', '1.3')`: single sign-on is
+/// possible in this Outlook. False when office.js cannot say.
+pub fn identity_api_supported() -> bool {
+    let global = js_sys::global();
+    let check = || -> Option<bool> {
+        let office = Reflect::get(&global, &JsValue::from_str("Office")).ok()?;
+        let context = Reflect::get(&office, &JsValue::from_str("context")).ok()?;
+        let requirements = Reflect::get(&context, &JsValue::from_str("requirements")).ok()?;
+        let is_set: js_sys::Function =
+            Reflect::get(&requirements, &JsValue::from_str("isSetSupported"))
+                .ok()?
+                .dyn_into()
+                .ok()?;
+        is_set
+            .call2(
+                &requirements,
+                &JsValue::from_str("IdentityAPI"),
+                &JsValue::from_str("1.3"),
+            )
+            .ok()?
+            .as_bool()
+    };
+    check().unwrap_or(false)
+}
+
+/// What `getAccessToken` failing with `code` calls for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SsoFailure {
+    /// Single sign-on is not available here: sign in through the dialog instead.
+    Fallback,
+    /// The user cancelled (13002): explain, offer to try again.
+    Cancelled,
+    /// Anything else: explain.
+    Other,
+}
+
+/// Microsoft's guidance for add-ins ("Troubleshoot error messages for single sign-on"):
+/// 13000 (API not supported), 13001 (not signed in), 13003 (account type), 13006 (client
+/// error), 13007 (cannot get a token), 13010/13012 (unsupported host) and a missing API
+/// fall back to the dialog; 13002 is the user cancelling.
+pub fn sso_failure(code: i32) -> SsoFailure {
+    match code {
+        0 | 13000 | 13001 | 13003 | 13006 | 13007 | 13010 | 13012 => SsoFailure::Fallback,
+        13002 => SsoFailure::Cancelled,
+        _ => SsoFailure::Other,
+    }
+}
+
+/// The outcome the dialog page posts (`/auth/dialog/callback`).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+enum DialogOutcome {
+    Ok { office_token: String },
+    Error { message: String },
+}
+
+/// A message from the dialog is taken only from the pane's own origin; an Outlook too old
+/// to say where a message comes from (no `origin`) only lets pages of the add-in's own
+/// domains post to it.
+fn from_own_origin(arg: &JsValue) -> bool {
+    let own = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    match Reflect::get(arg, &JsValue::from_str("origin"))
+        .ok()
+        .and_then(|o| o.as_string())
+    {
+        Some(origin) => origin == own,
+        None => true,
+    }
+}
+
+/// Opens `url` in an Office dialog (`displayDialogAsync`) and waits for the page to post
+/// its outcome: the Office token, or a French explanation. Messages from another origin
+/// are ignored; closing the dialog ends the wait.
+pub async fn dialog_sign_in(url: &str) -> Result<String, String> {
+    let closed_message = "La fenêtre de connexion a été fermée avant la fin. Cliquez de nouveau sur « Se \
+         connecter avec Microsoft 365 » pour recommencer.";
+    let (sender, receiver) = futures_channel::oneshot::channel::<Result<String, String>>();
+    let sender = std::rc::Rc::new(std::cell::RefCell::new(Some(sender)));
+    let finish = {
+        let sender = sender.clone();
+        move |result: Result<String, String>| {
+            if let Some(s) = sender.borrow_mut().take() {
+                let _ = s.send(result);
+            }
+        }
+    };
+    let office = Reflect::get(&js_sys::global(), &JsValue::from_str("Office"))
+        .map_err(|_| closed_message.to_owned())?;
+    let ui = Reflect::get(&office, &JsValue::from_str("context"))
+        .and_then(|c| Reflect::get(&c, &JsValue::from_str("ui")))
+        .map_err(|_| {
+            "Cette version d'Outlook ne sait pas ouvrir de fenêtre de connexion.".to_owned()
+        })?;
+    let display: js_sys::Function = Reflect::get(&ui, &JsValue::from_str("displayDialogAsync"))
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| {
+            "Cette version d'Outlook ne sait pas ouvrir de fenêtre de connexion.".to_owned()
+        })?;
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(
+        &options,
+        &JsValue::from_str("height"),
+        &JsValue::from_f64(60.0),
+    );
+    let _ = Reflect::set(
+        &options,
+        &JsValue::from_str("width"),
+        &JsValue::from_f64(35.0),
+    );
+    let _ = Reflect::set(
+        &options,
+        &JsValue::from_str("promptBeforeOpen"),
+        &JsValue::FALSE,
+    );
+    let on_opened = {
+        let finish = finish.clone();
+        let office = office.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |result: JsValue| {
+            let status = string_field(&result, "status").unwrap_or_default();
+            if status != "succeeded" {
+                finish(Err(
+                    "La fenêtre de connexion n'a pas pu s'ouvrir (bloqueur de fenêtres ?). \
+                     Autorisez-la, puis réessayez."
+                        .to_owned(),
+                ));
+                return;
+            }
+            let Ok(dialog) = Reflect::get(&result, &JsValue::from_str("value")) else {
+                return;
+            };
+            let event_type = |name: &str| {
+                Reflect::get(&office, &JsValue::from_str("EventType"))
+                    .and_then(|t| Reflect::get(&t, &JsValue::from_str(name)))
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_else(|| name.to_owned())
+            };
+            let close = {
+                let dialog = dialog.clone();
+                move || {
+                    if let Some(f) = Reflect::get(&dialog, &JsValue::from_str("close"))
+                        .ok()
+                        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                    {
+                        let _ = f.call0(&dialog);
+                    }
+                }
+            };
+            let on_message = {
+                let finish = finish.clone();
+                let close = close.clone();
+                Closure::<dyn FnMut(JsValue)>::new(move |arg: JsValue| {
+                    if !from_own_origin(&arg) {
+                        return;
+                    }
+                    let text = string_field(&arg, "message").unwrap_or_default();
+                    let Ok(outcome) = serde_json::from_str::<DialogOutcome>(&text) else {
+                        return;
+                    };
+                    close();
+                    finish(match outcome {
+                        DialogOutcome::Ok { office_token } => Ok(office_token),
+                        DialogOutcome::Error { message } => Err(message),
+                    });
+                })
+            };
+            let on_event = {
+                let finish = finish.clone();
+                Closure::<dyn FnMut(JsValue)>::new(move |_arg: JsValue| {
+                    // 12006: closed by the user; 12002/12003: the page could not load.
+                    finish(Err(closed_message.to_owned()));
+                })
+            };
+            if let Some(add) = Reflect::get(&dialog, &JsValue::from_str("addEventHandler"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            {
+                let _ = add.call2(
+                    &dialog,
+                    &JsValue::from_str(&event_type("DialogMessageReceived")),
+                    on_message.as_ref(),
+                );
+                let _ = add.call2(
+                    &dialog,
+                    &JsValue::from_str(&event_type("DialogEventReceived")),
+                    on_event.as_ref(),
+                );
+            }
+            // They live as long as the dialog; one sign-in leaks two small closures.
+            on_message.forget();
+            on_event.forget();
+        })
+    };
+    display
+        .call3(&ui, &JsValue::from_str(url), &options, on_opened.as_ref())
+        .map_err(|_| "La fenêtre de connexion n'a pas pu s'ouvrir.".to_owned())?;
+    on_opened.forget();
+    receiver
+        .await
+        .unwrap_or_else(|_| Err(closed_message.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sso_failures_that_mean_not_available_here_fall_back_to_the_dialog() {
+        for code in [0, 13000, 13001, 13003, 13006, 13007, 13010, 13012] {
+            assert_eq!(sso_failure(code), SsoFailure::Fallback, "{code}");
+        }
+        assert_eq!(sso_failure(13002), SsoFailure::Cancelled);
+        for code in [13004, 13005, 13008, 13013, 99999] {
+            assert_eq!(sso_failure(code), SsoFailure::Other, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_dialog_outcome_is_read_from_the_servers_json() {
+        let ok: DialogOutcome =
+            serde_json::from_str(r#"{"status":"ok","office_token":"t","expires_in":3600}"#)
+                .expect("ok");
+        assert!(matches!(ok, DialogOutcome::Ok { office_token } if office_token == "t"));
+        let refused: DialogOutcome = serde_json::from_str(
+            r#"{"status":"error","code":"dialog_state_mismatch","message":"refusée"}"#,
+        )
+        .expect("error");
+        assert!(matches!(refused, DialogOutcome::Error { message } if message == "refusée"));
+    }
+}

@@ -15,6 +15,8 @@ pub enum TokenSource {
     Office,
     /// The development identity provider, for this mailbox and name.
     Development { mailbox: String, name: String },
+    /// The Office dialog (`/auth/dialog/start`), where single sign-on is unavailable.
+    Dialog,
 }
 
 /// Shared by every screen.
@@ -40,6 +42,14 @@ impl Auth {
                 .map_err(|e| ApiError::new("office_token", e.message()))?,
             Some(TokenSource::Development { mailbox, name }) => {
                 crate::api::dev_token(mailbox, name).await?.access_token
+            }
+            // A dialog needs the user's click: say so rather than open one unasked.
+            Some(TokenSource::Dialog) => {
+                return Err(ApiError::new(
+                    "office_token",
+                    "Votre identification Microsoft 365 a expiré : fermez et rouvrez le \
+                     volet Medimail, puis identifiez-vous à nouveau.",
+                ));
             }
             None => return Err(ApiError::new("office_token", "Identifiez-vous à nouveau.")),
         };

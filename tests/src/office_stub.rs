@@ -79,6 +79,15 @@ impl OfficeStub {
         )
     }
 
+    /// The stand-in's URL inside an Outlook without single sign-on (IdentityAPI 1.3
+    /// unsupported): the pane must sign in through the Office dialog.
+    pub fn url_without_sso(&self) -> String {
+        format!(
+            "https://127.0.0.1:{}/office.js?host=Outlook&platform=PC&identity=none",
+            self.port
+        )
+    }
+
     /// The stand-in's URL, pretending to be Outlook on the given platform.
     pub fn url(&self, platform: &str) -> String {
         format!(

@@ -286,3 +286,167 @@ async fn the_authority_refuses_a_wrong_code_verifier() {
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["error"], "invalid_grant");
 }
+
+mod pane {
+    //! The task pane in an Outlook whose single sign-on fails (a stand-in office.js whose
+    //! `getAccessToken` rejects, whose `displayDialogAsync` opens a real window) in
+    //! headless Chromium, through the dialog to the Medimail code and passphrase.
+
+    use std::time::Duration;
+
+    use medimail_e2e::idp::{self, TestIdp};
+    use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+
+    const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+
+    async fn setup(
+        office_js: impl Fn(&OfficeStub) -> String,
+    ) -> (TestIdp, SmtpSink, OfficeStub, Server) {
+        let idp = TestIdp::start().await;
+        let sink = SmtpSink::start(0).await;
+        let stub = OfficeStub::start().await;
+        let secret = tempfile::NamedTempFile::new().expect("secret");
+        std::fs::write(secret.path(), idp::CLIENT_SECRET).expect("write");
+        let (_, secret_path) = secret.keep().expect("keep");
+        let mut env = idp.server_env();
+        env.extend([
+            ("MEDIMAIL_AUTHORITY_URL".to_owned(), idp.authority_url()),
+            (
+                "MEDIMAIL_CLIENT_SECRET_FILE".to_owned(),
+                secret_path.display().to_string(),
+            ),
+            ("MEDIMAIL_SMTP_URL".to_owned(), sink.url()),
+        ]);
+        let server = Server::start(ServerOptions {
+            env,
+            office_js_url: Some(office_js(&stub)),
+            ..Default::default()
+        })
+        .await;
+        (idp, sink, stub, server)
+    }
+
+    async fn open_pane(server: &Server, before: &str) -> Browser {
+        let browser = Browser::start(360, 900, &["--disable-popup-blocking"]).await;
+        browser.before_each_page(before).await;
+        browser
+            .client
+            .goto(&server.url("/taskpane.html"))
+            .await
+            .expect("open");
+        browser.wait_ready().await;
+        browser
+    }
+
+    #[tokio::test]
+    async fn where_single_sign_on_fails_the_dialog_signs_in_to_the_same_account() {
+        let (idp, sink, _stub, server) = setup(|s| s.url("PC")).await;
+        // getAccessToken fails with 13012 (not available here); a forged message from
+        // another origin reaches the pane before the real one.
+        let forged = r#"{"status":"ok","office_token":"forged.token.value","expires_in":3600}"#;
+        let browser = open_pane(
+            &server,
+            &format!(
+                "window.__medimailOfficeTokenError = 13012; window.__medimailDialogForeignFirst = {};",
+                serde_json::to_string(forged).expect("json")
+            ),
+        )
+        .await;
+        let explanation = browser.text_of("#dialog-explanation").await;
+        assert!(
+            explanation.contains("ne permet pas la connexion automatique"),
+            "{explanation}"
+        );
+        browser.click("#dialog-sign-in").await;
+        // Through the real window and the test authority, then Medimail's own steps.
+        browser.fill("#choose-passphrase", PASSPHRASE).await;
+        assert!(
+            browser
+                .eval("document.getElementById('dialog-error') === null")
+                .await
+                == true,
+            "the forged message was ignored"
+        );
+        browser.fill("#choose-confirmation", PASSPHRASE).await;
+        browser.click("#choose-submit").await;
+        browser.click("#request-code").await;
+        let mail = &sink.wait_for(1, Duration::from_secs(30)).await[0];
+        let claims = idp::valid_claims();
+        assert!(
+            mail.to
+                .contains(claims["preferred_username"].as_str().expect("mailbox")),
+            "the code goes to the dialog identity's mailbox"
+        );
+        browser.fill("#code", &mail.code()).await;
+        browser.fill("#passphrase", PASSPHRASE).await;
+        browser.click("#authenticate").await;
+        browser.element("#signed-in").await;
+        // The same person through single sign-on: the same (only) account.
+        let db = medimail_server::db::connect_and_migrate(&format!(
+            "sqlite://{}?mode=rwc",
+            server.data_dir.path().join("medimail.db").display()
+        ))
+        .await
+        .expect("db");
+        use sea_orm::EntityTrait;
+        let accounts = medimail_server::entity::account::Entity::find()
+            .all(&db)
+            .await
+            .expect("accounts");
+        assert_eq!(accounts.len(), 1);
+        let sso = idp::sign(&idp.current_key(), &claims);
+        let me: serde_json::Value = server
+            .client()
+            .get(server.url("/api/me"))
+            .bearer_auth(sso)
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(me["account_id"], accounts[0].id.as_str());
+        assert_eq!(
+            me["needs_passphrase"], false,
+            "the passphrase chosen through the dialog"
+        );
+        browser.close().await;
+    }
+
+    #[tokio::test]
+    async fn without_identity_api_the_dialog_is_offered_and_a_refusal_is_explained() {
+        let (idp, _sink, _stub, server) = setup(OfficeStub::url_without_sso).await;
+        idp.sign_in_as(None);
+        let browser = open_pane(&server, "").await;
+        browser.click("#dialog-sign-in").await;
+        let error = browser.text_of("#dialog-error").await;
+        assert!(error.contains("n'a pas été accordé"), "{error}");
+        // Nothing half-signed-in: no session, and the button is there to try again.
+        browser.element("#dialog-sign-in:not([disabled])").await;
+        idp.sign_in_as(Some(idp::valid_claims()));
+        browser.click("#dialog-sign-in").await;
+        browser.element("#choose-passphrase").await;
+        browser.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_single_sign_on_is_explained_with_a_retry_not_the_dialog() {
+        let (idp, _sink, _stub, server) = setup(|s| s.url("OfficeOnline")).await;
+        let browser = open_pane(&server, "window.__medimailOfficeTokenError = 13002;").await;
+        let error = browser.text_of("#identity-error").await;
+        assert!(error.contains("annulée"), "{error}");
+        assert_eq!(
+            browser
+                .eval("document.getElementById('dialog-sign-in') === null")
+                .await,
+            true
+        );
+        let token = idp::sign(&idp.current_key(), &idp::valid_claims());
+        browser
+            .eval(&format!("window.__medimailOfficeToken = '{token}'"))
+            .await;
+        browser.click("#sso-retry").await;
+        browser.element("#choose-passphrase").await;
+        browser.close().await;
+    }
+}

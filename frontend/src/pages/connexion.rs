@@ -18,6 +18,10 @@ enum Stage {
     Starting,
     /// No Office identity can be had here; the message says why.
     NoIdentity(String),
+    /// Single sign-on is unavailable in this Outlook: sign in through the Office dialog.
+    Fallback,
+    /// The user cancelled single sign-on: the message, and "Réessayer".
+    Cancelled(String),
     /// Plain browser with the development identity provider.
     DevPicker,
     ChoosePassphrase,
@@ -125,16 +129,37 @@ pub fn Espace(
         });
     };
 
+    // Office single sign-on, or the dialog where it is unavailable (Microsoft's guidance:
+    // SSO always needs a fallback).
+    let try_sso = move || async move {
+        if !crate::office::identity_api_supported() {
+            stage.set(Stage::Fallback);
+            return;
+        }
+        match crate::office::get_access_token().await {
+            Ok(token) => {
+                auth.source.set_value(Some(TokenSource::Office));
+                load_me(token)
+            }
+            Err(e) => match crate::office::sso_failure(e.code) {
+                crate::office::SsoFailure::Fallback => stage.set(Stage::Fallback),
+                crate::office::SsoFailure::Cancelled => {
+                    stage.set(Stage::Cancelled(e.message().to_owned()))
+                }
+                crate::office::SsoFailure::Other => {
+                    stage.set(Stage::NoIdentity(e.message().to_owned()))
+                }
+            },
+        }
+    };
+    let on_dialog_token = Callback::new(move |token: String| {
+        auth.source.set_value(Some(TokenSource::Dialog));
+        load_me(token)
+    });
     let env = environment.clone();
     spawn_local(async move {
         if matches!(env, Environment::Office { .. }) {
-            match crate::office::get_access_token().await {
-                Ok(token) => {
-                    auth.source.set_value(Some(TokenSource::Office));
-                    load_me(token)
-                }
-                Err(e) => stage.set(Stage::NoIdentity(e.message().to_owned())),
-            }
+            try_sso().await;
         } else if api::dev_identity_enabled().await {
             stage.set(Stage::DevPicker);
         } else {
@@ -197,6 +222,18 @@ pub fn Espace(
                 <h2 id="identite-titre">"Identification impossible"</h2>
                 <p id="identity-error" role="alert">{message}</p>
                 <p><a href="#/aide">"Aide et assistance"</a></p>
+            </section>
+        }
+        .into_any(),
+        Stage::Fallback => view! { <DialogSignIn on_token=on_dialog_token/> }.into_any(),
+        Stage::Cancelled(message) => view! {
+            <section class="card" aria-labelledby="identite-titre">
+                <h2 id="identite-titre">"Identification annulée"</h2>
+                <p id="identity-error" role="alert">{message}</p>
+                <button type="button" class="primary" id="sso-retry"
+                    on:click=move |_| { stage.set(Stage::Starting); spawn_local(try_sso()); }>
+                    "Réessayer"
+                </button>
             </section>
         }
         .into_any(),
@@ -598,4 +635,50 @@ fn focus(id: &'static str) {
             let _ = el.focus();
         }
     });
+}
+
+/// Where Office single sign-on is unavailable: an Office dialog on the server's
+/// `/auth/dialog/start` (Microsoft 365 sign-in, then back), then the Medimail code and
+/// passphrase as usual.
+#[component]
+fn DialogSignIn(on_token: Callback<String>) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let open = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let url = web_sys::window()
+            .and_then(|w| w.location().origin().ok())
+            .map(|o| format!("{o}/auth/dialog/start"))
+            .unwrap_or_default();
+        spawn_local(async move {
+            let result = crate::office::dialog_sign_in(&url).await;
+            busy.try_set(false);
+            match result {
+                Ok(token) => on_token.run(token),
+                Err(message) => {
+                    error.try_set(Some(message));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="dialog-titre">
+            <h2 id="dialog-titre">"Identification Microsoft 365"</h2>
+            <p id="dialog-explanation">
+                "Cette version d'Outlook ne permet pas la connexion automatique. Identifiez-vous \
+                 avec votre compte Microsoft 365 dans la fenêtre qui va s'ouvrir ; vous \
+                 saisirez ensuite votre code Medimail et votre passephrase."
+            </p>
+            <button type="button" class="primary" id="dialog-sign-in"
+                disabled=move || busy.get() aria-busy=move || busy.get().to_string()
+                on:click=open>
+                {move || if busy.get() { "Fenêtre de connexion ouverte…" } else { "Se connecter avec Microsoft 365" }}
+            </button>
+            {move || error.get().map(|m| view! { <p class="field-error" id="dialog-error" role="alert">{m}</p> })}
+        </section>
+    }
 }
