@@ -96,6 +96,8 @@ struct Shared {
     grants: Arc<Mutex<HashMap<String, Grant>>>,
     /// Who `/authorize` signs in; `None`: the person refuses consent.
     next: Arc<Mutex<Option<serde_json::Value>>>,
+    /// `/authorize` shows its consent page and waits (the person has not answered).
+    hold: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct TestIdp {
@@ -115,6 +117,7 @@ impl TestIdp {
             port,
             grants: Arc::new(Mutex::new(HashMap::new())),
             next: Arc::new(Mutex::new(Some(valid_claims()))),
+            hold: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         let app = Router::new()
             .route(
@@ -163,6 +166,12 @@ impl TestIdp {
     /// (`None`: the person refuses consent).
     pub fn sign_in_as(&self, claims: Option<serde_json::Value>) {
         *self.shared.next.lock().expect("next") = claims;
+    }
+
+    /// `/authorize` shows a consent page and waits for an answer that never comes
+    /// (`true`), or answers at once (`false`, the default).
+    pub fn hold_at_consent(&self, hold: bool) {
+        self.shared.hold.store(hold, Ordering::SeqCst);
     }
 
     /// Publishes another key (rotation).
@@ -270,6 +279,12 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
     ];
     if let Some((_, what)) = checks.iter().find(|(ok, _)| !ok) {
         return (StatusCode::BAD_REQUEST, format!("bad request: {what}")).into_response();
+    }
+    if s.hold.load(Ordering::SeqCst) {
+        return axum::response::Html(
+            "<!DOCTYPE html><title>Autorisation</title><p>Autoriser Medimail ?</p>",
+        )
+        .into_response();
     }
     let redirect = url::Url::parse(&get("redirect_uri")).expect("redirect_uri");
     let mut back = redirect.clone();

@@ -430,6 +430,43 @@ mod pane {
     }
 
     #[tokio::test]
+    async fn closing_the_dialog_before_the_end_is_explained_and_can_be_retried() {
+        let (idp, _sink, _stub, server) = setup(OfficeStub::url_without_sso).await;
+        idp.hold_at_consent(true);
+        let browser = open_pane(&server, "").await;
+        let pane = browser.client.window().await.expect("pane window");
+        browser.click("#dialog-sign-in").await;
+        // The dialog's window: wait for it, then close it as the user would.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let dialog = loop {
+            let windows = browser.client.windows().await.expect("windows");
+            if let Some(w) = windows.into_iter().find(|w| *w != pane) {
+                break w;
+            }
+            assert!(std::time::Instant::now() < deadline, "no dialog window");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        browser
+            .client
+            .switch_to_window(dialog)
+            .await
+            .expect("to dialog");
+        browser.client.close_window().await.expect("close dialog");
+        browser
+            .client
+            .switch_to_window(pane)
+            .await
+            .expect("to pane");
+        let error = browser.text_of("#dialog-error").await;
+        assert!(error.contains("fermée avant la fin"), "{error}");
+        // Try again: this time the person answers.
+        idp.hold_at_consent(false);
+        browser.click("#dialog-sign-in").await;
+        browser.element("#choose-passphrase").await;
+        browser.close().await;
+    }
+
+    #[tokio::test]
     async fn a_cancelled_single_sign_on_is_explained_with_a_retry_not_the_dialog() {
         let (idp, _sink, _stub, server) = setup(|s| s.url("OfficeOnline")).await;
         let browser = open_pane(&server, "window.__medimailOfficeTokenError = 13002;").await;
