@@ -178,9 +178,16 @@ pub struct Config {
     pub authority_url: String,
 
     /// A file holding the application's client secret (confidential client), for the
-    /// dialog sign-in's code exchange. Unset: the dialog sign-in is off.
+    /// dialog sign-in's code exchange. Unset (and no certificate): the dialog sign-in is
+    /// off.
     #[arg(long, env = "MEDIMAIL_CLIENT_SECRET_FILE", global = true)]
     pub client_secret_file: Option<PathBuf>,
+
+    /// Instead of a secret: a PEM file holding the application's certificate and its RSA
+    /// private key; the code exchange then authenticates with a signed client assertion
+    /// (RS256, `x5t#S256` of the certificate). Takes precedence over the secret.
+    #[arg(long, env = "MEDIMAIL_CLIENT_CERTIFICATE_FILE", global = true)]
+    pub client_certificate_file: Option<PathBuf>,
 
     /// Minimum seconds between two JWKS refreshes caused by an unknown key id.
     #[arg(

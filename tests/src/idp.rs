@@ -98,6 +98,8 @@ struct Shared {
     next: Arc<Mutex<Option<serde_json::Value>>>,
     /// `/authorize` shows its consent page and waits (the person has not answered).
     hold: Arc<std::sync::atomic::AtomicBool>,
+    /// Client certificates the token endpoint accepts: SHA-256 thumbprint → public key.
+    client_keys: Arc<Mutex<HashMap<String, jsonwebtoken::DecodingKey>>>,
 }
 
 pub struct TestIdp {
@@ -118,6 +120,7 @@ impl TestIdp {
             grants: Arc::new(Mutex::new(HashMap::new())),
             next: Arc::new(Mutex::new(Some(valid_claims()))),
             hold: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            client_keys: Arc::new(Mutex::new(HashMap::new())),
         };
         let app = Router::new()
             .route(
@@ -172,6 +175,17 @@ impl TestIdp {
     /// (`true`), or answers at once (`false`, the default).
     pub fn hold_at_consent(&self, hold: bool) {
         self.shared.hold.store(hold, Ordering::SeqCst);
+    }
+
+    /// Registers a client certificate (its SHA-256 thumbprint, base64url, and its RSA
+    /// public key as base64url modulus and exponent) for client assertions.
+    pub fn trust_client_certificate(&self, thumbprint: &str, n: &str, e: &str) {
+        let key = jsonwebtoken::DecodingKey::from_rsa_components(n, e).expect("RSA key");
+        self.shared
+            .client_keys
+            .lock()
+            .expect("client keys")
+            .insert(thumbprint.to_owned(), key);
     }
 
     /// Publishes another key (rotation).
@@ -321,6 +335,7 @@ async fn authorize(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
 /// `POST /{tenant}/oauth2/v2.0/token` (authorization code grant only).
 async fn token(
     State(s): State<Shared>,
+    axum::extract::Path(uri_tenant): axum::extract::Path<String>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -342,9 +357,39 @@ async fn token(
             };
             Some((decode(id)?, decode(secret)?))
         });
-    let (id, secret) = basic.unwrap_or_else(|| (get("client_id"), get("client_secret")));
-    if id != CLIENT_ID || secret != CLIENT_SECRET {
-        return oauth_error("invalid_client", "client authentication failed");
+    if form.contains_key("client_assertion") {
+        // A certificate credential: a JWT signed with a registered certificate's key,
+        // for this token endpoint, from this client, not expired.
+        if get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        {
+            return oauth_error("invalid_client", "client_assertion_type");
+        }
+        let assertion = get("client_assertion");
+        let thumbprint = jsonwebtoken::decode_header(&assertion)
+            .ok()
+            .and_then(|h| h.x5t_s256);
+        let key = thumbprint.and_then(|t| s.client_keys.lock().expect("keys").get(&t).cloned());
+        let Some(key) = key else {
+            return oauth_error("invalid_client", "unknown client certificate");
+        };
+        let tenant = uri_tenant.clone();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.set_audience(&[format!(
+            "http://127.0.0.1:{}/{tenant}/oauth2/v2.0/token",
+            s.port
+        )]);
+        validation.set_issuer(&[CLIENT_ID]);
+        let ok = jsonwebtoken::decode::<serde_json::Value>(&assertion, &key, &validation)
+            .ok()
+            .is_some_and(|d| d.claims["sub"] == CLIENT_ID);
+        if !ok || get("client_id") != CLIENT_ID {
+            return oauth_error("invalid_client", "client assertion refused");
+        }
+    } else {
+        let (id, secret) = basic.unwrap_or_else(|| (get("client_id"), get("client_secret")));
+        if id != CLIENT_ID || secret != CLIENT_SECRET {
+            return oauth_error("invalid_client", "client authentication failed");
+        }
     }
     if get("grant_type") != "authorization_code" {
         return oauth_error("unsupported_grant_type", "authorization_code only");

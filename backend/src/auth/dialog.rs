@@ -103,8 +103,68 @@ fn error(code: &'static str, message: impl Into<String>) -> Outcome {
     }
 }
 
-/// The client, or why the dialog sign-in is off.
-fn client(state: &AppState) -> Result<(DialogClient, String), Outcome> {
+/// How the server proves itself at the token endpoint.
+enum ClientAuth {
+    Secret(String),
+    /// RSA private key (PEM) and the certificate's SHA-256 thumbprint (base64url).
+    Certificate {
+        key: jsonwebtoken::EncodingKey,
+        thumbprint: String,
+    },
+}
+
+/// Reads the certificate file: its first certificate and its private key.
+fn certificate(path: &std::path::Path) -> Result<ClientAuth, String> {
+    use sha2::Digest;
+    let pem = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let block = |label: &str| -> Option<String> {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let from = pem.find(&begin)?;
+        let to = pem[from..].find(&end)? + from + end.len();
+        Some(pem[from..to].to_owned())
+    };
+    let cert = block("CERTIFICATE").ok_or("no CERTIFICATE block")?;
+    let der: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(der.trim())
+        .map_err(|e| e.to_string())?;
+    let key_pem = block("PRIVATE KEY")
+        .or_else(|| block("RSA PRIVATE KEY"))
+        .ok_or("no PRIVATE KEY block")?;
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(ClientAuth::Certificate {
+        key,
+        thumbprint: base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(&der)),
+    })
+}
+
+/// A client assertion for the token endpoint (RFC 7523, Entra's certificate credential).
+fn client_assertion(
+    key: &jsonwebtoken::EncodingKey,
+    thumbprint: &str,
+    client_id: &str,
+    token_url: &str,
+    now: i64,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.x5t_s256 = Some(thumbprint.to_owned());
+    let claims = serde_json::json!({
+        "aud": token_url,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": CsrfToken::new_random().secret(),
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    });
+    jsonwebtoken::encode(&header, &claims, key)
+}
+
+/// The client (and how it authenticates), or why the dialog sign-in is off.
+fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcome> {
     let config = &state.config;
     let off = || {
         error(
@@ -114,18 +174,32 @@ fn client(state: &AppState) -> Result<(DialogClient, String), Outcome> {
         )
     };
     let id = config.client_id.clone().ok_or_else(off)?;
-    let secret_file = config.client_secret_file.as_ref().ok_or_else(off)?;
-    let secret = std::fs::read_to_string(secret_file).map_err(|e| {
-        tracing::error!(path = %secret_file.display(), error = %e, "cannot read the client secret file");
-        off()
-    })?;
+    let auth = if let Some(path) = &config.client_certificate_file {
+        certificate(path).map_err(|e| {
+            tracing::error!(path = %path.display(), error = %e, "cannot use the client certificate file");
+            off()
+        })?
+    } else {
+        let secret_file = config.client_secret_file.as_ref().ok_or_else(off)?;
+        let secret = std::fs::read_to_string(secret_file).map_err(|e| {
+            tracing::error!(path = %secret_file.display(), error = %e, "cannot read the client secret file");
+            off()
+        })?;
+        ClientAuth::Secret(secret.trim().to_owned())
+    };
     let authority = config.authority();
     let build = || -> Result<DialogClient, oauth2::url::ParseError> {
-        Ok(oauth2::Client::new(ClientId::new(id.clone()))
-            .set_client_secret(ClientSecret::new(secret.trim().to_owned()))
+        let client = oauth2::Client::new(ClientId::new(id.clone()))
             .set_auth_uri(AuthUrl::new(format!("{authority}/oauth2/v2.0/authorize"))?)
             .set_token_uri(TokenUrl::new(format!("{authority}/oauth2/v2.0/token"))?)
-            .set_redirect_uri(RedirectUrl::new(format!("{}{CALLBACK}", config.origin()))?))
+            .set_redirect_uri(RedirectUrl::new(format!("{}{CALLBACK}", config.origin()))?);
+        Ok(match &auth {
+            ClientAuth::Secret(secret) => {
+                client.set_client_secret(ClientSecret::new(secret.clone()))
+            }
+            // The assertion goes in the body, with the client id.
+            ClientAuth::Certificate { .. } => client.set_auth_type(oauth2::AuthType::RequestBody),
+        })
     };
     let client = build().map_err(|e| {
         tracing::error!(error = %e, "dialog sign-in URLs");
@@ -136,7 +210,7 @@ fn client(state: &AppState) -> Result<(DialogClient, String), Outcome> {
         .into_iter()
         .find(|a| a.starts_with("api://"))
         .unwrap_or(id);
-    Ok((client, audience))
+    Ok((client, audience, auth))
 }
 
 fn seal(state: &AppState, pending: &Pending) -> String {
@@ -172,7 +246,7 @@ fn cookie(value: &str, max_age: i64) -> HeaderValue {
 
 /// `GET /auth/dialog/start`: to the authority, with PKCE, `state` and `nonce`.
 async fn start(State(state): State<AppState>) -> Response {
-    let (client, audience) = match client(&state) {
+    let (client, audience, _) = match client(&state) {
         Ok(c) => c,
         Err(outcome) => return page(&state, outcome, None),
     };
@@ -303,7 +377,7 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> 
             "Microsoft 365 n'a renvoyé aucune autorisation. Fermez cette fenêtre et réessayez.",
         );
     };
-    let (client, _) = match client(state) {
+    let (client, _, auth) = match client(state) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
@@ -312,9 +386,38 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> 
         .timeout(std::time::Duration::from_secs(15))
         .build()
         .unwrap_or_default();
-    let exchanged = client
+    let mut exchange = client
         .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier));
+    if let ClientAuth::Certificate { key, thumbprint } = &auth {
+        let token_url = client.token_uri().url().as_str().to_owned();
+        let id = client.client_id().as_str().to_owned();
+        match client_assertion(
+            key,
+            thumbprint,
+            &id,
+            &token_url,
+            state.clock.now().timestamp(),
+        ) {
+            Ok(assertion) => {
+                exchange = exchange
+                    .add_extra_param(
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    )
+                    .add_extra_param("client_assertion", assertion);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign the client assertion");
+                return error(
+                    "dialog_unavailable",
+                    "La connexion par fenêtre n'est pas configurée correctement sur ce \
+                     serveur Medimail : prévenez votre service informatique.",
+                );
+            }
+        }
+    }
+    let exchanged = exchange
         .request_async(&|request| send(http.clone(), request))
         .await;
     let tokens = match exchanged {
