@@ -189,6 +189,37 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_CLIENT_CERTIFICATE_FILE", global = true)]
     pub client_certificate_file: Option<PathBuf>,
 
+    /// Mail through Microsoft 365: the mailbox codes and notifications are sent from
+    /// (`POST /v1.0/users/{sender}/sendMail` on Microsoft Graph, with an application
+    /// token from azure_identity — client id `MEDIMAIL_CLIENT_ID`, secret
+    /// `MEDIMAIL_CLIENT_SECRET_FILE`; the application needs the `Mail.Send` permission).
+    /// Takes precedence over `MEDIMAIL_SMTP_URL`.
+    #[arg(long, env = "MEDIMAIL_GRAPH_SENDER", global = true)]
+    pub graph_sender: Option<String>,
+
+    /// Microsoft Graph's base URL.
+    #[arg(
+        long,
+        env = "MEDIMAIL_GRAPH_URL",
+        default_value = "https://graph.microsoft.com",
+        global = true
+    )]
+    pub graph_url: String,
+
+    /// Where Graph application tokens come from (https).
+    #[arg(
+        long,
+        env = "MEDIMAIL_GRAPH_AUTHORITY_HOST",
+        default_value = "https://login.microsoftonline.com",
+        global = true
+    )]
+    pub graph_authority_host: String,
+
+    /// Extra trusted root certificates (PEM) for the server's outgoing HTTPS to Microsoft
+    /// Graph and its authority, besides the system's (a TLS-inspecting proxy, tests).
+    #[arg(long, env = "MEDIMAIL_EXTRA_CA_FILE", global = true)]
+    pub extra_ca_file: Option<PathBuf>,
+
     /// Minimum seconds between two JWKS refreshes caused by an unknown key id.
     #[arg(
         long,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod fr;
 pub mod health;
 pub mod http;
+pub mod http_client;
 pub mod keys;
 pub mod mail;
 pub mod manifest;

@@ -100,12 +100,53 @@ struct Shared {
     hold: Arc<std::sync::atomic::AtomicBool>,
     /// Client certificates the token endpoint accepts: SHA-256 thumbprint → public key.
     client_keys: Arc<Mutex<HashMap<String, jsonwebtoken::DecodingKey>>>,
+    /// Application tokens issued (client credentials grant).
+    app_tokens: Arc<AtomicUsize>,
+    /// The HTTPS listener's port (known once it is bound).
+    tls_port: Arc<std::sync::atomic::AtomicU16>,
 }
 
 pub struct TestIdp {
     pub port: u16,
+    /// The same endpoints over HTTPS (azure_identity refuses an http authority).
+    pub tls_port: u16,
+    /// The certificate of the HTTPS listener (PEM), for `MEDIMAIL_EXTRA_CA_FILE`.
+    pub cert_pem: String,
     shared: Shared,
     handle: axum_server::Handle<SocketAddr>,
+    tls_handle: axum_server::Handle<SocketAddr>,
+}
+
+/// A loopback HTTPS listener with a fresh self-signed certificate for 127.0.0.1:
+/// (listener, port, TLS configuration, certificate PEM).
+pub fn tls_listener() -> (
+    std::net::TcpListener,
+    u16,
+    axum_server::tls_rustls::RustlsConfig,
+    String,
+) {
+    use rustls::pki_types::pem::PemObject;
+    crate::install_crypto_provider();
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("cert");
+    let cert_pem = made.cert.pem();
+    let cert =
+        rustls::pki_types::CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("cert");
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(
+        made.signing_key.serialize_pem().as_bytes(),
+    )
+    .expect("key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("TLS config");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (
+        listener,
+        port,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+        cert_pem,
+    )
 }
 
 impl TestIdp {
@@ -121,6 +162,8 @@ impl TestIdp {
             next: Arc::new(Mutex::new(Some(valid_claims()))),
             hold: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             client_keys: Arc::new(Mutex::new(HashMap::new())),
+            app_tokens: Arc::new(AtomicUsize::new(0)),
+            tls_port: Arc::new(std::sync::atomic::AtomicU16::new(0)),
         };
         let app = Router::new()
             .route(
@@ -135,11 +178,21 @@ impl TestIdp {
         let server = axum_server::from_tcp(listener)
             .expect("idp server")
             .handle(handle.clone());
-        tokio::spawn(server.serve(app.into_make_service()));
+        tokio::spawn(server.serve(app.clone().into_make_service()));
+        let (tls, tls_port, tls_config, cert_pem) = tls_listener();
+        shared.tls_port.store(tls_port, Ordering::SeqCst);
+        let tls_handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
+        let tls_server = axum_server::from_tcp_rustls(tls, tls_config)
+            .expect("idp TLS server")
+            .handle(tls_handle.clone());
+        tokio::spawn(tls_server.serve(app.into_make_service()));
         TestIdp {
             port,
+            tls_port,
+            cert_pem,
             shared,
             handle,
+            tls_handle,
         }
     }
 
@@ -188,6 +241,22 @@ impl TestIdp {
             .insert(thumbprint.to_owned(), key);
     }
 
+    /// The HTTPS authority host for application tokens (`MEDIMAIL_GRAPH_AUTHORITY_HOST`).
+    pub fn https_authority_host(&self) -> String {
+        format!("https://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// Application tokens issued so far (client credentials grant).
+    pub fn app_tokens(&self) -> usize {
+        self.shared.app_tokens.load(Ordering::SeqCst)
+    }
+
+    /// The public key of the current signing key, to verify what it signed.
+    pub fn decoding_key(&self) -> jsonwebtoken::DecodingKey {
+        let key = self.current_key();
+        jsonwebtoken::DecodingKey::from_rsa_components(&key.n, &key.e).expect("RSA key")
+    }
+
     /// Publishes another key (rotation).
     pub fn publish(&self, key: TestKey) {
         self.shared.keys.lock().expect("keys").push(key);
@@ -206,6 +275,7 @@ impl TestIdp {
 impl Drop for TestIdp {
     fn drop(&mut self) {
         self.handle.shutdown();
+        self.tls_handle.shutdown();
     }
 }
 
@@ -374,10 +444,14 @@ async fn token(
         };
         let tenant = uri_tenant.clone();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
-        validation.set_audience(&[format!(
-            "http://127.0.0.1:{}/{tenant}/oauth2/v2.0/token",
-            s.port
-        )]);
+        // Either listener: http (the dialog sign-in) or https (azure_identity).
+        validation.set_audience(&[
+            format!("http://127.0.0.1:{}/{tenant}/oauth2/v2.0/token", s.port),
+            format!(
+                "https://127.0.0.1:{}/{tenant}/oauth2/v2.0/token",
+                s.tls_port.load(Ordering::SeqCst)
+            ),
+        ]);
         validation.set_issuer(&[CLIENT_ID]);
         let ok = jsonwebtoken::decode::<serde_json::Value>(&assertion, &key, &validation)
             .ok()
@@ -390,6 +464,32 @@ async fn token(
         if id != CLIENT_ID || secret != CLIENT_SECRET {
             return oauth_error("invalid_client", "client authentication failed");
         }
+    }
+    if get("grant_type") == "client_credentials" {
+        // An application token (azure_identity's client secret credential).
+        let Some(audience) = get("scope").strip_suffix("/.default").map(str::to_owned) else {
+            return oauth_error("invalid_scope", "scope must end with /.default");
+        };
+        s.app_tokens.fetch_add(1, Ordering::SeqCst);
+        let now = now();
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": ISSUER_TEMPLATE.replace("{tid}", &uri_tenant),
+            "tid": uri_tenant,
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "roles": ["Mail.Send"],
+            "app_id": CLIENT_ID,
+        });
+        let key = s.keys.lock().expect("keys")[0].clone();
+        return axum::Json(serde_json::json!({
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "ext_expires_in": 3600,
+            "access_token": sign(&key, &claims),
+        }))
+        .into_response();
     }
     if get("grant_type") != "authorization_code" {
         return oauth_error("unsupported_grant_type", "authorization_code only");
@@ -427,4 +527,37 @@ async fn token(
         "scope": "openid profile offline_access access_as_user",
     }))
     .into_response()
+}
+
+/// An RSA key and a self-signed certificate for it, as one PEM file; and what the
+/// authority registers: (thumbprint, modulus, exponent).
+pub fn client_certificate() -> (std::path::PathBuf, (String, String, String)) {
+    use base64::Engine;
+    use rsa::pkcs8::EncodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    use sha2::Digest;
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key");
+    let pem = key
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .expect("PKCS#8")
+        .to_string();
+    let pair =
+        rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).expect("key pair");
+    let cert = rcgen::CertificateParams::new(vec!["medimail-test".to_owned()])
+        .expect("params")
+        .self_signed(&pair)
+        .expect("certificate");
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let thumbprint = b64.encode(sha2::Sha256::digest(cert.der()));
+    let file = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(file.path(), format!("{}{pem}", cert.pem())).expect("write");
+    let (_, path) = file.keep().expect("keep");
+    (
+        path,
+        (
+            thumbprint,
+            b64.encode(key.n().to_bytes_be()),
+            b64.encode(key.e().to_bytes_be()),
+        ),
+    )
 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 pub mod browser;
+pub mod graph;
 pub mod idp;
 pub mod office_stub;
 pub mod smtp;

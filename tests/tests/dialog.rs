@@ -292,42 +292,9 @@ async fn the_authority_refuses_a_wrong_code_verifier() {
     assert_eq!(body["error"], "invalid_grant");
 }
 
-/// An RSA key and a self-signed certificate for it, as one PEM file; and what the
-/// authority registers: (thumbprint, modulus, exponent).
-fn client_certificate() -> (std::path::PathBuf, (String, String, String)) {
-    use base64::Engine;
-    use rsa::pkcs8::EncodePrivateKey;
-    use rsa::traits::PublicKeyParts;
-    use sha2::Digest;
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("RSA key");
-    let pem = key
-        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
-        .expect("PKCS#8")
-        .to_string();
-    let pair =
-        rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).expect("key pair");
-    let cert = rcgen::CertificateParams::new(vec!["medimail-test".to_owned()])
-        .expect("params")
-        .self_signed(&pair)
-        .expect("certificate");
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let thumbprint = b64.encode(sha2::Sha256::digest(cert.der()));
-    let file = tempfile::NamedTempFile::new().expect("file");
-    std::fs::write(file.path(), format!("{}{pem}", cert.pem())).expect("write");
-    let (_, path) = file.keep().expect("keep");
-    (
-        path,
-        (
-            thumbprint,
-            b64.encode(key.n().to_bytes_be()),
-            b64.encode(key.e().to_bytes_be()),
-        ),
-    )
-}
-
 #[tokio::test]
 async fn the_code_exchange_can_authenticate_with_a_certificate() {
-    let (path, (thumbprint, n, e)) = client_certificate();
+    let (path, (thumbprint, n, e)) = idp::client_certificate();
     let idp = TestIdp::start().await;
     idp.trust_client_certificate(&thumbprint, &n, &e);
     let f = flow_with(idp, ("MEDIMAIL_CLIENT_CERTIFICATE_FILE", path)).await;
@@ -336,7 +303,7 @@ async fn the_code_exchange_can_authenticate_with_a_certificate() {
     let (_, outcome) = f.callback(&back, Some(&cookie)).await;
     assert_eq!(outcome["status"], "ok", "{outcome}");
     // A certificate the authority does not know: the exchange is refused.
-    let (other, _) = client_certificate();
+    let (other, _) = idp::client_certificate();
     let f = flow_with(
         TestIdp::start().await,
         ("MEDIMAIL_CLIENT_CERTIFICATE_FILE", other),

@@ -104,7 +104,7 @@ fn error(code: &'static str, message: impl Into<String>) -> Outcome {
 }
 
 /// How the server proves itself at the token endpoint.
-enum ClientAuth {
+pub(crate) enum ClientAuth {
     Secret(String),
     /// RSA private key (PEM) and the certificate's SHA-256 thumbprint (base64url).
     Certificate {
@@ -114,7 +114,7 @@ enum ClientAuth {
 }
 
 /// Reads the certificate file: its first certificate and its private key.
-fn certificate(path: &std::path::Path) -> Result<ClientAuth, String> {
+pub(crate) fn certificate(path: &std::path::Path) -> Result<ClientAuth, String> {
     use sha2::Digest;
     let pem = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let block = |label: &str| -> Option<String> {
@@ -142,7 +142,7 @@ fn certificate(path: &std::path::Path) -> Result<ClientAuth, String> {
 }
 
 /// A client assertion for the token endpoint (RFC 7523, Entra's certificate credential).
-fn client_assertion(
+pub(crate) fn client_assertion(
     key: &jsonwebtoken::EncodingKey,
     thumbprint: &str,
     client_id: &str,

@@ -7,6 +7,7 @@
 //! Waiting mails are sealed with the outbox key (they may hold a one-time code) and
 //! their content is erased once delivered.
 
+pub mod graph;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -42,10 +43,14 @@ pub enum SendError {
     /// Will never work: 5xx answer, unusable address.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// Worth retrying, not before this wait (Microsoft Graph's `Retry-After`).
+    #[error("temporary failure, retry after {1:?}: {0}")]
+    RetryAfter(String, Duration),
 }
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Graph(Box<graph::Graph>),
     Files(PathBuf),
 }
 
@@ -62,6 +67,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.transport {
             Transport::Smtp(_) => "smtp",
+            Transport::Graph(_) => "graph",
             Transport::Files(_) => "files",
         };
         write!(f, "Mailer({kind}, from {})", self.from)
@@ -75,9 +81,10 @@ impl Mailer {
             .mail_from
             .parse()
             .map_err(|e| format!("MEDIMAIL_MAIL_FROM is not a mail address ({e})"))?;
-        let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(smtp_transport(url)?),
-            None => Transport::Files(config.data_dir.join("outbox")),
+        let transport = match (&config.graph_sender, &config.smtp_url) {
+            (Some(sender), _) => Transport::Graph(Box::new(graph_transport(config, sender)?)),
+            (None, Some(url)) => Transport::Smtp(smtp_transport(url)?),
+            (None, None) => Transport::Files(config.data_dir.join("outbox")),
         };
         Ok(Self {
             transport,
@@ -106,6 +113,7 @@ impl Mailer {
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Smtp(_) => "SMTP".into(),
+            Transport::Graph(g) => g.describe(),
             Transport::Files(dir) => format!("files in {}", dir.display()),
         }
     }
@@ -114,7 +122,7 @@ impl Mailer {
     pub fn file_dir(&self) -> Option<&std::path::Path> {
         match &self.transport {
             Transport::Files(dir) => Some(dir),
-            Transport::Smtp(_) => None,
+            Transport::Smtp(_) | Transport::Graph(_) => None,
         }
     }
 
@@ -129,6 +137,12 @@ impl Mailer {
 
     /// Delivers one mail now.
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), SendError> {
+        if let Transport::Graph(graph) = &self.transport {
+            mail.to
+                .parse::<Mailbox>()
+                .map_err(|e| SendError::Permanent(format!("recipient address: {e}")))?;
+            return graph.send(mail).await;
+        }
         let to: Mailbox = mail
             .to
             .parse()
@@ -148,6 +162,7 @@ impl Mailer {
                     SendError::Temporary(e.to_string())
                 }
             }),
+            Transport::Graph(_) => Ok(()),
             Transport::Files(dir) => {
                 let temporary = |e: std::io::Error| SendError::Temporary(e.to_string());
                 tokio::fs::create_dir_all(dir).await.map_err(temporary)?;
@@ -165,6 +180,46 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The Microsoft Graph transport from the configuration.
+fn graph_transport(config: &crate::config::Config, sender: &str) -> Result<graph::Graph, String> {
+    let client_id = config
+        .client_id
+        .clone()
+        .ok_or("MEDIMAIL_GRAPH_SENDER needs MEDIMAIL_CLIENT_ID")?;
+    let secret = match (&config.client_certificate_file, &config.client_secret_file) {
+        (Some(_), _) => String::new(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?,
+        (None, None) => {
+            return Err(
+                "MEDIMAIL_GRAPH_SENDER needs MEDIMAIL_CLIENT_SECRET_FILE or \
+                 MEDIMAIL_CLIENT_CERTIFICATE_FILE"
+                    .into(),
+            );
+        }
+    };
+    let tenant = match config.allowed_tenants.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => t.to_owned(),
+        _ => {
+            return Err(
+                "MEDIMAIL_GRAPH_SENDER needs exactly one tenant in MEDIMAIL_ALLOWED_TENANTS \
+                 (the organisation whose mailbox sends)"
+                    .into(),
+            );
+        }
+    };
+    graph::Graph::new(graph::GraphSettings {
+        graph_url: config.graph_url.clone(),
+        authority_host: config.graph_authority_host.clone(),
+        tenant,
+        client_id,
+        secret: secret.trim().to_owned(),
+        certificate: config.client_certificate_file.clone(),
+        sender: sender.trim().to_owned(),
+        http: crate::http_client::outgoing(config)?,
+    })
 }
 
 /// `smtp://` (plain), `smtp://…?tls=starttls` (STARTTLS required), `smtps://` (TLS).

@@ -121,8 +121,15 @@ impl Worker {
                 )
                 .await?;
             }
-            Err(SendError::Temporary(reason)) => {
-                let wait = backoff(attempts, self.mailer.retry_max);
+            Err(e @ (SendError::Temporary(_) | SendError::RetryAfter(..))) => {
+                let (reason, at_least) = match e {
+                    SendError::RetryAfter(reason, wait) => (reason, wait),
+                    SendError::Temporary(reason) | SendError::Permanent(reason) => {
+                        (reason, Duration::ZERO)
+                    }
+                };
+                // The server's Retry-After, or the usual backoff if longer.
+                let wait = backoff(attempts, self.mailer.retry_max).max(at_least);
                 tracing::warn!(outbox = %row.id, attempts, retry_in_s = wait.as_secs(), %reason, "mail not delivered, will retry");
                 outbox::Entity::update_many()
                     .col_expr(

@@ -1,0 +1,21 @@
+//! The server's outgoing HTTPS client (Microsoft Graph and its authority): rustls with the
+//! system's roots, plus `MEDIMAIL_EXTRA_CA_FILE` when set.
+
+use std::time::Duration;
+
+/// A client for outgoing HTTPS calls.
+pub fn outgoing(config: &crate::config::Config) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60));
+    if let Some(path) = &config.extra_ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{} is not a PEM bundle: {e}", path.display()))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("outgoing HTTPS client: {e}"))
+}
