@@ -131,6 +131,20 @@ impl Browser {
             .expect("click");
     }
 
+    /// First use: types `passphrase` twice on the pane's passphrase screen and saves it.
+    pub async fn choose_passphrase(&self, passphrase: &str) {
+        self.fill("#choose-passphrase", passphrase).await;
+        self.fill("#choose-confirmation", passphrase).await;
+        self.click("#choose-submit").await;
+    }
+
+    /// "Authentification": types the one-time `code` and the `passphrase`, and submits.
+    pub async fn authenticate(&self, code: &str, passphrase: &str) {
+        self.fill("#code", code).await;
+        self.fill("#passphrase", passphrase).await;
+        self.click("#authenticate").await;
+    }
+
     /// The value of a JavaScript expression in the page.
     pub async fn eval(&self, expression: &str) -> serde_json::Value {
         self.client

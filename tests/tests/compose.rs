@@ -38,14 +38,10 @@ async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
         .expect("open");
     browser.wait_ready().await;
     browser.click("#dev-continue").await;
-    browser.fill("#choose-passphrase", PASSPHRASE).await;
-    browser.fill("#choose-confirmation", PASSPHRASE).await;
-    browser.click("#choose-submit").await;
+    browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
     browser.element("#signed-in").await;
     (sink, stub, server, browser)
 }
@@ -335,14 +331,10 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
         .await
         .expect("open");
     browser.wait_ready().await;
-    browser.fill("#choose-passphrase", PASSPHRASE).await;
-    browser.fill("#choose-confirmation", PASSPHRASE).await;
-    browser.click("#choose-submit").await;
+    browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
 
     // "Nouveau message" opens by itself, filled from the Outlook message.
     let subject = browser

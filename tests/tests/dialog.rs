@@ -405,9 +405,7 @@ mod pane {
                 .contains(claims["preferred_username"].as_str().expect("mailbox")),
             "the code goes to the dialog identity's mailbox"
         );
-        browser.fill("#code", &mail.code()).await;
-        browser.fill("#passphrase", PASSPHRASE).await;
-        browser.click("#authenticate").await;
+        browser.authenticate(&mail.code(), PASSPHRASE).await;
         browser.element("#signed-in").await;
         // The same person through single sign-on: the same (only) account.
         let db = medimail_server::db::connect_and_migrate(&format!(

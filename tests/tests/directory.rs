@@ -179,9 +179,7 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
     browser.click("#choose-submit").await;
     browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
     browser.element("#signed-in").await;
 
     browser.click("#new-message").await;

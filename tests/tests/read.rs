@@ -257,14 +257,10 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         .await
         .expect("open");
     browser.wait_ready().await;
-    browser.fill("#choose-passphrase", PASSPHRASE).await;
-    browser.fill("#choose-confirmation", PASSPHRASE).await;
-    browser.click("#choose-submit").await;
+    browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
     let code = mail_to(&sink, READER, "Votre code").await.code();
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
     let row = wait_text(&browser, "#envelope-list", "Compte rendu M. BLANC").await;
     assert!(row.contains("Marie CURIE"), "{row}");
     let unread = browser

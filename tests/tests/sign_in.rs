@@ -124,9 +124,7 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
             .await
             .contains("au moins 12 caractères")
     );
-    browser.fill("#choose-passphrase", PASSPHRASE).await;
-    browser.fill("#choose-confirmation", PASSPHRASE).await;
-    browser.click("#choose-submit").await;
+    browser.choose_passphrase(PASSPHRASE).await;
 
     // The "Connexion" screen of the manual.
     assert_eq!(
@@ -154,9 +152,7 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     browser.click("#authenticate").await;
     assert!(browser.text_of("#code-error").await.contains("incorrect"));
 
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
     let home = browser.text_of("#signed-in").await;
     assert!(home.contains("Vous êtes identifié à Medimail"), "{home}");
 
@@ -206,18 +202,14 @@ async fn the_development_identity_signs_in_from_a_plain_browser() {
         .await;
     browser.fill("#dev-name", "Pierre DUPOND").await;
     browser.click("#dev-continue").await;
-    browser.fill("#choose-passphrase", PASSPHRASE).await;
-    browser.fill("#choose-confirmation", PASSPHRASE).await;
-    browser.click("#choose-submit").await;
+    browser.choose_passphrase(PASSPHRASE).await;
     assert_eq!(
         browser.text_of("#connexion-titre").await,
         "Bonjour Pierre DUPOND,"
     );
     browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.fill("#code", &code).await;
-    browser.fill("#passphrase", PASSPHRASE).await;
-    browser.click("#authenticate").await;
+    browser.authenticate(&code, PASSPHRASE).await;
     assert!(
         browser
             .text_of("#signed-in")
