@@ -37,6 +37,9 @@ pub mod paths {
     /// GET: the caller's favorites; POST [`crate::FavoriteRequest`]: star a contact;
     /// DELETE `…/{annuaire}/{address}`: unstar it.
     pub const DIRECTORY_FAVORITES: &str = "/api/directory/favorites";
+    /// PUT [`crate::DirectoryVisibility`]: the caller's visibility in the directories
+    /// ("Visibilité dans l'annuaire", manual part 2 §2.2).
+    pub const ACCOUNT_VISIBILITY: &str = "/api/account/visibility";
 }
 
 /// The header that carries the Medimail session token on every signed-in call.
@@ -382,6 +385,13 @@ pub struct DirectoryResults {
     /// A French hint to show above the results, if any.
     #[serde(default)]
     pub hint: Option<String>,
+}
+
+/// Body and answer of `PUT /api/account/visibility`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryVisibility {
+    /// On the liste rouge: absent from every directory search.
+    pub liste_rouge: bool,
 }
 
 /// Body of `POST /api/directory/favorites`: star this contact.

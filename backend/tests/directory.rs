@@ -749,6 +749,48 @@ async fn the_api_searches_both_directories_with_the_webmail_criteria_liste_rouge
         let (_, body) = get_json(&state, &me, "GET", &national_search(""), None).await;
         assert_eq!(addresses_of(&body), Vec::<String>::new());
 
+        // "Visibilité dans l'annuaire": the user puts themself on the liste rouge, and back.
+        let (status, body) = get_json(
+            &state,
+            &me,
+            "PUT",
+            "/api/account/visibility",
+            Some(serde_json::json!({"liste_rouge": true})),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), &body["liste_rouge"]),
+            (200, &serde_json::json!(true))
+        );
+        let (_, body) = get_json(&state, &me, "GET", &format!("{search}?nom=dupon"), None).await;
+        assert_eq!(addresses_of(&body), ["m.dupontel@ght-ouest.fr"], "hidden");
+        let (_, body) = get_json(&state, &me, "GET", "/api/me", None).await;
+        assert_eq!(body["liste_rouge"], true);
+        let (status, _) = get_json(
+            &state,
+            &me,
+            "PUT",
+            "/api/account/visibility",
+            Some(serde_json::json!({"liste_rouge": false})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, body) = get_json(&state, &me, "GET", &format!("{search}?nom=dupon"), None).await;
+        assert_eq!(
+            addresses_of(&body),
+            ["pierre.dupond@chu-dev.fr", "m.dupontel@ght-ouest.fr"],
+            "visible again"
+        );
+        let (status, body) = get_json(
+            &state,
+            &(me.0.clone(), "pas-une-session".into()),
+            "PUT",
+            "/api/account/visibility",
+            Some(serde_json::json!({"liste_rouge": true})),
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+
         // Without a session: nothing.
         let (status, _) = get_json(
             &state,

@@ -241,6 +241,20 @@ pub async fn search_directory(
     json_call::<(), _>("GET", &path, Some(c), None).await
 }
 
+/// "Visibilité dans l'annuaire": on the liste rouge or not.
+pub async fn set_visibility(
+    c: &Credentials,
+    liste_rouge: bool,
+) -> Result<medimail_api::DirectoryVisibility, ApiError> {
+    json_call(
+        "PUT",
+        paths::ACCOUNT_VISIBILITY,
+        Some(c),
+        Some(&medimail_api::DirectoryVisibility { liste_rouge }),
+    )
+    .await
+}
+
 /// Stars a contact (favorites).
 pub async fn add_favorite(
     c: &Credentials,

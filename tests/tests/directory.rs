@@ -315,5 +315,33 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
         .wait_until("document.getElementById('directory') === null && document.activeElement.id === 'directory-toggle'")
         .await;
     assert_eq!(chips(&browser, "compose-to").await.len(), 2);
+
+    // "Liste rouge : ne pas apparaître dans l'annuaire", from the signed-in card.
+    browser.click("#liste-rouge").await;
+    browser
+        .wait_until(
+            "(document.getElementById('liste-rouge-status') || {textContent: ''}).textContent.includes('liste rouge')",
+        )
+        .await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('liste-rouge').checked")
+            .await,
+        true
+    );
+    let db = medimail_server::db::connect_and_migrate(&format!(
+        "sqlite://{}?mode=rwc",
+        server.data_dir.path().join("medimail.db").display()
+    ))
+    .await
+    .expect("db");
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let account = medimail_server::entity::account::Entity::find()
+        .filter(medimail_server::entity::account::Column::Mailbox.eq("marie.curie@chu-dev.fr"))
+        .one(&db)
+        .await
+        .expect("q")
+        .expect("account");
+    assert!(account.liste_rouge, "stored");
     browser.close().await;
 }

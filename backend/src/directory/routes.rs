@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use medimail_api::{DirectoryContact, DirectoryResults, FavoriteRequest, annuaire, paths};
@@ -34,6 +34,30 @@ pub fn router() -> Router<AppState> {
             "/api/directory/favorites/{annuaire}/{address}",
             delete(remove_favorite),
         )
+        .route(paths::ACCOUNT_VISIBILITY, put(set_visibility))
+}
+
+/// `PUT /api/account/visibility`: "Liste rouge" or visible to every Medimail user.
+async fn set_visibility(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    body: axum::body::Bytes,
+) -> Result<Json<medimail_api::DirectoryVisibility>, AppError> {
+    use sea_orm::ActiveModelTrait;
+    let wanted: medimail_api::DirectoryVisibility = crate::error::parse_json(&body)?;
+    let mut account: account::ActiveModel = signed_in.account.clone().into();
+    account.liste_rouge = Set(wanted.liste_rouge);
+    let updated = account.update(&state.db).await?;
+    crate::audit::record(
+        &state.db,
+        &updated.label(),
+        "account_settings_changed",
+        serde_json::json!({"account": updated.id, "liste_rouge": updated.liste_rouge}),
+    )
+    .await?;
+    Ok(Json(medimail_api::DirectoryVisibility {
+        liste_rouge: updated.liste_rouge,
+    }))
 }
 
 #[derive(Deserialize, Default)]

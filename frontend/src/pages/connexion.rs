@@ -564,6 +564,40 @@ fn SignedInHome(
         });
     };
     let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
+    // "Visibilité dans l'annuaire" (manual part 2 §2.2).
+    let visibility_busy = RwSignal::new(false);
+    let visibility_notice = RwSignal::new(None::<String>);
+    let set_visibility = move |ev: leptos::ev::Event| {
+        let wanted = event_target_checked(&ev);
+        let auth = expect_context::<Auth>();
+        visibility_busy.set(true);
+        visibility_notice.set(None);
+        spawn_local(async move {
+            let answer = auth
+                .call(|c| async move { api::set_visibility(&c, wanted).await })
+                .await;
+            visibility_busy.try_set(false);
+            match answer {
+                Ok(v) => {
+                    me.try_update(|m| {
+                        if let Some(m) = m {
+                            m.liste_rouge = v.liste_rouge;
+                        }
+                    });
+                    visibility_notice.try_set(Some(if v.liste_rouge {
+                        "Vous êtes en liste rouge : vous n'apparaissez plus dans les annuaires.".to_owned()
+                    } else {
+                        "Vous êtes visible par l'ensemble des utilisateurs Medimail dans l'annuaire.".to_owned()
+                    }));
+                }
+                Err(e) => {
+                    // The box shows what is stored, not what was clicked.
+                    me.try_update(|_| {});
+                    visibility_notice.try_set(Some(e.message));
+                }
+            }
+        });
+    };
     let composing = RwSignal::new(false);
     let prefill = RwSignal::new(None::<crate::office::ComposePrefill>);
     let reading = RwSignal::new(None::<String>);
@@ -606,6 +640,14 @@ fn SignedInHome(
                 on:click=move |_| { prefill.set(None); composing.set(true); } disabled=move || composing.get()>
                 "Nouveau message"
             </button>
+            <label class="checkbox">
+                <input id="liste-rouge" type="checkbox"
+                    prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
+                    disabled=move || visibility_busy.get()
+                    on:change=set_visibility/>
+                "Liste rouge : ne pas apparaître dans l'annuaire"
+            </label>
+            {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <button id="sign-out" type="button" class="secondary" on:click=sign_out
                 disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
                 {move || if busy.get() { "Déconnexion…" } else { "Déconnexion" }}
