@@ -345,11 +345,18 @@ impl Config {
     /// The dialog sign-in's authority, `{tenant}` replaced by the one allowed tenant, or
     /// `organizations`.
     pub fn authority(&self) -> String {
-        let tenant = match self.allowed_tenants.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => t.to_owned(),
-            _ => "organizations".to_owned(),
-        };
+        let tenant = self
+            .single_tenant()
+            .unwrap_or_else(|| "organizations".to_owned());
         self.authority_url.replace("{tenant}", &tenant)
+    }
+
+    /// The tenant when `MEDIMAIL_ALLOWED_TENANTS` names exactly one.
+    pub fn single_tenant(&self) -> Option<String> {
+        match self.allowed_tenants.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => Some(t.to_owned()),
+            _ => None,
+        }
     }
 
     /// The public origin without a trailing slash, ready to prefix a path.

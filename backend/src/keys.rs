@@ -188,6 +188,11 @@ fn create_key_file(path: &Path) -> Result<(), KeyError> {
     Ok(())
 }
 
+/// Compares two secrets (a `state`, a `nonce`) in constant time.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -288,14 +288,6 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// Sends one request of the oauth2 crate with the server's reqwest client.
 async fn send(
     http: reqwest::Client,
@@ -348,7 +340,7 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> 
     if !query
         .state
         .as_deref()
-        .is_some_and(|s| same(s, &pending.state))
+        .is_some_and(|s| crate::keys::secrets_equal(s, &pending.state))
     {
         return error(
             "dialog_state_mismatch",

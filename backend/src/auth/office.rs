@@ -248,13 +248,10 @@ impl OfficeVerifier {
         nonce: &str,
     ) -> Result<OfficeIdentity, TokenError> {
         let (identity, claims) = self.check(token).await?;
-        let matches = claims.nonce.as_deref().is_some_and(|n| {
-            n.len() == nonce.len()
-                && n.bytes()
-                    .zip(nonce.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        });
+        let matches = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|n| crate::keys::secrets_equal(n, nonce));
         if !matches {
             return Err(TokenError::Claims("nonce".into()));
         }

@@ -200,16 +200,10 @@ fn graph_transport(config: &crate::config::Config, sender: &str) -> Result<graph
             );
         }
     };
-    let tenant = match config.allowed_tenants.as_deref().map(str::trim) {
-        Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => t.to_owned(),
-        _ => {
-            return Err(
-                "MEDIMAIL_GRAPH_SENDER needs exactly one tenant in MEDIMAIL_ALLOWED_TENANTS \
-                 (the organisation whose mailbox sends)"
-                    .into(),
-            );
-        }
-    };
+    let tenant = config.single_tenant().ok_or(
+        "MEDIMAIL_GRAPH_SENDER needs exactly one tenant in MEDIMAIL_ALLOWED_TENANTS \
+         (the organisation whose mailbox sends)",
+    )?;
     graph::Graph::new(graph::GraphSettings {
         graph_url: config.graph_url.clone(),
         authority_host: config.graph_authority_host.clone(),
