@@ -150,17 +150,7 @@ async fn favorites_of(
         .filter_map(|a| a.mailbox)
         .collect();
     contacts.retain(|c| !red.contains(&c.address));
-    contacts.sort_by_key(|c| {
-        (
-            super::normalize(
-                c.last_name
-                    .as_deref()
-                    .or(c.organisation.as_deref())
-                    .unwrap_or(""),
-            ),
-            super::normalize(c.first_name.as_deref().unwrap_or("")),
-        )
-    });
+    contacts.sort_by_key(search::contact_order);
     Ok(contacts)
 }
 

@@ -345,18 +345,48 @@ async fn load_in_order(
     Ok(kept)
 }
 
+/// The snapshot source behind a directory: the national file, or the regional entries
+/// of the Medimail directory.
+fn source_of(which: &str) -> &'static str {
+    if which == annuaire::MSSANTE {
+        "mssante"
+    } else {
+        "regional"
+    }
+}
+
+/// The active snapshot of `source`, if one was imported.
+async fn active_snapshot<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    source: &str,
+) -> Result<Option<directory_snapshot::Model>, sea_orm::DbErr> {
+    directory_snapshot::Entity::find()
+        .filter(directory_snapshot::Column::Source.eq(source))
+        .filter(directory_snapshot::Column::State.eq("active"))
+        .one(db)
+        .await
+}
+
+/// A Medimail account as a contact of the Medimail directory.
+fn account_contact(mailbox: String, display_name: &str) -> DirectoryContact {
+    let (last_name, first_name) = split_display_name(display_name);
+    DirectoryContact {
+        annuaire: annuaire::MEDIMAIL.to_owned(),
+        address: mailbox,
+        kind: "COMPTE".to_owned(),
+        last_name,
+        first_name,
+        ..Default::default()
+    }
+}
+
 /// Searches the active snapshot of `source` (`mssante` or `regional`).
 async fn search_snapshot(
     txn: &DatabaseTransaction,
     source: &str,
     criteria: &Criteria,
 ) -> Result<(Vec<(bool, directory_entry::Model)>, bool), sea_orm::DbErr> {
-    let Some(snapshot) = directory_snapshot::Entity::find()
-        .filter(directory_snapshot::Column::Source.eq(source))
-        .filter(directory_snapshot::Column::State.eq("active"))
-        .one(txn)
-        .await?
-    else {
+    let Some(snapshot) = active_snapshot(txn, source).await? else {
         return Ok((Vec::new(), false));
     };
     let mut drivers = Vec::new();
@@ -483,19 +513,21 @@ pub fn split_display_name(name: &str) -> (Option<String>, Option<String>) {
 }
 
 /// Accounts of this service (not placeholders, not on the liste rouge) whose display
-/// name holds every word typed in Nom and Prénom.
+/// name holds every word typed in Nom and Prénom, each as a prefix of one of its words
+/// (Office display names do not say which part is the last name).
 async fn search_accounts(
     txn: &DatabaseTransaction,
     criteria: &Criteria,
-) -> Result<(Vec<(bool, DirectoryContact)>, bool), sea_orm::DbErr> {
+) -> Result<Vec<(bool, DirectoryContact)>, sea_orm::DbErr> {
     if !criteria.names_only() {
-        return Ok((Vec::new(), false));
+        return Ok(Vec::new());
     }
-    let last = words(&criteria.last_name);
-    let first = words(&criteria.first_name);
-    let all: Vec<String> = last.iter().chain(first.iter()).cloned().collect();
+    let all: Vec<String> = words(&criteria.last_name)
+        .into_iter()
+        .chain(words(&criteria.first_name))
+        .collect();
     let Some(longest) = all.iter().max_by_key(|w| w.len()) else {
-        return Ok((Vec::new(), false));
+        return Ok(Vec::new());
     };
     let rows = account::Entity::find()
         .filter(account::Column::TenantId.ne(crate::auth::account::PENDING_TENANT))
@@ -510,40 +542,19 @@ async fn search_accounts(
         let (Some(mailbox), Some(display)) = (a.mailbox, a.display_name) else {
             continue;
         };
-        let (last_name, first_name) = split_display_name(&display);
-        // Nom against the last name, Prénom against the first name; a display name
-        // without capitals is matched on all its words.
-        let name_words = words(&display);
-        let ok_last = last.is_empty()
-            || words_match(&last, last_name.as_deref())
-            || last
-                .iter()
-                .all(|w| name_words.iter().any(|h| h.starts_with(w.as_str())));
-        let ok_first = first.is_empty()
-            || words_match(&first, first_name.as_deref())
-            || first
-                .iter()
-                .all(|w| name_words.iter().any(|h| h.starts_with(w.as_str())));
-        if !ok_last || !ok_first {
+        if !words_match(&all, Some(&display)) {
             continue;
         }
+        let name_words = words(&display);
         let exact = all.iter().all(|w| name_words.contains(w));
-        found.push((
-            exact,
-            DirectoryContact {
-                annuaire: annuaire::MEDIMAIL.to_owned(),
-                address: mailbox,
-                kind: "COMPTE".to_owned(),
-                last_name,
-                first_name,
-                ..Default::default()
-            },
-        ));
+        found.push((exact, account_contact(mailbox, &display)));
     }
-    Ok((found, false))
+    Ok(found)
 }
 
-fn contact_order(c: &DirectoryContact) -> (String, String, String) {
+/// Name order of contacts: last name (an organisation: its raison sociale), first name,
+/// address.
+pub fn contact_order(c: &DirectoryContact) -> (String, String, String) {
     (
         normalize(
             c.last_name
@@ -582,12 +593,7 @@ pub async fn search(
     let txn = read_view(db).await?;
     let mut ranked: Vec<(bool, DirectoryContact)> = Vec::new();
     let mut more = false;
-    let source = if which == annuaire::MSSANTE {
-        "mssante"
-    } else {
-        "regional"
-    };
-    let (entries, m) = search_snapshot(&txn, source, criteria).await?;
+    let (entries, m) = search_snapshot(&txn, source_of(which), criteria).await?;
     more |= m;
     ranked.extend(
         entries
@@ -595,8 +601,7 @@ pub async fn search(
             .map(|(exact, e)| (exact, entry_contact(which, e))),
     );
     if which == annuaire::MEDIMAIL {
-        let (accounts, m) = search_accounts(&txn, criteria).await?;
-        more |= m;
+        let accounts = search_accounts(&txn, criteria).await?;
         // An account and a regional entry with the same address: the account only.
         let accounts_at: HashSet<String> =
             accounts.iter().map(|(_, c)| c.address.clone()).collect();
@@ -640,27 +645,12 @@ pub async fn contact(
             .one(db)
             .await?
     {
-        let (last_name, first_name) = split_display_name(a.display_name.as_deref().unwrap_or(""));
-        return Ok(Some(DirectoryContact {
-            annuaire: annuaire::MEDIMAIL.to_owned(),
+        return Ok(Some(account_contact(
             address,
-            kind: "COMPTE".to_owned(),
-            last_name,
-            first_name,
-            ..Default::default()
-        }));
+            a.display_name.as_deref().unwrap_or(""),
+        )));
     }
-    let source = if which == annuaire::MSSANTE {
-        "mssante"
-    } else {
-        "regional"
-    };
-    let Some(snapshot) = directory_snapshot::Entity::find()
-        .filter(directory_snapshot::Column::Source.eq(source))
-        .filter(directory_snapshot::Column::State.eq("active"))
-        .one(db)
-        .await?
-    else {
+    let Some(snapshot) = active_snapshot(db, source_of(which)).await? else {
         return Ok(None);
     };
     Ok(directory_entry::Entity::find()
