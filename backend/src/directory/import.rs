@@ -269,14 +269,18 @@ fn plan(reader: &mut dyn BufRead, progress: &dyn Fn(Progress)) -> Result<Plan, I
     Ok(Plan { ranks, report })
 }
 
+/// A kept entry on its way to the database: id, fields, search keys (computed once, in
+/// the reading thread).
+type Row = (i64, Entry, Vec<String>);
+
 /// For each short name prefix: how many entries match, and the [`TOP`] smallest ranks.
 #[derive(Default)]
 struct Tops(HashMap<String, (u64, BinaryHeap<u32>)>);
 
 impl Tops {
-    fn add(&mut self, rank: u32, entry: &Entry) {
+    fn add(&mut self, rank: u32, keys: &[String]) {
         let mut prefixes: HashSet<String> = HashSet::new();
-        for key in entry_keys(entry) {
+        for key in keys {
             if !(key.starts_with("n:") || key.starts_with("p:")) {
                 continue;
             }
@@ -286,7 +290,7 @@ impl Tops {
                 if let Some((end, _)) = chars.get(2 + length) {
                     prefixes.insert(key[..*end].to_owned());
                 } else if chars.len() == 2 + length {
-                    prefixes.insert(key.clone());
+                    prefixes.insert(key.to_owned());
                 }
             }
         }
@@ -323,7 +327,7 @@ fn produce(
     reader: &mut dyn BufRead,
     ranks: &[u32],
     snapshot: i64,
-    out: &tokio::sync::mpsc::Sender<Vec<(i64, Entry)>>,
+    out: &tokio::sync::mpsc::Sender<Vec<Row>>,
 ) -> Result<Tops, ImportError> {
     let mut tops = Tops::default();
     let mut line = Vec::new();
@@ -343,8 +347,9 @@ fn produce(
             .ok()
             .and_then(|text| extraction::parse_line(text).ok())
             .ok_or(ImportError::Changed(number))?;
-        tops.add(rank, &entry);
-        batch.push((snapshot * ID_SPAN + i64::from(rank), entry));
+        let keys = entry_keys(&entry);
+        tops.add(rank, &keys);
+        batch.push((snapshot * ID_SPAN + i64::from(rank), entry, keys));
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if out.blocking_send(full).is_err() {
@@ -396,12 +401,16 @@ fn sqlx_err(e: sqlx::Error) -> sea_orm::DbErr {
 async fn write_batch_sqlite(
     conn: &mut sqlx::SqliteConnection,
     snapshot: i64,
-    batch: Vec<(i64, Entry)>,
+    batch: Vec<Row>,
 ) -> Result<(), sea_orm::DbErr> {
     let mut keys: Vec<(String, i64)> = Vec::new();
-    for (id, e) in &batch {
-        keys.extend(entry_keys(e).into_iter().map(|k| (k, *id)));
-    }
+    let batch: Vec<(i64, Entry)> = batch
+        .into_iter()
+        .map(|(id, e, entry_keys)| {
+            keys.extend(entry_keys.into_iter().map(|k| (k, id)));
+            (id, e)
+        })
+        .collect();
     keys.sort_unstable();
     let result = async {
         let mut rows = batch.into_iter().peekable();
@@ -485,14 +494,14 @@ fn copy_err(e: sqlx::Error) -> sea_orm::DbErr {
 async fn write_batch_postgres(
     db: &DatabaseConnection,
     snapshot: i64,
-    batch: Vec<(i64, Entry)>,
+    batch: Vec<Row>,
 ) -> Result<(), sea_orm::DbErr> {
     let mut entries = String::with_capacity(batch.len() * 300);
     let mut keys = String::with_capacity(batch.len() * 100);
-    for (id, e) in &batch {
-        for key in entry_keys(e) {
+    for (id, e, entry_keys) in &batch {
+        for key in entry_keys {
             keys.push_str(&format!("{snapshot}\t"));
-            copy_field(&mut keys, Some(&key));
+            copy_field(&mut keys, Some(key));
             keys.push_str(&format!("\t{id}\n"));
         }
         entries.push_str(&format!("{id}\t{snapshot}"));
@@ -653,7 +662,7 @@ async fn fill(
     total: u64,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<(), ImportError> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(i64, Entry)>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Row>>(2);
     let reading =
         tokio::task::spawn_blocking(move || file.read(|r| produce(r, &ranks, snapshot, &tx)));
     let postgres = db.get_database_backend() == DbBackend::Postgres;
