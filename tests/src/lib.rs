@@ -292,6 +292,21 @@ impl Server {
             .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// The URL of the server's embedded SQLite database (in its data folder).
+    pub fn sqlite_url(&self) -> String {
+        format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.path().join("medimail.db").display()
+        )
+    }
+
+    /// A connection to the server's embedded SQLite database, to check what it stored.
+    pub async fn sqlite(&self) -> sea_orm::DatabaseConnection {
+        medimail_server::db::connect_and_migrate(&self.sqlite_url())
+            .await
+            .expect("the server's SQLite database")
+    }
+
     /// What the server wrote to stdout and stderr so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

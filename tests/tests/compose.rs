@@ -112,13 +112,7 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
         "1/5",
         "the refused batch is not added"
     );
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        server.data_dir.path().join("medimail.db").display()
-    );
-    let db = medimail_server::db::connect_and_migrate(&url)
-        .await
-        .expect("db");
+    let db = server.sqlite().await;
     assert!(
         envelope::Entity::find()
             .one(&db)
@@ -231,13 +225,7 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     assert_eq!(to, vec!["pierre.dupond@chu-dev.fr", "s.pateney@chu-dev.fr"]);
 
     // The rows, and the blobs: ciphertext that decrypts back byte-identical.
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        server.data_dir.path().join("medimail.db").display()
-    );
-    let db = medimail_server::db::connect_and_migrate(&url)
-        .await
-        .expect("db");
+    let db = server.sqlite().await;
     let env = envelope::Entity::find()
         .one(&db)
         .await

@@ -157,13 +157,6 @@ async fn restart_and_check_nothing_was_sealed(server: &mut Server, db: &Database
     );
 }
 
-fn sqlite_url(server: &Server) -> String {
-    format!(
-        "sqlite://{}?mode=rwc",
-        server.data_dir.path().join("medimail.db").display()
-    )
-}
-
 fn dev_options() -> ServerOptions {
     ServerOptions {
         env: vec![("MEDIMAIL_DEV_IDENTITY".into(), "true".into())],
@@ -197,9 +190,7 @@ async fn a_server_killed_during_an_upload_leaves_no_envelope_and_its_blobs_are_s
     drop(upload.sender);
     let _ = tokio::time::timeout(Duration::from_secs(10), upload.request).await;
 
-    let db = medimail_server::db::connect_and_migrate(&sqlite_url(&server))
-        .await
-        .expect("db");
+    let db = server.sqlite().await;
     restart_and_check_nothing_was_sealed(&mut server, &db).await;
 }
 
@@ -243,9 +234,7 @@ async fn kill_while_sealing(
 #[tokio::test]
 async fn a_server_killed_while_sealing_on_sqlite_leaves_no_envelope_and_its_blobs_are_swept() {
     let server = Server::start(dev_options()).await;
-    let db = medimail_server::db::connect_and_migrate(&sqlite_url(&server))
-        .await
-        .expect("db");
+    let db = server.sqlite().await;
     let since = std::time::Instant::now();
     kill_while_sealing(
         server,

@@ -408,12 +408,7 @@ mod pane {
         browser.authenticate(&mail.code(), PASSPHRASE).await;
         browser.element("#signed-in").await;
         // The same person through single sign-on: the same (only) account.
-        let db = medimail_server::db::connect_and_migrate(&format!(
-            "sqlite://{}?mode=rwc",
-            server.data_dir.path().join("medimail.db").display()
-        ))
-        .await
-        .expect("db");
+        let db = server.sqlite().await;
         use sea_orm::EntityTrait;
         let accounts = medimail_server::entity::account::Entity::find()
             .all(&db)

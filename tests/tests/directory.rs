@@ -329,12 +329,7 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
             .await,
         true
     );
-    let db = medimail_server::db::connect_and_migrate(&format!(
-        "sqlite://{}?mode=rwc",
-        server.data_dir.path().join("medimail.db").display()
-    ))
-    .await
-    .expect("db");
+    let db = server.sqlite().await;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let account = medimail_server::entity::account::Entity::find()
         .filter(medimail_server::entity::account::Column::Mailbox.eq("marie.curie@chu-dev.fr"))

@@ -132,12 +132,7 @@ async fn a_403_is_a_permanent_refusal_recorded_for_administrators() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.graph.calls().len(), 1, "not retried");
     assert!(s.graph.sent().is_empty());
-    let db = medimail_server::db::connect_and_migrate(&format!(
-        "sqlite://{}?mode=rwc",
-        s.server.data_dir.path().join("medimail.db").display()
-    ))
-    .await
-    .expect("db");
+    let db = s.server.sqlite().await;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let refused = medimail_server::entity::audit_event::Entity::find()
         .filter(medimail_server::entity::audit_event::Column::Action.eq("mail_refused"))

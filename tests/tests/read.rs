@@ -640,13 +640,7 @@ async fn three_months_after_sealing_the_running_server_purges_the_envelope() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        server.data_dir.path().join("medimail.db").display()
-    );
-    let db = medimail_server::db::connect_and_migrate(&url)
-        .await
-        .expect("db");
+    let db = server.sqlite().await;
     let row = envelope::Entity::find()
         .filter(envelope::Column::Reference.eq(&reference))
         .one(&db)

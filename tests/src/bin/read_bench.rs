@@ -321,12 +321,7 @@ async fn main() {
                 env: vec![("MEDIMAIL_DEV_IDENTITY".into(), "true".into())],
                 ..Default::default()
             },
-            |server| {
-                format!(
-                    "sqlite://{}?mode=rwc",
-                    server.data_dir.path().join("medimail.db").display()
-                )
-            },
+            |server| server.sqlite_url(),
         )
         .await;
         match PgDatabase::create().await {
