@@ -131,6 +131,15 @@ impl Browser {
             .expect("click");
     }
 
+    /// Opens the task pane at `url` and waits until the app marks itself ready.
+    pub async fn open_pane(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.wait_ready().await;
+    }
+
     /// First use: types `passphrase` twice on the pane's passphrase screen and saves it.
     pub async fn choose_passphrase(&self, passphrase: &str) {
         self.fill("#choose-passphrase", passphrase).await;

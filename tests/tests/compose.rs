@@ -31,12 +31,7 @@ async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
     })
     .await;
     let browser = Browser::start(360, 900, &[]).await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
     browser.click("#dev-continue").await;
     browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
@@ -313,12 +308,7 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
              {{ to: ['Pierre.Dupond@chu-exemple.fr'], cc: ['s.pateney@chu-exemple.fr'], subject: 'Résultats de M. BLANC' }};"
         ))
         .await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
     browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();

@@ -357,12 +357,7 @@ mod pane {
     async fn open_pane(server: &Server, before: &str) -> Browser {
         let browser = Browser::start(360, 900, &["--disable-popup-blocking"]).await;
         browser.before_each_page(before).await;
-        browser
-            .client
-            .goto(&server.url("/taskpane.html"))
-            .await
-            .expect("open");
-        browser.wait_ready().await;
+        browser.open_pane(&server.url("/taskpane.html")).await;
         browser
     }
 

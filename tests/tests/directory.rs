@@ -153,12 +153,7 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
     .await;
 
     let browser = Browser::start(360, 900, &[]).await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
     browser.click("#dev-continue").await;
     browser.fill("#choose-passphrase", PASSPHRASE).await;
     // The account exists now: MSSanté activated by the administrator.

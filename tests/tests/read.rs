@@ -251,12 +251,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
             json!({"behavior": "allow", "downloadPath": downloads.path().display().to_string(), "eventsEnabled": false}),
         )
         .await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
     browser.choose_passphrase(PASSPHRASE).await;
     browser.click("#request-code").await;
     let code = mail_to(&sink, READER, "Votre code").await.code();

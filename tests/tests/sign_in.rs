@@ -107,12 +107,7 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     browser
         .before_each_page(&format!("window.__medimailOfficeToken = {office_token};"))
         .await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open the pane");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
 
     // First use: the account is created from the Office token; choose a passphrase.
     browser.fill("#choose-passphrase", "trop court").await;
@@ -191,12 +186,7 @@ async fn the_development_identity_signs_in_from_a_plain_browser() {
             .contains("DEVELOPMENT IDENTITY PROVIDER ENABLED")
     );
     let browser = Browser::start(320, 700, &[]).await;
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open the pane");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
     browser
         .fill("#dev-mailbox", "pierre.dupond@chu-dev.fr")
         .await;

@@ -16,12 +16,7 @@ async fn renders_the_french_shell_inside_outlook_and_saves_a_screenshot() {
     let server = server_with_outlook_stub(&stub, "OfficeOnline").await;
     let browser = Browser::start(320, 700, &[]).await;
 
-    browser
-        .client
-        .goto(&server.url("/taskpane.html"))
-        .await
-        .expect("open the task pane");
-    browser.wait_ready().await;
+    browser.open_pane(&server.url("/taskpane.html")).await;
 
     // Rendered by the WASM app: the static page has none of these elements.
     assert_eq!(browser.text_of(".app-header h1").await, "Medimail");
