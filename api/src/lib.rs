@@ -53,6 +53,56 @@ pub mod limits {
     pub const MAX_ATTACHMENTS_TOTAL_BYTES: u64 = 25 * 1024 * 1024;
 }
 
+/// What a message body may hold, the same on both sides: the server sanitises with it
+/// when storing and serving, the pane rebuilds the body with it before showing it.
+pub mod html {
+    /// Elements kept (the formatting the compose toolbar produces, and quoting).
+    pub const ALLOWED_TAGS: [&str; 15] = [
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "strike",
+        "span",
+        "p",
+        "br",
+        "div",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+    ];
+
+    /// A CSS value made only of harmless characters (colour names, `#hex`, `rgb(…)`).
+    fn plain_css_value(value: &str) -> bool {
+        !value.is_empty()
+            && value.len() <= 40
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " #(),.%".contains(c))
+            && !value.to_ascii_lowercase().contains("url")
+            && !value.to_ascii_lowercase().contains("expression")
+    }
+
+    /// Keeps only `color` and `background-color` declarations with plain values
+    /// (`#c00000`, `yellow`, `rgb(255, 255, 0)`), or nothing.
+    pub fn clean_style(style: &str) -> Option<String> {
+        let kept: Vec<String> = style
+            .split(';')
+            .filter_map(|declaration| {
+                let (name, value) = declaration.split_once(':')?;
+                let name = name.trim().to_ascii_lowercase();
+                let value = value.trim();
+                (matches!(name.as_str(), "color" | "background-color") && plain_css_value(value))
+                    .then(|| format!("{name}: {value}"))
+            })
+            .collect();
+        (!kept.is_empty()).then(|| kept.join("; "))
+    }
+}
+
 /// The body of every error answer: `{"code": "...", "message": "..."}`.
 ///
 /// `code` is stable and meant for programs (`not_found`, `database_unavailable`, …);

@@ -4,54 +4,14 @@
 //! image loads), and only the allowed elements and styles are rebuilt as text. The CSP
 //! (no inline script) is the third wall.
 
-/// Elements kept (the formatting the compose toolbar produces, and quoting).
-pub const ALLOWED: [&str; 15] = [
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "s",
-    "strike",
-    "span",
-    "p",
-    "br",
-    "div",
-    "blockquote",
-    "ul",
-    "ol",
-    "li",
-];
+/// Elements kept, and the style filter: shared with the server (`medimail_api::html`).
+pub use medimail_api::html::{ALLOWED_TAGS as ALLOWED, clean_style};
 
 /// Elements dropped with their content (not just unwrapped).
 #[cfg(target_arch = "wasm32")]
 const DROPPED: [&str; 8] = [
     "script", "style", "iframe", "object", "embed", "template", "noscript", "svg",
 ];
-
-/// Keeps only `color` and `background-color` with plain values (`#c00000`, `yellow`,
-/// `rgb(255, 255, 0)`), or nothing.
-pub fn clean_style(style: &str) -> Option<String> {
-    let mut kept = Vec::new();
-    for declaration in style.split(';') {
-        let Some((name, value)) = declaration.split_once(':') else {
-            continue;
-        };
-        let name = name.trim().to_ascii_lowercase();
-        let value = value.trim();
-        let plain = !value.is_empty()
-            && value.len() <= 40
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "#(),. %".contains(c))
-            && !value.to_ascii_lowercase().contains("url")
-            && !value.to_ascii_lowercase().contains("expression");
-        if (name == "color" || name == "background-color") && plain {
-            kept.push(format!("{name}: {value}"));
-        }
-    }
-    (!kept.is_empty()).then(|| kept.join("; "))
-}
 
 #[cfg(target_arch = "wasm32")]
 mod dom {

@@ -140,52 +140,8 @@ pub fn subject(typed: &str) -> Result<String, RuleError> {
     Ok(cleaned)
 }
 
-/// A CSS value made only of harmless characters (colour names, `#hex`, `rgb(…)`).
-fn safe_css_value(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 40
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || " #(),.%".contains(c))
-        && !value.to_ascii_lowercase().contains("url")
-        && !value.to_ascii_lowercase().contains("expression")
-}
-
-/// Keeps only `color` and `background-color` declarations with harmless values.
-fn filter_style(style: &str) -> Option<String> {
-    let kept: Vec<String> = style
-        .split(';')
-        .filter_map(|decl| {
-            let (prop, value) = decl.split_once(':')?;
-            let prop = prop.trim().to_ascii_lowercase();
-            let value = value.trim();
-            (matches!(prop.as_str(), "color" | "background-color") && safe_css_value(value))
-                .then(|| format!("{prop}: {value}"))
-        })
-        .collect();
-    (!kept.is_empty()).then(|| kept.join("; "))
-}
-
 fn sanitizer() -> ammonia::Builder<'static> {
-    let tags: HashSet<&str> = [
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "s",
-        "strike",
-        "span",
-        "p",
-        "br",
-        "div",
-        "blockquote",
-        "ul",
-        "ol",
-        "li",
-    ]
-    .into_iter()
-    .collect();
+    let tags: HashSet<&str> = medimail_api::html::ALLOWED_TAGS.into_iter().collect();
     let mut builder = ammonia::Builder::empty();
     builder
         .tags(tags)
@@ -195,7 +151,7 @@ fn sanitizer() -> ammonia::Builder<'static> {
         .link_rel(None)
         .attribute_filter(|element, attribute, value| {
             if element == "span" && attribute == "style" {
-                filter_style(value).map(Cow::Owned)
+                medimail_api::html::clean_style(value).map(Cow::Owned)
             } else {
                 None
             }
