@@ -1,11 +1,121 @@
-//! The shell: header, status line, and the screen chosen by the hash route.
+//! The shell (header, status line, footer) and the one place that decides which screen
+//! shows.
+//!
+//! The hash chooses the page: help (`#/aide`), "not found" (any unknown hash) or the home
+//! page (`#/`, and `#/inbox/open/<reference>` from a notification's link). On the home
+//! page the session chooses: signing in, then the signed-in screens under the account
+//! card, and "Bienvenue" below them. The session lives only in this page's memory and
+//! belongs to the home page: leaving it for help or an unknown hash forgets it, as a
+//! reload would.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medimail_api::Me;
 use wasm_bindgen::JsValue;
 
+use crate::components::account::Account;
 use crate::host::Environment;
-use crate::pages::{accueil::Accueil, aide::Aide, introuvable::Introuvable};
+use crate::office::{self, ComposePrefill};
+use crate::pages::{
+    accueil::Accueil,
+    aide::Aide,
+    boite::{Boite, Listing},
+    connexion::Connexion,
+    introuvable::Introuvable,
+    lecture::Lecture,
+    nouveau::Compose,
+};
 use crate::route::Route;
+use crate::session::Auth;
+
+/// Every screen of the pane. A new screen (the account settings to come, for instance) is
+/// one more variant here, one more module under `pages/`, and one more arm in
+/// [`Screens`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// Getting the Office identity, then the first-use passphrase or "Connexion"
+    /// (`pages::connexion`). `signed_out`: the session just ended, so "Connexion" shows at
+    /// once and says so.
+    SignIn { signed_out: bool },
+    /// "Messages reçus", "Messages envoyés", "Messages supprimés" (`pages::boite`).
+    Folders,
+    /// One envelope (`pages::lecture`): from a row of a list, the notification's link or
+    /// the mail selected in Outlook.
+    Reading(String),
+    /// "Nouveau message" (`pages::nouveau`), with its directory (`pages::annuaire`) opened
+    /// inside it so that nothing typed is lost. `prefill`: the Outlook message being
+    /// written, or the envelope answered or forwarded. `back_to`: the envelope that was
+    /// being read, shown again on "Fermer".
+    Compose {
+        prefill: Option<ComposePrefill>,
+        back_to: Option<String>,
+    },
+    /// "Aide" (`pages::aide`).
+    Help,
+    /// An unknown hash (`pages::introuvable`).
+    NotFound,
+}
+
+impl Screen {
+    /// The screen a hash asks for; on the home page, signing in comes first.
+    pub fn of_route(route: &Route) -> Self {
+        match route {
+            Route::Accueil | Route::Ouvrir(_) => Screen::SignIn { signed_out: false },
+            Route::Aide => Screen::Help,
+            Route::Introuvable => Screen::NotFound,
+        }
+    }
+
+    /// Shown under the account card, with a Medimail session.
+    pub fn signed_in(&self) -> bool {
+        matches!(
+            self,
+            Screen::Folders | Screen::Reading(_) | Screen::Compose { .. }
+        )
+    }
+
+    /// The envelope being read, or to come back to.
+    pub fn envelope(&self) -> Option<String> {
+        match self {
+            Screen::Reading(reference) => Some(reference.clone()),
+            Screen::Compose { back_to, .. } => back_to.clone(),
+            _ => None,
+        }
+    }
+
+    /// Where "Fermer" (in "Nouveau message") and "← Retour à la liste" lead: the envelope
+    /// that was being read when "Nouveau message" opened, or the lists.
+    fn back(&self) -> Self {
+        match self {
+            Screen::Compose {
+                back_to: Some(reference),
+                ..
+            } => Screen::Reading(reference.clone()),
+            _ => Screen::Folders,
+        }
+    }
+}
+
+/// What stays mounted while the screen changes within it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    SignIn,
+    /// The account card stays, with what it says.
+    SignedIn,
+    Help,
+    NotFound,
+}
+
+impl Frame {
+    fn of(screen: &Screen) -> Self {
+        match screen {
+            Screen::SignIn { .. } => Frame::SignIn,
+            Screen::Folders | Screen::Reading(_) | Screen::Compose { .. } => Frame::SignedIn,
+            Screen::Help => Frame::Help,
+            Screen::NotFound => Frame::NotFound,
+        }
+    }
+}
 
 /// Mounts the app into `#medimail-app`, replacing the "Chargement" placeholder, and
 /// marks the page ready (`data-medimail-ready` on `<html>`, and
@@ -50,13 +160,6 @@ fn current_route() -> Route {
     Route::from_hash(&hash)
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Screen {
-    Accueil,
-    Aide,
-    Introuvable,
-}
-
 #[component]
 pub fn App(environment: Environment) -> impl IntoView {
     let (route, set_route) = signal(current_route());
@@ -65,20 +168,12 @@ pub fn App(environment: Environment) -> impl IntoView {
     });
     on_cleanup(move || handle.remove());
 
-    // The home screen stays mounted (and signed in) when only the envelope to open
-    // changes.
-    let screen = Memo::new(move |_| match route.get() {
-        Route::Accueil | Route::Ouvrir(_) => Screen::Accueil,
-        Route::Aide => Screen::Aide,
-        Route::Introuvable => Screen::Introuvable,
-    });
-    let opening = Memo::new(move |_| match route.get() {
-        Route::Ouvrir(reference) => Some(reference),
-        _ => None,
-    });
+    // Entering or leaving the home page starts afresh (see the module's doc); the home
+    // page stays (and signed in) when only the envelope to open changes.
+    let at_home = Memo::new(move |_| route.with(Route::is_home));
+    let screens_environment = environment.clone();
     let status = environment.status_line();
     let code = environment.code();
-    let page_env = environment.clone();
     view! {
         <div class="shell">
             <header class="app-header">
@@ -89,13 +184,162 @@ pub fn App(environment: Environment) -> impl IntoView {
                 {status}
             </p>
             <main id="contenu" class="content" tabindex="-1">
-                {move || match screen.get() {
-                    Screen::Accueil => view! { <Accueil environment=page_env.clone() opening=opening/> }.into_any(),
-                    Screen::Aide => view! { <Aide/> }.into_any(),
-                    Screen::Introuvable => view! { <Introuvable/> }.into_any(),
+                {move || {
+                    at_home.track();
+                    view! { <Screens environment=screens_environment.clone() route=route/> }
                 }}
             </main>
             <footer class="app-footer">"Messagerie sécurisée de santé · MSSanté"</footer>
         </div>
+    }
+}
+
+/// The screens and the session they share (credentials, who is signed in), and every move
+/// from one screen to another.
+#[component]
+fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView {
+    let auth = Auth::new();
+    provide_context(auth);
+    let me = RwSignal::new(None::<Me>);
+    // Where the session is, on the home page.
+    let session = RwSignal::new(Screen::SignIn { signed_out: false });
+    let screen = Memo::new(move |_| {
+        let route = route.get();
+        if route.is_home() {
+            session.get()
+        } else {
+            Screen::of_route(&route)
+        }
+    });
+    let opening = Memo::new(move |_| match route.get() {
+        Route::Ouvrir(reference) => Some(reference),
+        _ => None,
+    });
+
+    // Moves between signed-in screens; an answer that arrives after "Déconnexion" (or
+    // once this page is left) moves nothing.
+    let go = move |next: Screen| {
+        session.try_update(|at| {
+            if at.signed_in() {
+                *at = next;
+            }
+        });
+    };
+    let signed_in_now = move || session.try_with_untracked(Screen::signed_in) == Some(true);
+    let on_signed_in = Callback::new(move |()| {
+        // The notification's link, then what Outlook shows: the message being written
+        // (start from it) or a Medimail notification (open its envelope).
+        session.set(match opening.get_untracked() {
+            Some(reference) => Screen::Reading(reference),
+            None => Screen::Folders,
+        });
+        spawn_local(async move {
+            if let Some(found) = office::compose_prefill().await {
+                if signed_in_now() {
+                    let back_to = session.with_untracked(Screen::envelope);
+                    go(Screen::Compose {
+                        prefill: Some(found),
+                        back_to,
+                    });
+                }
+            } else if let Some(reference) = office::notification_reference().await {
+                go(Screen::Reading(reference));
+            }
+        });
+    });
+    let on_signed_out = Callback::new(move |()| {
+        auth.credentials.update(|c| {
+            if let Some(c) = c {
+                c.session = None;
+            }
+        });
+        session.set(Screen::SignIn { signed_out: true });
+    });
+    // Opened from the notification's link (`#/inbox/open/<reference>`).
+    Effect::new(move |_| {
+        if let Some(reference) = opening.get() {
+            go(Screen::Reading(reference));
+        }
+    });
+    // A pinned pane follows the mail the user selects.
+    if route.with_untracked(Route::is_home) {
+        office::on_item_changed(move |reference| {
+            if let Some(reference) = reference {
+                go(Screen::Reading(reference));
+            }
+        });
+    }
+
+    let on_new_message = Callback::new(move |()| {
+        let back_to = session.with_untracked(Screen::envelope);
+        go(Screen::Compose {
+            prefill: None,
+            back_to,
+        });
+    });
+    let on_compose = Callback::new(move |prefill: ComposePrefill| {
+        let back_to = session.with_untracked(Screen::envelope);
+        go(Screen::Compose {
+            prefill: Some(prefill),
+            back_to,
+        });
+    });
+    let on_back = Callback::new(move |()| go(session.with_untracked(Screen::back)));
+    let on_open = Callback::new(move |reference: String| go(Screen::Reading(reference)));
+
+    let frame = Memo::new(move |_| screen.with(Frame::of));
+    let composing = Memo::new(move |_| {
+        screen.with(|s| match s {
+            Screen::Compose { prefill, .. } => Some(prefill.clone()),
+            _ => None,
+        })
+    });
+    let reading = Memo::new(move |_| match screen.get() {
+        Screen::Reading(reference) => Some(reference),
+        _ => None,
+    });
+    // "Nouveau message" replaces the lists; the lists keep their folder, page and search
+    // while an envelope is read.
+    let signed_in_screen = move || match composing.get() {
+        Some(prefill) => match prefill {
+            Some(p) => view! { <Compose me=me on_close=on_back prefill=p/> }.into_any(),
+            None => view! { <Compose me=me on_close=on_back/> }.into_any(),
+        },
+        None => {
+            let listing = Listing::new();
+            (move || match reading.get() {
+                Some(reference) => view! {
+                    <Lecture reference=reference me=me notice=listing.notice on_back=on_back
+                        on_compose=on_compose on_session_lost=on_signed_out/>
+                }
+                .into_any(),
+                None => view! {
+                    <Boite listing=listing on_open=on_open on_session_lost=on_signed_out/>
+                }
+                .into_any(),
+            })
+            .into_any()
+        }
+    };
+
+    move || match frame.get() {
+        Frame::SignIn => {
+            let signed_out = matches!(session.get_untracked(), Screen::SignIn { signed_out: true });
+            view! {
+                <Connexion environment=environment.clone() me=me signed_out=signed_out
+                    on_signed_in=on_signed_in/>
+                <Accueil environment=environment.clone()/>
+            }
+            .into_any()
+        }
+        Frame::SignedIn => view! {
+            <Account me=me composing=Signal::derive(move || composing.get().is_some())
+                on_new_message=on_new_message on_signed_out=on_signed_out/>
+            {signed_in_screen}
+            <Accueil environment=environment.clone()/>
+        }
+        .into_any(),
+        Frame::Help => view! { <Aide/> }.into_any(),
+        Frame::NotFound => view! { <Introuvable/> }.into_any(),
     }
 }

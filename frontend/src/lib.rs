@@ -3,11 +3,14 @@
 //!
 //! Start-up waits for office.js to say it is ready (`Office.onReady`), with a timeout so
 //! that the pane still starts when office.js never loads, then mounts [`app::App`].
-//! Pure logic (what the status line says, which screen a hash shows) lives in plain
-//! modules tested without a browser.
+//! `app` decides which screen shows; each screen is a module of `pages`, built from the
+//! shared widgets of `components`. Pure logic (what the status line says, which screen a
+//! hash shows, the compose and reading rules) lives in plain modules tested without a
+//! browser.
 
 pub mod api;
 pub mod app;
+pub mod components;
 pub mod compose;
 pub mod host;
 pub mod lecture;

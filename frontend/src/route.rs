@@ -36,6 +36,11 @@ impl Route {
         }
     }
 
+    /// The home page: signing in and the signed-in screens.
+    pub fn is_home(&self) -> bool {
+        matches!(self, Route::Accueil | Route::Ouvrir(_))
+    }
+
     pub fn hash(&self) -> &'static str {
         match self {
             Route::Accueil | Route::Ouvrir(_) | Route::Introuvable => "#/",

@@ -1,14 +1,14 @@
-//! "Accueil": the first screen: signing in (or the signed-in space), then what Medimail is.
+//! "Bienvenue": what Medimail is, under the sign-in and signed-in screens of the home
+//! page.
 
 use leptos::prelude::*;
 
 use crate::host::Environment;
 
 #[component]
-pub fn Accueil(environment: Environment, opening: Memo<Option<String>>) -> impl IntoView {
+pub fn Accueil(environment: Environment) -> impl IntoView {
     let in_outlook = environment.in_outlook();
     view! {
-        <crate::pages::connexion::Espace environment=environment.clone() opening=opening/>
         <section class="card" aria-labelledby="accueil-titre">
             <h2 id="accueil-titre">"Bienvenue"</h2>
             <p>

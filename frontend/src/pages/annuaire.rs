@@ -12,6 +12,7 @@ use medimail_api::{DirectoryContact, Me, annuaire};
 use wasm_bindgen::JsCast;
 
 use crate::api;
+use crate::components::feedback::FieldError;
 use crate::session::Auth;
 
 /// The manual's message when no field has 3 characters.
@@ -271,7 +272,7 @@ pub fn Annuaire(
             <p id="directory-status" class="hint" role="status" aria-live="polite">
                 {move || if busy.get() { "Recherche…".to_owned() } else { status.get().unwrap_or_default() }}
             </p>
-            {move || error.get().map(|m| view! { <p class="field-error" id="directory-error" role="alert">{m}</p> })}
+            <FieldError id="directory-error" error=error/>
             <ul id="directory-results" class="directory-results" aria-label="Résultats de l'annuaire">
                 <For each=move || results.get()
                     key=|c| (c.annuaire.clone(), c.address.clone(), c.favorite)

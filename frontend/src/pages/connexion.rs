@@ -1,14 +1,18 @@
 //! Signing in (manual part 3 §2.2 and §4.2): the Office identity first (office.js, or the
 //! development mailbox picker in a plain browser), then the first-use passphrase screen
 //! or the "Connexion" screen — "Demander un code", "Code à usage unique", "Passephrase",
-//! "Authentification" — and, once signed in, "Déconnexion". The session lives only in
-//! this page's memory.
+//! "Authentification". Once the Medimail session is open, the app shows the signed-in
+//! screens; after "Déconnexion" it comes back here, straight to "Connexion". The session
+//! lives only in this page's memory (`crate::session`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use medimail_api::Me;
 
 use crate::api::{self, ApiError, Credentials};
+use crate::components::account::greeting;
+use crate::components::busy_button::BusyButton;
+use crate::components::feedback::{FieldError, Notice};
 use crate::host::Environment;
 use crate::session::{Auth, TokenSource};
 
@@ -26,7 +30,6 @@ enum Stage {
     DevPicker,
     ChoosePassphrase,
     SignIn,
-    SignedIn,
 }
 
 /// Where a refusal is shown: next to its field, or above the form.
@@ -80,11 +83,7 @@ impl Errors {
 }
 
 fn field_error(id: &'static str, error: RwSignal<Option<String>>) -> impl IntoView {
-    move || {
-        error.get().map(|message| {
-            view! { <p class="field-error" id=id role="alert">{message}</p> }
-        })
-    }
+    view! { <FieldError id=id error=error/> }
 }
 
 fn input_value(ev: &leptos::ev::Event) -> String {
@@ -92,19 +91,26 @@ fn input_value(ev: &leptos::ev::Event) -> String {
 }
 
 #[component]
-pub fn Espace(
+pub fn Connexion(
     environment: Environment,
-    /// An envelope reference to open once signed in (the notification's link).
-    #[prop(optional, into)]
-    opening: Option<Signal<Option<String>>>,
+    /// Who the Office identity is (name, mailbox, settings), shared with the signed-in
+    /// screens.
+    me: RwSignal<Option<Me>>,
+    /// The session just ended: the Office identity is known already, so "Connexion"
+    /// shows at once, saying "Vous êtes déconnecté de Medimail."
+    #[prop(optional)]
+    signed_out: bool,
+    /// The Medimail session is open (its token is in the credentials).
+    on_signed_in: Callback<()>,
 ) -> impl IntoView {
-    let opening = opening.unwrap_or_else(|| Signal::derive(|| None));
-    let stage = RwSignal::new(Stage::Starting);
-    let auth = Auth::new();
-    provide_context(auth);
+    let stage = RwSignal::new(if signed_out {
+        Stage::SignIn
+    } else {
+        Stage::Starting
+    });
+    let auth = expect_context::<Auth>();
     let credentials = auth.credentials;
-    let me = RwSignal::new(None::<Me>);
-    let notice = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(signed_out.then(|| "Vous êtes déconnecté de Medimail.".to_owned()));
 
     // With an Office token: who am I, and is my passphrase chosen?
     let load_me = move |office_token: String| {
@@ -156,20 +162,22 @@ pub fn Espace(
         auth.source.set_value(Some(TokenSource::Dialog));
         load_me(token)
     });
-    let env = environment.clone();
-    spawn_local(async move {
-        if matches!(env, Environment::Office { .. }) {
-            try_sso().await;
-        } else if api::dev_identity_enabled().await {
-            stage.set(Stage::DevPicker);
-        } else {
-            stage.set(Stage::NoIdentity(
-                "Pour vous identifier, ouvrez Medimail depuis Outlook : le complément \
-                 utilise votre compte Office 365."
-                    .to_owned(),
-            ));
-        }
-    });
+    if !signed_out {
+        let env = environment.clone();
+        spawn_local(async move {
+            if matches!(env, Environment::Office { .. }) {
+                try_sso().await;
+            } else if api::dev_identity_enabled().await {
+                stage.set(Stage::DevPicker);
+            } else {
+                stage.set(Stage::NoIdentity(
+                    "Pour vous identifier, ouvrez Medimail depuis Outlook : le complément \
+                     utilise votre compte Office 365."
+                        .to_owned(),
+                ));
+            }
+        });
+    }
 
     let on_dev_token = Callback::new(move |(token, mailbox, name): (String, String, String)| {
         auth.source
@@ -184,14 +192,13 @@ pub fn Espace(
         ));
         stage.set(Stage::SignIn);
     });
-    let on_signed_in = Callback::new(move |session: String| {
+    let on_session = Callback::new(move |session: String| {
         credentials.update(|c| {
             if let Some(c) = c {
                 c.session = Some(session);
             }
         });
-        notice.set(None);
-        stage.set(Stage::SignedIn);
+        on_signed_in.run(());
         // The account's settings (MSSanté, liste rouge) as they are now.
         if let Some(c) = credentials.get_untracked() {
             spawn_local(async move {
@@ -200,15 +207,6 @@ pub fn Espace(
                 }
             });
         }
-    });
-    let on_signed_out = Callback::new(move |()| {
-        credentials.update(|c| {
-            if let Some(c) = c {
-                c.session = None;
-            }
-        });
-        notice.set(Some("Vous êtes déconnecté de Medimail.".to_owned()));
-        stage.set(Stage::SignIn);
     });
 
     move || {
@@ -243,24 +241,11 @@ pub fn Espace(
         }
         .into_any(),
         Stage::SignIn => view! {
-            <SignInForm me=me notice=notice on_signed_in=on_signed_in/>
-        }
-        .into_any(),
-        Stage::SignedIn => view! {
-            <SignedInHome me=me on_signed_out=on_signed_out opening=opening/>
+            <SignInForm me=me notice=notice on_signed_in=on_session/>
         }
         .into_any(),
     }
     }
-}
-
-fn greeting(me: RwSignal<Option<Me>>) -> String {
-    let name = me
-        .get()
-        .and_then(|m| m.name)
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "et bienvenue".to_owned());
-    format!("Bonjour {name},")
 }
 
 /// Development only: choose which mailbox and name to be.
@@ -306,10 +291,8 @@ fn DevPicker(on_token: Callback<(String, String, String)>) -> impl IntoView {
                     on:input=move |ev| name.set(input_value(&ev))/>
                 {field_error("dev-name-error", errors.name)}
                 {field_error("form-error", errors.form)}
-                <button id="dev-continue" type="submit" class="primary" disabled=move || busy.get()
-                    aria-busy=move || busy.get().to_string()>
-                    {move || if busy.get() { "Connexion…" } else { "Continuer" }}
-                </button>
+                <BusyButton id="dev-continue" submit=true class="primary" busy=busy.into()
+                    label="Continuer" busy_label="Connexion…"/>
             </form>
         </section>
     }
@@ -392,10 +375,8 @@ fn ChoosePassphraseForm(me: RwSignal<Option<Me>>, on_done: Callback<()>) -> impl
                     on:input=move |ev| confirmation.set(input_value(&ev))/>
                 {field_error("choose-confirmation-error", errors.confirmation)}
                 {field_error("form-error", errors.form)}
-                <button id="choose-submit" type="submit" class="primary" disabled=move || busy.get()
-                    aria-busy=move || busy.get().to_string()>
-                    {move || if busy.get() { "Enregistrement…" } else { "Enregistrer ma passephrase" }}
-                </button>
+                <BusyButton id="choose-submit" submit=true class="primary" busy=busy.into()
+                    label="Enregistrer ma passephrase" busy_label="Enregistrement…"/>
             </form>
         </section>
     }
@@ -414,7 +395,7 @@ fn SignInForm(
     let verifying = RwSignal::new(false);
     let errors = Errors::new();
 
-    let ask_code = move |_| {
+    let ask_code = Callback::new(move |()| {
         if requesting.get() {
             return;
         }
@@ -439,7 +420,7 @@ fn SignInForm(
             }
             requesting.set(false);
         });
-    };
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -511,11 +492,9 @@ fn SignInForm(
                 "indiquez-le ensuite, ainsi que votre passephrase personnelle, dans les "
                 "champs suivants."
             </p>
-            {move || notice.get().map(|n| view! { <p class="notice" id="notice" role="status">{n}</p> })}
-            <button id="request-code" type="button" class="secondary" on:click=ask_code
-                disabled=move || requesting.get() aria-busy=move || requesting.get().to_string()>
-                {move || if requesting.get() { "Envoi du code…" } else { "Demander un code" }}
-            </button>
+            <Notice id="notice" notice=notice/>
+            <BusyButton id="request-code" class="secondary" busy=requesting.into()
+                label="Demander un code" busy_label="Envoi du code…" on_click=ask_code/>
             <form on:submit=submit novalidate>
                 <label for="code">"Code à usage unique"</label>
                 <input id="code" type="text" inputmode="numeric" autocomplete="one-time-code"
@@ -529,140 +508,10 @@ fn SignInForm(
                     on:input=move |ev| passphrase.set(input_value(&ev))/>
                 {field_error("passphrase-error", errors.passphrase)}
                 {field_error("form-error", errors.form)}
-                <button id="authenticate" type="submit" class="primary" disabled=move || verifying.get()
-                    aria-busy=move || verifying.get().to_string()>
-                    {move || if verifying.get() { "Vérification…" } else { "Authentification" }}
-                </button>
+                <BusyButton id="authenticate" submit=true class="primary" busy=verifying.into()
+                    label="Authentification" busy_label="Vérification…"/>
             </form>
         </section>
-    }
-}
-
-/// Signed in: for now the greeting and "Déconnexion" (envelopes come next).
-#[component]
-fn SignedInHome(
-    me: RwSignal<Option<Me>>,
-    on_signed_out: Callback<()>,
-    opening: Signal<Option<String>>,
-) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let sign_out = move |_| {
-        if busy.get() {
-            return;
-        }
-        let auth = expect_context::<Auth>();
-        busy.set(true);
-        spawn_local(async move {
-            match auth.call(|c| async move { api::sign_out(&c).await }).await {
-                // An already-ended session is as good as signed out.
-                Ok(()) => on_signed_out.run(()),
-                Err(e) if e.code.starts_with("session_") => on_signed_out.run(()),
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
-        });
-    };
-    let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
-    // "Visibilité dans l'annuaire" (manual part 2 §2.2).
-    let visibility_busy = RwSignal::new(false);
-    let visibility_notice = RwSignal::new(None::<String>);
-    let set_visibility = move |ev: leptos::ev::Event| {
-        let wanted = event_target_checked(&ev);
-        let auth = expect_context::<Auth>();
-        visibility_busy.set(true);
-        visibility_notice.set(None);
-        spawn_local(async move {
-            let answer = auth
-                .call(|c| async move { api::set_visibility(&c, wanted).await })
-                .await;
-            visibility_busy.try_set(false);
-            match answer {
-                Ok(v) => {
-                    me.try_update(|m| {
-                        if let Some(m) = m {
-                            m.liste_rouge = v.liste_rouge;
-                        }
-                    });
-                    visibility_notice.try_set(Some(if v.liste_rouge {
-                        "Vous êtes en liste rouge : vous n'apparaissez plus dans les annuaires.".to_owned()
-                    } else {
-                        "Vous êtes visible par l'ensemble des utilisateurs Medimail dans l'annuaire.".to_owned()
-                    }));
-                }
-                Err(e) => {
-                    // The box shows what is stored, not what was clicked.
-                    me.try_update(|_| {});
-                    visibility_notice.try_set(Some(e.message));
-                }
-            }
-        });
-    };
-    let composing = RwSignal::new(false);
-    let prefill = RwSignal::new(None::<crate::office::ComposePrefill>);
-    let reading = RwSignal::new(None::<String>);
-    let on_close = Callback::new(move |()| composing.set(false));
-    let on_compose = Callback::new(move |p: crate::office::ComposePrefill| {
-        prefill.set(Some(p));
-        composing.set(true);
-    });
-    let on_session_lost = Callback::new(move |()| on_signed_out.run(()));
-    // Opened from the notification's link (`#/inbox/open/<reference>`).
-    Effect::new(move |_| {
-        if let Some(reference) = opening.get() {
-            composing.set(false);
-            reading.set(Some(reference));
-        }
-    });
-    spawn_local(async move {
-        // Opened from an Outlook message being written: start from it.
-        if let Some(found) = crate::office::compose_prefill().await {
-            prefill.set(Some(found));
-            composing.set(true);
-        // Opened on a Medimail notification: open its envelope.
-        } else if let Some(reference) = crate::office::notification_reference().await {
-            reading.set(Some(reference));
-        }
-    });
-    // A pinned pane follows the mail the user selects.
-    crate::office::on_item_changed(move |reference| {
-        if let Some(reference) = reference {
-            let _ = composing.try_set(false);
-            let _ = reading.try_set(Some(reference));
-        }
-    });
-    view! {
-        <section class="card" id="signed-in" aria-labelledby="espace-titre">
-            <h2 id="espace-titre">{move || greeting(me)}</h2>
-            <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
-            {move || error.get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-            <button id="new-message" type="button" class="primary"
-                on:click=move |_| { prefill.set(None); composing.set(true); } disabled=move || composing.get()>
-                "Nouveau message"
-            </button>
-            <label class="checkbox">
-                <input id="liste-rouge" type="checkbox"
-                    prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
-                    disabled=move || visibility_busy.get()
-                    on:change=set_visibility/>
-                "Liste rouge : ne pas apparaître dans l'annuaire"
-            </label>
-            {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
-            <button id="sign-out" type="button" class="secondary" on:click=sign_out
-                disabled=move || busy.get() aria-busy=move || busy.get().to_string()>
-                {move || if busy.get() { "Déconnexion…" } else { "Déconnexion" }}
-            </button>
-        </section>
-        {move || if composing.get() {
-            match prefill.get() {
-                Some(p) => view! { <crate::pages::nouveau::Compose me=me on_close=on_close prefill=p/> }.into_any(),
-                None => view! { <crate::pages::nouveau::Compose me=me on_close=on_close/> }.into_any(),
-            }
-        } else {
-            view! {
-                <crate::pages::boite::Boite me=me reading=reading on_compose=on_compose on_session_lost=on_session_lost/>
-            }.into_any()
-        }}
     }
 }
 
@@ -686,7 +535,7 @@ fn focus(id: &'static str) {
 fn DialogSignIn(on_token: Callback<String>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let open = move |_| {
+    let open = Callback::new(move |()| {
         if busy.get_untracked() {
             return;
         }
@@ -706,7 +555,7 @@ fn DialogSignIn(on_token: Callback<String>) -> impl IntoView {
                 }
             }
         });
-    };
+    });
     view! {
         <section class="card" aria-labelledby="dialog-titre">
             <h2 id="dialog-titre">"Identification Microsoft 365"</h2>
@@ -715,12 +564,10 @@ fn DialogSignIn(on_token: Callback<String>) -> impl IntoView {
                  avec votre compte Microsoft 365 dans la fenêtre qui va s'ouvrir ; vous \
                  saisirez ensuite votre code Medimail et votre passephrase."
             </p>
-            <button type="button" class="primary" id="dialog-sign-in"
-                disabled=move || busy.get() aria-busy=move || busy.get().to_string()
-                on:click=open>
-                {move || if busy.get() { "Fenêtre de connexion ouverte…" } else { "Se connecter avec Microsoft 365" }}
-            </button>
-            {move || error.get().map(|m| view! { <p class="field-error" id="dialog-error" role="alert">{m}</p> })}
+            <BusyButton id="dialog-sign-in" class="primary" busy=busy.into()
+                label="Se connecter avec Microsoft 365" busy_label="Fenêtre de connexion ouverte…"
+                on_click=open/>
+            <FieldError id="dialog-error" error=error/>
         </section>
     }
 }

@@ -1,4 +1,4 @@
-//! One module per screen.
+//! One module per screen; `crate::app` decides which one shows.
 
 pub mod accueil;
 pub mod aide;
@@ -6,4 +6,5 @@ pub mod annuaire;
 pub mod boite;
 pub mod connexion;
 pub mod introuvable;
+pub mod lecture;
 pub mod nouveau;

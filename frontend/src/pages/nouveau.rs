@@ -13,28 +13,12 @@ use medimail_api::{EnvelopeDraft, Me, limits};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
-use crate::compose::{
-    check_files, format_size, gauge_percent, gauge_text, looks_like_address, split_addresses,
-};
+use crate::components::busy_button::BusyButton;
+use crate::components::feedback::{FieldError, Notice};
+use crate::components::gauge::FileGauge;
+use crate::components::recipients::{Chips, commit, invalid_address};
+use crate::compose::{check_files, format_size};
 use crate::session::Auth;
-
-/// Moves what is typed in a recipient field into chips; returns the first invalid one.
-fn commit(typed: RwSignal<String>, chips: RwSignal<Vec<String>>) -> Option<String> {
-    let mut invalid = Vec::new();
-    for address in split_addresses(&typed.get_untracked()) {
-        if looks_like_address(&address) {
-            chips.update(|c| {
-                if !c.contains(&address) {
-                    c.push(address);
-                }
-            });
-        } else {
-            invalid.push(address);
-        }
-    }
-    typed.set(invalid.join("; "));
-    invalid.into_iter().next()
-}
 
 fn exec(command: &str, value: Option<&str>) {
     if let Some(doc) = web_sys::window()
@@ -63,67 +47,6 @@ fn to_rfc3339(local: &str) -> Option<String> {
         return None;
     }
     date.to_iso_string().as_string()
-}
-
-#[component]
-fn Chips(
-    id: &'static str,
-    label: &'static str,
-    chips: RwSignal<Vec<String>>,
-    typed: RwSignal<String>,
-    error: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let on_commit = move || {
-        if let Some(bad) = commit(typed, chips) {
-            error.set(Some(format!(
-                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
-            )));
-        } else {
-            error.set(None);
-        }
-    };
-    view! {
-        <label for=id>{label}</label>
-        <div class="chips">
-            <For each=move || chips.get() key=|a| a.clone() let:address>
-                {
-                    let shown = address.clone();
-                    let remove = address.clone();
-                    view! {
-                        <span class="chip">
-                            {shown}
-                            <button type="button" class="chip-remove"
-                                aria-label=format!("Retirer {address}")
-                                on:click=move |_| chips.update(|c| c.retain(|x| x != &remove))>
-                                "×"
-                            </button>
-                        </span>
-                    }
-                }
-            </For>
-            <input id=id type="email" multiple autocomplete="email"
-                placeholder="adresse ; adresse"
-                prop:value=move || typed.get()
-                on:input=move |ev| {
-                    let value = event_target_value(&ev);
-                    let ends_with_separator = value.ends_with(';') || value.ends_with(',');
-                    typed.set(value);
-                    if ends_with_separator {
-                        on_commit();
-                    }
-                }
-                on:keydown=move |ev: web_sys::KeyboardEvent| {
-                    if ev.key() == "Enter" {
-                        ev.prevent_default();
-                        on_commit();
-                    } else if ev.key() == "Backspace" && typed.get_untracked().is_empty() {
-                        chips.update(|c| { c.pop(); });
-                    }
-                }
-                on:blur=move |_| on_commit()/>
-        </div>
-        {move || error.get().map(|m| view! { <p class="field-error" id=format!("{id}-error") role="alert">{m}</p> })}
-    }
 }
 
 #[component]
@@ -271,15 +194,11 @@ pub fn Compose(
         clear_errors();
         notice.set(None);
         if let Some(bad) = commit(to_typed, to) {
-            to_error.set(Some(format!(
-                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
-            )));
+            to_error.set(Some(invalid_address(&bad)));
             return;
         }
         if let Some(bad) = commit(cc_typed, cc) {
-            cc_error.set(Some(format!(
-                "L'adresse « {bad} » n'est pas une adresse de messagerie valide."
-            )));
+            cc_error.set(Some(invalid_address(&bad)));
             return;
         }
         if to.get_untracked().is_empty() {
@@ -384,7 +303,7 @@ pub fn Compose(
     view! {
         <section class="card compose" aria-labelledby="compose-titre">
             <h2 id="compose-titre">"Nouveau message"</h2>
-            {move || notice.get().map(|n| view! { <p class="notice" id="compose-notice" role="status">{n}</p> })}
+            <Notice id="compose-notice" notice=notice/>
             <form on:submit=send novalidate>
                 <label for="compose-from">"De"</label>
                 <input id="compose-from" type="text" readonly prop:value=sender/>
@@ -411,7 +330,7 @@ pub fn Compose(
                 <input id="compose-subject" type="text" maxlength="255"
                     prop:value=move || subject.get()
                     on:input=move |ev| subject.set(event_target_value(&ev))/>
-                {move || subject_error.get().map(|m| view! { <p class="field-error" id="compose-subject-error" role="alert">{m}</p> })}
+                <FieldError id="compose-subject-error" error=subject_error/>
                 <label id="compose-body-label">"Message"</label>
                 <div class="toolbar" role="toolbar" aria-label="Mise en forme">
                     <button type="button" id="format-bold" title="Gras" on:mousedown=|ev| { ev.prevent_default(); exec("bold", None) }><b>"G"</b></button>
@@ -424,7 +343,7 @@ pub fn Compose(
                 <div id="compose-body" class="editor" contenteditable="true" role="textbox"
                     aria-multiline="true" aria-labelledby="compose-body-label" node_ref=body_ref></div>
                 <p class="hint">"La mise en forme est conservée sous forme de balises HTML."</p>
-                {move || body_error.get().map(|m| view! { <p class="field-error" id="compose-body-error" role="alert">{m}</p> })}
+                <FieldError id="compose-body-error" error=body_error/>
                 <label class="checkbox">
                     <input id="compose-opening" type="checkbox"
                         prop:checked=move || opening.get()
@@ -441,7 +360,7 @@ pub fn Compose(
                         prop:value=move || opens_until.get()
                         on:input=move |ev| opens_until.set(event_target_value(&ev))/>
                 </Show>
-                {move || opening_error.get().map(|m| view! { <p class="field-error" id="compose-opening-error" role="alert">{m}</p> })}
+                <FieldError id="compose-opening-error" error=opening_error/>
                 <div class="attachments">
                     <input id="file-input" type="file" multiple class="visually-hidden"
                         node_ref=file_input on:change=add_files/>
@@ -450,11 +369,7 @@ pub fn Compose(
                         on:click=move |_| { if let Some(i) = file_input.get() { i.click() } }>
                         "Ajouter un fichier"
                     </button>
-                    <div class="gauge" aria-hidden="true">
-                        <div class="gauge-fill" style:width=move || format!("{:.1}%", gauge_percent(total()))></div>
-                    </div>
-                    <p id="gauge-text">{move || gauge_text(total())}</p>
-                    <p id="file-count">{move || format!("{}/{}", count(), limits::MAX_ATTACHMENTS)}</p>
+                    <FileGauge total=Signal::derive(total) count=Signal::derive(count)/>
                     <ul class="files">
                         {move || carried.get().into_iter().map(|(id, name, size)| {
                             let label = format!("Retirer {name}");
@@ -484,16 +399,15 @@ pub fn Compose(
                             }
                         }).collect_view()}
                     </ul>
-                    {move || files_error.get().map(|m| view! { <p class="field-error" id="compose-files-error" role="alert">{m}</p> })}
+                    <FieldError id="compose-files-error" error=files_error/>
                 </div>
                 {move || progress.get().map(|p| view! {
                     <progress id="upload-progress" max="100" prop:value=p * 100.0>{format!("{:.0} %", p * 100.0)}</progress>
                 })}
-                {move || form_error.get().map(|m| view! { <p class="field-error" id="compose-form-error" role="alert">{m}</p> })}
+                <FieldError id="compose-form-error" error=form_error/>
                 <div class="actions">
-                    <button id="compose-send" type="submit" class="primary" disabled=busy aria-busy=move || busy().to_string()>
-                        {move || if busy() { "Envoi en cours…" } else { "Envoyer" }}
-                    </button>
+                    <BusyButton id="compose-send" submit=true class="primary" busy=Signal::derive(busy)
+                        label="Envoyer" busy_label="Envoi en cours…"/>
                     <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| on_close.run(())>
                         "Fermer"
                     </button>

@@ -1,0 +1,107 @@
+//! The signed-in card, above every signed-in screen: "Bonjour …", the mailbox the user is
+//! identified with, "Nouveau message", "Liste rouge" (manual part 2 §2.2: visibility in
+//! the directory) and "Déconnexion".
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medimail_api::Me;
+
+use crate::api;
+use crate::components::busy_button::BusyButton;
+use crate::components::feedback::FieldError;
+use crate::session::Auth;
+
+/// "Bonjour Marie CURIE," (or "Bonjour et bienvenue," before the name is known).
+pub fn greeting(me: RwSignal<Option<Me>>) -> String {
+    let name = me
+        .get()
+        .and_then(|m| m.name)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "et bienvenue".to_owned());
+    format!("Bonjour {name},")
+}
+
+#[component]
+pub fn Account(
+    me: RwSignal<Option<Me>>,
+    /// "Nouveau message" is already open (the button is disabled meanwhile).
+    #[prop(into)]
+    composing: Signal<bool>,
+    on_new_message: Callback<()>,
+    /// The session ended ("Déconnexion", or it had already ended on the server).
+    on_signed_out: Callback<()>,
+) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let sign_out = Callback::new(move |()| {
+        if busy.get() {
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        busy.set(true);
+        spawn_local(async move {
+            match auth.call(|c| async move { api::sign_out(&c).await }).await {
+                // An already-ended session is as good as signed out.
+                Ok(()) => on_signed_out.run(()),
+                Err(e) if e.code.starts_with("session_") => on_signed_out.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    });
+    let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
+    let visibility_busy = RwSignal::new(false);
+    let visibility_notice = RwSignal::new(None::<String>);
+    let set_visibility = move |ev: leptos::ev::Event| {
+        let wanted = event_target_checked(&ev);
+        let auth = expect_context::<Auth>();
+        visibility_busy.set(true);
+        visibility_notice.set(None);
+        spawn_local(async move {
+            let answer = auth
+                .call(|c| async move { api::set_visibility(&c, wanted).await })
+                .await;
+            visibility_busy.try_set(false);
+            match answer {
+                Ok(v) => {
+                    me.try_update(|m| {
+                        if let Some(m) = m {
+                            m.liste_rouge = v.liste_rouge;
+                        }
+                    });
+                    visibility_notice.try_set(Some(if v.liste_rouge {
+                        "Vous êtes en liste rouge : vous n'apparaissez plus dans les annuaires.".to_owned()
+                    } else {
+                        "Vous êtes visible par l'ensemble des utilisateurs Medimail dans l'annuaire.".to_owned()
+                    }));
+                }
+                Err(e) => {
+                    // The box shows what is stored, not what was clicked.
+                    me.try_update(|_| {});
+                    visibility_notice.try_set(Some(e.message));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="card" id="signed-in" aria-labelledby="espace-titre">
+            <h2 id="espace-titre">{move || greeting(me)}</h2>
+            <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
+            <FieldError error=error/>
+            <button id="new-message" type="button" class="primary"
+                on:click=move |_| on_new_message.run(()) disabled=move || composing.get()>
+                "Nouveau message"
+            </button>
+            <label class="checkbox">
+                <input id="liste-rouge" type="checkbox"
+                    prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
+                    disabled=move || visibility_busy.get()
+                    on:change=set_visibility/>
+                "Liste rouge : ne pas apparaître dans l'annuaire"
+            </label>
+            {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
+            <BusyButton id="sign-out" class="secondary" busy=busy.into()
+                label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! Widgets shared by several screens. Each renders exactly the markup the screens wrote
+//! by hand before (ids, classes, ARIA roles), so that tests and style sheets find the
+//! same page.
+
+pub mod account;
+pub mod busy_button;
+pub mod feedback;
+pub mod gauge;
+pub mod recipients;

@@ -1,0 +1,85 @@
+//! The recipient fields of "Nouveau message" ("À", "CC"): each address typed becomes a
+//! removable chip once followed by `;`, `,`, Entrée or leaving the field; Retour arrière
+//! in an empty field removes the last chip. An address that does not look like one stays
+//! typed, with a message under the field.
+
+use leptos::prelude::*;
+
+use crate::compose::{looks_like_address, split_addresses};
+
+/// Moves what is typed in a recipient field into chips; returns the first invalid one.
+pub fn commit(typed: RwSignal<String>, chips: RwSignal<Vec<String>>) -> Option<String> {
+    let mut invalid = Vec::new();
+    for address in split_addresses(&typed.get_untracked()) {
+        if looks_like_address(&address) {
+            chips.update(|c| {
+                if !c.contains(&address) {
+                    c.push(address);
+                }
+            });
+        } else {
+            invalid.push(address);
+        }
+    }
+    typed.set(invalid.join("; "));
+    invalid.into_iter().next()
+}
+
+/// The message for an address that cannot be one.
+pub fn invalid_address(address: &str) -> String {
+    format!("L'adresse « {address} » n'est pas une adresse de messagerie valide.")
+}
+
+#[component]
+pub fn Chips(
+    /// The input's id; its error line is `<id>-error`.
+    id: &'static str,
+    label: &'static str,
+    chips: RwSignal<Vec<String>>,
+    typed: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let on_commit = move || error.set(commit(typed, chips).map(|bad| invalid_address(&bad)));
+    view! {
+        <label for=id>{label}</label>
+        <div class="chips">
+            <For each=move || chips.get() key=|a| a.clone() let:address>
+                {
+                    let shown = address.clone();
+                    let remove = address.clone();
+                    view! {
+                        <span class="chip">
+                            {shown}
+                            <button type="button" class="chip-remove"
+                                aria-label=format!("Retirer {address}")
+                                on:click=move |_| chips.update(|c| c.retain(|x| x != &remove))>
+                                "×"
+                            </button>
+                        </span>
+                    }
+                }
+            </For>
+            <input id=id type="email" multiple autocomplete="email"
+                placeholder="adresse ; adresse"
+                prop:value=move || typed.get()
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    let ends_with_separator = value.ends_with(';') || value.ends_with(',');
+                    typed.set(value);
+                    if ends_with_separator {
+                        on_commit();
+                    }
+                }
+                on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    if ev.key() == "Enter" {
+                        ev.prevent_default();
+                        on_commit();
+                    } else if ev.key() == "Backspace" && typed.get_untracked().is_empty() {
+                        chips.update(|c| { c.pop(); });
+                    }
+                }
+                on:blur=move |_| on_commit()/>
+        </div>
+        <crate::components::feedback::FieldError id=format!("{id}-error") error=error/>
+    }
+}

@@ -1,0 +1,246 @@
+//! Reading an envelope (manual part 3 §3): De, À, CC, Objet, "Envoyé le …", the message
+//! (rebuilt from the pane's allowlist), the attachments (download on click), the "Moteur
+//! de cryptage", the retention note and the events; "Répondre", "Répondre à tous",
+//! "Transférer", "Supprimer", "Restaurer", "Supprimer définitivement". What the answers
+//! put in the new message is decided by `crate::lecture`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use medimail_api::{EnvelopeView, Me};
+
+use crate::api::{self, ApiError};
+use crate::components::feedback::FieldError;
+use crate::compose::format_size;
+use crate::lecture::{self, Answer};
+use crate::office::ComposePrefill;
+use crate::session::Auth;
+
+/// The message body as HTML safe to put in the page.
+fn safe(html: &str) -> String {
+    crate::safe_html::safe_html(html)
+}
+
+#[component]
+pub fn Lecture(
+    /// The envelope's reference.
+    reference: String,
+    me: RwSignal<Option<Me>>,
+    /// The lists' notice line: says what a folder action did once back on the list.
+    notice: RwSignal<Option<String>>,
+    /// "← Retour à la liste", and after a folder action.
+    on_back: Callback<()>,
+    /// Starts a new message prefilled (answers and forwards).
+    on_compose: Callback<ComposePrefill>,
+    /// The session ended on the server: back to "Connexion".
+    on_session_lost: Callback<()>,
+) -> impl IntoView {
+    let view_data = RwSignal::new(None::<Result<EnvelopeView, ApiError>>);
+    let action_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let auth = expect_context::<Auth>();
+    let body_ref = NodeRef::<leptos::html::Div>::new();
+    // The body's colours, once it is in the page.
+    Effect::new(move |_| {
+        view_data.track();
+        if let Some(div) = body_ref.get() {
+            crate::safe_html::apply_styles(&div);
+        }
+    });
+
+    let lost = move |e: &ApiError| {
+        if e.code.starts_with("session_") {
+            on_session_lost.run(());
+            true
+        } else {
+            false
+        }
+    };
+
+    // The first opening by a recipient is recorded by the server.
+    let opened = reference.clone();
+    spawn_local(async move {
+        let result = auth
+            .call(|c| {
+                let r = opened.clone();
+                async move { api::open_envelope(&c, &r).await }
+            })
+            .await;
+        if let Err(e) = &result
+            && lost(e)
+        {
+            return;
+        }
+        view_data.set(Some(result));
+    });
+    let reference = StoredValue::new(reference);
+
+    // Folder actions on the envelope being read; back to the list afterwards.
+    let act = move |action: &'static str| {
+        let reference = reference.get_value();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        action_error.set(None);
+        spawn_local(async move {
+            let result = auth
+                .call(|c| {
+                    let r = reference.clone();
+                    async move {
+                        match action {
+                            "remove" => api::remove_envelope(&c, &r).await,
+                            other => api::envelope_action(&c, &r, other).await,
+                        }
+                    }
+                })
+                .await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    notice.set(Some(
+                        match action {
+                            "delete" => "Le message a été déplacé dans « Messages supprimés ».",
+                            "restore" => "Le message a été restauré.",
+                            _ => "Le message a été supprimé définitivement.",
+                        }
+                        .to_owned(),
+                    ));
+                    on_back.run(());
+                }
+                Err(e) if lost(&e) => {}
+                Err(e) => action_error.set(Some(e.message)),
+            }
+        });
+    };
+
+    let answer = move |kind: Answer| {
+        let Some(Ok(v)) = view_data.get_untracked() else {
+            return;
+        };
+        let mine = me
+            .get_untracked()
+            .and_then(|m| m.mailbox)
+            .unwrap_or_default();
+        let (to, cc) = lecture::answer_recipients(kind, &v, &mine);
+        let forward = (kind == Answer::Forward && !v.attachments.is_empty()).then(|| {
+            crate::office::Carried {
+                reference: v.reference.clone(),
+                files: v
+                    .attachments
+                    .iter()
+                    .map(|a| (a.id.clone(), a.name.clone(), a.size))
+                    .collect(),
+            }
+        });
+        on_compose.run(ComposePrefill {
+            to,
+            cc,
+            subject: lecture::answer_subject(kind, &v.subject),
+            body_html: lecture::quoted_original(&v, &safe(&v.body_html)),
+            forward,
+        });
+    };
+
+    let download = move |id: String, name: String| {
+        let reference = reference.get_value();
+        action_error.set(None);
+        spawn_local(async move {
+            let result = auth
+                .call(|c| {
+                    let (r, i, n) = (reference.clone(), id.clone(), name.clone());
+                    async move { api::download_attachment(&c, &r, &i, &n).await }
+                })
+                .await;
+            match result {
+                Ok(()) => {}
+                Err(e) if lost(&e) => {}
+                Err(e) => action_error.set(Some(e.message)),
+            }
+        });
+    };
+
+    view! {
+        <article class="card lecture" id="reading" aria-labelledby="reading-subject">
+            <button type="button" class="secondary" id="back-to-list" on:click=move |_| on_back.run(())>"← Retour à la liste"</button>
+            {move || match view_data.get() {
+                None => view! { <p aria-busy="true">"Ouverture de l'enveloppe…"</p> }.into_any(),
+                Some(Err(e)) => view! {
+                    <h2 id="reading-subject">"Enveloppe indisponible"</h2>
+                    <p class="field-error" id="reading-error" role="alert">{e.message}</p>
+                }.into_any(),
+                Some(Ok(v)) => {
+                    let sender = match &v.sender_name {
+                        Some(n) if !n.trim().is_empty() => format!("{n} ({})", v.sender),
+                        _ => v.sender.clone(),
+                    };
+                    let body = safe(&v.body_html);
+                    let reference = v.reference.clone();
+                    let deleted = v.deleted;
+                    let kept = v.kept_until.get(..10).map(|d| {
+                        let parts: Vec<&str> = d.split('-').collect();
+                        if parts.len() == 3 { format!("{}/{}/{}", parts[2], parts[1], parts[0]) } else { d.to_owned() }
+                    }).unwrap_or_default();
+                    view! {
+                        <h2 id="reading-subject">{v.subject.clone()}</h2>
+                        <dl class="headers">
+                            <dt>"De"</dt><dd id="reading-from">{sender}</dd>
+                            <dt>"À"</dt><dd id="reading-to">{v.to.join("; ")}</dd>
+                            {(!v.cc.is_empty()).then(|| view! { <dt>"CC"</dt><dd id="reading-cc">{v.cc.join("; ")}</dd> })}
+                        </dl>
+                        <p id="reading-date" class="hint">{format!("Envoyé le {}", v.sent_on)}</p>
+                        <div id="reading-body" class="message-body" inner_html=body node_ref=body_ref></div>
+                        {(!v.attachments.is_empty()).then(|| view! {
+                            <h3>"Pièces jointes"</h3>
+                            <ul class="files" id="reading-attachments">
+                                {v.attachments.iter().map(|a| {
+                                    let (id, name) = (a.id.clone(), a.name.clone());
+                                    view! {
+                                        <li class="file">
+                                            <button type="button" class="link attachment-download" data-id=a.id.clone()
+                                                title="Télécharger"
+                                                on:click=move |_| download(id.clone(), name.clone())>{a.name.clone()}</button>
+                                            " "
+                                            <span class="file-size">{format_size(a.size)}</span>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        })}
+                        <FieldError id="reading-action-error" error=action_error/>
+                        <div class="actions" role="group" aria-label="Actions">
+                            <button type="button" class="primary" id="reply" on:click=move |_| answer(Answer::Reply)>"Répondre"</button>
+                            <button type="button" class="secondary" id="reply-all" on:click=move |_| answer(Answer::ReplyAll)>"Répondre à tous"</button>
+                            <button type="button" class="secondary" id="forward" on:click=move |_| answer(Answer::Forward)>"Transférer"</button>
+                            {if deleted {
+                                view! {
+                                    <button type="button" class="secondary" id="restore" disabled=move || busy.get() on:click=move |_| act("restore")>"Restaurer"</button>
+                                    <button type="button" class="danger" id="remove" disabled=move || busy.get() on:click=move |_| act("remove")>"Supprimer définitivement"</button>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <button type="button" class="secondary" id="delete" disabled=move || busy.get() on:click=move |_| act("delete")>"Supprimer"</button>
+                                }.into_any()
+                            }}
+                        </div>
+                        <p id="reading-engine" class="hint">{format!("Moteur de cryptage : {}", v.engine)}</p>
+                        <p id="reading-retention" class="hint">
+                            {format!("Ce message sera conservé pendant 3 mois sur le serveur Medimail (jusqu'au {kept}).")}
+                        </p>
+                        <h3>"Événements"</h3>
+                        <ul class="events" id="reading-events" data-reference=reference>
+                            {v.events.iter().map(|e| view! {
+                                <li class="event" data-kind=e.kind.clone()>
+                                    <span class="event-what">{lecture::event_label(e)}</span>
+                                    " — "
+                                    <span class="event-when">{e.when.clone()}</span>
+                                    " — "
+                                    <span class="event-who">{e.actor.clone()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+        </article>
+    }
+}
