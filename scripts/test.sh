@@ -4,8 +4,8 @@
 # the Rust unit and integration tests, the end-to-end tests in headless Chromium, and the
 # wasm-bindgen tests in headless Chromium. `.ci/run` calls exactly this.
 #
-# PostgreSQL: the database tests also run on PostgreSQL when DATABASE_URL is set. When it
-# is not and a server answers on 127.0.0.1:5432, that one is used (user postgres).
+# PostgreSQL: every database test also runs on PostgreSQL, at DATABASE_URL or else at
+# 127.0.0.1:5432 (user postgres); without one the run fails.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -13,10 +13,26 @@ start=$(date +%s)
 
 "$ROOT/scripts/install-tools.sh" --test
 
-if [ -z "${DATABASE_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+# Every database test runs on SQLite and on PostgreSQL: a missing PostgreSQL is a failure
+# here, never a skip (MEDIMAIL_TEST_REQUIRE_POSTGRES makes the tests themselves insist).
+if [ -z "${DATABASE_URL:-}" ]; then
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v pg_ctlcluster >/dev/null; then
+    echo "==> PostgreSQL does not answer on 127.0.0.1:5432: starting the local cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start || true
+    for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
+  fi
+  if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+    echo "scripts/test.sh: PostgreSQL is required on 127.0.0.1:5432 (or set DATABASE_URL)" >&2
+    exit 1
+  fi
   export DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
-  echo "==> PostgreSQL found on 127.0.0.1:5432: database tests run on SQLite and PostgreSQL"
 fi
+case "$DATABASE_URL" in
+  postgres://*|postgresql://*) ;;
+  *) echo "scripts/test.sh: DATABASE_URL must name a PostgreSQL server, got another scheme" >&2; exit 1 ;;
+esac
+export MEDIMAIL_TEST_REQUIRE_POSTGRES=1
+echo "==> database tests run on SQLite and on PostgreSQL (${DATABASE_URL%%@*}@…)"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

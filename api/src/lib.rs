@@ -45,12 +45,199 @@ pub mod paths {
 /// The header that carries the Medimail session token on every signed-in call.
 pub const SESSION_HEADER: &str = "X-Medimail-Session";
 
-/// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo").
+/// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo"), the same on
+/// both sides: the server refuses past them, the pane says so before sending.
 pub mod limits {
     /// At most this many attachments in one envelope.
     pub const MAX_ATTACHMENTS: usize = 5;
     /// The total size of an envelope's attachments: 25 Mo = 25 × 1024 × 1024 bytes.
     pub const MAX_ATTACHMENTS_TOTAL_BYTES: u64 = 25 * 1024 * 1024;
+    /// Recipients ("À" and "CC" together) of one envelope.
+    pub const MAX_RECIPIENTS: usize = 100;
+    /// Characters of a title ("Objet").
+    pub const MAX_SUBJECT_CHARS: usize = 255;
+    /// Bytes of a message body (HTML): 1 Mo.
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+    /// Characters of an attachment's name.
+    pub const MAX_FILE_NAME_CHARS: usize = 255;
+    /// Bytes of one "Envoyer" request: 25 Mo of files plus the draft (the body is at most
+    /// 1 Mo) and the multipart framing.
+    pub const MAX_SEND_REQUEST_BYTES: usize =
+        MAX_ATTACHMENTS_TOTAL_BYTES as usize + 4 * 1024 * 1024;
+    /// Envelopes on one page of a folder.
+    pub const ENVELOPES_PER_PAGE: u64 = 50;
+}
+
+/// How long the service keeps an envelope (manual, "Conservation des messages"): its
+/// content is purged this many calendar months after sealing, and the opening window
+/// ("Conditions d'ouverture") cannot end later.
+pub mod retention {
+    /// Calendar months an envelope's content is kept after sealing.
+    pub const KEPT_MONTHS: u32 = 3;
+}
+
+/// Addresses as the user types them in "À" and "CC".
+pub mod addresses {
+    /// Splits what the user typed: addresses separated by `;`, `,` or line breaks,
+    /// trimmed, empty pieces dropped (the server then checks each one).
+    pub fn split(typed: &str) -> impl Iterator<Item = &str> {
+        typed
+            .split([';', ',', '\n', '\r'])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+    }
+}
+
+/// The directory search's rules, the same on both sides (manual part 1 §5): the pane
+/// checks them as the user types, the server refuses what breaks them.
+pub mod directory {
+    /// One text field (Nom, Prénom, raison sociale, RPPS/ADELI, code postal, ville) needs
+    /// at least this many characters.
+    pub const MIN_CHARS: usize = 3;
+    /// Characters of one criterion at most.
+    pub const MAX_FIELD_CHARS: usize = 100;
+    /// Contacts returned by one search.
+    pub const LIMIT: usize = 50;
+    /// Favorites an account may keep.
+    pub const MAX_FAVORITES: u64 = 200;
+    /// The manual's message when no field has 3 characters.
+    pub const TOO_SHORT: &str =
+        "Veuillez indiquer vos critères de recherche (3 caractères minimum dans un champ).";
+    /// The hint when more than [`LIMIT`] contacts match.
+    pub const REFINE: &str =
+        "Plus de 50 contacts correspondent : précisez votre recherche (prénom, code postal…).";
+
+    /// The manual's rule: one of the text fields has [`MIN_CHARS`] characters or more
+    /// (spaces around it do not count).
+    pub fn long_enough<'a>(text_fields: impl IntoIterator<Item = &'a str>) -> bool {
+        text_fields
+            .into_iter()
+            .any(|f| f.trim().chars().count() >= MIN_CHARS)
+    }
+}
+
+/// The folders of a mailbox (manual part 1 §4.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Folder {
+    /// "Messages reçus".
+    Inbox,
+    /// "Messages envoyés".
+    Sent,
+    /// "Messages supprimés".
+    Deleted,
+}
+
+impl Folder {
+    pub const ALL: [Folder; 3] = [Folder::Inbox, Folder::Sent, Folder::Deleted];
+
+    /// The name on the wire (`folder=` of the list query).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Folder::Inbox => "inbox",
+            Folder::Sent => "sent",
+            Folder::Deleted => "deleted",
+        }
+    }
+
+    /// From its wire name.
+    pub fn parse(name: &str) -> Option<Folder> {
+        Folder::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Its name in the pane, with the manual's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Folder::Inbox => "Messages reçus",
+            Folder::Sent => "Messages envoyés",
+            Folder::Deleted => "Messages supprimés",
+        }
+    }
+}
+
+/// What happened to an envelope ("Scellement", "Ouverture", "Téléchargement").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Sealed,
+    Opened,
+    Downloaded,
+}
+
+impl EventKind {
+    /// The name stored and sent (`kind` of [`EnvelopeEventInfo`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Sealed => "sealed",
+            EventKind::Opened => "opened",
+            EventKind::Downloaded => "downloaded",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EventKind> {
+        [EventKind::Sealed, EventKind::Opened, EventKind::Downloaded]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+
+    /// The manual's word for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Sealed => "Scellement",
+            EventKind::Opened => "Ouverture",
+            EventKind::Downloaded => "Téléchargement",
+        }
+    }
+}
+
+/// Query of `GET /api/envelopes`: `folder` (a [`Folder`] name, default `inbox`; an
+/// unknown name is refused with `folder_unknown`), `page` (1-based), `q` (title or
+/// correspondent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvelopeListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+}
+
+/// Query of `GET /api/directory/search`: which directory and the webmail's criteria
+/// (manual part 1 §5); every field empty lists the caller's favorites.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectorySearchQuery {
+    /// [`annuaire::MEDIMAIL`] (default) or [`annuaire::MSSANTE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annuaire: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nom: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prenom: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raison_sociale: Option<String>,
+    /// RPPS or ADELI (prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpps: Option<String>,
+    /// Prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_postal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ville: Option<String>,
+    /// Refinements (never enough alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profession: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specialite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departement: Option<String>,
+}
+
+/// Query of `GET /api/directory/favorites`: one directory's favorites, or all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FavoritesQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annuaire: Option<String>,
 }
 
 /// What a message body may hold, the same on both sides: the server sanitises with it
@@ -454,6 +641,35 @@ pub struct FavoriteRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folders_and_event_kinds_round_trip_through_their_wire_names() {
+        for folder in Folder::ALL {
+            assert_eq!(Folder::parse(folder.as_str()), Some(folder));
+            assert_eq!(
+                serde_json::to_value(folder).expect("json"),
+                serde_json::json!(folder.as_str())
+            );
+        }
+        assert_eq!(Folder::parse("spam"), None);
+        for kind in [EventKind::Sealed, EventKind::Opened, EventKind::Downloaded] {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+    }
+
+    #[test]
+    fn the_directory_wants_three_characters_in_one_text_field() {
+        assert!(!directory::long_enough(["ab", " c ", ""]));
+        assert!(directory::long_enough(["ab", "dup"]));
+        assert!(!directory::long_enough(["  ab  "]));
+        assert!(directory::long_enough(["Zoé"]));
+    }
+
+    #[test]
+    fn addresses_split_on_semicolons_commas_and_lines() {
+        let split: Vec<&str> = addresses::split("a@b.fr; c@d.fr,e@f.fr\ng@h.fr ;").collect();
+        assert_eq!(split, ["a@b.fr", "c@d.fr", "e@f.fr", "g@h.fr"]);
+    }
 
     #[test]
     fn error_body_serialises_as_code_and_message() {

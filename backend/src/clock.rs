@@ -22,7 +22,20 @@ pub enum Clock {
 impl Clock {
     /// A manual clock starting now.
     pub fn manual() -> Self {
-        Clock::Manual(Arc::new(Mutex::new(Utc::now().trunc_subsecs(6))))
+        Self::manual_at(Utc::now())
+    }
+
+    /// A manual clock starting at `start`: tests give a fixed instant, so that nothing
+    /// they check depends on the day they run.
+    pub fn manual_at(start: DateTime<Utc>) -> Self {
+        Clock::Manual(Arc::new(Mutex::new(start.trunc_subsecs(6))))
+    }
+
+    /// Sets a manual clock to `at` (no effect on the other kinds).
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Clock::Manual(now) = self {
+            *now.lock().unwrap_or_else(|e| e.into_inner()) = at.trunc_subsecs(6);
+        }
     }
 
     /// The current time, at microsecond precision (what both databases store).

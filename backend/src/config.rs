@@ -6,98 +6,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::ValueEnum;
 use url::Url;
-
-/// Medimail for Outlook: the server behind the Outlook add-in.
-#[derive(Debug, Parser)]
-#[command(name = "medimail", version, about, long_about = None)]
-pub struct Cli {
-    #[command(flatten)]
-    pub config: Config,
-
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start the HTTPS server (the default when no command is given).
-    Serve,
-    /// Manage the directories.
-    Directory {
-        #[command(subcommand)]
-        action: DirectoryCommand,
-    },
-    /// Manage an account's directory settings (MSSanté flag, liste rouge).
-    Account {
-        #[command(subcommand)]
-        action: AccountCommand,
-    },
-}
-
-/// `medimail account …`
-#[derive(Debug, Subcommand)]
-pub enum AccountCommand {
-    /// Change an account's settings, found by its mailbox; prints the result.
-    Set {
-        /// The account's mailbox (its Office 365 address).
-        #[arg(long)]
-        mailbox: String,
-        /// MSSanté activated: offers the national directory ("Annuaire National MSSanté").
-        #[arg(long, value_enum)]
-        mssante: Option<Switch>,
-        /// On the liste rouge: never returned by a directory search.
-        #[arg(long, value_enum)]
-        liste_rouge: Option<Switch>,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Switch {
-    On,
-    Off,
-}
-
-impl Switch {
-    pub fn on(self) -> bool {
-        self == Switch::On
-    }
-}
-
-/// `medimail directory …`
-#[derive(Debug, Subcommand)]
-pub enum DirectoryCommand {
-    /// Import a directory file; a re-import replaces the previous snapshot atomically.
-    Import {
-        /// Which directory the file is: `mssante`, the national extraction
-        /// "Extraction_Correspondance_MSSante" (the .txt, UTF-8, `|`-separated, or the
-        /// .zip as published); `regional`, entries of the Medimail directory in the same
-        /// format.
-        #[arg(long, value_enum)]
-        source: DirectorySource,
-        /// The file to import.
-        file: std::path::PathBuf,
-    },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DirectorySource {
-    /// The national MSSanté directory.
-    Mssante,
-    /// Regional entries of the Medimail directory (same format).
-    Regional,
-}
-
-impl DirectorySource {
-    /// The name snapshots are stored under.
-    pub fn name(self) -> &'static str {
-        match self {
-            DirectorySource::Mssante => "mssante",
-            DirectorySource::Regional => "regional",
-        }
-    }
-}
 
 /// Every setting of the server. Each flag also reads the environment variable it names.
 #[derive(Clone, Debug, clap::Args)]
@@ -456,7 +366,15 @@ fn parse_client_id(value: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// The server's flags alone (the subcommands are `crate::cli`'s).
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        use clap::Parser;
         Cli::try_parse_from(std::iter::once("medimail").chain(args.iter().copied()))
     }
 

@@ -13,12 +13,18 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 use crate::migration::Migrator;
-use crate::startup::StartupError;
+/// The database could not be opened or migrated; names the URL (password hidden).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use the database {url}: {reason}")]
+pub struct DbOpenError {
+    pub url: String,
+    pub reason: String,
+}
 
 /// Connects, applies pending migrations and returns the connection pool.
-pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, StartupError> {
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbOpenError> {
     let shown = redact(url);
-    let kind = kind_of(url).ok_or_else(|| StartupError::Database {
+    let kind = kind_of(url).ok_or_else(|| DbOpenError {
         url: shown.clone(),
         reason: "unsupported database; use sqlite://… or postgres://…".into(),
     })?;
@@ -31,27 +37,23 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
         // One writer at a time in SQLite; a small pool avoids needless lock contention.
         options.max_connections(8);
     }
-    let db = Database::connect(options)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
+    let db = Database::connect(options).await.map_err(|e| DbOpenError {
+        url: shown.clone(),
+        reason: e.to_string(),
+    })?;
     if kind == DatabaseKind::Sqlite {
         // WAL lets readers proceed while a writer commits; the setting persists in the file.
         db.execute_unprepared("PRAGMA journal_mode=WAL;")
             .await
-            .map_err(|e| StartupError::Database {
+            .map_err(|e| DbOpenError {
                 url: shown.clone(),
                 reason: e.to_string(),
             })?;
     }
-    Migrator::up(&db, None)
-        .await
-        .map_err(|e| StartupError::Database {
-            url: shown,
-            reason: format!("migrations failed: {e}"),
-        })?;
+    Migrator::up(&db, None).await.map_err(|e| DbOpenError {
+        url: shown,
+        reason: format!("migrations failed: {e}"),
+    })?;
     Ok(db)
 }
 

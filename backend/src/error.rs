@@ -1,13 +1,44 @@
-//! The one error type of the HTTP layer.
+//! The one error type of the HTTP layer, and the shape of every refusal.
 //!
 //! Every handler returns `Result<_, AppError>`. The answer is always the JSON body of
 //! [`medimail_api::ErrorBody`]: a stable `code` for programs and a French `message` for
 //! the user. Internal causes are logged, never sent to the client.
+//!
+//! A feature says why it refuses with an enum of its own that implements [`Refusal`]
+//! (status, stable code, French message); `?` turns it into an [`AppError`]. This module
+//! imports nothing of the features: they depend on it, never the reverse.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medimail_api::ErrorBody;
+
+/// A refusal the user can act on: what each feature's refusal enum implements.
+pub trait Refusal {
+    /// The HTTP status of the answer.
+    fn status(&self) -> StatusCode;
+    /// The stable code programs test (`code` of the error body).
+    fn code(&self) -> &'static str;
+    /// The French sentence shown to the user.
+    fn message(&self) -> String;
+    /// The form field the refusal is about, if any.
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
+    /// Seconds before trying again is worth it (also sent as `Retry-After`).
+    fn retry_after_seconds(&self) -> Option<u64> {
+        None
+    }
+    /// The error body of this refusal.
+    fn body(&self) -> ErrorBody {
+        let mut body = ErrorBody::new(self.code(), self.message());
+        if let Some(field) = self.field() {
+            body = body.on_field(field);
+        }
+        body.retry_after_seconds = self.retry_after_seconds();
+        body
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -16,9 +47,13 @@ pub enum AppError {
     NotFound,
 
     /// 401 (503 when the identity provider cannot be reached): the Office token was
-    /// refused. The reason is logged at debug level; the token is never echoed.
-    #[error("office token refused: {0}")]
-    Unauthorized(#[source] crate::auth::office::TokenError),
+    /// refused. `reason` is logged at debug level; the token is never echoed.
+    #[error("office token refused: {reason}")]
+    Unauthorized {
+        status: StatusCode,
+        body: ErrorBody,
+        reason: String,
+    },
 
     /// 503: the database did not answer.
     #[error("database unavailable: {0}")]
@@ -34,14 +69,68 @@ pub enum AppError {
     Internal(String),
 }
 
+/// The refusals of the HTTP layer itself (what axum's extractors and router reject).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestRefusal {
+    /// The body is not the JSON expected.
+    Unreadable,
+    /// The query string does not fit the endpoint.
+    BadQuery,
+    /// The body is larger than the endpoint takes.
+    TooLarge,
+    /// The path exists, not with this method.
+    WrongMethod,
+    /// A multipart body without its boundary, or not multipart.
+    NotMultipart,
+}
+
+impl Refusal for RequestRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            RequestRefusal::Unreadable
+            | RequestRefusal::BadQuery
+            | RequestRefusal::NotMultipart => StatusCode::BAD_REQUEST,
+            RequestRefusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestRefusal::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            RequestRefusal::Unreadable => "invalid_request",
+            RequestRefusal::BadQuery => "invalid_query",
+            RequestRefusal::TooLarge => "request_too_large",
+            RequestRefusal::WrongMethod => "method_not_allowed",
+            RequestRefusal::NotMultipart => "invalid_request",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            RequestRefusal::Unreadable | RequestRefusal::NotMultipart => {
+                "La demande envoyée au serveur Medimail est illisible. Rechargez le volet et \
+                 réessayez."
+            }
+            RequestRefusal::BadQuery => {
+                "Les paramètres de la demande sont illisibles. Rechargez le volet et réessayez."
+            }
+            RequestRefusal::TooLarge => {
+                "La demande dépasse la taille acceptée par le serveur Medimail (25 Mo de pièces \
+                 jointes au plus)."
+            }
+            RequestRefusal::WrongMethod => {
+                "Cette adresse du serveur Medimail n'accepte pas cette opération."
+            }
+        }
+        .to_owned()
+    }
+}
+
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Unauthorized(crate::auth::office::TokenError::Unavailable(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized { status, .. } => *status,
             AppError::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Rejected(status, _) => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -55,7 +144,7 @@ impl AppError {
                 "not_found",
                 "Cette adresse n'existe pas sur le serveur Medimail.",
             ),
-            AppError::Unauthorized(e) => ErrorBody::new(e.code(), e.message()),
+            AppError::Unauthorized { body, .. } => body.clone(),
             AppError::DatabaseUnavailable(_) => ErrorBody::new(
                 "database_unavailable",
                 "Le serveur Medimail ne parvient pas à joindre sa base de données. \
@@ -70,15 +159,19 @@ impl AppError {
             ),
         }
     }
-}
 
-impl AppError {
+    /// The request body is not the JSON expected.
+    pub fn unreadable(detail: impl std::fmt::Display) -> Self {
+        tracing::debug!(%detail, "unreadable request body");
+        RequestRefusal::Unreadable.into()
+    }
+
     /// A refusal with `status`, a stable `code` and a French `message`.
     pub fn rejected(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         AppError::Rejected(status, ErrorBody::new(code, message))
     }
 
-    /// 400/422 refusal tied to a form field.
+    /// A refusal tied to a form field.
     pub fn on_field(
         status: StatusCode,
         field: &str,
@@ -88,20 +181,16 @@ impl AppError {
         AppError::Rejected(status, ErrorBody::new(code, message).on_field(field))
     }
 
-    /// The request body is not the JSON expected.
-    pub fn unreadable(detail: impl std::fmt::Display) -> Self {
-        tracing::debug!(%detail, "unreadable request body");
-        AppError::rejected(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "La demande envoyée au serveur Medimail est illisible. Rechargez le volet et réessayez.",
-        )
+    /// Wraps an internal failure (logged, never shown).
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        AppError::Internal(detail.to_string())
     }
 }
 
-/// Parses a JSON body into `T`, answering `invalid_request` (French) when it does not fit.
-pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(body).map_err(AppError::unreadable)
+impl<R: Refusal> From<R> for AppError {
+    fn from(refusal: R) -> Self {
+        AppError::Rejected(refusal.status(), refusal.body())
+    }
 }
 
 impl From<sea_orm::DbErr> for AppError {
@@ -117,10 +206,14 @@ impl IntoResponse for AppError {
             AppError::Rejected(status, body) => {
                 tracing::debug!(status = status.as_u16(), code = %body.code, "request refused")
             }
-            AppError::Unauthorized(crate::auth::office::TokenError::Unavailable(reason)) => {
+            AppError::Unauthorized { status, reason, .. }
+                if *status == StatusCode::SERVICE_UNAVAILABLE =>
+            {
                 tracing::warn!(%reason, "identity provider unavailable")
             }
-            AppError::Unauthorized(reason) => tracing::debug!(%reason, "office token refused"),
+            AppError::Unauthorized { reason, .. } => {
+                tracing::debug!(%reason, "office token refused")
+            }
             other => tracing::error!(error = %other, "request failed"),
         }
         let body = self.body();
@@ -132,7 +225,9 @@ impl IntoResponse for AppError {
                 axum::http::HeaderValue::from(seconds),
             );
         }
-        if matches!(self, AppError::Unauthorized(_)) && self.status() == StatusCode::UNAUTHORIZED {
+        if matches!(self, AppError::Unauthorized { .. })
+            && self.status() == StatusCode::UNAUTHORIZED
+        {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),

@@ -11,12 +11,6 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 
-/// A response extension: never compress this response (decrypted attachments: already
-/// compressed formats mostly, large, streamed, and secret — compressing secrets next to
-/// attacker-chosen data invites BREACH-style guessing).
-#[derive(Clone, Copy, Debug)]
-pub struct Uncompressed;
-
 /// The default rules of tower-http, except for responses marked [`Uncompressed`].
 #[derive(Clone, Copy, Default)]
 struct Compressible;
@@ -36,8 +30,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::error::AppError;
+use crate::error::{AppError, RequestRefusal};
 use crate::state::AppState;
+use crate::web::Uncompressed;
 
 /// The Medimail session header (see ARCHITECTURE.md, "HTTP API").
 pub const SESSION_HEADER: &str = "x-medimail-session";
@@ -47,9 +42,8 @@ pub fn app(state: AppState) -> Router {
     let mut api = Router::new()
         .merge(crate::health::router())
         .merge(crate::auth::routes::router())
-        .merge(crate::envelope::send::router())
-        .merge(crate::envelope::list::router())
-        .merge(crate::envelope::read::router())
+        .merge(crate::account::routes::router())
+        .merge(crate::envelope::routes::router())
         .merge(crate::directory::routes::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());
@@ -58,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
+        .method_not_allowed_fallback(wrong_method)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -93,7 +88,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(crate::auth::dialog::router())
-        .merge(crate::addin::router(&state))
+        .merge(crate::addin::router(state.addin()))
         .with_state(state)
         .layer(layers)
 }
@@ -104,6 +99,11 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 async fn api_not_found() -> AppError {
     AppError::NotFound
+}
+
+/// A known path with another method: the JSON error body, never axum's empty 405.
+async fn wrong_method() -> AppError {
+    RequestRefusal::WrongMethod.into()
 }
 
 /// One span per request: its id, method and path. Never the query string (it may carry

@@ -1,11 +1,18 @@
 //! Medimail for Outlook, the server.
 //!
 //! An axum application that serves the Outlook add-in (manifest and task pane) and its
-//! JSON API. See ARCHITECTURE.md for the design; each feature lives in its own module.
+//! JSON API. The layers, from the top: `main` → `startup` / `cli` → `http` (router,
+//! composition root `state`) → the features (`auth`, `account`, `envelope`, `directory`,
+//! `addin`, `health`), each a `routes.rs` over service modules → the infrastructure
+//! (`db`, `crypto`, `keys`, `storage`, `mail`, `audit`, `entity`, `web`, `error`, …),
+//! which imports nothing above it. docs/ARCHITECTURE.md describes the shape.
 
+pub mod account;
 pub mod addin;
+pub mod app_credential;
 pub mod audit;
 pub mod auth;
+pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -29,3 +36,4 @@ pub mod storage;
 pub mod taskpane;
 pub mod telemetry;
 pub mod tls;
+pub mod web;

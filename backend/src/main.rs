@@ -1,8 +1,9 @@
 //! `medimail`: the server binary. Everything lives in the library; this only parses the
-//! command line and turns a start-up error into one clear line and exit code 1.
+//! command line, starts the server (`startup`) or runs an operator's subcommand (`cli`),
+//! and turns an error into one clear line and exit code 1.
 
 use clap::Parser;
-use medimail_server::config::{AccountCommand, Cli, Command, DirectoryCommand};
+use medimail_server::cli::{Cli, Command};
 use medimail_server::startup;
 
 #[tokio::main]
@@ -11,28 +12,12 @@ async fn main() -> std::process::ExitCode {
     medimail_server::telemetry::init(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match startup::prepare(cli.config).await {
-            Ok(prepared) => startup::serve(prepared).await,
-            Err(e) => Err(e),
+            Ok(prepared) => startup::serve(prepared).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
         },
-        Command::Directory {
-            action: DirectoryCommand::Import { source, file },
-        } => medimail_server::directory::import::run(&cli.config, source, &file).await,
-        Command::Account {
-            action:
-                AccountCommand::Set {
-                    mailbox,
-                    mssante,
-                    liste_rouge,
-                },
-        } => {
-            medimail_server::auth::account::set_from_cli(
-                &cli.config,
-                &mailbox,
-                mssante,
-                liste_rouge,
-            )
+        command => medimail_server::cli::run(&cli.config, command)
             .await
-        }
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

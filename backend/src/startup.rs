@@ -24,12 +24,14 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Certificate(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Page(#[from] crate::taskpane::PageError),
     #[error("{0}")]
     Config(String),
-    #[error("cannot use the database {url}: {reason}")]
-    Database { url: String, reason: String },
+    #[error(transparent)]
+    Database(#[from] crate::db::DbOpenError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -119,7 +121,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
         serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }),
     )
     .await
-    .map_err(|e| StartupError::Database {
+    .map_err(|e| crate::db::DbOpenError {
         url: crate::db::redact(&state.config.database_url()),
         reason: e.to_string(),
     })?;
@@ -162,8 +164,17 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         source: e,
     })?;
     let worker = tokio::spawn(prepared.state.mail_worker().run());
-    let sweeper = tokio::spawn(crate::envelope::sweep::run(prepared.state.clone()));
-    let retention = tokio::spawn(crate::envelope::retention::run(prepared.state.clone()));
+    let state = &prepared.state;
+    let sweeper = tokio::spawn(crate::envelope::sweep::run(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.clock.clone(),
+    ));
+    let retention = tokio::spawn(crate::envelope::retention::run(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.clock.clone(),
+    ));
     let app = crate::http::app(prepared.state);
 
     let handle: Handle<SocketAddr> = Handle::new();

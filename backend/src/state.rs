@@ -1,7 +1,10 @@
-//! The application state shared by every handler.
+//! The application state: the composition root. It holds every shared value once; each
+//! feature's router asks only for the values it needs (`X: FromRef<S>`), so no feature
+//! module imports this one — only `http`, `startup` and the tests do.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::dev_identity::DevIdentity;
@@ -13,7 +16,7 @@ use crate::mail::Mailer;
 use crate::storage::BlobStore;
 use crate::taskpane::TaskpanePage;
 
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
@@ -111,6 +114,15 @@ impl AppState {
         }
     }
 
+    /// What the add-in's routes serve.
+    pub fn addin(&self) -> crate::addin::Addin {
+        crate::addin::Addin {
+            manifest: self.manifest.clone(),
+            taskpane: self.taskpane.clone(),
+            dist_dir: self.config.dist_dir.clone(),
+        }
+    }
+
     /// The outbox worker for this state.
     pub fn mail_worker(&self) -> crate::mail::worker::Worker {
         crate::mail::worker::Worker {
@@ -118,6 +130,16 @@ impl AppState {
             keys: self.keys.clone(),
             mailer: self.mailer.clone(),
             clock: self.clock.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::auth::session::Gate {
+    fn from_ref(state: &AppState) -> Self {
+        crate::auth::session::Gate {
+            db: state.db.clone(),
+            office: state.office.clone(),
+            clock: state.clock.clone(),
         }
     }
 }

@@ -11,7 +11,15 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::startup::StartupError;
+/// The built task pane could not be read; names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {what}: {}: {source}", path.display())]
+pub struct PageError {
+    pub what: &'static str,
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
 
 /// Marker in `frontend/index.html` replaced by the configured office.js URL.
 pub const OFFICE_JS_PLACEHOLDER: &str = "__MEDIMAIL_OFFICE_JS_URL__";
@@ -32,9 +40,9 @@ pub struct TaskpanePage {
 impl TaskpanePage {
     /// Loads `dist_dir/index.html`; a missing page is a start-up error that says how to
     /// build it.
-    pub fn load(dist_dir: &Path, office_js: &Url) -> Result<Self, StartupError> {
+    pub fn load(dist_dir: &Path, office_js: &Url) -> Result<Self, PageError> {
         let path = dist_dir.join("index.html");
-        let template = std::fs::read_to_string(&path).map_err(|e| StartupError::Io {
+        let template = std::fs::read_to_string(&path).map_err(|e| PageError {
             what: "read the task pane (build it with `trunk build --release`, or use scripts/run.sh)",
             path: path.clone(),
             source: e,

@@ -11,7 +11,19 @@ use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::startup::StartupError;
+/// Why the TLS material could not be loaded or made; names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot {what}: {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Certificate(String),
+}
 
 /// The certificate and key files in use, and whether they were generated just now.
 #[derive(Clone, Debug)]
@@ -26,7 +38,7 @@ pub struct TlsFiles {
 pub fn ensure_development_certificate(
     data_dir: &Path,
     hosts: &[String],
-) -> Result<TlsFiles, StartupError> {
+) -> Result<TlsFiles, TlsError> {
     let dir = data_dir.join("tls");
     let cert = dir.join("dev-cert.pem");
     let key = dir.join("dev-key.pem");
@@ -40,14 +52,14 @@ pub fn ensure_development_certificate(
             generated: false,
         });
     }
-    let io = |path: &Path, e: std::io::Error| StartupError::Io {
+    let io = |path: &Path, e: std::io::Error| TlsError::Io {
         what: "write the development certificate",
         path: path.to_owned(),
         source: e,
     };
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let made = rcgen::generate_simple_self_signed(hosts.to_vec())
-        .map_err(|e| StartupError::Certificate(format!("cannot generate a certificate: {e}")))?;
+        .map_err(|e| TlsError::Certificate(format!("cannot generate a certificate: {e}")))?;
     std::fs::write(&cert, made.cert.pem()).map_err(|e| io(&cert, e))?;
     write_private(&key, made.signing_key.serialize_pem().as_bytes()).map_err(|e| io(&key, e))?;
     std::fs::write(&hosts_file, wanted).map_err(|e| io(&hosts_file, e))?;
@@ -73,9 +85,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Reads and checks a certificate chain and its key, and builds the rustls configuration
 /// (HTTP/2 and HTTP/1.1 offered by ALPN). Every failure names the file concerned.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, StartupError> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let read = |path: &Path, what: &'static str| {
-        std::fs::read(path).map_err(|e| StartupError::Io {
+        std::fs::read(path).map_err(|e| TlsError::Io {
             what,
             path: path.to_owned(),
             source: e,
@@ -87,19 +99,19 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Start
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| {
-            StartupError::Certificate(format!(
+            TlsError::Certificate(format!(
                 "the TLS certificate file {} is not valid PEM: {e}",
                 cert.display()
             ))
         })?;
     if chain.is_empty() {
-        return Err(StartupError::Certificate(format!(
+        return Err(TlsError::Certificate(format!(
             "the TLS certificate file {} holds no certificate",
             cert.display()
         )));
     }
     let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-        StartupError::Certificate(format!(
+        TlsError::Certificate(format!(
             "the TLS key file {} holds no usable private key: {e}",
             key.display()
         ))
@@ -109,7 +121,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Start
         .with_no_client_auth()
         .with_single_cert(chain, private_key)
         .map_err(|e| {
-            StartupError::Certificate(format!(
+            TlsError::Certificate(format!(
                 "the TLS key {} does not fit the certificate {}: {e}",
                 key.display(),
                 cert.display()

@@ -130,10 +130,13 @@ async fn seals_an_envelope_with_encrypted_files_and_notifies_each_recipient() {
             .expect("row");
         assert_eq!(env.subject, "Compte rendu M. BLANC");
         assert!(env.engine.starts_with("AES-256-GCM"));
+        // The default window: from the sealing time (the test clock) to 3 calendar months
+        // later, computed here from the same start (never from today's date).
+        assert_eq!(env.opens_from, env.sealed_at);
         assert_eq!(
-            (env.opens_until - env.opens_from).num_days(),
-            92,
-            "3 months from 27 Nov"
+            Some(env.opens_until),
+            env.sealed_at.checked_add_months(chrono::Months::new(3)),
+            "3 months after sealing"
         );
         let b64 = base64::engine::general_purpose::STANDARD;
         let key = DataKey::unwrap(
@@ -350,9 +353,12 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
         .expect("writer");
     orphan.write(b"ciphertext").await.expect("write");
     orphan.finish().await.expect("finish");
+    // A blob's age is its file time, which the file system stamps with the system clock:
+    // the test clock is set to it here (and moved from there), not to a day of its own.
+    state.clock.set(chrono::Utc::now());
     assert_eq!(blob_count(&state).await, 2);
     assert_eq!(
-        medimail_server::envelope::sweep::sweep_once(&state)
+        medimail_server::envelope::sweep::sweep_once(&state.db, &state.blobs, state.clock.now())
             .await
             .expect("sweep"),
         0,
@@ -360,7 +366,7 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
     );
     state.clock.advance(chrono::Duration::hours(2));
     assert_eq!(
-        medimail_server::envelope::sweep::sweep_once(&state)
+        medimail_server::envelope::sweep::sweep_once(&state.db, &state.blobs, state.clock.now())
             .await
             .expect("sweep"),
         1
@@ -743,12 +749,27 @@ async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_rem
         .await;
         assert!(sent["reference"].is_string(), "{sent}");
         use medimail_server::envelope::retention::purge_once;
-        assert_eq!(purge_once(&state).await.expect("pass"), 0, "too early");
+        assert_eq!(
+            purge_once(&state.db, &state.blobs, state.clock.now())
+                .await
+                .expect("pass"),
+            0,
+            "too early"
+        );
         state.clock.advance(chrono::Duration::days(92));
         // Two instances at once: exactly one purge in all.
-        let (a, b) = tokio::join!(purge_once(&state), purge_once(&state));
+        let (a, b) = tokio::join!(
+            purge_once(&state.db, &state.blobs, state.clock.now()),
+            purge_once(&state.db, &state.blobs, state.clock.now())
+        );
         assert_eq!(a.expect("a") + b.expect("b"), 1);
-        assert_eq!(purge_once(&state).await.expect("again"), 0, "idempotent");
+        assert_eq!(
+            purge_once(&state.db, &state.blobs, state.clock.now())
+                .await
+                .expect("again"),
+            0,
+            "idempotent"
+        );
         let env = envelope::Entity::find()
             .one(&state.db)
             .await

@@ -158,7 +158,7 @@ async fn the_audit_trail_is_chained_and_detects_tampering() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn registers_one_account_per_office_identity_even_under_concurrency() {
-    use medimail_server::auth::account::find_or_register;
+    use medimail_server::account::registry::find_or_register;
     use medimail_server::auth::office::OfficeIdentity;
     for db in databases().await {
         let state = state(&db).await;

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
-use axum::body::Bytes;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::DecodingKey;
@@ -22,8 +23,8 @@ use medimail_api::{DevIdentityRequest, DevIdentityToken, paths};
 use sha2::{Digest, Sha256};
 
 use crate::auth::office::{AllowedTenants, OfficeVerifier, VerifierSettings};
-use crate::error::{AppError, parse_json};
-use crate::state::AppState;
+use crate::error::AppError;
+use crate::web::{Json, Multipart};
 
 /// The tenant every development identity belongs to.
 pub const TENANT: &str = "00000000-0000-4000-8000-00000000de00";
@@ -137,14 +138,18 @@ pub fn check_request(request: &DevIdentityRequest) -> Result<(), AppError> {
 }
 
 /// `GET /api/dev/identity` and `POST /api/dev/identity/token`; only mounted in dev mode.
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Option<Arc<DevIdentity>>: FromRef<S>,
+{
     Router::new()
         .route(paths::DEV_IDENTITY, get(status))
         .route(paths::DEV_IDENTITY_TOKEN, post(token))
         .route(
             DISCARD,
             post(discard).layer(axum::extract::DefaultBodyLimit::max(
-                crate::envelope::send::MAX_REQUEST_BYTES,
+                medimail_api::limits::MAX_SEND_REQUEST_BYTES,
             )),
         )
 }
@@ -153,7 +158,7 @@ pub fn router() -> Router<AppState> {
 /// the envelope bench compares sealing with.
 pub const DISCARD: &str = "/api/dev/discard";
 
-async fn discard(mut multipart: axum::extract::Multipart) -> Result<Json<u64>, AppError> {
+async fn discard(Multipart(mut multipart): Multipart) -> Result<Json<u64>, AppError> {
     let mut bytes = 0u64;
     while let Some(mut field) = multipart.next_field().await.map_err(AppError::unreadable)? {
         while let Some(chunk) = field.chunk().await.map_err(AppError::unreadable)? {
@@ -168,13 +173,12 @@ async fn status() -> Json<serde_json::Value> {
 }
 
 async fn token(
-    State(state): State<AppState>,
-    body: Bytes,
+    State(dev): State<Option<Arc<DevIdentity>>>,
+    Json(request): Json<DevIdentityRequest>,
 ) -> Result<Json<DevIdentityToken>, AppError> {
-    let Some(dev) = state.dev_identity.as_ref() else {
+    let Some(dev) = dev else {
         return Err(AppError::NotFound);
     };
-    let request: DevIdentityRequest = parse_json(&body)?;
     check_request(&request)?;
     let access_token = dev
         .mint(&request.mailbox, &request.name, Utc::now())

@@ -1,4 +1,4 @@
-//! Sign-in where Office single sign-on is unavailable (issue 7): the pane opens an Office
+//! Sign-in where Office single sign-on is unavailable: the pane opens an Office
 //! dialog on `/auth/dialog/start`, which redirects to the authority's authorize endpoint
 //! (OAuth 2.0 authorization code with PKCE S256, `state` and `nonce`; the **oauth2**
 //! crate). `/auth/dialog/callback` checks `state`, exchanges the code (confidential
@@ -16,7 +16,7 @@
 //! master key, and cleared by the callback. A replayed code is refused by the authority.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -32,7 +32,48 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::state::AppState;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::auth::office::OfficeVerifier;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keys::Keys;
+
+/// What the dialog sign-in works with: the configuration (authority, client id and
+/// credential files, public origin), the keys that seal its cookie, the clock, and the
+/// verifier of the tokens it receives.
+#[derive(Clone)]
+pub struct Dialog {
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+    pub clock: Clock,
+    pub office: Arc<OfficeVerifier>,
+}
+
+impl<S> axum::extract::FromRequestParts<S> for Dialog
+where
+    S: Send + Sync,
+    Arc<Config>: FromRef<S>,
+    Arc<Keys>: FromRef<S>,
+    Clock: FromRef<S>,
+    Arc<OfficeVerifier>: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Dialog {
+            config: FromRef::from_ref(state),
+            keys: FromRef::from_ref(state),
+            clock: FromRef::from_ref(state),
+            office: FromRef::from_ref(state),
+        })
+    }
+}
 
 pub const START: &str = "/auth/dialog/start";
 pub const CALLBACK: &str = "/auth/dialog/callback";
@@ -42,7 +83,14 @@ pub const COOKIE: &str = "__Host-medimail-dialog";
 /// How long a dialog sign-in may take.
 const LIFETIME_SECONDS: i64 = 600;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Config>: FromRef<S>,
+    Arc<Keys>: FromRef<S>,
+    Clock: FromRef<S>,
+    Arc<OfficeVerifier>: FromRef<S>,
+{
     Router::new()
         .route(START, get(start))
         .route(CALLBACK, get(callback))
@@ -103,68 +151,10 @@ fn error(code: &'static str, message: impl Into<String>) -> Outcome {
     }
 }
 
-/// How the server proves itself at the token endpoint.
-pub(crate) enum ClientAuth {
-    Secret(String),
-    /// RSA private key (PEM) and the certificate's SHA-256 thumbprint (base64url).
-    Certificate {
-        key: jsonwebtoken::EncodingKey,
-        thumbprint: String,
-    },
-}
-
-/// Reads the certificate file: its first certificate and its private key.
-pub(crate) fn certificate(path: &std::path::Path) -> Result<ClientAuth, String> {
-    use sha2::Digest;
-    let pem = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let block = |label: &str| -> Option<String> {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        let from = pem.find(&begin)?;
-        let to = pem[from..].find(&end)? + from + end.len();
-        Some(pem[from..to].to_owned())
-    };
-    let cert = block("CERTIFICATE").ok_or("no CERTIFICATE block")?;
-    let der: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(der.trim())
-        .map_err(|e| e.to_string())?;
-    let key_pem = block("PRIVATE KEY")
-        .or_else(|| block("RSA PRIVATE KEY"))
-        .ok_or("no PRIVATE KEY block")?;
-    let key =
-        jsonwebtoken::EncodingKey::from_rsa_pem(key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    Ok(ClientAuth::Certificate {
-        key,
-        thumbprint: base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(sha2::Sha256::digest(&der)),
-    })
-}
-
-/// A client assertion for the token endpoint (RFC 7523, Entra's certificate credential).
-pub(crate) fn client_assertion(
-    key: &jsonwebtoken::EncodingKey,
-    thumbprint: &str,
-    client_id: &str,
-    token_url: &str,
-    now: i64,
-) -> Result<String, jsonwebtoken::errors::Error> {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.x5t_s256 = Some(thumbprint.to_owned());
-    let claims = serde_json::json!({
-        "aud": token_url,
-        "iss": client_id,
-        "sub": client_id,
-        "jti": CsrfToken::new_random().secret(),
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-    });
-    jsonwebtoken::encode(&header, &claims, key)
-}
-
 /// The client (and how it authenticates), or why the dialog sign-in is off.
-fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcome> {
+fn client(
+    state: &Dialog,
+) -> Result<(DialogClient, String, crate::app_credential::ClientAuth), Outcome> {
     let config = &state.config;
     let off = || {
         error(
@@ -175,7 +165,7 @@ fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcom
     };
     let id = config.client_id.clone().ok_or_else(off)?;
     let auth = if let Some(path) = &config.client_certificate_file {
-        certificate(path).map_err(|e| {
+        crate::app_credential::certificate(path).map_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "cannot use the client certificate file");
             off()
         })?
@@ -185,7 +175,7 @@ fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcom
             tracing::error!(path = %secret_file.display(), error = %e, "cannot read the client secret file");
             off()
         })?;
-        ClientAuth::Secret(secret.trim().to_owned())
+        crate::app_credential::ClientAuth::Secret(secret.trim().to_owned())
     };
     let authority = config.authority();
     let build = || -> Result<DialogClient, oauth2::url::ParseError> {
@@ -194,11 +184,13 @@ fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcom
             .set_token_uri(TokenUrl::new(format!("{authority}/oauth2/v2.0/token"))?)
             .set_redirect_uri(RedirectUrl::new(format!("{}{CALLBACK}", config.origin()))?);
         Ok(match &auth {
-            ClientAuth::Secret(secret) => {
+            crate::app_credential::ClientAuth::Secret(secret) => {
                 client.set_client_secret(ClientSecret::new(secret.clone()))
             }
             // The assertion goes in the body, with the client id.
-            ClientAuth::Certificate { .. } => client.set_auth_type(oauth2::AuthType::RequestBody),
+            crate::app_credential::ClientAuth::Certificate { .. } => {
+                client.set_auth_type(oauth2::AuthType::RequestBody)
+            }
         })
     };
     let client = build().map_err(|e| {
@@ -213,13 +205,13 @@ fn client(state: &AppState) -> Result<(DialogClient, String, ClientAuth), Outcom
     Ok((client, audience, auth))
 }
 
-fn seal(state: &AppState, pending: &Pending) -> String {
+fn seal(state: &Dialog, pending: &Pending) -> String {
     let json = serde_json::to_vec(pending).unwrap_or_default();
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(state.keys.seal_outbox("dialog-sign-in", &json))
 }
 
-fn open(state: &AppState, headers: &HeaderMap) -> Option<Pending> {
+fn open(state: &Dialog, headers: &HeaderMap) -> Option<Pending> {
     let value = headers
         .get_all(header::COOKIE)
         .iter()
@@ -245,7 +237,7 @@ fn cookie(value: &str, max_age: i64) -> HeaderValue {
 }
 
 /// `GET /auth/dialog/start`: to the authority, with PKCE, `state` and `nonce`.
-async fn start(State(state): State<AppState>) -> Response {
+async fn start(state: Dialog) -> Response {
     let (client, audience, _) = match client(&state) {
         Ok(c) => c,
         Err(outcome) => return page(&state, outcome, None),
@@ -311,7 +303,7 @@ async fn send(
 
 /// `GET /auth/dialog/callback`: checks, exchanges, verifies, hands over.
 async fn callback(
-    State(state): State<AppState>,
+    state: Dialog,
     headers: HeaderMap,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
@@ -322,7 +314,7 @@ async fn callback(
     page(&state, outcome, Some(cookie("", 0)))
 }
 
-async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
+async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
     let Some(pending) = open(state, headers) else {
         return error(
             "dialog_expired",
@@ -381,10 +373,10 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> 
     let mut exchange = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier));
-    if let ClientAuth::Certificate { key, thumbprint } = &auth {
+    if let crate::app_credential::ClientAuth::Certificate { key, thumbprint } = &auth {
         let token_url = client.token_uri().url().as_str().to_owned();
         let id = client.client_id().as_str().to_owned();
-        match client_assertion(
+        match crate::app_credential::client_assertion(
             key,
             thumbprint,
             &id,
@@ -452,7 +444,7 @@ async fn finish(state: &AppState, headers: &HeaderMap, query: CallbackQuery) -> 
 
 /// The page that ends the dialog: the outcome as JSON data, posted to the pane by
 /// `done.js`; a French sentence for whoever reads it.
-fn page(state: &AppState, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Response {
+fn page(state: &Dialog, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Response {
     let json = serde_json::to_string(&outcome)
         .unwrap_or_default()
         .replace('<', "\\u003c")

@@ -1,7 +1,6 @@
 //! Identity, in two layers: the Office identity token (`office`), then Medimail's own
 //! strong authentication (`otp` codes + `passphrase`, opening a `session`).
 
-pub mod account;
 pub mod dev_identity;
 pub mod dialog;
 pub mod office;

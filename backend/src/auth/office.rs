@@ -25,16 +25,10 @@ pub const LEEWAY_SECONDS: u64 = 5 * 60;
 /// The scope the add-in's API exposes to the task pane.
 pub const REQUIRED_SCOPE: &str = "access_as_user";
 
-/// Who the token says the user is. The user is `(tenant_id, object_id)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OfficeIdentity {
-    pub tenant_id: String,
-    pub object_id: String,
-    /// `name`: for the greeting.
-    pub name: Option<String>,
-    /// `preferred_username`, else `upn`, else `email`: the Office 365 mailbox.
-    pub mailbox: Option<String>,
-}
+/// Who the token says the user is: `(tenant_id, object_id)` names the person; `name`
+/// (`name` claim) is for the greeting; `mailbox` is `preferred_username`, else `upn`,
+/// else `email`. The account registry takes it as the sign-in identity.
+pub type OfficeIdentity = crate::account::registry::Identity;
 
 /// Why a token was refused. Each maps to a stable code and a French message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -388,20 +382,44 @@ impl OfficeVerifier {
 /// (401, JSON error) before the handler runs when the bearer token does not verify.
 pub struct OfficeUser(pub OfficeIdentity);
 
-impl axum::extract::FromRequestParts<crate::state::AppState> for OfficeUser {
+impl OfficeUser {
+    /// Verifies the bearer token of the request with `verifier`.
+    pub async fn verify(
+        verifier: &OfficeVerifier,
+        parts: &axum::http::request::Parts,
+    ) -> Result<Self, crate::error::AppError> {
+        let token = bearer_token(&parts.headers)?;
+        Ok(OfficeUser(verifier.verify(token).await?))
+    }
+}
+
+impl<S> axum::extract::FromRequestParts<S> for OfficeUser
+where
+    S: Send + Sync,
+    std::sync::Arc<OfficeVerifier>: axum::extract::FromRef<S>,
+{
     type Rejection = crate::error::AppError;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &crate::state::AppState,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).map_err(crate::error::AppError::Unauthorized)?;
-        state
-            .office
-            .verify(token)
-            .await
-            .map(OfficeUser)
-            .map_err(crate::error::AppError::Unauthorized)
+        let verifier: std::sync::Arc<OfficeVerifier> = axum::extract::FromRef::from_ref(state);
+        OfficeUser::verify(&verifier, parts).await
+    }
+}
+
+impl From<TokenError> for crate::error::AppError {
+    fn from(e: TokenError) -> Self {
+        let status = match e {
+            TokenError::Unavailable(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => axum::http::StatusCode::UNAUTHORIZED,
+        };
+        crate::error::AppError::Unauthorized {
+            status,
+            body: medimail_api::ErrorBody::new(e.code(), e.message()),
+            reason: e.to_string(),
+        }
     }
 }
 

@@ -1,20 +1,34 @@
 //! The identity routes: `GET /api/me`, and the strong authentication under `/api/auth`.
 
-use axum::body::Bytes;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use medimail_api::{CodeRequested, Me, SessionInfo, paths};
+use medimail_api::{ChoosePassphrase, CodeRequested, Me, OpenSession, SessionInfo, paths};
+use sea_orm::DatabaseConnection;
 
-use crate::auth::office::OfficeUser;
-use crate::auth::session::SignedIn;
-use crate::auth::strong;
+use crate::auth::office::{OfficeUser, OfficeVerifier};
+use crate::auth::session::{Gate, SignedIn};
+use crate::auth::strong::{self, Authenticator};
 use crate::client::ClientAddress;
-use crate::error::{AppError, parse_json};
-use crate::state::AppState;
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::keys::Keys;
+use crate::mail::Mailer;
+use crate::web::Json;
 
-pub fn router() -> Router<AppState> {
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    DatabaseConnection: FromRef<S>,
+    Arc<Keys>: FromRef<S>,
+    Arc<Mailer>: FromRef<S>,
+    Arc<OfficeVerifier>: FromRef<S>,
+    Clock: FromRef<S>,
+    Gate: FromRef<S>,
+{
     Router::new()
         .route(paths::ME, get(me))
         .route(paths::AUTH_PASSPHRASE, post(choose_passphrase))
@@ -25,13 +39,57 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// The values the strong authentication works with, from the application state.
+#[derive(Clone)]
+struct Strong {
+    db: DatabaseConnection,
+    keys: Arc<Keys>,
+    mailer: Arc<Mailer>,
+    clock: Clock,
+}
+
+impl Strong {
+    fn at_now(&self) -> Authenticator<'_> {
+        Authenticator {
+            db: &self.db,
+            keys: &self.keys,
+            mailer: &self.mailer,
+            now: self.clock.now(),
+        }
+    }
+}
+
+impl<S> axum::extract::FromRequestParts<S> for Strong
+where
+    S: Send + Sync,
+    DatabaseConnection: FromRef<S>,
+    Arc<Keys>: FromRef<S>,
+    Arc<Mailer>: FromRef<S>,
+    Clock: FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Strong {
+            db: FromRef::from_ref(state),
+            keys: FromRef::from_ref(state),
+            mailer: FromRef::from_ref(state),
+            clock: FromRef::from_ref(state),
+        })
+    }
+}
+
 /// Also registers the account on first sight (automatic registration).
 async fn me(
-    State(state): State<AppState>,
+    State(db): State<DatabaseConnection>,
+    State(clock): State<Clock>,
     OfficeUser(identity): OfficeUser,
 ) -> Result<Json<Me>, AppError> {
-    let account = crate::auth::account::find_or_register(&state.db, &identity).await?;
-    let now = state.clock.now();
+    let account = crate::account::registry::find_or_register(&db, &identity).await?;
+    let now = clock.now();
     Ok(Json(Me {
         tenant_id: identity.tenant_id,
         object_id: identity.object_id,
@@ -49,32 +107,32 @@ async fn me(
 }
 
 async fn choose_passphrase(
-    State(state): State<AppState>,
+    strong: Strong,
     OfficeUser(identity): OfficeUser,
     ClientAddress(client): ClientAddress,
-    body: Bytes,
+    Json(chosen): Json<ChoosePassphrase>,
 ) -> Result<StatusCode, AppError> {
-    let chosen = parse_json(&body)?;
-    strong::choose_passphrase(&state, &identity, client, chosen).await?;
+    strong::choose_passphrase(&strong.at_now(), &identity, client, chosen).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn request_code(
-    State(state): State<AppState>,
+    strong: Strong,
     OfficeUser(identity): OfficeUser,
     ClientAddress(client): ClientAddress,
 ) -> Result<Json<CodeRequested>, AppError> {
-    Ok(Json(strong::request_code(&state, &identity, client).await?))
+    Ok(Json(
+        strong::request_code(&strong.at_now(), &identity, client).await?,
+    ))
 }
 
 async fn open_session(
-    State(state): State<AppState>,
+    strong: Strong,
     OfficeUser(identity): OfficeUser,
     ClientAddress(client): ClientAddress,
-    body: Bytes,
+    Json(request): Json<OpenSession>,
 ) -> Result<(StatusCode, Json<SessionInfo>), AppError> {
-    let request = parse_json(&body)?;
-    let info = strong::open_session(&state, &identity, client, request).await?;
+    let info = strong::open_session(&strong.at_now(), &identity, client, request).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
 
@@ -88,10 +146,10 @@ async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
 }
 
 async fn sign_out(
-    State(state): State<AppState>,
+    strong: Strong,
     signed_in: SignedIn,
     ClientAddress(client): ClientAddress,
 ) -> Result<StatusCode, AppError> {
-    strong::sign_out(&state, &signed_in, client).await?;
+    strong::sign_out(&strong.at_now(), &signed_in, client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

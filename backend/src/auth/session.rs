@@ -3,19 +3,24 @@
 //! stored. A session is bound to the Office identity that opened it, ends after 30
 //! minutes without use or 12 hours in all, and "Déconnexion" revokes it.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
 use sha2::{Digest, Sha256};
 
-use crate::auth::office::{OfficeIdentity, OfficeUser};
+use crate::auth::office::{OfficeIdentity, OfficeUser, OfficeVerifier};
+use crate::clock::Clock;
 use crate::entity::{account, auth_session};
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::error::{AppError, Refusal};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
@@ -72,24 +77,33 @@ pub enum SessionError {
     Expired,
 }
 
-impl From<SessionError> for AppError {
-    fn from(e: SessionError) -> Self {
-        let (code, message) = match e {
-            SessionError::Missing => (
-                "session_required",
-                "Identifiez-vous à Medimail (code à usage unique et passephrase) pour continuer.",
-            ),
-            SessionError::Invalid => (
-                "session_invalid",
-                "Votre session Medimail n'est plus valable. Identifiez-vous à nouveau.",
-            ),
-            SessionError::Expired => (
-                "session_expired",
+impl Refusal for SessionError {
+    fn status(&self) -> StatusCode {
+        StatusCode::UNAUTHORIZED
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SessionError::Missing => "session_required",
+            SessionError::Invalid => "session_invalid",
+            SessionError::Expired => "session_expired",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            SessionError::Missing => {
+                "Identifiez-vous à Medimail (code à usage unique et passephrase) pour continuer."
+            }
+            SessionError::Invalid => {
+                "Votre session Medimail n'est plus valable. Identifiez-vous à nouveau."
+            }
+            SessionError::Expired => {
                 "Votre session Medimail a expiré (30 minutes sans activité ou 12 heures au \
-                 total). Identifiez-vous à nouveau.",
-            ),
-        };
-        AppError::rejected(StatusCode::UNAUTHORIZED, code, message)
+                 total). Identifiez-vous à nouveau."
+            }
+        }
+        .to_owned()
     }
 }
 
@@ -173,13 +187,28 @@ pub fn session_header(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-impl FromRequestParts<AppState> for SignedIn {
+/// What checking a caller needs: the Office token verifier, the sessions' database and
+/// the clock. Every router whose handlers take [`SignedIn`] asks for it (`Gate:
+/// FromRef<S>`); the application state provides it.
+#[derive(Clone)]
+pub struct Gate {
+    pub db: DatabaseConnection,
+    pub office: Arc<OfficeVerifier>,
+    pub clock: Clock,
+}
+
+impl<S> FromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+    Gate: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let OfficeUser(identity) = OfficeUser::from_request_parts(parts, state).await?;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let gate = Gate::from_ref(state);
+        let OfficeUser(identity) = OfficeUser::verify(&gate.office, parts).await?;
         let token = session_header(parts).ok_or(SessionError::Missing)?;
-        let (account, session) = check(&state.db, &identity, token, state.clock.now()).await??;
+        let (account, session) = check(&gate.db, &identity, token, gate.clock.now()).await??;
         Ok(SignedIn {
             identity,
             account,

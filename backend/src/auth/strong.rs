@@ -7,13 +7,24 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use medimail_api::{CodeRequested, ErrorBody, SessionInfo};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::auth::office::OfficeIdentity;
 use crate::auth::{otp, passphrase, session};
 use crate::entity::account;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::keys::Keys;
+use crate::mail::Mailer;
+
+/// What the strong authentication works with: the database, the server keys (code
+/// MACs, sealing of the code mail), the mailer to wake once a mail is queued, and the
+/// time of the request (the server's clock).
+pub struct Authenticator<'a> {
+    pub db: &'a DatabaseConnection,
+    pub keys: &'a Keys,
+    pub mailer: &'a Mailer,
+    pub now: DateTime<Utc>,
+}
 
 /// Consecutive failures (wrong code or passphrase) that lock the account…
 pub const MAX_CONSECUTIVE_FAILURES: i32 = 10;
@@ -45,7 +56,7 @@ pub fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
 /// Audit helper: the actor is the mailbox (or the account id), the detail always names
 /// the account and the client address.
 async fn audit(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     account: &account::Model,
     action: &str,
     client: &Option<String>,
@@ -56,7 +67,7 @@ async fn audit(
         map.insert("client".into(), client.clone().into());
     }
     let actor = account.label();
-    crate::audit::record(&state.db, &actor, action, detail).await?;
+    crate::audit::record(ctx.db, &actor, action, detail).await?;
     Ok(())
 }
 
@@ -77,12 +88,12 @@ fn passphrase_required() -> AppError {
 
 /// First use: stores the chosen passphrase (argon2id) if none is set yet.
 pub async fn choose_passphrase(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     identity: &OfficeIdentity,
     client: Option<String>,
     chosen: medimail_api::ChoosePassphrase,
 ) -> Result<(), AppError> {
-    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
+    let account = crate::account::registry::find_or_register(ctx.db, identity).await?;
     if account.passphrase_hash.is_some() {
         return Err(AppError::rejected(
             StatusCode::CONFLICT,
@@ -114,7 +125,7 @@ pub async fn choose_passphrase(
         .col_expr(account::Column::PassphraseHash, Expr::value(Some(phc)))
         .filter(account::Column::Id.eq(&account.id))
         .filter(account::Column::PassphraseHash.is_null())
-        .exec(&state.db)
+        .exec(ctx.db)
         .await?;
     if updated.rows_affected != 1 {
         return Err(AppError::rejected(
@@ -124,7 +135,7 @@ pub async fn choose_passphrase(
         ));
     }
     audit(
-        state,
+        ctx,
         &account,
         "passphrase_chosen",
         &client,
@@ -135,12 +146,12 @@ pub async fn choose_passphrase(
 
 /// "Demander un code".
 pub async fn request_code(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     identity: &OfficeIdentity,
     client: Option<String>,
 ) -> Result<CodeRequested, AppError> {
-    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
-    let now = state.clock.now();
+    let account = crate::account::registry::find_or_register(ctx.db, identity).await?;
+    let now = ctx.now;
     check_not_locked(&account, now)?;
     if account.passphrase_hash.is_none() {
         return Err(passphrase_required());
@@ -156,12 +167,12 @@ pub async fn request_code(
 
     // At most 10 per hour…
     let (last_hour, oldest) =
-        otp::requested_since(&state.db, &account.id, now - Duration::hours(1)).await?;
+        otp::requested_since(ctx.db, &account.id, now - Duration::hours(1)).await?;
     if last_hour >= otp::MAX_PER_HOUR {
         let until = oldest.unwrap_or(now) + Duration::hours(1);
         let wait = seconds_until(until, now);
         audit(
-            state,
+            ctx,
             &account,
             "code_refused",
             &client,
@@ -184,7 +195,7 @@ pub async fn request_code(
         ));
     }
 
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     // …and one per minute, claimed atomically so that two requests at once cannot both pass.
     let claimed = account::Entity::update_many()
         .col_expr(account::Column::LastCodeRequestedAt, Expr::value(Some(now)))
@@ -212,11 +223,11 @@ pub async fn request_code(
             .retry_after(wait),
         ));
     }
-    let (row, code) = otp::issue(&txn, &state.keys, &account.id, now).await?;
+    let (row, code) = otp::issue(&txn, ctx.keys, &account.id, now).await?;
     let mail = crate::mail::one_time_code_mail(&mailbox, &code);
     let outbox_id = crate::mail::enqueue(
         &txn,
-        &state.keys,
+        ctx.keys,
         now,
         "one_time_code",
         Some(&account.id),
@@ -224,9 +235,9 @@ pub async fn request_code(
     )
     .await?;
     txn.commit().await?;
-    state.mailer.wake();
+    ctx.mailer.wake();
     audit(
-        state,
+        ctx,
         &account,
         "code_requested",
         &client,
@@ -243,7 +254,7 @@ pub async fn request_code(
 /// Counts a failed attempt on the account; locks it at the 10th in a row. Returns the
 /// end of the lock if this attempt locked it.
 async fn count_account_failure(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     account: &account::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
@@ -253,10 +264,10 @@ async fn count_account_failure(
             Expr::col(account::Column::FailedAttempts).add(1),
         )
         .filter(account::Column::Id.eq(&account.id))
-        .exec(&state.db)
+        .exec(ctx.db)
         .await?;
     let failures = account::Entity::find_by_id(&account.id)
-        .one(&state.db)
+        .one(ctx.db)
         .await?
         .map(|a| a.failed_attempts)
         .unwrap_or(MAX_CONSECUTIVE_FAILURES);
@@ -268,24 +279,24 @@ async fn count_account_failure(
         .col_expr(account::Column::LockedUntil, Expr::value(Some(until)))
         .col_expr(account::Column::FailedAttempts, Expr::value(0))
         .filter(account::Column::Id.eq(&account.id))
-        .exec(&state.db)
+        .exec(ctx.db)
         .await?;
-    otp::consume_all(&state.db, &account.id, now, "locked").await?;
+    otp::consume_all(ctx.db, &account.id, now, "locked").await?;
     Ok(Some(until))
 }
 
 /// "Authentification": code + passphrase open a session.
 pub async fn open_session(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     identity: &OfficeIdentity,
     client: Option<String>,
     request: medimail_api::OpenSession,
 ) -> Result<SessionInfo, AppError> {
-    let account = crate::auth::account::find_or_register(&state.db, identity).await?;
-    let now = state.clock.now();
+    let account = crate::account::registry::find_or_register(ctx.db, identity).await?;
+    let now = ctx.now;
     if let Err(e) = check_not_locked(&account, now) {
         audit(
-            state,
+            ctx,
             &account,
             "sign_in_refused",
             &client,
@@ -324,7 +335,7 @@ pub async fn open_session(
         ));
     }
 
-    let Some(current) = otp::current(&state.db, &account.id).await? else {
+    let Some(current) = otp::current(ctx.db, &account.id).await? else {
         return Err(AppError::on_field(
             StatusCode::BAD_REQUEST,
             "code",
@@ -333,9 +344,9 @@ pub async fn open_session(
         ));
     };
     if current.expires_at <= now {
-        otp::consume(&state.db, &current.id, now, "expired").await?;
+        otp::consume(ctx.db, &current.id, now, "expired").await?;
         audit(
-            state,
+            ctx,
             &account,
             "sign_in_failed",
             &client,
@@ -351,21 +362,21 @@ pub async fn open_session(
         ));
     }
 
-    let code_ok = otp::matches(&state.keys, &current, &code);
+    let code_ok = otp::matches(ctx.keys, &current, &code);
     // Checked whatever the code, so that timing does not tell which of the two is wrong.
     let passphrase_ok = passphrase::verify(request.passphrase, phc).await;
 
     if !code_ok {
-        let tries = otp::count_failure(&state.db, &current.id).await?;
+        let tries = otp::count_failure(ctx.db, &current.id).await?;
         let invalidated = tries >= otp::MAX_FAILURES;
         if invalidated {
-            otp::consume(&state.db, &current.id, now, "invalidated").await?;
+            otp::consume(ctx.db, &current.id, now, "invalidated").await?;
         }
-        let lock = count_account_failure(state, &account, now).await?;
-        audit(state, &account, "sign_in_failed", &client, serde_json::json!({"reason": "code_incorrect", "code_id": current.id, "code_failures": tries})).await?;
+        let lock = count_account_failure(ctx, &account, now).await?;
+        audit(ctx, &account, "sign_in_failed", &client, serde_json::json!({"reason": "code_incorrect", "code_id": current.id, "code_failures": tries})).await?;
         if let Some(until) = lock {
             audit(
-                state,
+                ctx,
                 &account,
                 "account_locked",
                 &client,
@@ -397,9 +408,9 @@ pub async fn open_session(
         ));
     }
     if !passphrase_ok {
-        let lock = count_account_failure(state, &account, now).await?;
+        let lock = count_account_failure(ctx, &account, now).await?;
         audit(
-            state,
+            ctx,
             &account,
             "sign_in_failed",
             &client,
@@ -408,7 +419,7 @@ pub async fn open_session(
         .await?;
         if let Some(until) = lock {
             audit(
-                state,
+                ctx,
                 &account,
                 "account_locked",
                 &client,
@@ -426,7 +437,7 @@ pub async fn open_session(
         ));
     }
 
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     // Single use, even against two simultaneous requests with the same code.
     if !otp::consume(&txn, &current.id, now, "used").await? {
         txn.rollback().await?;
@@ -446,7 +457,7 @@ pub async fn open_session(
     let (row, token) = session::open(&txn, &account.id, now, client.clone()).await?;
     txn.commit().await?;
     audit(
-        state,
+        ctx,
         &account,
         "sign_in",
         &client,
@@ -463,13 +474,13 @@ pub async fn open_session(
 
 /// "Déconnexion".
 pub async fn sign_out(
-    state: &AppState,
+    ctx: &Authenticator<'_>,
     signed_in: &session::SignedIn,
     client: Option<String>,
 ) -> Result<(), AppError> {
-    if session::revoke(&state.db, &signed_in.session.id, state.clock.now()).await? {
+    if session::revoke(ctx.db, &signed_in.session.id, ctx.now).await? {
         audit(
-            state,
+            ctx,
             &signed_in.account,
             "sign_out",
             &client,

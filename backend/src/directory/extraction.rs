@@ -59,7 +59,7 @@ pub enum HeaderError {
 
 /// Compares header names without case, accents, spaces or a byte-order mark.
 fn header_key(name: &str) -> String {
-    super::normalize(name.trim_start_matches('\u{feff}')).replace(' ', "")
+    super::keys::normalize(name.trim_start_matches('\u{feff}')).replace(' ', "")
 }
 
 /// Checks the header line, column by column.

@@ -24,6 +24,7 @@ use sea_orm::{
 };
 
 use super::extraction::{self, Entry, HeaderError};
+use super::keys::{Searched, entry_keys};
 use crate::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
 
 /// Entries per written batch.
@@ -147,51 +148,6 @@ impl ExtractionFile {
     }
 }
 
-/// Words too common in organisation names and towns to be worth a key.
-const STOP_WORDS: [&str; 14] = [
-    "d", "l", "de", "du", "des", "la", "le", "les", "et", "en", "sur", "au", "aux", "sous",
-];
-
-/// The normalised words of an organisation or a town, without the commonest particles.
-pub fn word_keys(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = super::normalize(text)
-        .split(' ')
-        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
-        .map(str::to_owned)
-        .collect();
-    words.sort();
-    words.dedup();
-    words
-}
-
-/// The search keys of an entry: `n:` last name, `p:` first name, `o:` organisation
-/// (raison sociale), `v:` town.
-pub fn entry_keys(entry: &Entry) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut add = |prefix: &str, words: Vec<String>| {
-        keys.extend(
-            words
-                .into_iter()
-                .map(|k| format!("{prefix}{}", k.chars().take(190).collect::<String>())),
-        );
-    };
-    if let Some(name) = &entry.last_name {
-        add("n:", super::name_keys(name));
-    }
-    if let Some(name) = &entry.first_name {
-        add("p:", super::name_keys(name));
-    }
-    if let Some(org) = &entry.organisation {
-        add("o:", word_keys(org));
-    }
-    if let Some(city) = &entry.city {
-        add("v:", word_keys(city));
-    }
-    keys.sort();
-    keys.dedup();
-    keys
-}
-
 /// The order of a directory: name (or organisation), first name, address.
 fn sort_key(entry: &Entry) -> Box<str> {
     let name = entry
@@ -201,8 +157,8 @@ fn sort_key(entry: &Entry) -> Box<str> {
         .unwrap_or("");
     format!(
         "{}\u{1}{}\u{1}{}",
-        super::normalize(name),
-        super::normalize(entry.first_name.as_deref().unwrap_or("")),
+        super::keys::normalize(name),
+        super::keys::normalize(entry.first_name.as_deref().unwrap_or("")),
         entry.address
     )
     .into_boxed_str()
@@ -347,7 +303,12 @@ fn produce(
             .ok()
             .and_then(|text| extraction::parse_line(text).ok())
             .ok_or(ImportError::Changed(number))?;
-        let keys = entry_keys(&entry);
+        let keys = entry_keys(Searched {
+            last_name: entry.last_name.as_deref(),
+            first_name: entry.first_name.as_deref(),
+            organisation: entry.organisation.as_deref(),
+            city: entry.city.as_deref(),
+        });
         tops.add(rank, &keys);
         batch.push((snapshot * ID_SPAN + i64::from(rank), entry, keys));
         if batch.len() == BATCH {
@@ -749,77 +710,5 @@ async fn fill(
         return Err(ImportError::Changed(0));
     }
     write_tops(db, snapshot, tops).await?;
-    Ok(())
-}
-
-/// `medimail directory import --source mssante|regional FILE`: imports with a progress
-/// bar on standard error (phase, percentage, rows per second), then prints the counts and
-/// every rejected line with its number and reason.
-pub async fn run(
-    config: &crate::config::Config,
-    source: crate::config::DirectorySource,
-    file: &std::path::Path,
-) -> Result<(), crate::startup::StartupError> {
-    use crate::startup::StartupError;
-    use std::io::Write;
-    let source = source.name();
-    let size = std::fs::metadata(file)
-        .map_err(|e| StartupError::Io {
-            what: "read the directory file",
-            path: file.to_path_buf(),
-            source: e,
-        })?
-        .len();
-    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
-    let started = std::time::Instant::now();
-    let report = import_extraction(
-        &db,
-        source,
-        ExtractionFile::Path(file.to_path_buf()),
-        Utc::now(),
-        move |p| {
-            let seconds = started.elapsed().as_secs_f64().max(0.001);
-            let line = match p {
-                Progress::Reading { lines } => format!(
-                    "  lecture  : {lines} lignes — {:.0} lignes/s — {seconds:.1} s",
-                    lines as f64 / seconds
-                ),
-                Progress::Writing { written, total } => {
-                    let share = written as f64 / total.max(1) as f64;
-                    let filled = (share * 30.0).round() as usize;
-                    format!(
-                        "  écriture : [{}{}] {:>3.0} % — {written}/{total} — {:.0} lignes/s — {seconds:.1} s",
-                        "#".repeat(filled),
-                        " ".repeat(30 - filled.min(30)),
-                        share * 100.0,
-                        written as f64 / seconds
-                    )
-                }
-            };
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{line}\x1b[K");
-            let _ = err.flush();
-        },
-    )
-    .await
-    .map_err(|e| StartupError::Config(format!("import refused: {e}")))?;
-    eprintln!();
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{source}: {} entrées importées, {} doublons ignorés, {} lignes rejetées, en {:.1} s ({:.0} lignes/s ; fichier de {} octets)",
-        report.imported,
-        report.duplicates,
-        report.rejected.len(),
-        seconds,
-        (report.imported + report.duplicates + report.rejected.len() as u64) as f64
-            / seconds.max(0.001),
-        size
-    );
-    for (line, reason) in report.rejected.iter().take(1000) {
-        println!("  ligne {line} : {reason}");
-    }
-    if report.rejected.len() > 1000 {
-        println!("  … et {} autres", report.rejected.len() - 1000);
-    }
     Ok(())
 }

@@ -21,20 +21,12 @@ use sea_orm::{
     IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use super::normalize;
+use super::keys::normalize;
 use crate::entity::{account, directory_entry, directory_key, directory_snapshot, directory_top};
 
-/// Results per search.
-pub const LIMIT: usize = 50;
+pub use medimail_api::directory::{LIMIT, REFINE, TOO_SHORT};
 /// Candidates read per criterion in a combined search.
 const CAP: u64 = 100_000;
-
-/// The manual's message when no field has 3 characters.
-pub const TOO_SHORT: &str =
-    "Veuillez indiquer vos critères de recherche (3 caractères minimum dans un champ).";
-/// The hint when more than [`LIMIT`] contacts match.
-pub const REFINE: &str =
-    "Plus de 50 contacts correspondent : précisez votre recherche (prénom, code postal…).";
 
 /// What was typed; empty strings are absent criteria.
 #[derive(Debug, Clone, Default)]
@@ -74,9 +66,7 @@ impl Criteria {
 
     /// The manual's rule: one text field of 3 characters or more.
     pub fn long_enough(&self) -> bool {
-        self.text_fields()
-            .iter()
-            .any(|f| f.trim().chars().count() >= 3)
+        medimail_api::directory::long_enough(self.text_fields())
     }
 
     fn names_only(&self) -> bool {
@@ -397,7 +387,7 @@ async fn search_snapshot(
         ("v", &criteria.city, true),
     ] {
         let typed = if organisation_like {
-            super::import::word_keys(text)
+            super::keys::word_keys(text)
         } else {
             words(text)
         };
@@ -530,7 +520,7 @@ async fn search_accounts(
         return Ok(Vec::new());
     };
     let rows = account::Entity::find()
-        .filter(account::Column::TenantId.ne(crate::auth::account::PENDING_TENANT))
+        .filter(account::Column::TenantId.ne(crate::account::registry::PENDING_TENANT))
         .filter(account::Column::ListeRouge.eq(false))
         .filter(account::Column::Mailbox.is_not_null())
         .filter(account::Column::SearchName.like(format!("%{longest}%")))
@@ -641,7 +631,7 @@ pub async fn contact(
     if which == annuaire::MEDIMAIL
         && let Some(a) = account::Entity::find()
             .filter(account::Column::Mailbox.eq(address.as_str()))
-            .filter(account::Column::TenantId.ne(crate::auth::account::PENDING_TENANT))
+            .filter(account::Column::TenantId.ne(crate::account::registry::PENDING_TENANT))
             .one(db)
             .await?
     {

@@ -27,7 +27,7 @@ pub struct Model {
     /// MSSanté activated: the national directory is offered (its activation flow comes
     /// later; for now an administrator sets it with `medimail account`).
     pub mssante_enabled: bool,
-    /// The display name normalised (`directory::normalize`), for the Medimail directory.
+    /// The display name normalised (`directory::keys::normalize`), for the Medimail directory.
     pub search_name: Option<String>,
 }
 

@@ -1,9 +1,15 @@
-//! Secure envelopes: compose and send (issue 4), read (issue 5). Rules first: what an
-//! envelope may hold, checked before anything is stored.
+//! Secure envelopes: sealing ("Envoyer": `seal`, receiving the files: `upload`), the
+//! folders (`folders`), reading and downloading (`read`), the rules of a draft (`rules`),
+//! the refusals (`refusal`), the 3-month retention (`retention`) and the orphan-blob
+//! sweep (`sweep`); `routes` is the HTTP API.
 
-pub mod list;
+pub mod folders;
 pub mod read;
+pub mod refusal;
 pub mod retention;
+pub mod routes;
 pub mod rules;
-pub mod send;
+pub mod seal;
+pub mod stores;
 pub mod sweep;
+pub mod upload;

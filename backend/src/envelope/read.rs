@@ -1,130 +1,30 @@
-//! Reading an envelope: `GET /api/envelopes/{reference}` and
-//! `GET /api/envelopes/{reference}/attachments/{id}` (streamed, decrypted on the fly).
-//! Only the sender and the recipients get an answer; anyone else gets 404, so that an
-//! envelope's existence is not revealed. Recipients see nothing outside the opening
-//! window. The first opening by each recipient records one "Ouverture" event and mails
-//! the sender; each download records an event.
+//! Reading an envelope: only the sender and the recipients get an answer; anyone else
+//! gets "not found", so that an envelope's existence is not revealed. Recipients see
+//! nothing outside the opening window. The first opening by each recipient records one
+//! "Ouverture" event and queues a mail to the sender; each download records an event.
+//! Attachments are decrypted as they stream out.
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use chrono::{DateTime, Months, Utc};
 use futures::StreamExt;
-use medimail_api::{AttachmentInfo, EnvelopeEventInfo, EnvelopeView, ErrorBody};
+use medimail_api::{AttachmentInfo, EnvelopeEventInfo, EnvelopeView, EventKind};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
 
-use crate::auth::session::SignedIn;
+use super::refusal::EnvelopeRefusal;
+use super::stores::Stores;
 use crate::crypto::DataKey;
-use crate::entity::{attachment, envelope, envelope_event, envelope_recipient};
+use crate::entity::{account, attachment, envelope, envelope_event, envelope_recipient};
 use crate::error::AppError;
-use crate::state::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/envelopes/{reference}", get(open).delete(remove))
-        .route("/api/envelopes/{reference}/attachments/{id}", get(download))
-        .route("/api/envelopes/{reference}/delete", post(move_to_deleted))
-        .route("/api/envelopes/{reference}/restore", post(restore))
-}
-
-/// What a folder action changes, for the caller's role(s) in the envelope.
-#[derive(Clone, Copy)]
-enum FolderAction {
-    Delete,
-    Restore,
-    Remove,
-}
-
-async fn folder_action(
-    state: &AppState,
-    signed_in: &SignedIn,
-    reference: &str,
-    action: FolderAction,
-) -> Result<StatusCode, AppError> {
-    let (envelope, recipient) = accessible(state, signed_in, reference).await?;
-    let now = state.clock.now();
-    let me = &signed_in.account.id;
-    let in_deleted = (envelope.sender_account_id == *me && envelope.sender_deleted_at.is_some())
-        || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some());
-    if matches!(action, FolderAction::Remove) && !in_deleted {
-        return Err(AppError::rejected(
-            StatusCode::CONFLICT,
-            "envelope_not_deleted",
-            "Seuls les messages de « Messages supprimés » peuvent être supprimés définitivement.",
-        ));
-    }
-    let txn = crate::db::begin_write(&state.db).await?;
-    if envelope.sender_account_id == *me {
-        let column = match action {
-            FolderAction::Remove => envelope::Column::SenderRemovedAt,
-            _ => envelope::Column::SenderDeletedAt,
-        };
-        let value = match action {
-            FolderAction::Restore => None,
-            _ => Some(now),
-        };
-        envelope::Entity::update_many()
-            .col_expr(column, Expr::value(value))
-            .filter(envelope::Column::Id.eq(&envelope.id))
-            .exec(&txn)
-            .await?;
-    }
-    if let Some(r) = &recipient {
-        let column = match action {
-            FolderAction::Remove => envelope_recipient::Column::RemovedAt,
-            _ => envelope_recipient::Column::DeletedAt,
-        };
-        let value = match action {
-            FolderAction::Restore => None,
-            _ => Some(now),
-        };
-        envelope_recipient::Entity::update_many()
-            .col_expr(column, Expr::value(value))
-            .filter(envelope_recipient::Column::Id.eq(&r.id))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// "Supprimer": to "Messages supprimés", for the caller only.
-async fn move_to_deleted(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(reference): Path<String>,
-) -> Result<StatusCode, AppError> {
-    folder_action(&state, &signed_in, &reference, FolderAction::Delete).await
-}
-
-/// Back from "Messages supprimés".
-async fn restore(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(reference): Path<String>,
-) -> Result<StatusCode, AppError> {
-    folder_action(&state, &signed_in, &reference, FolderAction::Restore).await
-}
-
-/// "Supprimer définitivement" (from "Messages supprimés"), for the caller only; the
-/// envelope itself stays until its retention ends, for the others.
-async fn remove(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(reference): Path<String>,
-) -> Result<StatusCode, AppError> {
-    folder_action(&state, &signed_in, &reference, FolderAction::Remove).await
-}
+use crate::keys::Keys;
 
 /// The envelope and the caller's recipient row (None for the sender), or 404.
-async fn accessible(
-    state: &AppState,
-    signed_in: &SignedIn,
+pub async fn accessible<C: ConnectionTrait>(
+    db: &C,
+    caller: &account::Model,
     reference: &str,
 ) -> Result<(envelope::Model, Option<envelope_recipient::Model>), AppError> {
     if reference.len() > 64 {
@@ -133,14 +33,14 @@ async fn accessible(
     let envelope = envelope::Entity::find()
         .filter(envelope::Column::Reference.eq(reference))
         .filter(envelope::Column::PurgedAt.is_null())
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let me = &signed_in.account.id;
+    let me = &caller.id;
     let recipient = envelope_recipient::Entity::find()
         .filter(envelope_recipient::Column::EnvelopeId.eq(&envelope.id))
         .filter(envelope_recipient::Column::AccountId.eq(me))
-        .one(&state.db)
+        .one(db)
         .await?;
     if envelope.sender_account_id != *me && recipient.is_none() {
         return Err(AppError::NotFound);
@@ -156,64 +56,49 @@ async fn accessible(
 
 /// [`accessible`], and for a recipient (who is not also the sender) only inside the
 /// opening window.
-pub(crate) async fn readable(
-    state: &AppState,
-    signed_in: &SignedIn,
+pub async fn readable<C: ConnectionTrait>(
+    db: &C,
+    caller: &account::Model,
     reference: &str,
+    now: DateTime<Utc>,
 ) -> Result<(envelope::Model, Option<envelope_recipient::Model>), AppError> {
-    let (envelope, recipient) = accessible(state, signed_in, reference).await?;
-    if envelope.sender_account_id != signed_in.account.id {
-        check_window(&envelope, state.clock.now())?;
+    let (envelope, recipient) = accessible(db, caller, reference).await?;
+    if envelope.sender_account_id != caller.id {
+        check_window(&envelope, now)?;
     }
     Ok((envelope, recipient))
 }
 
 /// Refuses outside "Conditions d'ouverture", with the dates, serving no content.
-pub fn check_window(envelope: &envelope::Model, now: DateTime<Utc>) -> Result<(), AppError> {
+pub fn check_window(envelope: &envelope::Model, now: DateTime<Utc>) -> Result<(), EnvelopeRefusal> {
     if now < envelope.opens_from {
-        return Err(AppError::Rejected(
-            StatusCode::FORBIDDEN,
-            ErrorBody::new(
-                "envelope_not_open_yet",
-                format!(
-                    "Cette enveloppe ne peut être ouverte qu'à partir du {}.",
-                    crate::fr::date_time(envelope.opens_from)
-                ),
-            ),
-        ));
+        return Err(EnvelopeRefusal::NotOpenYet(envelope.opens_from));
     }
     if now > envelope.opens_until {
-        return Err(AppError::Rejected(
-            StatusCode::FORBIDDEN,
-            ErrorBody::new(
-                "envelope_closed",
-                format!(
-                    "Cette enveloppe ne pouvait être ouverte que jusqu'au {}.",
-                    crate::fr::date_time(envelope.opens_until)
-                ),
-            ),
-        ));
+        return Err(EnvelopeRefusal::Closed(envelope.opens_until));
     }
     Ok(())
 }
 
-pub(crate) fn data_key(state: &AppState, envelope: &envelope::Model) -> Result<DataKey, AppError> {
+/// The data key of `envelope`, unwrapped with the server keys.
+pub fn data_key(keys: &Keys, envelope: &envelope::Model) -> Result<DataKey, AppError> {
     let wrapped = base64::engine::general_purpose::STANDARD
         .decode(&envelope.wrapped_key)
         .map_err(|e| AppError::Internal(format!("wrapped key: {e}")))?;
-    DataKey::unwrap(&state.keys, &envelope.id, &wrapped)
+    DataKey::unwrap(keys, &envelope.id, &wrapped)
         .map_err(|e| AppError::Internal(format!("envelope {}: {e}", envelope.id)))
 }
 
 /// Records the first opening by a recipient: one event, one mail to the sender.
 async fn record_opening(
-    state: &AppState,
-    signed_in: &SignedIn,
+    db: &DatabaseConnection,
+    keys: &Keys,
+    reader: &account::Model,
     envelope: &envelope::Model,
     recipient: &envelope_recipient::Model,
-) -> Result<(), AppError> {
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let txn = crate::db::begin_write(db).await?;
     let first = envelope_recipient::Entity::update_many()
         .col_expr(envelope_recipient::Column::OpenedAt, Expr::value(Some(now)))
         .filter(envelope_recipient::Column::Id.eq(&recipient.id))
@@ -224,13 +109,13 @@ async fn record_opening(
         == 1;
     if !first {
         txn.rollback().await?;
-        return Ok(());
+        return Ok(false);
     }
-    let who = signed_in.account.label();
+    let who = reader.label();
     envelope_event::ActiveModel {
         envelope_id: Set(envelope.id.clone()),
-        kind: Set("opened".to_owned()),
-        account_id: Set(Some(signed_in.account.id.clone())),
+        kind: Set(EventKind::Opened.as_str().to_owned()),
+        account_id: Set(Some(reader.id.clone())),
         actor: Set(who.clone()),
         occurred_at: Set(now),
         detail: Set("{}".to_owned()),
@@ -250,7 +135,7 @@ async fn record_opening(
     };
     crate::mail::enqueue(
         &txn,
-        &state.keys,
+        keys,
         now,
         "opening_notification",
         Some(&envelope.sender_account_id),
@@ -258,22 +143,27 @@ async fn record_opening(
     )
     .await?;
     txn.commit().await?;
-    state.mailer.wake();
-    Ok(())
+    Ok(true)
 }
 
-async fn open(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path(reference): Path<String>,
-) -> Result<Json<EnvelopeView>, AppError> {
-    let (envelope, recipient) = readable(&state, &signed_in, &reference).await?;
+/// The envelope `reference` as `reader` sees it; its first opening by a recipient is
+/// recorded (one event, one mail to the sender queued: the returned flag says so, for
+/// the caller to wake the mailer).
+pub async fn open(
+    stores: Stores<'_>,
+    reader: &account::Model,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Result<(EnvelopeView, bool), AppError> {
+    let (envelope, recipient) = readable(stores.db, reader, reference, now).await?;
+    let mut mail_queued = false;
     if let Some(recipient) = &recipient
-        && envelope.sender_account_id != signed_in.account.id
+        && envelope.sender_account_id != reader.id
     {
-        record_opening(&state, &signed_in, &envelope, recipient).await?;
+        mail_queued =
+            record_opening(stores.db, stores.keys, reader, &envelope, recipient, now).await?;
     }
-    let key = data_key(&state, &envelope)?;
+    let key = data_key(stores.keys, &envelope)?;
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(&envelope.body_sealed)
         .map_err(|e| AppError::Internal(format!("body: {e}")))?;
@@ -286,17 +176,17 @@ async fn open(
     let recipients = envelope_recipient::Entity::find()
         .filter(envelope_recipient::Column::EnvelopeId.eq(&envelope.id))
         .order_by_asc(envelope_recipient::Column::Position)
-        .all(&state.db)
+        .all(stores.db)
         .await?;
     let attachments = attachment::Entity::find()
         .filter(attachment::Column::EnvelopeId.eq(&envelope.id))
         .order_by_asc(attachment::Column::Position)
-        .all(&state.db)
+        .all(stores.db)
         .await?;
     let events = envelope_event::Entity::find()
         .filter(envelope_event::Column::EnvelopeId.eq(&envelope.id))
         .order_by_asc(envelope_event::Column::Id)
-        .all(&state.db)
+        .all(stores.db)
         .await?;
     let name_of = |id: &str| {
         attachments
@@ -304,7 +194,7 @@ async fn open(
             .find(|a| a.id == id)
             .map(|a| a.display_name.clone())
     };
-    Ok(Json(EnvelopeView {
+    let view = EnvelopeView {
         reference: envelope.reference.clone(),
         subject: envelope.subject.clone(),
         sender: envelope.sender_mailbox.clone(),
@@ -348,19 +238,19 @@ async fn open(
             .collect(),
         kept_until: envelope
             .sealed_at
-            .checked_add_months(Months::new(3))
+            .checked_add_months(Months::new(medimail_api::retention::KEPT_MONTHS))
             .unwrap_or(envelope.sealed_at)
             .to_rfc3339(),
-        deleted: (envelope.sender_account_id == signed_in.account.id
-            && envelope.sender_deleted_at.is_some())
+        deleted: (envelope.sender_account_id == reader.id && envelope.sender_deleted_at.is_some())
             || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some()),
-        sent_by_me: envelope.sender_account_id == signed_in.account.id,
-    }))
+        sent_by_me: envelope.sender_account_id == reader.id,
+    };
+    Ok((view, mail_queued))
 }
 
 /// The plaintext of a blob, decrypted as it streams; an altered or truncated blob ends
 /// the stream with an error at the first bad chunk.
-pub(crate) fn decrypted(
+pub fn decrypted(
     blob: impl futures::Stream<Item = Result<bytes::Bytes, crate::storage::BlobError>> + Send + 'static,
     decryptor: crate::crypto::StreamDecryptor,
     blob_id: String,
@@ -428,56 +318,50 @@ pub fn content_disposition(safe: &str, display: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-async fn download(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Path((reference, id)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (envelope, _) = readable(&state, &signed_in, &reference).await?;
-    let file = attachment::Entity::find_by_id(&id)
+/// An attachment being downloaded: its row and its plaintext, decrypted as it streams.
+pub struct Download<S> {
+    pub file: attachment::Model,
+    pub stream: S,
+}
+
+/// The attachment `id` of envelope `reference`, for `reader`; the download is recorded.
+pub async fn download(
+    stores: Stores<'_>,
+    reader: &account::Model,
+    reference: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<
+    Download<impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static>,
+    AppError,
+> {
+    let (envelope, _) = readable(stores.db, reader, reference, now).await?;
+    let file = attachment::Entity::find_by_id(id)
         .filter(attachment::Column::EnvelopeId.eq(&envelope.id))
-        .one(&state.db)
+        .one(stores.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let key = data_key(&state, &envelope)?;
-    let blob = state
+    let key = data_key(stores.keys, &envelope)?;
+    let blob = stores
         .blobs
         .read(&file.blob_id)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     envelope_event::ActiveModel {
         envelope_id: Set(envelope.id.clone()),
-        kind: Set("downloaded".to_owned()),
-        account_id: Set(Some(signed_in.account.id.clone())),
-        actor: Set(signed_in.account.label()),
-        occurred_at: Set(state.clock.now()),
+        kind: Set(EventKind::Downloaded.as_str().to_owned()),
+        account_id: Set(Some(reader.id.clone())),
+        actor: Set(reader.label()),
+        occurred_at: Set(now),
         detail: Set(serde_json::json!({"attachment": file.id}).to_string()),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(stores.db)
     .await?;
     // Decrypted as it streams out; an altered blob ends the stream with an error (the
     // client sees a truncated download, never unauthenticated bytes past the bad chunk).
     let stream = decrypted(blob, key.decryptor(&file.blob_id), file.blob_id.clone());
-    let mut response = Response::new(Body::from_stream(stream));
-    response.extensions_mut().insert(crate::http::Uncompressed);
-    let headers = response.headers_mut();
-    let content_type = HeaderValue::from_str(&file.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
-    if let Ok(v) = HeaderValue::from_str(&content_disposition(&file.safe_name, &file.display_name))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(file.size.max(0) as u64),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
+    Ok(Download { file, stream })
 }
 
 #[cfg(test)]

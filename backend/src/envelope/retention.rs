@@ -11,19 +11,26 @@ use chrono::Months;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
 use crate::entity::{attachment, envelope};
-use crate::state::AppState;
+use crate::storage::BlobStore;
 
 /// How long content is kept.
-pub const KEPT_MONTHS: u32 = 3;
+pub use medimail_api::retention::KEPT_MONTHS;
 /// How often the job runs.
 pub const EVERY: Duration = Duration::from_secs(3600);
 /// Envelopes handled per pass.
 const BATCH: u64 = 100;
 
 /// One pass; returns how many envelopes this instance purged.
-pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
-    let now = state.clock.now();
+pub async fn purge_once(
+    db: &DatabaseConnection,
+    blobs: &BlobStore,
+    now: DateTime<Utc>,
+) -> Result<usize, sea_orm::DbErr> {
     let Some(cutoff) = now.checked_sub_months(Months::new(KEPT_MONTHS)) else {
         return Ok(0);
     };
@@ -34,11 +41,11 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
         .filter(envelope::Column::SealedAt.lte(cutoff))
         .limit(BATCH)
         .into_tuple()
-        .all(&state.db)
+        .all(db)
         .await?;
     let mut purged = 0;
     for id in due {
-        let txn = crate::db::begin_write(&state.db).await?;
+        let txn = crate::db::begin_write(db).await?;
         let claimed = envelope::Entity::update_many()
             .col_expr(envelope::Column::PurgedAt, Expr::value(Some(now)))
             .col_expr(envelope::Column::WrappedKey, Expr::value(""))
@@ -53,7 +60,7 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
             txn.rollback().await?;
             continue;
         }
-        let blobs: Vec<String> = attachment::Entity::find()
+        let removed: Vec<String> = attachment::Entity::find()
             .select_only()
             .column(attachment::Column::BlobId)
             .filter(attachment::Column::EnvelopeId.eq(&id))
@@ -66,16 +73,16 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
             .await?;
         txn.commit().await?;
         // Unreferenced now: if deleting one fails, the orphan sweep removes it later.
-        for blob in &blobs {
-            if let Err(e) = state.blobs.delete(blob).await {
+        for blob in &removed {
+            if let Err(e) = blobs.delete(blob).await {
                 tracing::warn!(%blob, error = %e, "retention: blob not deleted yet; the sweep will");
             }
         }
         crate::audit::record(
-            &state.db,
+            db,
             "system",
             "envelope_purged",
-            serde_json::json!({"envelope": id, "attachments": blobs.len()}),
+            serde_json::json!({"envelope": id, "attachments": removed.len()}),
         )
         .await?;
         purged += 1;
@@ -84,9 +91,9 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sea_orm::DbErr> {
 }
 
 /// Runs the job forever.
-pub async fn run(state: AppState) {
+pub async fn run(db: DatabaseConnection, blobs: BlobStore, clock: Clock) {
     loop {
-        match purge_once(&state).await {
+        match purge_once(&db, &blobs, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "envelopes past their 3 months purged"),
             Err(e) => tracing::warn!(error = %e, "retention job failed"),

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use sea_orm::{EntityTrait, QuerySelect};
 
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use crate::clock::Clock;
 use crate::entity::attachment;
-use crate::state::AppState;
+use crate::storage::BlobStore;
 
 /// A blob younger than this may belong to a send in progress.
 pub const GRACE: chrono::Duration = chrono::Duration::hours(1);
@@ -17,27 +21,30 @@ pub const GRACE: chrono::Duration = chrono::Duration::hours(1);
 pub const EVERY: Duration = Duration::from_secs(600);
 
 /// One sweep; returns how many blobs (and staging files) were removed.
-pub async fn sweep_once(state: &AppState) -> Result<usize, String> {
+pub async fn sweep_once<C: ConnectionTrait>(
+    db: &C,
+    blobs: &BlobStore,
+    now: DateTime<Utc>,
+) -> Result<usize, String> {
     let referenced: HashSet<String> = attachment::Entity::find()
         .select_only()
         .column(attachment::Column::BlobId)
         .into_tuple::<String>()
-        .all(&state.db)
+        .all(db)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .collect();
-    state
-        .blobs
-        .sweep(&referenced, state.clock.now() - GRACE)
+    blobs
+        .sweep(&referenced, now - GRACE)
         .await
         .map_err(|e| e.to_string())
 }
 
 /// Runs the sweep forever.
-pub async fn run(state: AppState) {
+pub async fn run<C: ConnectionTrait>(db: C, blobs: BlobStore, clock: Clock) {
     loop {
-        match sweep_once(&state).await {
+        match sweep_once(&db, &blobs, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "orphan blobs swept"),
             Err(e) => tracing::warn!(error = %e, "orphan blob sweep failed"),

@@ -65,7 +65,7 @@ impl ClientAssertion for CertificateAssertion {
         &self,
         _: Option<azure_core::http::ClientMethodOptions<'_>>,
     ) -> azure_core::Result<String> {
-        crate::auth::dialog::client_assertion(
+        crate::app_credential::client_assertion(
             &self.key,
             &self.thumbprint,
             &self.client_id,
@@ -93,8 +93,8 @@ fn credential(s: &GraphSettings) -> Result<Arc<dyn TokenCredential>, String> {
     };
     let failed = |e: azure_core::Error| format!("Microsoft Graph credential: {e}");
     if let Some(path) = &s.certificate {
-        let crate::auth::dialog::ClientAuth::Certificate { key, thumbprint } =
-            crate::auth::dialog::certificate(path)
+        let crate::app_credential::ClientAuth::Certificate { key, thumbprint } =
+            crate::app_credential::certificate(path)
                 .map_err(|e| format!("{}: {e}", path.display()))?
         else {
             return Err("not a certificate".into());

@@ -8,8 +8,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use medimail_server::cli::Cli;
 use medimail_server::clock::Clock;
-use medimail_server::config::Cli;
 use medimail_server::keys::Keys;
 use medimail_server::mail::Mailer;
 use medimail_server::state::{AppState, Services};
@@ -84,14 +84,31 @@ fn uuid_like() -> String {
     format!("{nanos:x}_{}", std::process::id())
 }
 
+/// `scripts/test.sh` sets `MEDIMAIL_TEST_REQUIRE_POSTGRES`: there a missing PostgreSQL
+/// fails the test instead of leaving it to SQLite alone.
+pub fn postgres_required() -> bool {
+    std::env::var_os("MEDIMAIL_TEST_REQUIRE_POSTGRES").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// Every database this run can test: SQLite always, PostgreSQL when configured.
 pub async fn databases() -> Vec<TestDb> {
     let mut out = vec![TestDb::sqlite().await];
     match TestDb::postgres().await {
         Some(pg) => out.push(pg),
+        None if postgres_required() => {
+            panic!("MEDIMAIL_TEST_REQUIRE_POSTGRES is set but DATABASE_URL names no PostgreSQL")
+        }
         None => eprintln!("DATABASE_URL not set: PostgreSQL not tested in this run"),
     }
     out
+}
+
+/// Where the server's clock stands when a test starts: a fixed instant (a winter weekday
+/// in Paris), so that no result depends on the day the suite runs.
+pub fn test_start() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-01-15T08:30:00Z")
+        .expect("fixed instant")
+        .to_utc()
 }
 
 pub async fn state(db: &TestDb) -> AppState {
@@ -123,7 +140,7 @@ pub async fn state_with(db: &TestDb, dev: bool) -> AppState {
     let services = Services {
         keys: Keys::random(),
         mailer: Mailer::files(outbox),
-        clock: Clock::manual(),
+        clock: Clock::manual_at(test_start()),
         blobs: medimail_server::storage::BlobStore::local(&blobs).expect("blob store"),
         dev_identity: dev.then(|| {
             medimail_server::auth::dev_identity::DevIdentity::generate(

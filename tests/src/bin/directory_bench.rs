@@ -333,7 +333,7 @@ async fn time_searches(label: &str, db: &sea_orm::DatabaseConnection, rows: usiz
             .wrapping_add(1442695040888963407);
         let (last, first) = &names[(seed >> 24) as usize % names.len()];
         let by_last = (seed >> 50).is_multiple_of(2);
-        let name = medimail_server::directory::normalize(if by_last { last } else { first })
+        let name = medimail_server::directory::keys::normalize(if by_last { last } else { first })
             .replace(' ', "");
         let len = (3 + (seed >> 20) % 3) as usize;
         let prefix: String = name.chars().take(len).collect();

@@ -1,5 +1,6 @@
-//! Accounts: found or created from a verified Office identity (automatic registration,
-//! manual part 4 §2). Creation is race-free: two first requests at once end in one row.
+//! The account registry: an account found or created from a verified sign-in identity
+//! (automatic registration, manual part 4 §2), and the account that receives mail for an
+//! address. Creation is race-free: two first requests at once end in one row.
 //!
 //! An envelope sent to an address that has no account yet creates a *placeholder*
 //! account for that mailbox (tenant [`PENDING_TENANT`], object id = the address), so
@@ -10,8 +11,17 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::auth::office::OfficeIdentity;
 use crate::entity::account;
+
+/// Who a verified sign-in says the user is: `(tenant_id, object_id)` names the person;
+/// name and mailbox follow the identity provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub tenant_id: String,
+    pub object_id: String,
+    pub name: Option<String>,
+    pub mailbox: Option<String>,
+}
 
 /// The tenant of placeholder accounts.
 pub const PENDING_TENANT: &str = "pending";
@@ -26,7 +36,7 @@ fn new_account(
         id: Set(uuid::Uuid::new_v4().to_string()),
         tenant_id: Set(tenant.to_owned()),
         object_id: Set(object.to_owned()),
-        search_name: Set(name.as_deref().map(crate::directory::normalize)),
+        search_name: Set(name.as_deref().map(crate::directory::keys::normalize)),
         display_name: Set(name),
         mailbox: Set(mailbox),
         passphrase_hash: Set(None),
@@ -56,7 +66,7 @@ async fn find_identity<C: ConnectionTrait>(
 /// lowercase.
 pub async fn find_or_register<C: ConnectionTrait>(
     db: &C,
-    identity: &OfficeIdentity,
+    identity: &Identity,
 ) -> Result<account::Model, sea_orm::DbErr> {
     let mailbox = identity.mailbox.as_ref().map(|m| m.trim().to_lowercase());
     let mut found = find_identity(db, &identity.tenant_id, &identity.object_id).await?;
@@ -97,7 +107,10 @@ pub async fn find_or_register<C: ConnectionTrait>(
     }
     let found =
         found.ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))?;
-    let search_name = identity.name.as_deref().map(crate::directory::normalize);
+    let search_name = identity
+        .name
+        .as_deref()
+        .map(crate::directory::keys::normalize);
     if found.display_name != identity.name
         || found.mailbox != mailbox
         || found.search_name != search_name
@@ -140,59 +153,4 @@ pub async fn for_recipient<C: ConnectionTrait>(
     find_identity(db, PENDING_TENANT, address)
         .await?
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("placeholder after insert".into()))
-}
-
-/// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]`: changes
-/// the account's directory settings and prints them.
-pub async fn set_from_cli(
-    config: &crate::config::Config,
-    mailbox: &str,
-    mssante: Option<crate::config::Switch>,
-    liste_rouge: Option<crate::config::Switch>,
-) -> Result<(), crate::startup::StartupError> {
-    use crate::startup::StartupError;
-    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
-    let mailbox = mailbox.trim().to_lowercase();
-    let db_err = |e: sea_orm::DbErr| StartupError::Config(format!("database: {e}"));
-    let found = account::Entity::find()
-        .filter(account::Column::Mailbox.eq(mailbox.as_str()))
-        .filter(account::Column::TenantId.ne(PENDING_TENANT))
-        .one(&db)
-        .await
-        .map_err(db_err)?
-        .ok_or_else(|| {
-            StartupError::Config(format!(
-                "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
-            ))
-        })?;
-    let mut update: account::ActiveModel = found.into();
-    if let Some(on) = mssante {
-        update.mssante_enabled = Set(on.on());
-    }
-    if let Some(on) = liste_rouge {
-        update.liste_rouge = Set(on.on());
-    }
-    let updated = update.update(&db).await.map_err(db_err)?;
-    crate::audit::record(
-        &db,
-        "cli",
-        "account_settings_changed",
-        serde_json::json!({
-            "account": updated.id,
-            "mssante_enabled": updated.mssante_enabled,
-            "liste_rouge": updated.liste_rouge,
-        }),
-    )
-    .await
-    .map_err(db_err)?;
-    println!(
-        "{mailbox} : MSSanté {}, liste rouge {}",
-        if updated.mssante_enabled {
-            "activée"
-        } else {
-            "désactivée"
-        },
-        if updated.liste_rouge { "oui" } else { "non" }
-    );
-    Ok(())
 }

@@ -1,37 +1,23 @@
-//! Folders: `GET /api/envelopes?folder=inbox|sent&page=N&q=…` — newest first, 50 a page,
-//! searched by title or sender (case-insensitive). Only the caller's own envelopes.
+//! The folders of a mailbox: "Messages reçus", "Messages envoyés", "Messages supprimés"
+//! — newest first, 50 a page, searched by title or sender (case-insensitive), only the
+//! caller's own envelopes — and moving an envelope between them ("Supprimer", back,
+//! "Supprimer définitivement"), which changes the caller's view only.
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use medimail_api::{EnvelopeList, EnvelopeSummary, paths};
+use chrono::{DateTime, Utc};
+use medimail_api::{EnvelopeList, EnvelopeListQuery, EnvelopeSummary, Folder};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, RelationDef,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
 };
-use serde::Deserialize;
 
-use crate::auth::session::SignedIn;
-use crate::entity::{envelope, envelope_recipient};
+use super::refusal::EnvelopeRefusal;
+use crate::entity::{account, envelope, envelope_recipient};
 use crate::error::AppError;
-use crate::state::AppState;
 
-pub const PER_PAGE: u64 = 50;
+pub use medimail_api::limits::ENVELOPES_PER_PAGE as PER_PAGE;
 /// How far past the current page the folder is counted.
 pub const COUNT_AHEAD: u64 = 1_000;
-
-pub fn router() -> Router<AppState> {
-    Router::new().route(paths::ENVELOPES, get(list))
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    folder: Option<String>,
-    page: Option<u64>,
-    q: Option<String>,
-}
 
 /// `%` and `_` typed by the user match themselves.
 fn like_pattern(q: &str) -> String {
@@ -50,24 +36,28 @@ fn recipient_join() -> RelationDef {
         .into()
 }
 
-async fn list(
-    State(state): State<AppState>,
-    signed_in: SignedIn,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<EnvelopeList>, AppError> {
-    let folder = query.folder.unwrap_or_else(|| "inbox".into());
+/// One page of a folder of `owner`'s mailbox.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    owner: &account::Model,
+    query: EnvelopeListQuery,
+) -> Result<EnvelopeList, AppError> {
+    let folder = match query.folder.as_deref() {
+        None => Folder::Inbox,
+        Some(name) => Folder::parse(name).ok_or(EnvelopeRefusal::FolderUnknown)?,
+    };
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
-    let me = signed_in.account.id.clone();
+    let me = owner.id.clone();
     let mut select = envelope::Entity::find().filter(envelope::Column::PurgedAt.is_null());
-    select = match folder.as_str() {
-        "sent" => select
+    select = match folder {
+        Folder::Sent => select
             .filter(envelope::Column::SenderAccountId.eq(&me))
             .filter(envelope::Column::SenderDeletedAt.is_null()),
-        "inbox" => select
+        Folder::Inbox => select
             .join(JoinType::InnerJoin, recipient_join().rev())
             .filter(envelope_recipient::Column::AccountId.eq(&me))
             .filter(envelope_recipient::Column::DeletedAt.is_null()),
-        "deleted" => {
+        Folder::Deleted => {
             // Deleted by the caller as sender or as recipient, not removed for good.
             let as_sender: Vec<String> = envelope::Entity::find()
                 .select_only()
@@ -76,7 +66,7 @@ async fn list(
                 .filter(envelope::Column::SenderDeletedAt.is_not_null())
                 .filter(envelope::Column::SenderRemovedAt.is_null())
                 .into_tuple()
-                .all(&state.db)
+                .all(db)
                 .await?;
             let as_recipient: Vec<String> = envelope_recipient::Entity::find()
                 .select_only()
@@ -85,17 +75,9 @@ async fn list(
                 .filter(envelope_recipient::Column::DeletedAt.is_not_null())
                 .filter(envelope_recipient::Column::RemovedAt.is_null())
                 .into_tuple()
-                .all(&state.db)
+                .all(db)
                 .await?;
             select.filter(envelope::Column::Id.is_in(as_sender.into_iter().chain(as_recipient)))
-        }
-        _ => {
-            return Err(AppError::rejected(
-                StatusCode::BAD_REQUEST,
-                "folder_unknown",
-                "Ce dossier n'existe pas : choisissez « Messages reçus », « Messages \
-                 envoyés » ou « Messages supprimés ».",
-            ));
         }
     };
     if let Some(q) = query
@@ -130,7 +112,7 @@ async fn list(
         );
     }
     // The inbox is read in the order of the recipient rows' index (account, sealed_at).
-    let select = if folder == "inbox" {
+    let select = if folder == Folder::Inbox {
         select.order_by_desc(envelope_recipient::Column::SealedAt)
     } else {
         select.order_by_desc(envelope::Column::SealedAt)
@@ -150,10 +132,8 @@ async fn list(
             .expr_as(Expr::cust("COUNT(*)"), "n")
             .from_subquery(inner, "counted")
             .to_owned();
-        let backend = state.db.get_database_backend();
-        state
-            .db
-            .query_one_raw(backend.build(&statement))
+        let backend = db.get_database_backend();
+        db.query_one_raw(backend.build(&statement))
             .await?
             .and_then(|row| row.try_get::<i64>("", "n").ok())
             .map_or(0, |n| u64::try_from(n).unwrap_or(0))
@@ -163,9 +143,9 @@ async fn list(
     } else {
         (counted, false)
     };
-    let rows = select.offset(offset).limit(PER_PAGE).all(&state.db).await?;
+    let rows = select.offset(offset).limit(PER_PAGE).all(db).await?;
     // The caller's unopened envelopes on this page, in one query.
-    let unread: std::collections::HashSet<String> = if folder == "sent" {
+    let unread: std::collections::HashSet<String> = if folder == Folder::Sent {
         Default::default()
     } else {
         envelope_recipient::Entity::find()
@@ -175,7 +155,7 @@ async fn list(
             .filter(envelope_recipient::Column::AccountId.eq(&me))
             .filter(envelope_recipient::Column::OpenedAt.is_null())
             .into_tuple::<String>()
-            .all(&state.db)
+            .all(db)
             .await?
             .into_iter()
             .collect()
@@ -193,14 +173,76 @@ async fn list(
             attachments: u32::try_from(row.attachment_count).unwrap_or(0),
         })
         .collect();
-    Ok(Json(EnvelopeList {
-        folder,
+    Ok(EnvelopeList {
+        folder: folder.as_str().to_owned(),
         page,
         per_page: PER_PAGE,
         total,
         total_capped,
         items,
-    }))
+    })
+}
+
+/// What a folder action changes, for the caller's role(s) in the envelope.
+#[derive(Clone, Copy)]
+pub enum FolderAction {
+    /// "Supprimer": to "Messages supprimés".
+    Delete,
+    /// Back from "Messages supprimés".
+    Restore,
+    /// "Supprimer définitivement" (from "Messages supprimés"); the envelope itself
+    /// stays until its retention ends, for the others.
+    Remove,
+}
+
+/// Moves the envelope `reference` in `owner`'s folders (only the owner's view changes).
+pub async fn apply(
+    db: &DatabaseConnection,
+    owner: &account::Model,
+    reference: &str,
+    action: FolderAction,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let (envelope, recipient) = super::read::accessible(db, owner, reference).await?;
+    let me = &owner.id;
+    let in_deleted = (envelope.sender_account_id == *me && envelope.sender_deleted_at.is_some())
+        || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some());
+    if matches!(action, FolderAction::Remove) && !in_deleted {
+        return Err(EnvelopeRefusal::NotDeleted.into());
+    }
+    let txn = crate::db::begin_write(db).await?;
+    if envelope.sender_account_id == *me {
+        let column = match action {
+            FolderAction::Remove => envelope::Column::SenderRemovedAt,
+            _ => envelope::Column::SenderDeletedAt,
+        };
+        let value = match action {
+            FolderAction::Restore => None,
+            _ => Some(now),
+        };
+        envelope::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(envelope::Column::Id.eq(&envelope.id))
+            .exec(&txn)
+            .await?;
+    }
+    if let Some(r) = &recipient {
+        let column = match action {
+            FolderAction::Remove => envelope_recipient::Column::RemovedAt,
+            _ => envelope_recipient::Column::DeletedAt,
+        };
+        let value = match action {
+            FolderAction::Restore => None,
+            _ => Some(now),
+        };
+        envelope_recipient::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(envelope_recipient::Column::Id.eq(&r.id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

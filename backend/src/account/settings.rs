@@ -1,0 +1,68 @@
+//! The account's settings: "Liste rouge" (chosen by the user, manual part 2 §2.2) and the
+//! MSSanté flag (set by an operator). Every change is audited.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use crate::account::registry::PENDING_TENANT;
+use crate::entity::account;
+
+/// "Liste rouge" (`true`) or visible to every Medimail user (`false`), chosen by the
+/// account's owner. Returns the account as stored.
+pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    account: account::Model,
+    liste_rouge: bool,
+) -> Result<account::Model, sea_orm::DbErr> {
+    let mut update: account::ActiveModel = account.into();
+    update.liste_rouge = Set(liste_rouge);
+    let updated = update.update(db).await?;
+    crate::audit::record(
+        db,
+        &updated.label(),
+        "account_settings_changed",
+        serde_json::json!({"account": updated.id, "liste_rouge": updated.liste_rouge}),
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// An operator's change (`medimail account set`): the account of `mailbox` (lowercase,
+/// a real account, not a placeholder), its flags changed where given. `None` when no
+/// account has that mailbox.
+pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    mailbox: &str,
+    mssante: Option<bool>,
+    liste_rouge: Option<bool>,
+) -> Result<Option<account::Model>, sea_orm::DbErr> {
+    let Some(found) = account::Entity::find()
+        .filter(account::Column::Mailbox.eq(mailbox))
+        .filter(account::Column::TenantId.ne(PENDING_TENANT))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut update: account::ActiveModel = found.into();
+    if let Some(on) = mssante {
+        update.mssante_enabled = Set(on);
+    }
+    if let Some(on) = liste_rouge {
+        update.liste_rouge = Set(on);
+    }
+    let updated = update.update(db).await?;
+    crate::audit::record(
+        db,
+        "cli",
+        "account_settings_changed",
+        serde_json::json!({
+            "account": updated.id,
+            "mssante_enabled": updated.mssante_enabled,
+            "liste_rouge": updated.liste_rouge,
+        }),
+    )
+    .await?;
+    Ok(Some(updated))
+}

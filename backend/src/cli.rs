@@ -1,0 +1,246 @@
+//! The command line: `medimail [serve]` and the operators' subcommands
+//! (`medimail directory import …`, `medimail account set …`). Each subcommand opens the
+//! database, calls one service of its feature and prints the result in French; the
+//! server itself (`serve`) is started by `main` through `startup`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+
+/// Why a subcommand failed: one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot {what}: {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Database(#[from] crate::db::DbOpenError),
+    #[error("database: {0}")]
+    Query(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Medimail for Outlook: the server behind the Outlook add-in.
+#[derive(Debug, Parser)]
+#[command(name = "medimail", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTPS server (the default when no command is given).
+    Serve,
+    /// Manage the directories.
+    Directory {
+        #[command(subcommand)]
+        action: DirectoryCommand,
+    },
+    /// Manage an account's directory settings (MSSanté flag, liste rouge).
+    Account {
+        #[command(subcommand)]
+        action: AccountCommand,
+    },
+}
+
+/// `medimail account …`
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Change an account's settings, found by its mailbox; prints the result.
+    Set {
+        /// The account's mailbox (its Office 365 address).
+        #[arg(long)]
+        mailbox: String,
+        /// MSSanté activated: offers the national directory ("Annuaire National MSSanté").
+        #[arg(long, value_enum)]
+        mssante: Option<Switch>,
+        /// On the liste rouge: never returned by a directory search.
+        #[arg(long, value_enum)]
+        liste_rouge: Option<Switch>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl Switch {
+    pub fn on(self) -> bool {
+        self == Switch::On
+    }
+}
+
+/// `medimail directory …`
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCommand {
+    /// Import a directory file; a re-import replaces the previous snapshot atomically.
+    Import {
+        /// Which directory the file is: `mssante`, the national extraction
+        /// "Extraction_Correspondance_MSSante" (the .txt, UTF-8, `|`-separated, or the
+        /// .zip as published); `regional`, entries of the Medimail directory in the same
+        /// format.
+        #[arg(long, value_enum)]
+        source: DirectorySource,
+        /// The file to import.
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DirectorySource {
+    /// The national MSSanté directory.
+    Mssante,
+    /// Regional entries of the Medimail directory (same format).
+    Regional,
+}
+
+impl DirectorySource {
+    /// The name snapshots are stored under.
+    pub fn name(self) -> &'static str {
+        match self {
+            DirectorySource::Mssante => "mssante",
+            DirectorySource::Regional => "regional",
+        }
+    }
+}
+
+/// Runs an operator's subcommand (everything but `serve`).
+pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Serve => Ok(()),
+        Command::Directory {
+            action: DirectoryCommand::Import { source, file },
+        } => import_directory(config, source, &file).await,
+        Command::Account {
+            action:
+                AccountCommand::Set {
+                    mailbox,
+                    mssante,
+                    liste_rouge,
+                },
+        } => {
+            set_account(
+                config,
+                &mailbox,
+                mssante.map(Switch::on),
+                liste_rouge.map(Switch::on),
+            )
+            .await
+        }
+    }
+}
+
+/// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]`: changes
+/// the account's directory settings and prints them.
+async fn set_account(
+    config: &Config,
+    mailbox: &str,
+    mssante: Option<bool>,
+    liste_rouge: Option<bool>,
+) -> Result<(), CliError> {
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let mailbox = mailbox.trim().to_lowercase();
+    let updated = crate::account::settings::set_by_operator(&db, &mailbox, mssante, liste_rouge)
+        .await?
+        .ok_or_else(|| {
+            CliError::Refused(format!(
+                "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
+            ))
+        })?;
+    println!(
+        "{mailbox} : MSSanté {}, liste rouge {}",
+        if updated.mssante_enabled {
+            "activée"
+        } else {
+            "désactivée"
+        },
+        if updated.liste_rouge { "oui" } else { "non" }
+    );
+    Ok(())
+}
+
+/// `medimail directory import --source mssante|regional FILE`: imports with a progress
+/// bar on standard error (phase, percentage, rows per second), then prints the counts and
+/// every rejected line with its number and reason.
+async fn import_directory(
+    config: &Config,
+    source: DirectorySource,
+    file: &Path,
+) -> Result<(), CliError> {
+    use crate::directory::import::{ExtractionFile, Progress, import_extraction};
+    use std::io::Write;
+    let source = source.name();
+    let size = std::fs::metadata(file)
+        .map_err(|e| CliError::Io {
+            what: "read the directory file",
+            path: file.to_path_buf(),
+            source: e,
+        })?
+        .len();
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let started = std::time::Instant::now();
+    let report = import_extraction(
+        &db,
+        source,
+        ExtractionFile::Path(file.to_path_buf()),
+        Utc::now(),
+        move |p| {
+            let seconds = started.elapsed().as_secs_f64().max(0.001);
+            let line = match p {
+                Progress::Reading { lines } => format!(
+                    "  lecture  : {lines} lignes — {:.0} lignes/s — {seconds:.1} s",
+                    lines as f64 / seconds
+                ),
+                Progress::Writing { written, total } => {
+                    let share = written as f64 / total.max(1) as f64;
+                    let filled = (share * 30.0).round() as usize;
+                    format!(
+                        "  écriture : [{}{}] {:>3.0} % — {written}/{total} — {:.0} lignes/s — {seconds:.1} s",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled.min(30)),
+                        share * 100.0,
+                        written as f64 / seconds
+                    )
+                }
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{line}\x1b[K");
+            let _ = err.flush();
+        },
+    )
+    .await
+    .map_err(|e| CliError::Refused(format!("import refused: {e}")))?;
+    eprintln!();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{source}: {} entrées importées, {} doublons ignorés, {} lignes rejetées, en {:.1} s ({:.0} lignes/s ; fichier de {} octets)",
+        report.imported,
+        report.duplicates,
+        report.rejected.len(),
+        seconds,
+        (report.imported + report.duplicates + report.rejected.len() as u64) as f64
+            / seconds.max(0.001),
+        size
+    );
+    for (line, reason) in report.rejected.iter().take(1000) {
+        println!("  ligne {line} : {reason}");
+    }
+    if report.rejected.len() > 1000 {
+        println!("  … et {} autres", report.rejected.len() - 1000);
+    }
+    Ok(())
+}

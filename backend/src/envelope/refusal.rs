@@ -1,0 +1,117 @@
+//! Why an envelope request is refused: each refusal's status, stable code and French
+//! message, in one place. The rules of a draft (`rules::RuleError`) answer here too.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+
+use super::rules::RuleError;
+use crate::error::Refusal;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvelopeRefusal {
+    /// `folder=` names no folder.
+    FolderUnknown,
+    /// "Supprimer définitivement" outside "Messages supprimés".
+    NotDeleted,
+    /// Before the opening window (its start).
+    NotOpenYet(DateTime<Utc>),
+    /// After the opening window (its end).
+    Closed(DateTime<Utc>),
+    /// The multipart request broke off or is not what "Envoyer" sends.
+    UploadInterrupted,
+    /// The `envelope` part is over its size.
+    BodyTooLarge,
+    /// The dates of "Conditions d'ouverture" are not RFC 3339.
+    OpeningUnreadable,
+    /// A forwarded attachment is not in the original envelope.
+    ForwardAttachmentUnknown,
+}
+
+impl Refusal for EnvelopeRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            EnvelopeRefusal::FolderUnknown | EnvelopeRefusal::UploadInterrupted => {
+                StatusCode::BAD_REQUEST
+            }
+            EnvelopeRefusal::NotDeleted => StatusCode::CONFLICT,
+            EnvelopeRefusal::NotOpenYet(_) | EnvelopeRefusal::Closed(_) => StatusCode::FORBIDDEN,
+            EnvelopeRefusal::BodyTooLarge
+            | EnvelopeRefusal::OpeningUnreadable
+            | EnvelopeRefusal::ForwardAttachmentUnknown => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            EnvelopeRefusal::FolderUnknown => "folder_unknown",
+            EnvelopeRefusal::NotDeleted => "envelope_not_deleted",
+            EnvelopeRefusal::NotOpenYet(_) => "envelope_not_open_yet",
+            EnvelopeRefusal::Closed(_) => "envelope_closed",
+            EnvelopeRefusal::UploadInterrupted => "upload_interrupted",
+            EnvelopeRefusal::BodyTooLarge => "body_too_large",
+            EnvelopeRefusal::OpeningUnreadable => "opening_window_invalid",
+            EnvelopeRefusal::ForwardAttachmentUnknown => "forward_attachment_unknown",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            EnvelopeRefusal::FolderUnknown => "Ce dossier n'existe pas : choisissez « Messages \
+                 reçus », « Messages envoyés » ou « Messages supprimés »."
+                .to_owned(),
+            EnvelopeRefusal::NotDeleted => "Seuls les messages de « Messages supprimés » \
+                 peuvent être supprimés définitivement."
+                .to_owned(),
+            EnvelopeRefusal::NotOpenYet(from) => format!(
+                "Cette enveloppe ne peut être ouverte qu'à partir du {}.",
+                crate::fr::date_time(*from)
+            ),
+            EnvelopeRefusal::Closed(until) => format!(
+                "Cette enveloppe ne pouvait être ouverte que jusqu'au {}.",
+                crate::fr::date_time(*until)
+            ),
+            EnvelopeRefusal::UploadInterrupted => "L'envoi a été interrompu avant la fin : rien \
+                 n'a été envoyé. Vérifiez votre connexion et cliquez de nouveau sur « Envoyer »."
+                .to_owned(),
+            EnvelopeRefusal::BodyTooLarge => "Le message dépasse 1 Mo : raccourcissez-le ou \
+                 joignez le texte en pièce jointe."
+                .to_owned(),
+            EnvelopeRefusal::OpeningUnreadable => {
+                "Les dates des conditions d'ouverture sont illisibles.".to_owned()
+            }
+            EnvelopeRefusal::ForwardAttachmentUnknown => "Une pièce jointe du message d'origine \
+                 est introuvable : retirez-la et cliquez de nouveau sur « Envoyer »."
+                .to_owned(),
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            EnvelopeRefusal::BodyTooLarge => Some("body"),
+            EnvelopeRefusal::OpeningUnreadable => Some("opening"),
+            EnvelopeRefusal::ForwardAttachmentUnknown => Some("attachments"),
+            _ => None,
+        }
+    }
+}
+
+impl Refusal for RuleError {
+    fn status(&self) -> StatusCode {
+        match self.code {
+            "attachments_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        Some(self.field)
+    }
+}

@@ -1,0 +1,335 @@
+//! "Envoyer": the draft checked against the rules before anything is kept, the files
+//! received and encrypted (`upload`), then one transaction seals the envelope: envelope,
+//! recipients, attachment rows, the "Scellement" event and one notification per recipient
+//! in the outbox. On any failure the blobs already written are deleted at once and
+//! nothing else was written.
+
+use axum::extract::Multipart;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use medimail_api::{EnvelopeSealed, EventKind, ForwardedFiles, paths};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::refusal::EnvelopeRefusal;
+use super::rules;
+pub use super::stores::Stores;
+use super::upload::{self, StoredFile};
+use crate::crypto::DataKey;
+use crate::entity::{account, attachment, envelope, envelope_event, envelope_recipient};
+use crate::error::AppError;
+
+/// A sender's "Envoyer": the multipart request read, checked, encrypted and sealed.
+/// `origin` is the public origin the notification links point to. Returns the sealed
+/// envelope; the caller wakes the mailer (notifications are queued).
+pub async fn send(
+    stores: Stores<'_>,
+    sender: &account::Model,
+    client: Option<String>,
+    multipart: &mut Multipart,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<EnvelopeSealed, AppError> {
+    // 1. The draft, checked before any file is read.
+    let draft = upload::read_draft(multipart).await?;
+    let recipients = rules::recipients(&draft.to, &draft.cc)?;
+    let subject = rules::subject(&draft.subject)?;
+    let body = rules::body(&draft.body_html)?;
+    let window = rules::opening_window(
+        parse_time(draft.opens_from.as_deref())?,
+        parse_time(draft.opens_until.as_deref())?,
+        now,
+    )?;
+
+    let forward = match &draft.forward {
+        Some(f) if !f.attachments.is_empty() => {
+            Some(forwarded_files(stores, sender, f, now).await?)
+        }
+        _ => None,
+    };
+    let (forward_count, forward_bytes) = forward.as_ref().map_or((0, 0), |(_, rows)| {
+        (rows.len(), rows.iter().map(|r| r.size.max(0) as u64).sum())
+    });
+
+    // 2. The files, encrypted as they arrive; then the forwarded ones, re-encrypted
+    // under this envelope's key (listed first, as in the original).
+    let key = DataKey::generate();
+    let uploaded =
+        upload::receive_files(stores.blobs, multipart, &key, forward_count, forward_bytes).await?;
+    let files = match &forward {
+        Some((original, rows)) => {
+            let copied = match super::read::data_key(stores.keys, original) {
+                Ok(original_key) => {
+                    upload::copy_forwarded(stores.blobs, &original_key, rows, &key).await
+                }
+                Err(e) => Err(e),
+            };
+            match copied {
+                Ok(mut copies) => {
+                    copies.extend(uploaded);
+                    copies
+                }
+                Err(e) => {
+                    upload::delete_blobs(stores.blobs, &uploaded).await;
+                    return Err(e);
+                }
+            }
+        }
+        None => uploaded,
+    };
+
+    // 3. One transaction seals it all; on failure the blobs go.
+    let letter = Letter {
+        recipients: &recipients,
+        subject: &subject,
+        body: &body,
+        window,
+        files: &files,
+    };
+    let (envelope, count) = match seal(stores, sender, &key, &letter, origin, now).await {
+        Ok(done) => done,
+        Err(e) => {
+            upload::delete_blobs(stores.blobs, &files).await;
+            return Err(e);
+        }
+    };
+    crate::audit::record(
+        stores.db,
+        &sender.label(),
+        "envelope_sealed",
+        serde_json::json!({
+            "envelope": envelope.id,
+            "recipients": count,
+            "attachments": files.len(),
+            "client": client,
+        }),
+    )
+    .await?;
+    Ok(EnvelopeSealed {
+        reference: envelope.reference,
+        sealed_at: envelope.sealed_at.to_rfc3339(),
+        recipients: count,
+        attachments: files.len(),
+    })
+}
+
+/// What is sealed: checked recipients, title, sanitised body, opening window, stored files.
+pub struct Letter<'a> {
+    pub recipients: &'a rules::Recipients,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub window: rules::OpeningWindow,
+    pub files: &'a [StoredFile],
+}
+
+/// An unguessable envelope reference: 192 random bits, base64url (32 characters).
+pub fn new_reference() -> String {
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A date of "Conditions d'ouverture" (RFC 3339), if given.
+fn parse_time(value: Option<&str>) -> Result<Option<DateTime<Utc>>, AppError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|t| Some(t.to_utc()))
+            .map_err(|_| EnvelopeRefusal::OpeningUnreadable.into()),
+    }
+}
+
+/// "Transférer": the original envelope (which the caller must be able to read now) and
+/// the attachments named, in order, checked against the limits.
+async fn forwarded_files(
+    stores: Stores<'_>,
+    sender: &account::Model,
+    forward: &ForwardedFiles,
+    now: DateTime<Utc>,
+) -> Result<(envelope::Model, Vec<attachment::Model>), AppError> {
+    let (original, _) = super::read::readable(stores.db, sender, &forward.reference, now).await?;
+    let rows = attachment::Entity::find()
+        .filter(attachment::Column::EnvelopeId.eq(&original.id))
+        .all(stores.db)
+        .await?;
+    let mut chosen: Vec<attachment::Model> = Vec::new();
+    for id in &forward.attachments {
+        let Some(row) = rows.iter().find(|a| &a.id == id) else {
+            return Err(EnvelopeRefusal::ForwardAttachmentUnknown.into());
+        };
+        if !chosen.iter().any(|a| a.id == row.id) {
+            chosen.push(row.clone());
+        }
+    }
+    rules::attachment_count(chosen.len())?;
+    let mut total = 0;
+    for row in &chosen {
+        total += row.size.max(0) as u64;
+        rules::attachment_size(&row.display_name, row.size.max(0) as u64, total)?;
+    }
+    Ok((original, chosen))
+}
+
+/// The notification mail of one recipient (manual part 3 §2.1.1). Never the body or
+/// the files: only who sent it, its title and the link.
+pub fn notification_mail(
+    to: &str,
+    sender: &str,
+    subject: &str,
+    origin: &str,
+    reference: &str,
+) -> crate::mail::OutgoingMail {
+    crate::mail::OutgoingMail {
+        to: to.to_owned(),
+        subject: format!("[MEDIMAIL : Reception] {subject}"),
+        text: format!(
+            "Bonjour,\r\n\
+             \r\n\
+             Vous avez reçu une enveloppe Medimail :\r\n\
+             \r\n\
+             \u{2022} Expéditeur : {sender}\r\n\
+             \u{2022} Titre : {subject}\r\n\
+             \r\n\
+             Pour accéder au contenu de l'enveloppe sécurisée, veuillez cliquer sur le lien \
+             suivant ou le copier pour le coller dans la barre d'adresse de votre navigateur \
+             Internet :\r\n\
+             \r\n\
+             {origin}{}#/inbox/open/{reference}\r\n\
+             \r\n\
+             Cordialement,\r\n\
+             L'équipe Medimail\r\n",
+            paths::TASKPANE
+        ),
+    }
+}
+
+/// Seals `letter` from `sender` under `key`, in one transaction; returns the envelope
+/// and how many recipients it has.
+pub async fn seal(
+    stores: Stores<'_>,
+    sender_account: &account::Model,
+    key: &DataKey,
+    letter: &Letter<'_>,
+    origin: &str,
+    now: DateTime<Utc>,
+) -> Result<(envelope::Model, usize), AppError> {
+    let Letter {
+        recipients,
+        subject,
+        body,
+        window,
+        files,
+    } = *letter;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let id = uuid::Uuid::new_v4().to_string();
+    let reference = new_reference();
+    let sender = sender_account.mailbox.clone().unwrap_or_default();
+    let txn = crate::db::begin_write(stores.db).await?;
+    let envelope = envelope::ActiveModel {
+        id: Set(id.clone()),
+        reference: Set(reference.clone()),
+        sender_account_id: Set(sender_account.id.clone()),
+        sender_mailbox: Set(sender.clone()),
+        sender_name: Set(sender_account.display_name.clone()),
+        subject: Set(subject.to_owned()),
+        body_sealed: Set(b64.encode(key.seal(&format!("{id}/body"), body.as_bytes()))),
+        wrapped_key: Set(b64.encode(key.wrap(stores.keys, &id))),
+        engine: Set(crate::crypto::ENGINE.to_owned()),
+        sealed_at: Set(now),
+        opens_from: Set(window.from),
+        opens_until: Set(window.until),
+        attachment_count: Set(files.len() as i32),
+        sender_deleted_at: Set(None),
+        sender_removed_at: Set(None),
+        purged_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let mut count = 0;
+    for (kind, list) in [("to", &recipients.to), ("cc", &recipients.cc)] {
+        for address in list.iter() {
+            let account = crate::account::registry::for_recipient(&txn, address).await?;
+            envelope_recipient::ActiveModel {
+                id: Set(uuid::Uuid::new_v4().to_string()),
+                envelope_id: Set(id.clone()),
+                account_id: Set(account.id.clone()),
+                address: Set(address.clone()),
+                kind: Set(kind.to_owned()),
+                position: Set(count as i32),
+                opened_at: Set(None),
+                deleted_at: Set(None),
+                removed_at: Set(None),
+                sealed_at: Set(Some(now)),
+            }
+            .insert(&txn)
+            .await?;
+            let mail = notification_mail(address, &sender, subject, origin, &reference);
+            crate::mail::enqueue(
+                &txn,
+                stores.keys,
+                now,
+                "notification",
+                Some(&account.id),
+                &mail,
+            )
+            .await?;
+            count += 1;
+        }
+    }
+    for (position, file) in files.iter().enumerate() {
+        attachment::ActiveModel {
+            id: Set(file.id.clone()),
+            envelope_id: Set(id.clone()),
+            position: Set(position as i32),
+            display_name: Set(file.name.display.clone()),
+            safe_name: Set(file.name.safe.clone()),
+            content_type: Set(file.content_type.clone()),
+            size: Set(file.size as i64),
+            blob_id: Set(file.id.clone()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    envelope_event::ActiveModel {
+        envelope_id: Set(id.clone()),
+        kind: Set(EventKind::Sealed.as_str().to_owned()),
+        account_id: Set(Some(sender_account.id.clone())),
+        actor: Set(sender),
+        occurred_at: Set(now),
+        detail: Set("{}".to_owned()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((envelope, count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_carry_192_random_bits() {
+        let a = new_reference();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_reference());
+    }
+
+    #[test]
+    fn the_notification_names_sender_and_title_and_links_the_reference_only() {
+        let m = notification_mail(
+            "a@b.fr",
+            "s@chu.fr",
+            "Compte rendu M. BLANC",
+            "https://medimail.chu.fr",
+            "REF123",
+        );
+        assert_eq!(m.subject, "[MEDIMAIL : Reception] Compte rendu M. BLANC");
+        assert!(m.text.contains("Expéditeur : s@chu.fr"));
+        assert!(m.text.contains("Titre : Compte rendu M. BLANC"));
+        assert!(
+            m.text
+                .contains("https://medimail.chu.fr/taskpane.html#/inbox/open/REF123")
+        );
+    }
+}
