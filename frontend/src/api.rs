@@ -1,6 +1,11 @@
 //! The pane's HTTP client for the Medimail API: every call carries the Office token and,
-//! once signed in, the Medimail session (kept in memory only, never in storage).
+//! once signed in, the Medimail session (kept in memory only, never in storage). JSON
+//! calls and downloads go through `gloo-net`'s fetch; "Envoyer" goes through
+//! XMLHttpRequest, the one browser API that reports upload progress. A refusal is the
+//! server's JSON error body with its French message; anything unreadable becomes a
+//! French message of its own.
 
+use gloo_net::http::{Method, Request, RequestBuilder};
 use medimail_api::{
     ChoosePassphrase, CodeRequested, DevIdentityRequest, DevIdentityToken, ErrorBody, Me,
     OpenSession, SessionInfo, paths,
@@ -29,49 +34,53 @@ pub struct Credentials {
     pub session: Option<String>,
 }
 
-/// Sends one request; `Ok((status, body text))` whatever the status.
+impl Credentials {
+    /// The headers that carry them: the Office token as a bearer token and, once signed
+    /// in, the Medimail session.
+    fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        std::iter::once(("Authorization", format!("Bearer {}", self.office_token))).chain(
+            self.session
+                .iter()
+                .map(|session| (medimail_api::SESSION_HEADER, session.clone())),
+        )
+    }
+
+    /// `request` with these credentials.
+    fn sign(&self, request: RequestBuilder) -> RequestBuilder {
+        self.headers().fold(request, |request, (name, value)| {
+            request.header(name, &value)
+        })
+    }
+}
+
+/// Sends one JSON request; `Ok((status, body text))` whatever the status.
 async fn send(
-    method: &str,
+    method: Method,
     path: &str,
     credentials: Option<&Credentials>,
     body: Option<String>,
 ) -> Result<(u16, String), ApiError> {
-    let window = web_sys::window().ok_or_else(network_error)?;
-    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
-    let _ = headers.set("Accept", "application/json");
+    let mut request = RequestBuilder::new(path)
+        .method(method)
+        .header("Accept", "application/json");
     if let Some(c) = credentials {
-        let _ = headers.set("Authorization", &format!("Bearer {}", c.office_token));
-        if let Some(session) = &c.session {
-            let _ = headers.set(medimail_api::SESSION_HEADER, session);
+        request = c.sign(request);
+    }
+    let sent = match body {
+        Some(body) => {
+            request
+                .header("Content-Type", "application/json")
+                .body(body)
+                .map_err(|_| network_error())?
+                .send()
+                .await
         }
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    if let Some(body) = body {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(&body));
-    }
-    init.set_headers(&headers);
-    let request =
-        web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network_error())?;
-    let response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .map_err(|_| network_error())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| network_error())?;
-    let text = body_text(&response).await;
+        None => request.send().await,
+    };
+    let response = sent.map_err(|_| network_error())?;
+    // An unreadable body reads as empty: `error_from` then explains with the status.
+    let text = response.text().await.unwrap_or_default();
     Ok((response.status(), text))
-}
-
-/// The body of a response as text (empty if unreadable).
-async fn body_text(response: &web_sys::Response) -> String {
-    match response.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 /// The error body of a failed answer (or a generic French one if unreadable).
@@ -88,7 +97,7 @@ pub fn error_from(status: u16, text: &str) -> ApiError {
 }
 
 async fn json_call<B: Serialize, T: DeserializeOwned>(
-    method: &str,
+    method: Method,
     path: &str,
     credentials: Option<&Credentials>,
     body: Option<&B>,
@@ -103,7 +112,7 @@ async fn json_call<B: Serialize, T: DeserializeOwned>(
 }
 
 async fn empty_call<B: Serialize>(
-    method: &str,
+    method: Method,
     path: &str,
     credentials: Option<&Credentials>,
     body: Option<&B>,
@@ -120,14 +129,14 @@ async fn empty_call<B: Serialize>(
 /// True when the server runs the development identity provider.
 pub async fn dev_identity_enabled() -> bool {
     matches!(
-        send("GET", paths::DEV_IDENTITY, None, None).await,
+        send(Method::GET, paths::DEV_IDENTITY, None, None).await,
         Ok((200, _))
     )
 }
 
 pub async fn dev_token(mailbox: String, name: String) -> Result<DevIdentityToken, ApiError> {
     json_call(
-        "POST",
+        Method::POST,
         paths::DEV_IDENTITY_TOKEN,
         None,
         Some(&DevIdentityRequest { mailbox, name }),
@@ -136,7 +145,7 @@ pub async fn dev_token(mailbox: String, name: String) -> Result<DevIdentityToken
 }
 
 pub async fn me(c: &Credentials) -> Result<Me, ApiError> {
-    json_call::<(), _>("GET", paths::ME, Some(c), None).await
+    json_call::<(), _>(Method::GET, paths::ME, Some(c), None).await
 }
 
 pub async fn choose_passphrase(
@@ -145,7 +154,7 @@ pub async fn choose_passphrase(
     confirmation: String,
 ) -> Result<(), ApiError> {
     empty_call(
-        "POST",
+        Method::POST,
         paths::AUTH_PASSPHRASE,
         Some(c),
         Some(&ChoosePassphrase {
@@ -157,7 +166,7 @@ pub async fn choose_passphrase(
 }
 
 pub async fn request_code(c: &Credentials) -> Result<CodeRequested, ApiError> {
-    json_call::<(), _>("POST", paths::AUTH_CODE, Some(c), None).await
+    json_call::<(), _>(Method::POST, paths::AUTH_CODE, Some(c), None).await
 }
 
 pub async fn open_session(
@@ -166,7 +175,7 @@ pub async fn open_session(
     passphrase: String,
 ) -> Result<SessionInfo, ApiError> {
     json_call(
-        "POST",
+        Method::POST,
         paths::AUTH_SESSION,
         Some(c),
         Some(&OpenSession { code, passphrase }),
@@ -175,7 +184,7 @@ pub async fn open_session(
 }
 
 pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
-    empty_call::<()>("DELETE", paths::AUTH_SESSION, Some(c), None).await
+    empty_call::<()>(Method::DELETE, paths::AUTH_SESSION, Some(c), None).await
 }
 
 /// A folder page: `folder` is `inbox`, `sent` or `deleted`; `page` is 1-based.
@@ -190,7 +199,7 @@ pub async fn list_envelopes(
         paths::ENVELOPES,
         String::from(js_sys::encode_uri_component(query))
     );
-    json_call::<(), _>("GET", &path, Some(c), None).await
+    json_call::<(), _>(Method::GET, &path, Some(c), None).await
 }
 
 fn envelope_path(reference: &str) -> String {
@@ -206,7 +215,7 @@ pub async fn open_envelope(
     c: &Credentials,
     reference: &str,
 ) -> Result<medimail_api::EnvelopeView, ApiError> {
-    json_call::<(), _>("GET", &envelope_path(reference), Some(c), None).await
+    json_call::<(), _>(Method::GET, &envelope_path(reference), Some(c), None).await
 }
 
 /// "Supprimer" (`delete`), "Restaurer" (`restore`).
@@ -216,7 +225,7 @@ pub async fn envelope_action(
     action: &str,
 ) -> Result<(), ApiError> {
     let path = format!("{}/{action}", envelope_path(reference));
-    empty_call::<()>("POST", &path, Some(c), None).await
+    empty_call::<()>(Method::POST, &path, Some(c), None).await
 }
 
 fn encoded(value: &str) -> String {
@@ -238,7 +247,7 @@ pub async fn search_directory(
         encoded(last_name),
         encoded(first_name)
     );
-    json_call::<(), _>("GET", &path, Some(c), None).await
+    json_call::<(), _>(Method::GET, &path, Some(c), None).await
 }
 
 /// "Visibilité dans l'annuaire": on the liste rouge or not.
@@ -247,7 +256,7 @@ pub async fn set_visibility(
     liste_rouge: bool,
 ) -> Result<medimail_api::DirectoryVisibility, ApiError> {
     json_call(
-        "PUT",
+        Method::PUT,
         paths::ACCOUNT_VISIBILITY,
         Some(c),
         Some(&medimail_api::DirectoryVisibility { liste_rouge }),
@@ -262,7 +271,7 @@ pub async fn add_favorite(
     address: &str,
 ) -> Result<medimail_api::DirectoryContact, ApiError> {
     json_call(
-        "POST",
+        Method::POST,
         paths::DIRECTORY_FAVORITES,
         Some(c),
         Some(&medimail_api::FavoriteRequest {
@@ -285,12 +294,12 @@ pub async fn remove_favorite(
         encoded(annuaire),
         encoded(address)
     );
-    empty_call::<()>("DELETE", &path, Some(c), None).await
+    empty_call::<()>(Method::DELETE, &path, Some(c), None).await
 }
 
 /// "Supprimer définitivement".
 pub async fn remove_envelope(c: &Credentials, reference: &str) -> Result<(), ApiError> {
-    empty_call::<()>("DELETE", &envelope_path(reference), Some(c), None).await
+    empty_call::<()>(Method::DELETE, &envelope_path(reference), Some(c), None).await
 }
 
 /// Downloads an attachment (decrypted by the server) and hands it to the browser as a
@@ -302,29 +311,21 @@ pub async fn download_attachment(
     name: &str,
 ) -> Result<(), ApiError> {
     let window = web_sys::window().ok_or_else(network_error)?;
-    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
-    let _ = headers.set("Authorization", &format!("Bearer {}", c.office_token));
-    if let Some(session) = &c.session {
-        let _ = headers.set(medimail_api::SESSION_HEADER, session);
-    }
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    init.set_headers(&headers);
     let path = format!(
         "{}/attachments/{}",
         envelope_path(reference),
         String::from(js_sys::encode_uri_component(id))
     );
-    let request =
-        web_sys::Request::new_with_str_and_init(&path, &init).map_err(|_| network_error())?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
+    let response = c
+        .sign(Request::get(&path))
+        .send()
         .await
-        .map_err(|_| network_error())?
-        .dyn_into()
         .map_err(|_| network_error())?;
     if !response.ok() {
-        return Err(error_from(response.status(), &body_text(&response).await));
+        let text = response.text().await.unwrap_or_default();
+        return Err(error_from(response.status(), &text));
     }
+    let response = web_sys::Response::from(response);
     let download_failed = || {
         ErrorBody::new(
             "download_failed",
@@ -386,9 +387,8 @@ pub async fn send_envelope(
     let xhr = web_sys::XmlHttpRequest::new().map_err(|_| network_error())?;
     xhr.open("POST", paths::ENVELOPES)
         .map_err(|_| network_error())?;
-    let _ = xhr.set_request_header("Authorization", &format!("Bearer {}", c.office_token));
-    if let Some(session) = &c.session {
-        let _ = xhr.set_request_header(medimail_api::SESSION_HEADER, session);
+    for (name, value) in c.headers() {
+        let _ = xhr.set_request_header(name, &value);
     }
     let _ = xhr.set_request_header("Accept", "application/json");
     let progress =
