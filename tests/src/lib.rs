@@ -79,6 +79,33 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
+/// How often [`wait_until`] looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Polls `done` until it holds; false if `timeout` passed first.
+pub async fn poll_until(timeout: Duration, mut done: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until `done` holds: the way to wait for a job's own signal (a log line, a row,
+/// a file, a recorded request) before asserting what it did or did not do. Panics with
+/// `what` after `timeout`.
+pub async fn wait_until(what: &str, timeout: Duration, done: impl AsyncFnMut() -> bool) {
+    assert!(
+        poll_until(timeout, done).await,
+        "{what}: not within {timeout:?}"
+    );
+}
+
 /// How to start the server under test.
 #[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
@@ -305,6 +332,31 @@ impl Server {
         medimail_server::db::connect_and_migrate(&self.sqlite_url())
             .await
             .expect("the server's SQLite database")
+    }
+
+    /// Waits (30 s at most) until `done` holds; on failure the panic shows `what` and the
+    /// server's log.
+    pub async fn wait_until(&self, what: &str, done: impl AsyncFnMut() -> bool) {
+        let timeout = Duration::from_secs(30);
+        if !poll_until(timeout, done).await {
+            panic!(
+                "{what}: not within {timeout:?}; server log:\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// Waits until the server's log holds `count` lines containing `needle` (restarts
+    /// append to the same log, so a count tells one start's line from the next).
+    pub async fn wait_for_log(&self, needle: &str, count: usize) {
+        let what = format!("{count} log line(s) containing {needle:?}");
+        self.wait_until(&what, async || self.log_count(needle) >= count)
+            .await;
+    }
+
+    /// How many lines of the server's log contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log().lines().filter(|l| l.contains(needle)).count()
     }
 
     /// What the server wrote to stdout and stderr so far.

@@ -97,18 +97,6 @@ impl Upload {
     }
 }
 
-async fn wait_for(what: &str, server: &Server, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !done().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: not after 20 s:\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn kill(server: &Server) {
     let pid = server.pid().expect("pid");
     std::process::Command::new("kill")
@@ -125,10 +113,11 @@ async fn restart_and_check_nothing_was_sealed(server: &mut Server, db: &Database
     let blobs = server.data_dir.path().join("blobs");
     // The sweep deletes the files, then logs its summary: wait for both (the log line
     // can come a moment after the folder is empty).
-    wait_for("orphan blobs swept", server, async || {
-        files_under(&blobs, false) == 0 && server.log().contains("orphan blobs swept")
-    })
-    .await;
+    server
+        .wait_until("orphan blobs swept", async || {
+            files_under(&blobs, false) == 0 && server.log().contains("orphan blobs swept")
+        })
+        .await;
     assert_eq!(
         envelope::Entity::find().count(db).await.expect("q"),
         0,
@@ -182,10 +171,11 @@ async fn a_server_killed_during_an_upload_leaves_no_envelope_and_its_blobs_are_s
         .await;
     // Let the server write what it received, then kill it mid-upload.
     let blobs = server.data_dir.path().join("blobs");
-    wait_for("two blobs and a staging file", &server, async || {
-        files_under(&blobs, true) >= 2 && files_under(&blobs, false) >= 3
-    })
-    .await;
+    server
+        .wait_until("two blobs and a staging file", async || {
+            files_under(&blobs, true) >= 2 && files_under(&blobs, false) >= 3
+        })
+        .await;
     kill(&server);
     drop(upload.sender);
     let _ = tokio::time::timeout(Duration::from_secs(10), upload.request).await;
@@ -209,21 +199,22 @@ async fn kill_while_sealing(
     upload.send(&Upload::file_part(0, 2 * 1024 * 1024)).await;
     // The session is checked and the first file is being written: take the lock now.
     let blobs = server.data_dir.path().join("blobs");
-    wait_for("the first file is being written", &server, async || {
-        files_under(&blobs, false) >= 1
-    })
-    .await;
+    server
+        .wait_until("the first file is being written", async || {
+            files_under(&blobs, false) >= 1
+        })
+        .await;
     let held = lock().await;
     upload.send(&Upload::file_part(1, 2 * 1024 * 1024)).await;
     upload.send(format!("--{BOUNDARY}--\r\n").as_bytes()).await;
-    wait_for("both files stored", &server, async || {
-        files_under(&blobs, true) == 2
-    })
-    .await;
-    wait_for("the server waits inside sealing", &server, async || {
-        server_is_waiting().await
-    })
-    .await;
+    server
+        .wait_until("both files stored", async || files_under(&blobs, true) == 2)
+        .await;
+    server
+        .wait_until("the server waits inside sealing", async || {
+            server_is_waiting().await
+        })
+        .await;
     assert!(!upload.request.is_finished(), "the send waits for the lock");
     kill(&server);
     held.rollback().await.expect("release the lock");

@@ -121,24 +121,32 @@ async fn a_429_waits_for_retry_after_and_a_401_gets_a_fresh_token_once() {
 
 #[tokio::test]
 async fn a_403_is_a_permanent_refusal_recorded_for_administrators() {
+    use medimail_server::entity::{audit_event, outbox};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
     let s = setup().await;
     s.graph.script(&[(403, None)]);
     s.request_code().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !s.server.log().contains("refused permanently") {
-        assert!(std::time::Instant::now() < deadline, "{}", s.server.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The worker's final state for the mail: its outbox row marked refused (after which
+    // it never picks the mail up again), then the audit record.
+    let db = s.server.sqlite().await;
+    let refused = async || {
+        audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("mail_refused"))
+            .all(&db)
+            .await
+            .expect("audit")
+    };
+    s.server
+        .wait_until("the refusal recorded", async || !refused().await.is_empty())
+        .await;
+    let rows = outbox::Entity::find().all(&db).await.expect("outbox");
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["refused"], "final, never to be retried");
+    assert!(s.server.log().contains("refused permanently"));
     assert_eq!(s.graph.calls().len(), 1, "not retried");
     assert!(s.graph.sent().is_empty());
-    let db = s.server.sqlite().await;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let refused = medimail_server::entity::audit_event::Entity::find()
-        .filter(medimail_server::entity::audit_event::Column::Action.eq("mail_refused"))
-        .all(&db)
-        .await
-        .expect("audit");
+    let refused = refused().await;
     assert_eq!(refused.len(), 1);
     assert!(refused[0].detail.contains("403"), "{}", refused[0].detail);
 }

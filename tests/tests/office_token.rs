@@ -308,7 +308,15 @@ async fn health_needs_no_token_and_tokens_never_reach_the_log() {
         &with(idp::valid_claims(), "aud", "x".into()),
     );
     refused(&server, &token).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The request's response line comes after anything logged while it was handled.
+    server
+        .wait_until("the refusal's response line", async || {
+            server
+                .log()
+                .lines()
+                .any(|l| l.contains("path=/api/me") && l.contains("status=401"))
+        })
+        .await;
     let signature = token.rsplit('.').next().expect("signature");
     assert!(
         !server.log().contains(signature),

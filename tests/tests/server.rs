@@ -192,6 +192,8 @@ async fn survives_a_malformed_host_header() {
 #[tokio::test]
 async fn never_logs_tokens_or_query_strings() {
     let server = Server::start(ServerOptions::default()).await;
+    // Start-up's readiness checks call /api/health too: count their lines.
+    let probes = server.log_count("/api/health");
     let response = server
         .client()
         .get(server.url("/api/health?q=Dupont-Patient"))
@@ -201,7 +203,8 @@ async fn never_logs_tokens_or_query_strings() {
         .await
         .expect("health");
     assert_eq!(response.status(), 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The request's response line comes after anything logged while it was handled.
+    server.wait_for_log("/api/health", probes + 1).await;
     let log = server.log();
     assert!(log.contains("/api/health"), "the request is logged:\n{log}");
     assert!(log.contains("status=200"), "{log}");
@@ -224,8 +227,9 @@ async fn json_log_format_writes_one_object_per_line() {
         ..Default::default()
     })
     .await;
+    let probes = server.log_count("/api/health");
     server.get("/api/health").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.wait_for_log("/api/health", probes + 1).await;
     let log = server.log();
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty());

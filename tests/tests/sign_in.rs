@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 const MAILBOX: &str = "m.pollet@chu-exemple.fr";
+/// The outbox worker's line for a failed attempt that it rescheduled.
+const WILL_RETRY: &str = "will retry";
 
 /// A server trusting the test identity provider and mailing through `smtp_url`.
 async fn server(idp: &TestIdp, smtp_url: &str, extra: &[(&str, &str)]) -> Server {
@@ -315,8 +317,7 @@ async fn a_code_requested_while_smtp_is_down_arrives_when_it_comes_back() {
         200,
         "accepted, waiting in the outbox"
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(server.log().contains("will retry"), "{}", server.log());
+    server.wait_for_log(WILL_RETRY, 1).await;
 
     let sink = SmtpSink::start(port).await;
     let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
@@ -326,6 +327,9 @@ async fn a_code_requested_while_smtp_is_down_arrives_when_it_comes_back() {
 
 #[tokio::test]
 async fn a_server_restart_between_request_and_delivery_loses_nothing() {
+    use medimail_server::entity::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
     let idp = TestIdp::start().await;
     let port = medimail_e2e::free_port();
     let mut server = server(&idp, &format!("smtp://127.0.0.1:{port}"), &[]).await;
@@ -333,14 +337,26 @@ async fn a_server_restart_between_request_and_delivery_loses_nothing() {
     choose_passphrase(&server, &token).await;
     let (status, body) = request_code(&server, &token).await;
     assert_eq!(status, 200, "{body}\n{}", server.log());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Restart once the first attempt has failed and the mail is rescheduled.
+    server.wait_for_log(WILL_RETRY, 1).await;
     server.restart().await;
     let sink = SmtpSink::start(port).await;
     let mails = sink.wait_for(1, Duration::from_secs(30)).await;
     let code = mails[0].code();
     let (status, body) = authenticate(&server, &token, &code, PASSPHRASE).await;
     assert_eq!(status, 201, "{body}");
-    // Delivered once, not once per start.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Delivered once, not once per start: once no mail waits in the outbox, the worker
+    // has nothing left to send.
+    let db = server.sqlite().await;
+    server
+        .wait_until("no mail waiting in the outbox", async || {
+            outbox::Entity::find()
+                .filter(outbox::Column::Status.ne("sent"))
+                .count(&db)
+                .await
+                .expect("outbox")
+                == 0
+        })
+        .await;
     assert_eq!(sink.mails().len(), 1);
 }
