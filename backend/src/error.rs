@@ -166,21 +166,6 @@ impl AppError {
         RequestRefusal::Unreadable.into()
     }
 
-    /// A refusal with `status`, a stable `code` and a French `message`.
-    pub fn rejected(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        AppError::Rejected(status, ErrorBody::new(code, message))
-    }
-
-    /// A refusal tied to a form field.
-    pub fn on_field(
-        status: StatusCode,
-        field: &str,
-        code: &str,
-        message: impl Into<String>,
-    ) -> Self {
-        AppError::Rejected(status, ErrorBody::new(code, message).on_field(field))
-    }
-
     /// Wraps an internal failure (logged, never shown).
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         AppError::Internal(detail.to_string())

@@ -1,42 +1,17 @@
 //! French formatting of times for messages shown to users, in the time of metropolitan
-//! France (Europe/Paris: UTC+1, UTC+2 from the last Sunday of March 01:00 UTC to the last
-//! Sunday of October 01:00 UTC, EU Directive 2000/84/EC).
+//! France: the IANA zone Europe/Paris (chrono-tz), summer time included.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
-
-/// The last Sunday of `month` in `year`, at 01:00 UTC.
-fn last_sunday_0100_utc(year: i32, month: u32) -> DateTime<Utc> {
-    let first_of_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    }
-    .unwrap_or_default();
-    let mut day = first_of_next - Duration::days(1);
-    while day.weekday() != Weekday::Sun {
-        day -= Duration::days(1);
-    }
-    Utc.from_utc_datetime(&day.and_hms_opt(1, 0, 0).unwrap_or_default())
-}
-
-/// The Paris offset in effect at `at`.
-pub fn paris_offset(at: DateTime<Utc>) -> FixedOffset {
-    let summer =
-        at >= last_sunday_0100_utc(at.year(), 3) && at < last_sunday_0100_utc(at.year(), 10);
-    let hours = if summer { 2 } else { 1 };
-    FixedOffset::east_opt(hours * 3600).expect("one or two hours is a valid offset")
-}
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Europe::Paris;
 
 /// "16:42" in Paris time.
 pub fn time_of_day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&paris_offset(at))
-        .format("%H:%M")
-        .to_string()
+    at.with_timezone(&Paris).format("%H:%M").to_string()
 }
 
 /// "27/11/2026 à 16:42" in Paris time.
 pub fn date_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&paris_offset(at))
+    at.with_timezone(&Paris)
         .format("%d/%m/%Y à %H:%M")
         .to_string()
 }
@@ -60,7 +35,7 @@ pub fn long_date_time(at: DateTime<Utc>) -> String {
         "novembre",
         "décembre",
     ];
-    let local = at.with_timezone(&paris_offset(at));
+    let local = at.with_timezone(&Paris);
     format!(
         "{} {} {} {} à {}",
         DAYS[local.weekday().num_days_from_monday() as usize],

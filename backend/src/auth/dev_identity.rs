@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -23,6 +22,7 @@ use medimail_api::{DevIdentityRequest, DevIdentityToken, paths};
 use sha2::{Digest, Sha256};
 
 use crate::auth::office::{AllowedTenants, OfficeVerifier, VerifierSettings};
+use crate::auth::refusal::AuthRefusal;
 use crate::error::AppError;
 use crate::web::{Json, Multipart};
 
@@ -118,21 +118,11 @@ pub fn check_request(request: &DevIdentityRequest) -> Result<(), AppError> {
         && !mailbox.chars().any(|c| c.is_whitespace() || c.is_control())
         && mailbox.parse::<lettre::Address>().is_ok();
     if !plausible {
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mailbox",
-            "dev_mailbox_invalid",
-            "Saisissez une adresse de messagerie complète, par exemple marie.curie@chu-exemple.fr.",
-        ));
+        return Err(AuthRefusal::DevMailboxInvalid.into());
     }
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "name",
-            "dev_name_invalid",
-            "Saisissez un nom de 1 à 128 caractères, par exemple Marie CURIE.",
-        ));
+        return Err(AuthRefusal::DevNameInvalid.into());
     }
     Ok(())
 }

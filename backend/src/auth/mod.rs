@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod office;
 pub mod otp;
 pub mod passphrase;
+pub mod refusal;
 pub mod routes;
 pub mod session;
 pub mod strong;

@@ -3,13 +3,13 @@
 //! with rate limits and the account lockout. Every step goes to the audit trail with the
 //! client address — never the code or the passphrase.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use medimail_api::{CodeRequested, ErrorBody, SessionInfo};
+use medimail_api::{CodeRequested, SessionInfo};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::auth::office::OfficeIdentity;
+use crate::auth::refusal::{AuthRefusal, seconds_until};
 use crate::auth::{otp, passphrase, session};
 use crate::entity::account;
 use crate::error::AppError;
@@ -27,30 +27,13 @@ pub struct Authenticator<'a> {
 }
 
 /// Consecutive failures (wrong code or passphrase) that lock the account…
-pub const MAX_CONSECUTIVE_FAILURES: i32 = 10;
+pub use crate::auth::refusal::MAX_CONSECUTIVE_FAILURES;
 /// …for this long.
 pub const LOCKOUT: Duration = Duration::minutes(15);
 
-fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    Ord::max((until - now).num_seconds(), 1) as u64
-}
-
 /// 423 with the time the lock ends.
 pub fn locked_error(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
-    let wait = seconds_until(until, now);
-    AppError::Rejected(
-        StatusCode::LOCKED,
-        ErrorBody::new(
-            "account_locked",
-            format!(
-                "Votre compte Medimail est verrouillé pour 15 minutes après {MAX_CONSECUTIVE_FAILURES} \
-                 échecs d'authentification consécutifs. Vous pourrez réessayer à {} ({}).",
-                crate::fr::time_of_day(until),
-                crate::fr::in_duration(wait as i64)
-            ),
-        )
-        .retry_after(wait),
-    )
+    AuthRefusal::Locked { until, now }.into()
 }
 
 /// Audit helper: the actor is the mailbox (or the account id), the detail always names
@@ -79,11 +62,7 @@ fn check_not_locked(account: &account::Model, now: DateTime<Utc>) -> Result<(), 
 }
 
 fn passphrase_required() -> AppError {
-    AppError::rejected(
-        StatusCode::CONFLICT,
-        "passphrase_required",
-        "Choisissez d'abord votre passephrase personnelle.",
-    )
+    AuthRefusal::PassphraseRequired.into()
 }
 
 /// First use: stores the chosen passphrase (argon2id) if none is set yet.
@@ -95,29 +74,14 @@ pub async fn choose_passphrase(
 ) -> Result<(), AppError> {
     let account = crate::account::registry::find_or_register(ctx.db, identity).await?;
     if account.passphrase_hash.is_some() {
-        return Err(AppError::rejected(
-            StatusCode::CONFLICT,
-            "passphrase_already_set",
-            "Votre passephrase est déjà choisie. Pour la changer, adressez-vous à votre \
-             responsable Medimail.",
-        ));
+        return Err(AuthRefusal::PassphraseAlreadySet.into());
     }
     if let Err(rule) = passphrase::check_new(
         &chosen.passphrase,
         &chosen.confirmation,
         account.mailbox.as_deref(),
     ) {
-        let field = if rule == passphrase::PassphraseRule::Mismatch {
-            "confirmation"
-        } else {
-            "passphrase"
-        };
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            field,
-            rule.code(),
-            rule.message(),
-        ));
+        return Err(AuthRefusal::PassphraseRule(rule).into());
     }
     let phc = passphrase::hash(chosen.passphrase).await?;
     // Only if still unset: two tabs choosing at once cannot overwrite each other.
@@ -128,11 +92,7 @@ pub async fn choose_passphrase(
         .exec(ctx.db)
         .await?;
     if updated.rows_affected != 1 {
-        return Err(AppError::rejected(
-            StatusCode::CONFLICT,
-            "passphrase_already_set",
-            "Votre passephrase vient d'être choisie depuis une autre fenêtre.",
-        ));
+        return Err(AuthRefusal::PassphraseJustChosen.into());
     }
     audit(
         ctx,
@@ -157,12 +117,7 @@ pub async fn request_code(
         return Err(passphrase_required());
     }
     let Some(mailbox) = account.mailbox.clone().filter(|m| m.contains('@')) else {
-        return Err(AppError::rejected(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "mailbox_missing",
-            "Votre identité Office 365 ne comporte pas d'adresse de messagerie : le code \
-             ne peut pas vous être envoyé. Prévenez votre service informatique.",
-        ));
+        return Err(AuthRefusal::MailboxMissing.into());
     };
 
     // At most 10 per hour…
@@ -179,20 +134,7 @@ pub async fn request_code(
             serde_json::json!({"reason": "hourly_limit"}),
         )
         .await?;
-        return Err(AppError::Rejected(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorBody::new(
-                "code_rate_limited",
-                format!(
-                    "Vous avez demandé {} codes en une heure. Vous pourrez en demander un \
-                     nouveau à {} ({}).",
-                    otp::MAX_PER_HOUR,
-                    crate::fr::time_of_day(until),
-                    crate::fr::in_duration(wait as i64)
-                ),
-            )
-            .retry_after(wait),
-        ));
+        return Err(AuthRefusal::CodeRateLimited { until, wait }.into());
     }
 
     let txn = crate::db::begin_write(ctx.db).await?;
@@ -211,17 +153,7 @@ pub async fn request_code(
         txn.rollback().await?;
         let last = account.last_code_requested_at.unwrap_or(now);
         let wait = seconds_until(last + otp::MIN_INTERVAL, now);
-        return Err(AppError::Rejected(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorBody::new(
-                "code_too_soon",
-                format!(
-                    "Un code vient de vous être envoyé. Vous pourrez en demander un autre {}.",
-                    crate::fr::in_duration(wait as i64)
-                ),
-            )
-            .retry_after(wait),
-        ));
+        return Err(AuthRefusal::CodeTooSoon { wait }.into());
     }
     let (row, code) = otp::issue(&txn, ctx.keys, &account.id, now).await?;
     let mail = crate::mail::one_time_code_mail(&mailbox, &code);
@@ -310,38 +242,17 @@ pub async fn open_session(
     };
     let code = request.code.trim().to_owned();
     if !otp::is_well_formed(&code) {
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "code",
-            "code_format",
-            "Le code à usage unique est composé de 6 chiffres : recopiez-le depuis le mail \
-             « Votre code d'accès Medimail ».",
-        ));
+        return Err(AuthRefusal::CodeFormat.into());
     }
     if request.passphrase.is_empty() {
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "passphrase",
-            "passphrase_missing",
-            "Saisissez votre passephrase.",
-        ));
+        return Err(AuthRefusal::PassphraseMissing.into());
     }
     if request.passphrase.chars().count() > passphrase::MAX_CHARS {
-        return Err(AppError::on_field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "passphrase",
-            "passphrase_too_long",
-            "La passephrase ne peut pas dépasser 256 caractères.",
-        ));
+        return Err(AuthRefusal::PassphraseTooLong.into());
     }
 
     let Some(current) = otp::current(ctx.db, &account.id).await? else {
-        return Err(AppError::on_field(
-            StatusCode::BAD_REQUEST,
-            "code",
-            "code_missing",
-            "Aucun code en cours pour votre compte : cliquez sur « Demander un code ».",
-        ));
+        return Err(AuthRefusal::CodeMissing.into());
     };
     if current.expires_at <= now {
         otp::consume(ctx.db, &current.id, now, "expired").await?;
@@ -353,13 +264,7 @@ pub async fn open_session(
             serde_json::json!({"reason": "code_expired", "code_id": current.id}),
         )
         .await?;
-        return Err(AppError::on_field(
-            StatusCode::BAD_REQUEST,
-            "code",
-            "code_expired",
-            "Ce code a expiré : un code n'est valable que 10 minutes. Cliquez sur « Demander \
-             un code » pour en recevoir un nouveau.",
-        ));
+        return Err(AuthRefusal::CodeExpired.into());
     }
 
     let code_ok = otp::matches(ctx.keys, &current, &code);
@@ -386,26 +291,10 @@ pub async fn open_session(
             return Err(locked_error(until, now));
         }
         if invalidated {
-            return Err(AppError::on_field(
-                StatusCode::BAD_REQUEST,
-                "code",
-                "code_invalidated",
-                "Code erroné 5 fois : ce code n'est plus valable. Cliquez sur « Demander un \
-                 code » pour en recevoir un nouveau.",
-            ));
+            return Err(AuthRefusal::CodeInvalidated.into());
         }
         let left = otp::MAX_FAILURES - tries;
-        return Err(AppError::on_field(
-            StatusCode::BAD_REQUEST,
-            "code",
-            "code_incorrect",
-            format!(
-                "Code à usage unique incorrect. Vérifiez le dernier mail « Votre code d'accès \
-                 Medimail » ({left} essai{} restant{} avec ce code).",
-                if left > 1 { "s" } else { "" },
-                if left > 1 { "s" } else { "" }
-            ),
-        ));
+        return Err(AuthRefusal::CodeIncorrect { left }.into());
     }
     if !passphrase_ok {
         let lock = count_account_failure(ctx, &account, now).await?;
@@ -428,26 +317,14 @@ pub async fn open_session(
             .await?;
             return Err(locked_error(until, now));
         }
-        return Err(AppError::on_field(
-            StatusCode::BAD_REQUEST,
-            "passphrase",
-            "passphrase_incorrect",
-            "Passephrase incorrecte. Attention : après 10 échecs consécutifs, le compte est \
-             verrouillé pendant 15 minutes.",
-        ));
+        return Err(AuthRefusal::PassphraseIncorrect.into());
     }
 
     let txn = crate::db::begin_write(ctx.db).await?;
     // Single use, even against two simultaneous requests with the same code.
     if !otp::consume(&txn, &current.id, now, "used").await? {
         txn.rollback().await?;
-        return Err(AppError::on_field(
-            StatusCode::BAD_REQUEST,
-            "code",
-            "code_missing",
-            "Ce code vient d'être utilisé. Cliquez sur « Demander un code » pour en recevoir \
-             un nouveau.",
-        ));
+        return Err(AuthRefusal::CodeJustUsed.into());
     }
     account::Entity::update_many()
         .col_expr(account::Column::FailedAttempts, Expr::value(0))

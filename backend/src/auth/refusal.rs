@@ -1,0 +1,212 @@
+//! Why the sign-in refuses a request: each refusal's status, stable code and French
+//! message (with its field and `Retry-After` where the pane needs them), in one place.
+//! The Office token's refusals are `office::TokenError`, the session's
+//! `session::SessionError`.
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+
+use super::otp;
+use super::passphrase::{self, PassphraseRule};
+use crate::error::Refusal;
+
+/// Consecutive failures (wrong code or passphrase) that lock the account…
+pub const MAX_CONSECUTIVE_FAILURES: i32 = 10;
+
+/// Whole seconds from `now` to `until`, at least 1.
+pub fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    Ord::max((until - now).num_seconds(), 1) as u64
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthRefusal {
+    /// 10 failures in a row: locked until then (the request's time beside it).
+    Locked {
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    /// No passphrase chosen yet.
+    PassphraseRequired,
+    /// A passphrase is already chosen.
+    PassphraseAlreadySet,
+    /// Another window chose it a moment ago.
+    PassphraseJustChosen,
+    /// The chosen passphrase breaks a rule.
+    PassphraseRule(PassphraseRule),
+    /// The identity names no mailbox to mail the code to.
+    MailboxMissing,
+    /// Ten codes in the last hour; a new one from `until`.
+    CodeRateLimited {
+        until: DateTime<Utc>,
+        wait: u64,
+    },
+    /// One code a minute; a new one in `wait` seconds.
+    CodeTooSoon {
+        wait: u64,
+    },
+    /// Not 6 digits.
+    CodeFormat,
+    PassphraseMissing,
+    PassphraseTooLong,
+    /// No code pending.
+    CodeMissing,
+    /// The code was used a moment ago (by a concurrent request).
+    CodeJustUsed,
+    CodeExpired,
+    /// Five wrong tries: the code is burnt.
+    CodeInvalidated,
+    /// Wrong code, `left` tries remain with it.
+    CodeIncorrect {
+        left: i32,
+    },
+    PassphraseIncorrect,
+    /// Development identity: not an address.
+    DevMailboxInvalid,
+    /// Development identity: no usable name.
+    DevNameInvalid,
+}
+
+impl Refusal for AuthRefusal {
+    fn status(&self) -> StatusCode {
+        use AuthRefusal::*;
+        match self {
+            Locked { .. } => StatusCode::LOCKED,
+            PassphraseRequired | PassphraseAlreadySet | PassphraseJustChosen => {
+                StatusCode::CONFLICT
+            }
+            PassphraseRule(_) | MailboxMissing | CodeFormat | PassphraseMissing
+            | PassphraseTooLong | DevMailboxInvalid | DevNameInvalid => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            CodeRateLimited { .. } | CodeTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            CodeMissing
+            | CodeJustUsed
+            | CodeExpired
+            | CodeInvalidated
+            | CodeIncorrect { .. }
+            | PassphraseIncorrect => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        use AuthRefusal::*;
+        match self {
+            Locked { .. } => "account_locked",
+            PassphraseRequired => "passphrase_required",
+            PassphraseAlreadySet | PassphraseJustChosen => "passphrase_already_set",
+            PassphraseRule(rule) => rule.code(),
+            MailboxMissing => "mailbox_missing",
+            CodeRateLimited { .. } => "code_rate_limited",
+            CodeTooSoon { .. } => "code_too_soon",
+            CodeFormat => "code_format",
+            PassphraseMissing => "passphrase_missing",
+            PassphraseTooLong => "passphrase_too_long",
+            CodeMissing | CodeJustUsed => "code_missing",
+            CodeExpired => "code_expired",
+            CodeInvalidated => "code_invalidated",
+            CodeIncorrect { .. } => "code_incorrect",
+            PassphraseIncorrect => "passphrase_incorrect",
+            DevMailboxInvalid => "dev_mailbox_invalid",
+            DevNameInvalid => "dev_name_invalid",
+        }
+    }
+
+    fn message(&self) -> String {
+        use AuthRefusal::*;
+        match self {
+            Locked { until, now } => format!(
+                "Votre compte Medimail est verrouillé pour 15 minutes après {MAX_CONSECUTIVE_FAILURES} \
+                 échecs d'authentification consécutifs. Vous pourrez réessayer à {} ({}).",
+                crate::fr::time_of_day(*until),
+                crate::fr::in_duration(seconds_until(*until, *now) as i64)
+            ),
+            PassphraseRequired => "Choisissez d'abord votre passephrase personnelle.".to_owned(),
+            PassphraseAlreadySet => "Votre passephrase est déjà choisie. Pour la changer, \
+                 adressez-vous à votre responsable Medimail."
+                .to_owned(),
+            PassphraseJustChosen => {
+                "Votre passephrase vient d'être choisie depuis une autre fenêtre.".to_owned()
+            }
+            PassphraseRule(rule) => rule.message().to_owned(),
+            MailboxMissing => "Votre identité Office 365 ne comporte pas d'adresse de \
+                 messagerie : le code ne peut pas vous être envoyé. Prévenez votre service \
+                 informatique."
+                .to_owned(),
+            CodeRateLimited { until, wait } => format!(
+                "Vous avez demandé {} codes en une heure. Vous pourrez en demander un \
+                 nouveau à {} ({}).",
+                otp::MAX_PER_HOUR,
+                crate::fr::time_of_day(*until),
+                crate::fr::in_duration(*wait as i64)
+            ),
+            CodeTooSoon { wait } => format!(
+                "Un code vient de vous être envoyé. Vous pourrez en demander un autre {}.",
+                crate::fr::in_duration(*wait as i64)
+            ),
+            CodeFormat => "Le code à usage unique est composé de 6 chiffres : recopiez-le \
+                 depuis le mail « Votre code d'accès Medimail »."
+                .to_owned(),
+            PassphraseMissing => "Saisissez votre passephrase.".to_owned(),
+            PassphraseTooLong => format!(
+                "La passephrase ne peut pas dépasser {} caractères.",
+                passphrase::MAX_CHARS
+            ),
+            CodeMissing => "Aucun code en cours pour votre compte : cliquez sur « Demander un \
+                 code »."
+                .to_owned(),
+            CodeJustUsed => "Ce code vient d'être utilisé. Cliquez sur « Demander un code » \
+                 pour en recevoir un nouveau."
+                .to_owned(),
+            CodeExpired => "Ce code a expiré : un code n'est valable que 10 minutes. Cliquez \
+                 sur « Demander un code » pour en recevoir un nouveau."
+                .to_owned(),
+            CodeInvalidated => "Code erroné 5 fois : ce code n'est plus valable. Cliquez sur \
+                 « Demander un code » pour en recevoir un nouveau."
+                .to_owned(),
+            CodeIncorrect { left } => format!(
+                "Code à usage unique incorrect. Vérifiez le dernier mail « Votre code d'accès \
+                 Medimail » ({left} essai{} restant{} avec ce code).",
+                if *left > 1 { "s" } else { "" },
+                if *left > 1 { "s" } else { "" }
+            ),
+            PassphraseIncorrect => "Passephrase incorrecte. Attention : après 10 échecs \
+                 consécutifs, le compte est verrouillé pendant 15 minutes."
+                .to_owned(),
+            DevMailboxInvalid => "Saisissez une adresse de messagerie complète, par exemple \
+                 marie.curie@chu-exemple.fr."
+                .to_owned(),
+            DevNameInvalid => {
+                "Saisissez un nom de 1 à 128 caractères, par exemple Marie CURIE.".to_owned()
+            }
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        use AuthRefusal::*;
+        match self {
+            PassphraseRule(passphrase::PassphraseRule::Mismatch) => Some("confirmation"),
+            PassphraseRule(_) | PassphraseMissing | PassphraseTooLong | PassphraseIncorrect => {
+                Some("passphrase")
+            }
+            CodeFormat
+            | CodeMissing
+            | CodeJustUsed
+            | CodeExpired
+            | CodeInvalidated
+            | CodeIncorrect { .. } => Some("code"),
+            DevMailboxInvalid => Some("mailbox"),
+            DevNameInvalid => Some("name"),
+            _ => None,
+        }
+    }
+
+    fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            AuthRefusal::Locked { until, now } => Some(seconds_until(*until, *now)),
+            AuthRefusal::CodeRateLimited { wait, .. } | AuthRefusal::CodeTooSoon { wait } => {
+                Some(*wait)
+            }
+            _ => None,
+        }
+    }
+}
