@@ -523,14 +523,11 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     );
     browser.click("#compose-close").await;
 
-    // An envelope whose opening window has not begun: the dates, no content.
-    let later = (std::time::SystemTime::now() + Duration::from_secs(2 * 86_400))
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let later = chrono::DateTime::from_timestamp(later as i64, 0)
-        .expect("date")
-        .to_rfc3339();
+    // An envelope whose opening window has not begun: the dates, no content. This
+    // server has no test clock, so its clock is the system's: two days from now is in
+    // its future whatever the day (no date is asserted).
+    let later = (chrono::Utc::now() + chrono::TimeDelta::days(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let waiting = send(
         &server,
         (&marie, &marie_session),
