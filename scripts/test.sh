@@ -37,6 +37,9 @@ echo "==> database tests run on SQLite and on PostgreSQL (${DATABASE_URL%%@*}@â€
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
+echo "==> the server's layering (scripts/module-graph.py)"
+python3 "$ROOT/scripts/module-graph.py"
+
 echo "==> cargo clippy"
 cargo fetch --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings

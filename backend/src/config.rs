@@ -1,7 +1,7 @@
 //! Server configuration, parsed once at start-up from flags and environment variables.
 //!
 //! The variable names are a contract with operators and outside test suites (see
-//! ARCHITECTURE.md, "Configuration"): extend, never rename.
+//! the README, "Configuration"): extend, never rename.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Verification of the Office identity token (an Entra ID v2 access token obtained by the
 //! task pane with `Office.auth.getAccessToken()`), before any other work on a request.
 //!
-//! Rules (Microsoft identity platform, "Validate tokens"; ARCHITECTURE.md "Identity"):
+//! Rules (Microsoft identity platform, "Validate tokens"; docs/ARCHITECTURE.md "Identity"):
 //! RS256 only; `kid` in the JWKS named by the configured OpenID metadata (cached, refreshed
 //! on an unknown `kid` at most once a minute); `iss` equal to the issuer template for the
 //! token's `tid`, an allowed tenant; `aud` the application id or its id URI; `scp`

@@ -1,4 +1,4 @@
-//! Encryption at rest of envelopes (ARCHITECTURE.md, "crypto/").
+//! Encryption at rest of envelopes (docs/ARCHITECTURE.md, "Request flow").
 //!
 //! Each envelope has its own random 256-bit data key. The body is sealed with
 //! AES-256-GCM in one piece; each attachment is encrypted as a stream of 64 KiB chunks

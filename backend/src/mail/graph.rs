@@ -1,4 +1,4 @@
-//! Mail through Microsoft 365 (issue 7): an application token from **azure_identity**
+//! Mail through Microsoft 365: an application token from **azure_identity**
 //! (client secret credential, or a client assertion signed with the application's
 //! certificate — `MEDIMAIL_CLIENT_CERTIFICATE_FILE`; authority host configurable), then
 //! Microsoft Graph

@@ -1,4 +1,4 @@
-//! The directory, complete (issue 6): an account's visibility ("liste rouge") and its
+//! The directory, complete: an account's visibility ("liste rouge") and its
 //! MSSanté flag, its normalised name for the Medimail directory, each entry's town, the
 //! indexes the webmail's other criteria read (code postal, RPPS/ADELI), and favorites.
 
