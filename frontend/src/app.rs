@@ -29,8 +29,8 @@ use crate::route::Route;
 use crate::session::Auth;
 
 /// Every screen of the pane. A new screen (the account settings to come, for instance) is
-/// one more variant here, one more module under `pages/`, and one more arm in
-/// [`Screens`].
+/// one more variant here, one more module under `pages/`, and one more arm in `Screens`
+/// below.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
     /// Getting the Office identity, then the first-use passphrase or "Connexion"
@@ -225,7 +225,15 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
             }
         });
     };
-    let signed_in_now = move || session.try_with_untracked(Screen::signed_in) == Some(true);
+    // "Nouveau message", coming back to the envelope being read (if any) on "Fermer".
+    let compose = move |prefill: Option<ComposePrefill>| {
+        session.try_update(|at| {
+            if at.signed_in() {
+                let back_to = at.envelope();
+                *at = Screen::Compose { prefill, back_to };
+            }
+        });
+    };
     let on_signed_in = Callback::new(move |()| {
         // The notification's link, then what Outlook shows: the message being written
         // (start from it) or a Medimail notification (open its envelope).
@@ -235,13 +243,7 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         });
         spawn_local(async move {
             if let Some(found) = office::compose_prefill().await {
-                if signed_in_now() {
-                    let back_to = session.with_untracked(Screen::envelope);
-                    go(Screen::Compose {
-                        prefill: Some(found),
-                        back_to,
-                    });
-                }
+                compose(Some(found));
             } else if let Some(reference) = office::notification_reference().await {
                 go(Screen::Reading(reference));
             }
@@ -270,21 +272,15 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         });
     }
 
-    let on_new_message = Callback::new(move |()| {
-        let back_to = session.with_untracked(Screen::envelope);
-        go(Screen::Compose {
-            prefill: None,
-            back_to,
+    let on_new_message = Callback::new(move |()| compose(None));
+    let on_compose = Callback::new(move |prefill: ComposePrefill| compose(Some(prefill)));
+    let on_back = Callback::new(move |()| {
+        session.try_update(|at| {
+            if at.signed_in() {
+                *at = at.back();
+            }
         });
     });
-    let on_compose = Callback::new(move |prefill: ComposePrefill| {
-        let back_to = session.with_untracked(Screen::envelope);
-        go(Screen::Compose {
-            prefill: Some(prefill),
-            back_to,
-        });
-    });
-    let on_back = Callback::new(move |()| go(session.with_untracked(Screen::back)));
     let on_open = Callback::new(move |reference: String| go(Screen::Reading(reference)));
 
     let frame = Memo::new(move |_| screen.with(Frame::of));
@@ -341,5 +337,48 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         .into_any(),
         Frame::Help => view! { <Aide/> }.into_any(),
         Frame::NotFound => view! { <Introuvable/> }.into_any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_chooses_help_not_found_or_signing_in_first() {
+        assert_eq!(
+            Screen::of_route(&Route::Accueil),
+            Screen::SignIn { signed_out: false }
+        );
+        assert_eq!(
+            Screen::of_route(&Route::Ouvrir("abc".into())),
+            Screen::SignIn { signed_out: false }
+        );
+        assert_eq!(Screen::of_route(&Route::Aide), Screen::Help);
+        assert_eq!(Screen::of_route(&Route::Introuvable), Screen::NotFound);
+    }
+
+    #[test]
+    fn closing_a_new_message_goes_back_to_the_envelope_it_was_opened_from() {
+        let from_envelope = Screen::Compose {
+            prefill: None,
+            back_to: Some("abc".into()),
+        };
+        assert_eq!(from_envelope.back(), Screen::Reading("abc".into()));
+        let from_lists = Screen::Compose {
+            prefill: None,
+            back_to: None,
+        };
+        assert_eq!(from_lists.back(), Screen::Folders);
+        assert_eq!(Screen::Reading("abc".into()).back(), Screen::Folders);
+    }
+
+    #[test]
+    fn only_the_mailbox_screens_are_signed_in() {
+        assert!(Screen::Folders.signed_in());
+        assert!(Screen::Reading("abc".into()).signed_in());
+        assert!(!Screen::SignIn { signed_out: true }.signed_in());
+        assert!(!Screen::Help.signed_in());
+        assert!(!Screen::NotFound.signed_in());
     }
 }
