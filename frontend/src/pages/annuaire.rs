@@ -8,16 +8,13 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use medimail_api::directory::{self, TOO_SHORT};
 use medimail_api::{DirectoryContact, Me, annuaire};
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::components::feedback::FieldError;
 use crate::session::Auth;
-
-/// The manual's message when no field has 3 characters.
-pub const TOO_SHORT: &str =
-    "Veuillez indiquer vos critères de recherche (3 caractères minimum dans un champ).";
 
 /// "NOM Prénom code postal" (an organisation's mailbox: its raison sociale).
 pub fn row_label(c: &DirectoryContact) -> String {
@@ -65,7 +62,7 @@ pub fn details(c: &DirectoryContact) -> Vec<(&'static str, String)> {
 /// Whether a search may be sent: both empty (favorites) or a field of 3 characters.
 pub fn searchable(last: &str, first: &str) -> bool {
     let empty = last.trim().is_empty() && first.trim().is_empty();
-    empty || last.trim().chars().count() >= 3 || first.trim().chars().count() >= 3
+    empty || directory::long_enough([last, first])
 }
 
 /// Moves the focus to the previous or next row.

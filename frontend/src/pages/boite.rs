@@ -5,36 +5,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use medimail_api::EnvelopeList;
+use medimail_api::{EnvelopeList, Folder};
 
 use crate::api::{self, ApiError};
 use crate::components::feedback::Notice;
 use crate::session::Auth;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Folder {
-    Inbox,
-    Sent,
-    Deleted,
-}
-
-impl Folder {
-    fn code(self) -> &'static str {
-        match self {
-            Folder::Inbox => "inbox",
-            Folder::Sent => "sent",
-            Folder::Deleted => "deleted",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Folder::Inbox => "Messages reçus",
-            Folder::Sent => "Messages envoyés",
-            Folder::Deleted => "Messages supprimés",
-        }
-    }
-}
 
 /// What the lists keep while an envelope is read: the folder, page and search, the page
 /// last loaded (shown while it reloads) and the notice of the last folder action.
@@ -98,7 +73,7 @@ pub fn Boite(
             let result = auth
                 .call(|c| {
                     let q = q.clone();
-                    async move { api::list_envelopes(&c, f.code(), p, &q).await }
+                    async move { api::list_envelopes(&c, f.as_str(), p, &q).await }
                 })
                 .await;
             if let Err(e) = &result
@@ -124,11 +99,11 @@ pub fn Boite(
     };
 
     let folders = move || {
-        [Folder::Inbox, Folder::Sent, Folder::Deleted]
+        Folder::ALL
             .into_iter()
             .map(|f| {
                 view! {
-                    <button type="button" role="tab" id=format!("folder-{}", f.code())
+                    <button type="button" role="tab" id=format!("folder-{}", f.as_str())
                         class="folder" class:folder-current=move || folder.get() == f
                         aria-selected=move || (folder.get() == f).to_string()
                         on:click=move |_| choose(f)>
