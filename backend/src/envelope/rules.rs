@@ -9,16 +9,12 @@ use chrono::{DateTime, Months, Utc};
 use medimail_api::limits;
 use unicode_normalization::UnicodeNormalization;
 
-/// At most this many recipients, To and Cc together.
-pub const MAX_RECIPIENTS: usize = 100;
-/// "Objet": at most this many characters.
-pub const MAX_SUBJECT_CHARS: usize = 255;
-/// The message, after sanitisation: at most 1 Mo.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// An attachment's name: at most this many characters.
-pub const MAX_NAME_CHARS: usize = 255;
+/// The limits of an envelope, the same in the pane (`medimail_api::limits`).
+pub use medimail_api::limits::{
+    MAX_BODY_BYTES, MAX_FILE_NAME_CHARS as MAX_NAME_CHARS, MAX_RECIPIENTS, MAX_SUBJECT_CHARS,
+};
 /// The opening window closes at most this many months after sealing (the retention).
-pub const MAX_OPENING_MONTHS: u32 = 3;
+pub use medimail_api::retention::KEPT_MONTHS as MAX_OPENING_MONTHS;
 
 /// A broken rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,13 +40,9 @@ pub struct Recipients {
     pub cc: Vec<String>,
 }
 
-/// Splits what the user typed: addresses separated by `;`, `,` or line breaks.
-pub fn split_addresses(typed: &str) -> impl Iterator<Item = &str> {
-    typed
-        .split([';', ',', '\n', '\r'])
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-}
+/// Splits what the user typed: addresses separated by `;`, `,` or line breaks (the
+/// pane splits the same way).
+pub use medimail_api::addresses::split as split_addresses;
 
 /// Checks one mailbox address; returns its normalised form. Internationalised domains are
 /// accepted (checked through their IDNA form); the local part follows RFC 5321's
