@@ -14,12 +14,14 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 pub mod browser;
+pub mod fixture;
 pub mod graph;
 pub mod idp;
 pub mod office_stub;
 pub mod smtp;
 
 pub use browser::Browser;
+pub use fixture::{Identity, Pane, PaneOptions};
 pub use office_stub::OfficeStub;
 pub use smtp::SmtpSink;
 

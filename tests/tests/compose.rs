@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use fantoccini::Locator;
-use medimail_e2e::idp::{self, TestIdp};
-use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+use medimail_e2e::{Browser, Identity, OfficeStub, Pane, PaneOptions};
 use medimail_server::crypto::DataKey;
 use medimail_server::entity::{attachment, envelope, envelope_recipient};
 use medimail_server::keys::Keys;
@@ -18,32 +17,25 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 
 /// A server (development identity, real SMTP) and a browser signed in to it.
-async fn signed_in() -> (SmtpSink, OfficeStub, Server, Browser) {
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let server = Server::start(ServerOptions {
-        env: vec![
-            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
-            ("MEDIMAIL_SMTP_URL".into(), sink.url()),
-        ],
-        office_js_url: Some(stub.url_outside_office()),
-        ..Default::default()
+async fn signed_in() -> (Pane, Browser) {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: Vec::new(),
     })
     .await;
-    let browser = Browser::start(360, 900, &[]).await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
+    let browser = pane.open_pane((360, 900), &[], "").await;
     browser.click("#dev-continue").await;
-    browser.choose_passphrase(PASSPHRASE).await;
-    browser.click("#request-code").await;
-    let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.authenticate(&code, PASSPHRASE).await;
+    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
     browser.element("#signed-in").await;
-    (sink, stub, server, browser)
+    (pane, browser)
 }
 
 #[tokio::test]
 async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
-    let (_sink, _stub, server, browser) = signed_in().await;
+    let (pane, browser) = signed_in().await;
+    let server = &pane.server;
     browser.click("#new-message").await;
     // Plausible to the pane, refused by the server (two dots in a row).
     browser
@@ -121,7 +113,8 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
 
 #[tokio::test]
 async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
-    let (sink, _stub, server, browser) = signed_in().await;
+    let (pane, browser) = signed_in().await;
+    let (sink, server) = (&pane.sink, &pane.server);
 
     // Compose.
     browser.click("#new-message").await;
@@ -288,31 +281,25 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
 
 #[tokio::test]
 async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipients_and_subject() {
-    let idp = TestIdp::start().await;
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let mut env = idp.server_env();
-    env.push(("MEDIMAIL_SMTP_URL".into(), sink.url()));
-    let server = Server::start(ServerOptions {
-        env,
-        office_js_url: Some(stub.url_compose()),
-        ..Default::default()
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::office().await,
+        office_js: OfficeStub::url_compose,
+        env: Vec::new(),
     })
     .await;
-    let browser = Browser::start(360, 900, &[]).await;
-    let token =
-        serde_json::to_string(&idp::sign(&idp.current_key(), &idp::valid_claims())).expect("json");
-    browser
-        .before_each_page(&format!(
-            "window.__medimailOfficeToken = {token}; window.__medimailComposeItem = \
-             {{ to: ['Pierre.Dupond@chu-exemple.fr'], cc: ['s.pateney@chu-exemple.fr'], subject: 'Résultats de M. BLANC' }};"
-        ))
+    let browser = pane
+        .open_pane(
+            (360, 900),
+            &[],
+            &format!(
+                "{} window.__medimailComposeItem = \
+                 {{ to: ['Pierre.Dupond@chu-exemple.fr'], cc: ['s.pateney@chu-exemple.fr'], subject: 'Résultats de M. BLANC' }};",
+                pane.office_token_script()
+            ),
+        )
         .await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
-    browser.choose_passphrase(PASSPHRASE).await;
-    browser.click("#request-code").await;
-    let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
-    browser.authenticate(&code, PASSPHRASE).await;
+    pane.sign_in(&browser, "m.pollet@chu-exemple.fr", PASSPHRASE)
+        .await;
 
     // "Nouveau message" opens by itself, filled from the Outlook message.
     let subject = browser

@@ -323,52 +323,46 @@ mod pane {
     use std::time::Duration;
 
     use medimail_e2e::idp::{self, TestIdp};
-    use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+    use medimail_e2e::{Browser, Identity, OfficeStub, Pane, PaneOptions};
 
     const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 
-    async fn setup(
-        office_js: impl Fn(&OfficeStub) -> String,
-    ) -> (TestIdp, SmtpSink, OfficeStub, Server) {
+    /// The pane's servers, the code exchange authenticating with the client secret.
+    async fn setup(office_js: fn(&OfficeStub) -> String) -> Pane {
         let idp = TestIdp::start().await;
-        let sink = SmtpSink::start(0).await;
-        let stub = OfficeStub::start().await;
         let secret = tempfile::NamedTempFile::new().expect("secret");
         std::fs::write(secret.path(), idp::CLIENT_SECRET).expect("write");
         let (_, secret_path) = secret.keep().expect("keep");
-        let mut env = idp.server_env();
-        env.extend([
+        let env = vec![
             ("MEDIMAIL_AUTHORITY_URL".to_owned(), idp.authority_url()),
             (
                 "MEDIMAIL_CLIENT_SECRET_FILE".to_owned(),
                 secret_path.display().to_string(),
             ),
-            ("MEDIMAIL_SMTP_URL".to_owned(), sink.url()),
-        ]);
-        let server = Server::start(ServerOptions {
+        ];
+        Pane::start(PaneOptions {
+            identity: Identity::Office(idp),
+            office_js,
             env,
-            office_js_url: Some(office_js(&stub)),
-            ..Default::default()
         })
-        .await;
-        (idp, sink, stub, server)
+        .await
     }
 
-    async fn open_pane(server: &Server, before: &str) -> Browser {
-        let browser = Browser::start(360, 900, &["--disable-popup-blocking"]).await;
-        browser.before_each_page(before).await;
-        browser.open_pane(&server.url("/taskpane.html")).await;
-        browser
+    /// The task pane in a browser that lets it open the dialog's window.
+    async fn open_pane(pane: &Pane, before: &str) -> Browser {
+        pane.open_pane((360, 900), &["--disable-popup-blocking"], before)
+            .await
     }
 
     #[tokio::test]
     async fn where_single_sign_on_fails_the_dialog_signs_in_to_the_same_account() {
-        let (idp, sink, _stub, server) = setup(|s| s.url("PC")).await;
+        let pane = setup(|s| s.url("PC")).await;
+        let (idp, sink, server) = (pane.idp(), &pane.sink, &pane.server);
         // getAccessToken fails with 13012 (not available here); a forged message from
         // another origin reaches the pane before the real one.
         let forged = r#"{"status":"ok","office_token":"forged.token.value","expires_in":3600}"#;
         let browser = open_pane(
-            &server,
+            &pane,
             &format!(
                 "window.__medimailOfficeTokenError = 13012; window.__medimailDialogForeignFirst = {};",
                 serde_json::to_string(forged).expect("json")
@@ -431,9 +425,10 @@ mod pane {
 
     #[tokio::test]
     async fn without_identity_api_the_dialog_is_offered_and_a_refusal_is_explained() {
-        let (idp, _sink, _stub, server) = setup(OfficeStub::url_without_sso).await;
+        let pane = setup(OfficeStub::url_without_sso).await;
+        let idp = pane.idp();
         idp.sign_in_as(None);
-        let browser = open_pane(&server, "").await;
+        let browser = open_pane(&pane, "").await;
         browser.click("#dialog-sign-in").await;
         let error = browser.text_of("#dialog-error").await;
         assert!(error.contains("n'a pas été accordé"), "{error}");
@@ -447,9 +442,10 @@ mod pane {
 
     #[tokio::test]
     async fn closing_the_dialog_before_the_end_is_explained_and_can_be_retried() {
-        let (idp, _sink, _stub, server) = setup(OfficeStub::url_without_sso).await;
+        let servers = setup(OfficeStub::url_without_sso).await;
+        let idp = servers.idp();
         idp.hold_at_consent(true);
-        let browser = open_pane(&server, "").await;
+        let browser = open_pane(&servers, "").await;
         let pane = browser.client.window().await.expect("pane window");
         browser.click("#dialog-sign-in").await;
         // The dialog's window: wait for it, then close it as the user would.
@@ -484,8 +480,9 @@ mod pane {
 
     #[tokio::test]
     async fn a_cancelled_single_sign_on_is_explained_with_a_retry_not_the_dialog() {
-        let (idp, _sink, _stub, server) = setup(|s| s.url("OfficeOnline")).await;
-        let browser = open_pane(&server, "window.__medimailOfficeTokenError = 13002;").await;
+        let pane = setup(|s| s.url("OfficeOnline")).await;
+        let idp = pane.idp();
+        let browser = open_pane(&pane, "window.__medimailOfficeTokenError = 13002;").await;
         let error = browser.text_of("#identity-error").await;
         assert!(error.contains("annulée"), "{error}");
         assert_eq!(

@@ -97,20 +97,16 @@ async fn chips(browser: &medimail_e2e::Browser, id: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_and_cc() {
-    use medimail_e2e::{Browser, OfficeStub, Server, SmtpSink};
+    use medimail_e2e::{Identity, OfficeStub, Pane, PaneOptions};
     use std::time::Duration;
     const PASSPHRASE: &str = "Le chat dort sur le radiateur";
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let server = Server::start(ServerOptions {
-        env: vec![
-            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
-            ("MEDIMAIL_SMTP_URL".into(), sink.url()),
-        ],
-        office_js_url: Some(stub.url_outside_office()),
-        ..Default::default()
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: Vec::new(),
     })
     .await;
+    let (sink, server) = (&pane.sink, &pane.server);
     let files = tempfile::tempdir().expect("files");
     let national = files.path().join("Extraction_Correspondance_MSSante.txt");
     std::fs::write(
@@ -142,23 +138,22 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
     let national = national.display().to_string();
     let regional = regional.display().to_string();
     medimail(
-        &server,
+        server,
         &["directory", "import", "--source", "mssante", &national],
     )
     .await;
     medimail(
-        &server,
+        server,
         &["directory", "import", "--source", "regional", &regional],
     )
     .await;
 
-    let browser = Browser::start(360, 900, &[]).await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
+    let browser = pane.open_pane((360, 900), &[], "").await;
     browser.click("#dev-continue").await;
     browser.fill("#choose-passphrase", PASSPHRASE).await;
     // The account exists now: MSSanté activated by the administrator.
     let said = medimail(
-        &server,
+        server,
         &[
             "account",
             "set",

@@ -15,7 +15,9 @@
 use std::time::Duration;
 
 use medimail_e2e::idp::{self, TestIdp};
-use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+use medimail_e2e::{
+    Browser, Identity, OfficeStub, Pane, PaneOptions, Server, ServerOptions, SmtpSink,
+};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
@@ -205,25 +207,21 @@ async fn wait_text(browser: &Browser, selector: &str, wanted: &str) -> String {
 #[tokio::test]
 async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers_forwards_and_deletes()
  {
-    let idp = TestIdp::start().await;
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let mut env = idp.server_env();
-    env.push(("MEDIMAIL_SMTP_URL".into(), sink.url()));
-    let server = Server::start(ServerOptions {
-        env,
-        office_js_url: Some(stub.url_read()),
-        ..Default::default()
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::office().await,
+        office_js: OfficeStub::url_read,
+        env: Vec::new(),
     })
     .await;
+    let (idp, sink, server) = (pane.idp(), &pane.sink, &pane.server);
 
     // Marie sends an envelope to Mickaël, with two files and a script in the body.
-    let marie = marie_token(&idp);
-    let marie_session = marie_session(&server, &sink, &marie).await;
+    let marie = marie_token(idp);
+    let marie_session = marie_session(server, sink, &marie).await;
     let scan = file(1, 300_000);
     let note = file(2, 40_000);
     let reference = send(
-        &server,
+        server,
         (&marie, &marie_session),
         json!({
             "to": [READER],
@@ -234,30 +232,29 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         &[("scanner thorax.pdf", scan.clone()), ("note.pdf", note.clone())],
     )
     .await;
-    let notification = mail_to(&sink, READER, "[MEDIMAIL : Reception]").await;
+    let notification = mail_to(sink, READER, "[MEDIMAIL : Reception]").await;
     assert!(notification.text.contains(&reference));
 
     // The pane opens on an ordinary mail: after signing in, "Messages reçus".
-    let browser = Browser::start(360, 900, &[]).await;
-    let downloads = tempfile::tempdir().expect("downloads");
-    let office_token =
-        serde_json::to_string(&idp::sign(&idp.current_key(), &idp::valid_claims())).expect("json");
-    browser
-        .before_each_page(&format!(
-            "window.__medimailOfficeToken = {office_token}; window.__medimailReadItem = {{ subject: 'Réunion', body: 'Bonjour, réunion demain à 9 h.' }};"
-        ))
+    let browser = pane
+        .browser(
+            (360, 900),
+            &[],
+            &format!(
+                "{} window.__medimailReadItem = {{ subject: 'Réunion', body: 'Bonjour, réunion demain à 9 h.' }};",
+                pane.office_token_script()
+            ),
+        )
         .await;
+    let downloads = tempfile::tempdir().expect("downloads");
     browser
         .cdp(
             "Browser.setDownloadBehavior",
             json!({"behavior": "allow", "downloadPath": downloads.path().display().to_string(), "eventsEnabled": false}),
         )
         .await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
-    browser.choose_passphrase(PASSPHRASE).await;
-    browser.click("#request-code").await;
-    let code = mail_to(&sink, READER, "Votre code").await.code();
-    browser.authenticate(&code, PASSPHRASE).await;
+    pane.show_pane(&browser).await;
+    pane.sign_in(&browser, READER, PASSPHRASE).await;
     let row = wait_text(&browser, "#envelope-list", "Compte rendu M. BLANC").await;
     assert!(row.contains("Marie CURIE"), "{row}");
     let unread = browser
@@ -329,12 +326,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         "{events}"
     );
     assert!(events.contains(READER), "{events}");
-    let opened = mail_to(
-        &sink,
-        SENDER,
-        "[MEDIMAIL : Ouverture] Compte rendu M. BLANC",
-    )
-    .await;
+    let opened = mail_to(sink, SENDER, "[MEDIMAIL : Ouverture] Compte rendu M. BLANC").await;
     assert!(
         opened.text.contains(READER) || opened.text.contains("Mickaël"),
         "{}",
@@ -407,7 +399,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     }
     assert_eq!(std::fs::read(&saved).expect("read"), scan);
     let (_, view) = call(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/envelopes/{reference}"),
         (&marie, Some(&marie_session)),
@@ -464,7 +456,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     );
     browser.click("#compose-send").await;
     wait_text(&browser, "#compose-notice", "scellé et envoyé").await;
-    let marie_inbox = inbox(&server, (&marie, &marie_session)).await;
+    let marie_inbox = inbox(server, (&marie, &marie_session)).await;
     assert_eq!(
         marie_inbox["items"][0]["subject"], "RE: Compte rendu M. BLANC",
         "{marie_inbox}"
@@ -486,7 +478,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     browser.fill("#compose-to", &format!("{SENDER};")).await;
     browser.click("#compose-send").await;
     wait_text(&browser, "#compose-notice", "scellé et envoyé").await;
-    let marie_inbox = inbox(&server, (&marie, &marie_session)).await;
+    let marie_inbox = inbox(server, (&marie, &marie_session)).await;
     let forwarded = marie_inbox["items"]
         .as_array()
         .expect("items")
@@ -497,7 +489,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     assert_eq!(forwarded["attachments"], 2);
     let fwd_ref = forwarded["reference"].as_str().expect("reference");
     let (_, fwd) = call(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/envelopes/{fwd_ref}"),
         (&marie, Some(&marie_session)),
@@ -529,13 +521,13 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     let later = (chrono::Utc::now() + chrono::TimeDelta::days(2))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let waiting = send(
-        &server,
+        server,
         (&marie, &marie_session),
         json!({"to": [READER], "subject": "Résultats à venir", "body_html": "<p>secret</p>", "opens_from": later}),
         &[],
     )
     .await;
-    let notice = mail_to(&sink, READER, "Résultats à venir").await;
+    let notice = mail_to(sink, READER, "Résultats à venir").await;
     assert!(notice.text.contains(&waiting));
     select_mail(&browser, &notice.text).await;
     let refusal = browser.text_of("#reading-error").await;
@@ -577,7 +569,7 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     wait_text(&browser, "#boite-notice", "définitivement").await;
     wait_text(&browser, "#list-empty", "Aucun message").await;
     let (status, _) = call(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/envelopes/{reference}"),
         (&marie, Some(&marie_session)),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use medimail_e2e::idp::{self, TestIdp};
-use medimail_e2e::{Browser, OfficeStub, Server, ServerOptions, SmtpSink};
+use medimail_e2e::{Identity, OfficeStub, Pane, PaneOptions, Server, ServerOptions, SmtpSink};
 use serde_json::{Value, json};
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
@@ -93,23 +93,16 @@ fn token(idp: &TestIdp) -> String {
 
 #[tokio::test]
 async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
-    let idp = TestIdp::start().await;
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let mut env = idp.server_env();
-    env.push(("MEDIMAIL_SMTP_URL".into(), sink.url()));
-    let server = Server::start(ServerOptions {
-        env,
-        office_js_url: Some(stub.url("OfficeOnline")),
-        ..Default::default()
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::office().await,
+        office_js: |stub| stub.url("OfficeOnline"),
+        env: Vec::new(),
     })
     .await;
-    let browser = Browser::start(320, 700, &[]).await;
-    let office_token = serde_json::to_string(&token(&idp)).expect("JSON string");
-    browser
-        .before_each_page(&format!("window.__medimailOfficeToken = {office_token};"))
+    let (sink, server) = (&pane.sink, &pane.server);
+    let browser = pane
+        .open_pane((320, 700), &[], &pane.office_token_script())
         .await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
 
     // First use: the account is created from the Office token; choose a passphrase.
     browser.fill("#choose-passphrase", "trop court").await;
@@ -171,24 +164,19 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
 
 #[tokio::test]
 async fn the_development_identity_signs_in_from_a_plain_browser() {
-    let sink = SmtpSink::start(0).await;
-    let stub = OfficeStub::start().await;
-    let server = Server::start(ServerOptions {
-        env: vec![
-            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
-            ("MEDIMAIL_SMTP_URL".into(), sink.url()),
-        ],
-        office_js_url: Some(stub.url_outside_office()),
-        ..Default::default()
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: Vec::new(),
     })
     .await;
+    let (sink, server) = (&pane.sink, &pane.server);
     assert!(
         server
             .log()
             .contains("DEVELOPMENT IDENTITY PROVIDER ENABLED")
     );
-    let browser = Browser::start(320, 700, &[]).await;
-    browser.open_pane(&server.url("/taskpane.html")).await;
+    let browser = pane.open_pane((320, 700), &[], "").await;
     browser
         .fill("#dev-mailbox", "pierre.dupond@chu-dev.fr")
         .await;
