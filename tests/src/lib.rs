@@ -471,8 +471,14 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// `scripts/test.sh` sets `MEDIMAIL_TEST_REQUIRE_POSTGRES`: there a missing PostgreSQL
+/// fails the test instead of skipping its PostgreSQL half.
+pub fn postgres_required() -> bool {
+    std::env::var_os("MEDIMAIL_TEST_REQUIRE_POSTGRES").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 /// A fresh PostgreSQL database on the server of `DATABASE_URL`, for one test; `None`
-/// when `DATABASE_URL` is not a PostgreSQL URL. Give its `url` to the server as
+/// when `DATABASE_URL` is not a PostgreSQL URL (a failure under `scripts/test.sh`). Give its `url` to the server as
 /// `DATABASE_URL` (in [`ServerOptions::env`]); [`drop_database`](Self::drop_database)
 /// removes it.
 pub struct PgDatabase {
@@ -486,7 +492,14 @@ impl PgDatabase {
         use sea_orm::ConnectionTrait;
         let admin = std::env::var("DATABASE_URL")
             .ok()
-            .filter(|u| u.starts_with("postgres"))?;
+            .filter(|u| u.starts_with("postgres"));
+        let Some(admin) = admin else {
+            assert!(
+                !postgres_required(),
+                "MEDIMAIL_TEST_REQUIRE_POSTGRES is set but DATABASE_URL names no PostgreSQL"
+            );
+            return None;
+        };
         let name = format!(
             "medimail_e2e_{}_{}",
             std::process::id(),
