@@ -35,8 +35,8 @@ ALLOWED_TOP_IMPORTERS = {
 FEATURES = {"auth", "account", "envelope", "directory", "addin", "health"}
 INFRA = {
     "app_credential", "audit", "client", "clock", "config", "crypto", "db", "entity",
-    "error", "fr", "http_client", "keys", "mail", "manifest", "migration", "storage",
-    "taskpane", "telemetry", "tls", "web",
+    "error", "fr", "http_client", "keys", "mail", "manifest", "metrics", "migration",
+    "storage", "taskpane", "telemetry", "tls", "web",
 }
 
 

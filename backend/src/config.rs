@@ -207,6 +207,12 @@ pub struct Config {
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "MEDIMAIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Operational metrics in the Prometheus text format (`GET /metrics`), in plain HTTP on
+    /// this address:port. Loopback or a private-network address only (refused at start
+    /// otherwise). Unset: no metrics listener.
+    #[arg(long, env = "MEDIMAIL_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Microsoft's CDN copy of office.js, the one the Office documentation requires.
@@ -403,6 +409,7 @@ mod tests {
         );
         assert!(!c.plaintext);
         assert_eq!(c.office_js_url.as_str(), DEFAULT_OFFICE_JS_URL);
+        assert_eq!(c.metrics_listen, None);
     }
 
     #[test]

@@ -202,6 +202,7 @@ impl IntoResponse for AppError {
             other => tracing::error!(error = %other, "request failed"),
         }
         let body = self.body();
+        crate::metrics::refusal(&body.code);
         let retry_after = body.retry_after_seconds;
         let mut response = (self.status(), Json(body)).into_response();
         if let Some(seconds) = retry_after {

@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::addin::router(state.addin()))
         .with_state(state)
         .layer(layers)
+        .layer(axum::middleware::from_fn(crate::metrics::track_request))
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -29,6 +29,7 @@ pub mod http_client;
 pub mod keys;
 pub mod mail;
 pub mod manifest;
+pub mod metrics;
 pub mod migration;
 pub mod startup;
 pub mod state;

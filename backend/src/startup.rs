@@ -70,6 +70,9 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
             "MEDIMAIL_TEST_CLOCK_FILE is for tests on loopback only".into(),
         ));
     }
+    if let Some(addr) = config.metrics_listen {
+        crate::metrics::check_address(addr).map_err(StartupError::Config)?;
+    }
     std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::Io {
         what: "create the data folder",
         path: config.data_dir.clone(),
@@ -163,6 +166,22 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         addr: config.listen,
         source: e,
     })?;
+    let metrics = match config.metrics_listen {
+        Some(addr) => {
+            let listen_err = |source| StartupError::Listen { addr, source };
+            let exporter = crate::metrics::Exporter::bind(addr).map_err(listen_err)?;
+            let bound = exporter.local_addr().map_err(listen_err)?;
+            tracing::info!(
+                metrics = %format!("http://{bound}{}", crate::metrics::PATH),
+                "metrics listener on (plain HTTP: keep it on a private network)"
+            );
+            Some(tokio::spawn(exporter.serve()))
+        }
+        None => {
+            tracing::info!("metrics listener off (MEDIMAIL_METRICS_LISTEN is not set)");
+            None
+        }
+    };
     let worker = tokio::spawn(prepared.state.mail_worker().run());
     let state = &prepared.state;
     let sweeper = tokio::spawn(crate::envelope::sweep::run(
@@ -218,6 +237,9 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     worker.abort();
     sweeper.abort();
     retention.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     tracing::info!("Medimail stopped");
     Ok(())
 }

@@ -333,6 +333,7 @@ pub async fn open_session(
         .await?;
     let (row, token) = session::open(&txn, &account.id, now, client.clone()).await?;
     txn.commit().await?;
+    crate::metrics::sign_in();
     audit(
         ctx,
         &account,

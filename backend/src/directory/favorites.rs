@@ -49,6 +49,7 @@ pub async fn list<C: ConnectionTrait>(
         .collect();
     contacts.retain(|c| !red.contains(&c.address));
     contacts.sort_by_key(search::contact_order);
+    crate::metrics::directory_search(search::directory_label(which), true);
     Ok(contacts)
 }
 

@@ -571,6 +571,16 @@ async fn read_view(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_o
     }
 }
 
+/// `annuaire` as a metric label: one of a fixed set, `all` for both directories.
+pub fn directory_label(which: Option<&str>) -> &'static str {
+    match which {
+        Some(annuaire::MEDIMAIL) => annuaire::MEDIMAIL,
+        Some(annuaire::MSSANTE) => annuaire::MSSANTE,
+        Some(_) => "other",
+        None => "all",
+    }
+}
+
 /// Searches `annuaire` (`medimail` or `mssante`).
 pub async fn search(
     db: &DatabaseConnection,
@@ -603,6 +613,7 @@ pub async fn search(
         });
     }
     txn.commit().await?;
+    crate::metrics::directory_search(directory_label(Some(which)), false);
     if ranked.len() > LIMIT {
         more = true;
         ranked.truncate(LIMIT);

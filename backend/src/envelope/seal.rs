@@ -301,6 +301,7 @@ pub async fn seal(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    crate::metrics::envelope_sealed(files.iter().map(|f| f.size).sum());
     Ok((envelope, count))
 }
 

@@ -9,12 +9,16 @@ use std::time::Duration;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::{Mailer, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT, SendError};
 use crate::clock::Clock;
 use crate::entity::outbox;
 use crate::keys::Keys;
+use crate::metrics::MailOutcome;
 
 /// How long a claimed mail stays reserved for the instance sending it (longer than the
 /// SMTP timeout); after a crash, another attempt starts once it has passed.
@@ -72,6 +76,11 @@ impl Worker {
                 handled += 1;
             }
         }
+        let pending = outbox::Entity::find()
+            .filter(outbox::Column::Status.eq(STATUS_PENDING))
+            .count(&self.db)
+            .await?;
+        crate::metrics::outbox_pending(pending);
         Ok(handled)
     }
 
@@ -105,9 +114,12 @@ impl Worker {
             )),
         };
         let now = self.clock.now();
+        let purpose = purpose_label(&row.purpose);
         match outcome {
             Ok(()) => {
                 self.finish(&row.id, STATUS_SENT, None, now).await?;
+                let queued_for = (now - row.created_at).to_std().ok();
+                crate::metrics::mail_attempt(purpose, MailOutcome::Delivered, queued_for);
                 tracing::info!(outbox = %row.id, purpose = %row.purpose, attempts, "mail accepted by the mail server");
                 let action = match row.purpose.as_str() {
                     "one_time_code" => "code_mail_accepted",
@@ -140,11 +152,13 @@ impl Worker {
                     .filter(outbox::Column::Id.eq(&row.id))
                     .exec(&self.db)
                     .await?;
+                crate::metrics::mail_attempt(purpose, MailOutcome::Retried, None);
             }
             Err(SendError::Permanent(reason)) => {
                 tracing::error!(outbox = %row.id, recipient = %row.recipient, %reason, "mail refused permanently; it will not be retried");
                 self.finish(&row.id, STATUS_REFUSED, Some(reason.clone()), now)
                     .await?;
+                crate::metrics::mail_attempt(purpose, MailOutcome::Refused, None);
                 crate::audit::record(
                     &self.db,
                     &row.recipient,
@@ -177,6 +191,16 @@ impl Worker {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+}
+
+/// The purposes the server queues mails for, as metric labels (a fixed set).
+fn purpose_label(purpose: &str) -> &'static str {
+    match purpose {
+        "one_time_code" => "one_time_code",
+        "notification" => "notification",
+        "opening_notification" => "opening_notification",
+        _ => "other",
     }
 }
 
