@@ -237,3 +237,39 @@ pub async fn signed_in_as(state: &AppState, mailbox: &str, name: &str) -> (Strin
         session["session"].as_str().expect("session").to_owned(),
     )
 }
+
+/// One signed-in request through the real router: `auth` is (Office token, session
+/// token), `body` an optional (content type, bytes). Returns status, headers and body.
+pub async fn call_signed_in(
+    state: &AppState,
+    auth: &(String, String),
+    method: &str,
+    path: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header(medimail_api::SESSION_HEADER, &auth.1);
+    let body = match body {
+        Some((content_type, bytes)) => {
+            request = request.header("content-type", content_type);
+            Body::from(bytes)
+        }
+        None => Body::empty(),
+    };
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, bytes.to_vec())
+}
