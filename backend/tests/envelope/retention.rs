@@ -103,9 +103,14 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
     orphan.write(b"ciphertext").await.expect("write");
     orphan.finish().await.expect("finish");
     // A blob's age is its file time, which the file system stamps with the system clock:
-    // the test clock is set to it here (and moved from there), not to a day of its own.
-    state.clock.set(chrono::Utc::now());
-    assert_eq!(blob_count(&state).await, 2);
+    // the test clock is set to the orphan's own stamp (and moved from there).
+    let blobs = state.blobs.list().await.expect("list");
+    assert_eq!(blobs.len(), 2);
+    let (_, written) = blobs
+        .iter()
+        .find(|(id, _)| id == "orphan-of-a-crash")
+        .expect("the orphan is listed");
+    state.clock.set(*written);
     assert_eq!(
         medimail_server::envelope::sweep::sweep_once(&state.db, &state.blobs, state.clock.now())
             .await
