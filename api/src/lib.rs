@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub mod paths {
     /// Liveness and database ping.
     pub const HEALTH: &str = "/api/health";
+    /// The OpenAPI 3.1 description of this API (public: it describes, it serves no data).
+    pub const OPENAPI: &str = "/api/openapi.json";
     /// The Outlook add-in manifest, at the address the user manual gives to sideload.
     pub const MANIFEST: &str = "/Add-in/Manifestes/Medimail.xml";
     /// The task pane page named in the manifest's source locations.
@@ -118,6 +120,7 @@ pub mod directory {
 
 /// The folders of a mailbox (manual part 1 §4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Folder {
     /// "Messages reçus".
@@ -157,6 +160,7 @@ impl Folder {
 
 /// What happened to an envelope ("Scellement", "Ouverture", "Téléchargement").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Sealed,
@@ -194,11 +198,18 @@ impl EventKind {
 /// unknown name is refused with `folder_unknown`), `page` (1-based), `q` (title or
 /// correspondent).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct EnvelopeListQuery {
+    /// The folder (default `inbox`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(inline, value_type = Option<Folder>))]
     pub folder: Option<String>,
+    /// 1-based (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1))]
     pub page: Option<u64>,
+    /// Searched in the title and the sender.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
 }
@@ -206,6 +217,8 @@ pub struct EnvelopeListQuery {
 /// Query of `GET /api/directory/search`: which directory and the webmail's criteria
 /// (manual part 1 §5); every field empty lists the caller's favorites.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct DirectorySearchQuery {
     /// [`annuaire::MEDIMAIL`] (default) or [`annuaire::MSSANTE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +248,8 @@ pub struct DirectorySearchQuery {
 
 /// Query of `GET /api/directory/favorites`: one directory's favorites, or all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct FavoritesQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annuaire: Option<String>,
@@ -295,6 +310,7 @@ pub mod html {
 /// `code` is stable and meant for programs (`not_found`, `database_unavailable`, …);
 /// `message` is French and meant for the person in front of the task pane.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -332,6 +348,7 @@ impl ErrorBody {
 
 /// Body of `POST /api/auth/passphrase` (first use).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChoosePassphrase {
     pub passphrase: String,
     /// The passphrase typed a second time.
@@ -340,6 +357,7 @@ pub struct ChoosePassphrase {
 
 /// Answer of `POST /api/auth/code`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeRequested {
     /// The Office 365 mailbox the code is mailed to.
     pub mailbox: String,
@@ -351,6 +369,7 @@ pub struct CodeRequested {
 
 /// Body of `POST /api/auth/session` ("Authentification").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenSession {
     pub code: String,
     pub passphrase: String,
@@ -358,6 +377,7 @@ pub struct OpenSession {
 
 /// Answer of `POST /api/auth/session` and `GET /api/auth/session`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// The session token to send as `X-Medimail-Session` (only in the answer that
     /// opens the session; `GET` leaves it out).
@@ -371,6 +391,7 @@ pub struct SessionInfo {
 
 /// The `envelope` part of `POST /api/envelopes`: what the user composed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeDraft {
     /// "À": addresses (each entry may hold several, separated by `;`, `,` or a line break).
     pub to: Vec<String>,
@@ -396,6 +417,7 @@ pub struct EnvelopeDraft {
 
 /// Attachments of another envelope to carry into a new one ("Transférer").
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForwardedFiles {
     /// The original envelope's reference.
     pub reference: String,
@@ -405,6 +427,7 @@ pub struct ForwardedFiles {
 
 /// Answer of `POST /api/envelopes`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeSealed {
     /// The envelope's unguessable reference (used in links).
     pub reference: String,
@@ -416,6 +439,7 @@ pub struct EnvelopeSealed {
 
 /// One line of a folder ("Messages reçus", "Messages envoyés").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeSummary {
     pub reference: String,
     /// "Titre".
@@ -435,7 +459,9 @@ pub struct EnvelopeSummary {
 
 /// Answer of `GET /api/envelopes?folder=…&page=…&q=…`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeList {
+    #[cfg_attr(feature = "openapi", schema(value_type = Folder))]
     pub folder: String,
     /// 1-based.
     pub page: u64,
@@ -451,6 +477,7 @@ pub struct EnvelopeList {
 
 /// An attachment as the reader sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttachmentInfo {
     pub id: String,
     /// The name as the sender chose it.
@@ -461,8 +488,10 @@ pub struct AttachmentInfo {
 
 /// One event of an envelope ("Scellement", "Ouverture", "Téléchargement").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeEventInfo {
     /// `sealed`, `opened` or `downloaded`.
+    #[cfg_attr(feature = "openapi", schema(value_type = EventKind))]
     pub kind: String,
     /// Who (mailbox).
     pub actor: String,
@@ -479,6 +508,7 @@ pub struct EnvelopeEventInfo {
 /// Answer of `GET /api/envelopes/{reference}`: the envelope, for its sender or one of
 /// its recipients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeView {
     pub reference: String,
     pub subject: String,
@@ -510,6 +540,7 @@ pub struct EnvelopeView {
 
 /// Body of `POST /api/dev/identity/token`: who to be in development.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevIdentityRequest {
     pub mailbox: String,
     pub name: String,
@@ -517,6 +548,7 @@ pub struct DevIdentityRequest {
 
 /// Answer of `POST /api/dev/identity/token`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevIdentityToken {
     pub access_token: String,
     /// Seconds the token stays valid.
@@ -525,6 +557,7 @@ pub struct DevIdentityToken {
 
 /// Which database engine the server runs on, as reported by the health check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DatabaseKind {
     Sqlite,
@@ -533,6 +566,7 @@ pub enum DatabaseKind {
 
 /// Answer of `GET /api/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `"ok"` when the database answered the ping.
     pub status: String,
@@ -543,6 +577,7 @@ pub struct Health {
 
 /// Answer of `GET /api/me`: the caller's verified Office identity and account state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Entra tenant id (`tid`).
     pub tenant_id: String,
@@ -576,6 +611,7 @@ pub mod annuaire {
 
 /// One contact found in a directory (or starred).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryContact {
     /// [`annuaire::MEDIMAIL`] or [`annuaire::MSSANTE`].
     pub annuaire: String,
@@ -612,6 +648,7 @@ pub struct DirectoryContact {
 
 /// Answer of `GET /api/directory/search`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryResults {
     /// At most 50, exact matches first, then by name.
     pub results: Vec<DirectoryContact>,
@@ -626,6 +663,7 @@ pub struct DirectoryResults {
 
 /// Body and answer of `PUT /api/account/visibility`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryVisibility {
     /// On the liste rouge: absent from every directory search.
     pub liste_rouge: bool,
@@ -633,6 +671,7 @@ pub struct DirectoryVisibility {
 
 /// Body of `POST /api/directory/favorites`: star this contact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FavoriteRequest {
     pub annuaire: String,
     pub address: String,
