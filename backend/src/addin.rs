@@ -3,13 +3,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use medimail_api::paths;
 use tower_http::services::ServeDir;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::taskpane::TaskpanePage;
 
@@ -24,19 +25,28 @@ pub struct Addin {
 
 /// The manifest, the task pane page under its names, and the built assets. Any other
 /// path outside `/api` serves the task pane page, whose hash router shows the screen.
-pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S> {
     let assets = ServeDir::new(&addin.dist_dir)
         .append_index_html_on_directories(false)
         .fallback(get(taskpane).with_state(addin.clone()));
-    Router::new()
-        .route(paths::MANIFEST, get(manifest))
-        .route("/", get(taskpane))
+    OpenApiRouter::default()
+        .routes(routes!(manifest))
+        .routes(routes!(root))
+        .routes(routes!(taskpane))
         .route("/index.html", get(taskpane))
-        .route(paths::TASKPANE, get(taskpane))
         .fallback_service(assets)
         .with_state(addin)
 }
 
+/// The Outlook add-in manifest, rendered for the public origin.
+///
+/// At the address the user manual gives to sideload it.
+#[utoipa::path(
+    get,
+    path = paths::MANIFEST,
+    tag = "add-in",
+    responses((status = 200, description = "The manifest.", content_type = "application/xml", body = String)),
+)]
 async fn manifest(State(addin): State<Addin>) -> Response {
     (
         [
@@ -48,6 +58,25 @@ async fn manifest(State(addin): State<Addin>) -> Response {
         .into_response()
 }
 
+/// The task pane page, at the root (any other path outside `/api` serves it too: its
+/// hash router shows the screen).
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "add-in",
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String)),
+)]
+async fn root(addin: State<Addin>) -> Response {
+    taskpane(addin).await
+}
+
+/// The task pane page named in the manifest's source locations.
+#[utoipa::path(
+    get,
+    path = paths::TASKPANE,
+    tag = "add-in",
+    responses((status = 200, description = "The page.", content_type = "text/html", body = String)),
+)]
 async fn taskpane(State(addin): State<Addin>) -> Response {
     let mut response = Html(addin.taskpane.html.clone()).into_response();
     let headers = response.headers_mut();

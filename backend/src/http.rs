@@ -1,12 +1,13 @@
 //! The router: every feature's routes merged, and the layers every response goes through
-//! (request id, structured access log, security headers, compression).
+//! (request id, structured access log, security headers, compression). The OpenAPI
+//! document (`GET /api/openapi.json`) is built from the same registrations.
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use axum::routing::any;
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
@@ -29,18 +30,21 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{AppError, RequestRefusal};
+use crate::openapi::Document;
 use crate::state::AppState;
 use crate::web::Uncompressed;
 
-/// The Medimail session header (see ARCHITECTURE.md, "HTTP API").
+/// The Medimail session header (README, "HTTP").
 pub const SESSION_HEADER: &str = "x-medimail-session";
 
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
-    let mut api = Router::new()
+    let mut api = OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(crate::health::router())
+        .merge(crate::openapi::router())
         .merge(crate::auth::routes::router())
         .merge(crate::account::routes::router())
         .merge(crate::envelope::routes::router())
@@ -48,7 +52,16 @@ pub fn app(state: AppState) -> Router {
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());
     }
+    let (api, mut description) = api.split_for_parts();
+    let (pages, pages_description) = OpenApiRouter::default()
+        .merge(crate::auth::dialog::router())
+        .merge(crate::addin::router(state.addin()))
+        .split_for_parts();
+    description.merge(pages_description);
+    let document = Document::new(&description).expect("the OpenAPI document serialises");
+
     let api = api
+        .layer(Extension(document))
         .route("/api", any(api_not_found))
         .route("/api/", any(api_not_found))
         .route("/api/{*rest}", any(api_not_found))
@@ -87,8 +100,7 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(crate::auth::dialog::router())
-        .merge(crate::addin::router(state.addin()))
+        .merge(pages)
         .with_state(state)
         .layer(layers)
         .layer(axum::middleware::from_fn(crate::metrics::track_request))

@@ -31,6 +31,7 @@ pub mod mail;
 pub mod manifest;
 pub mod metrics;
 pub mod migration;
+pub mod openapi;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -12,18 +12,19 @@ use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{FromRef, State};
-use axum::routing::{get, post};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::DecodingKey;
 use medimail_api::{DevIdentityRequest, DevIdentityToken, paths};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::auth::office::{AllowedTenants, OfficeVerifier, VerifierSettings};
 use crate::auth::refusal::AuthRefusal;
-use crate::error::AppError;
+use crate::error::{AppError, RequestRefusal};
+use crate::openapi::refusals;
 use crate::web::{Json, Multipart};
 
 /// The tenant every development identity belongs to.
@@ -128,26 +129,40 @@ pub fn check_request(request: &DevIdentityRequest) -> Result<(), AppError> {
 }
 
 /// `GET /api/dev/identity` and `POST /api/dev/identity/token`; only mounted in dev mode.
-pub fn router<S>() -> Router<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     Option<Arc<DevIdentity>>: FromRef<S>,
 {
-    Router::new()
-        .route(paths::DEV_IDENTITY, get(status))
-        .route(paths::DEV_IDENTITY_TOKEN, post(token))
-        .route(
-            DISCARD,
-            post(discard).layer(axum::extract::DefaultBodyLimit::max(
-                medimail_api::limits::MAX_SEND_REQUEST_BYTES,
-            )),
-        )
+    OpenApiRouter::default()
+        .routes(routes!(status))
+        .routes(routes!(token))
+        .routes(routes!(discard).layer(axum::extract::DefaultBodyLimit::max(
+            medimail_api::limits::MAX_SEND_REQUEST_BYTES,
+        )))
+}
+
+refusals! {
+    TokenRefusals = [
+        RequestRefusal::Unreadable,
+        AuthRefusal::DevMailboxInvalid,
+        AuthRefusal::DevNameInvalid,
+    ];
+    DiscardRefusals = [RequestRefusal::NotMultipart, RequestRefusal::TooLarge];
 }
 
 /// Development only: reads a multipart upload to the end and discards it — the baseline
 /// the envelope bench compares sealing with.
 pub const DISCARD: &str = "/api/dev/discard";
 
+/// Development only: reads a multipart upload and drops it (the bench's baseline).
+#[utoipa::path(
+    post,
+    path = DISCARD,
+    tag = "development",
+    request_body(content_type = "multipart/form-data", description = "Any parts."),
+    responses((status = 200, description = "The bytes read.", body = u64), DiscardRefusals),
+)]
 async fn discard(Multipart(mut multipart): Multipart) -> Result<Json<u64>, AppError> {
     let mut bytes = 0u64;
     while let Some(mut field) = multipart.next_field().await.map_err(AppError::unreadable)? {
@@ -158,10 +173,30 @@ async fn discard(Multipart(mut multipart): Multipart) -> Result<Json<u64>, AppEr
     Ok(Json(bytes))
 }
 
+/// Development only: the development identity is on.
+#[utoipa::path(
+    get,
+    path = paths::DEV_IDENTITY,
+    tag = "development",
+    responses((
+        status = 200,
+        description = "`{\"enabled\": true, \"tenant\": …}`.",
+        body = Object,
+        example = json!({"enabled": true, "tenant": TENANT}),
+    )),
+)]
 async fn status() -> Json<serde_json::Value> {
     Json(serde_json::json!({"enabled": true, "tenant": TENANT}))
 }
 
+/// Development only: an Office-like token for the mailbox and name given.
+#[utoipa::path(
+    post,
+    path = paths::DEV_IDENTITY_TOKEN,
+    tag = "development",
+    request_body = DevIdentityRequest,
+    responses((status = 200, description = "The token.", body = DevIdentityToken), TokenRefusals),
+)]
 async fn token(
     State(dev): State<Option<Arc<DevIdentity>>>,
     Json(request): Json<DevIdentityRequest>,

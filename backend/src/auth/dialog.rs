@@ -15,11 +15,9 @@
 //! redirect is a cross-site top-level navigation), sealed with a key derived from the
 //! master key, and cleared by the callback. A replayed code is refused by the authority.
 
-use axum::Router;
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use base64::Engine;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
@@ -31,6 +29,8 @@ use oauth2::{
     StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use std::sync::Arc;
 
@@ -83,7 +83,7 @@ pub const COOKIE: &str = "__Host-medimail-dialog";
 /// How long a dialog sign-in may take.
 const LIFETIME_SECONDS: i64 = 600;
 
-pub fn router<S>() -> Router<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<Config>: FromRef<S>,
@@ -91,10 +91,10 @@ where
     Clock: FromRef<S>,
     Arc<OfficeVerifier>: FromRef<S>,
 {
-    Router::new()
-        .route(START, get(start))
-        .route(CALLBACK, get(callback))
-        .route(SCRIPT, get(script))
+    OpenApiRouter::default()
+        .routes(routes!(start))
+        .routes(routes!(callback))
+        .routes(routes!(script))
 }
 
 /// The ID token, beside the access token.
@@ -236,7 +236,32 @@ fn cookie(value: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
 }
 
-/// `GET /auth/dialog/start`: to the authority, with PKCE, `state` and `nonce`.
+/// Opens the sign-in where Office single sign-on is unavailable (in an Office dialog).
+///
+/// To the authority's authorize endpoint: PKCE S256, `state`, `nonce`, scopes `openid
+/// profile offline_access api://…/access_as_user`; the pending sign-in travels sealed in
+/// the cookie `__Host-medimail-dialog` (10 minutes, HttpOnly, Secure, SameSite=Lax).
+#[utoipa::path(
+    get,
+    path = START,
+    tag = "sign-in dialog",
+    responses(
+        (
+            status = 303,
+            description = "To the authority's authorize endpoint.",
+            headers(
+                ("Location" = String, description = "The authorize URL."),
+                ("Set-Cookie" = String, description = "`__Host-medimail-dialog`, sealed."),
+            ),
+        ),
+        (
+            status = 200,
+            description = "The dialog sign-in is not configured: the page of `/auth/dialog/callback` with `dialog_unavailable`.",
+            content_type = "text/html",
+            body = String,
+        ),
+    ),
+)]
 async fn start(state: Dialog) -> Response {
     let (client, audience, _) = match client(&state) {
         Ok(c) => c,
@@ -301,7 +326,30 @@ async fn send(
     builder.body(bytes.to_vec()).map_err(std::io::Error::other)
 }
 
-/// `GET /auth/dialog/callback`: checks, exchanges, verifies, hands over.
+/// The authority's redirect: checks `state`, exchanges the code, verifies the tokens.
+///
+/// Answers a page (`no-store`, strict CSP) whose `done.js` posts to the pane with
+/// `Office.context.ui.messageParent` either `{"status":"ok","office_token","expires_in"}`
+/// or `{"status":"error","code","message"}`. Codes: `dialog_state_mismatch`,
+/// `dialog_expired`, `dialog_consent_refused`, `dialog_exchange_failed`,
+/// `dialog_nonce_mismatch`, `dialog_failed`, `dialog_unavailable`, or the `token_*` code of
+/// a refused token.
+#[utoipa::path(
+    get,
+    path = CALLBACK,
+    tag = "sign-in dialog",
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code."),
+        ("state" = Option<String>, Query, description = "The `state` sent to the authority."),
+        ("error" = Option<String>, Query, description = "The authority's refusal, if any."),
+    ),
+    responses((
+        status = 200,
+        description = "The page that hands the outcome to the pane; clears the cookie.",
+        content_type = "text/html",
+        body = String,
+    )),
+)]
 async fn callback(
     state: Dialog,
     headers: HeaderMap,
@@ -488,7 +536,13 @@ fn page(state: &Dialog, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Re
     response
 }
 
-/// `GET /auth/dialog/done.js`: posts the outcome to the pane once office.js is ready.
+/// The script of the callback page: posts the outcome to the pane once office.js is ready.
+#[utoipa::path(
+    get,
+    path = SCRIPT,
+    tag = "sign-in dialog",
+    responses((status = 200, description = "The script.", content_type = "text/javascript", body = String)),
+)]
 async fn script() -> Response {
     const JS: &str = r#"(function () {
   var data = document.getElementById('medimail-dialog-result').textContent;

@@ -4,6 +4,7 @@
 pub mod dev_identity;
 pub mod dialog;
 pub mod office;
+pub mod openapi;
 pub mod otp;
 pub mod passphrase;
 pub mod refusal;

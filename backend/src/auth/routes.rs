@@ -2,24 +2,29 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
 use medimail_api::{ChoosePassphrase, CodeRequested, Me, OpenSession, SessionInfo, paths};
 use sea_orm::DatabaseConnection;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::office::{OfficeUser, OfficeVerifier};
+use crate::auth::openapi::{office_token, signed_in};
+use crate::auth::passphrase::PassphraseRule;
+use crate::auth::refusal::AuthRefusal;
 use crate::auth::session::{Gate, SignedIn};
 use crate::auth::strong::{self, Authenticator};
 use crate::client::ClientAddress;
 use crate::clock::Clock;
-use crate::error::AppError;
+use crate::error::{AppError, RequestRefusal};
 use crate::keys::Keys;
 use crate::mail::Mailer;
+use crate::openapi::refusals;
 use crate::web::Json;
 
-pub fn router<S>() -> Router<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     DatabaseConnection: FromRef<S>,
@@ -29,14 +34,62 @@ where
     Clock: FromRef<S>,
     Gate: FromRef<S>,
 {
-    Router::new()
-        .route(paths::ME, get(me))
-        .route(paths::AUTH_PASSPHRASE, post(choose_passphrase))
-        .route(paths::AUTH_CODE, post(request_code))
-        .route(
-            paths::AUTH_SESSION,
-            post(open_session).get(session_state).delete(sign_out),
-        )
+    OpenApiRouter::default()
+        .routes(routes!(me))
+        .routes(routes!(choose_passphrase))
+        .routes(routes!(request_code))
+        .routes(routes!(open_session, session_state, sign_out))
+}
+
+/// A time for the examples of the refusals that name one.
+fn example_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+}
+
+fn locked() -> AuthRefusal {
+    let until = example_time();
+    AuthRefusal::Locked {
+        until,
+        now: until - Duration::minutes(15),
+    }
+}
+
+refusals! {
+    MeRefusals = [office_token()];
+    PassphraseRefusals = [
+        office_token(),
+        RequestRefusal::Unreadable,
+        AuthRefusal::PassphraseRule(PassphraseRule::TooShort),
+        AuthRefusal::PassphraseRule(PassphraseRule::TooLong),
+        AuthRefusal::PassphraseRule(PassphraseRule::Mismatch),
+        AuthRefusal::PassphraseRule(PassphraseRule::Common),
+        AuthRefusal::PassphraseRule(PassphraseRule::TooSimple),
+        AuthRefusal::PassphraseRule(PassphraseRule::ContainsMailbox),
+        AuthRefusal::PassphraseAlreadySet,
+    ];
+    CodeRefusals = [
+        office_token(),
+        AuthRefusal::CodeTooSoon { wait: 42 },
+        AuthRefusal::CodeRateLimited { until: example_time(), wait: 1800 },
+        AuthRefusal::PassphraseRequired,
+        AuthRefusal::MailboxMissing,
+        locked(),
+    ];
+    OpenSessionRefusals = [
+        office_token(),
+        RequestRefusal::Unreadable,
+        AuthRefusal::CodeIncorrect { left: 4 },
+        AuthRefusal::CodeInvalidated,
+        AuthRefusal::CodeExpired,
+        AuthRefusal::CodeMissing,
+        AuthRefusal::PassphraseIncorrect,
+        AuthRefusal::CodeFormat,
+        AuthRefusal::PassphraseMissing,
+        AuthRefusal::PassphraseTooLong,
+        AuthRefusal::PassphraseRequired,
+        locked(),
+    ];
+    SignedInRefusals = [signed_in()];
 }
 
 /// The values the strong authentication works with, from the application state.
@@ -82,7 +135,16 @@ where
     }
 }
 
-/// Also registers the account on first sight (automatic registration).
+/// The caller's verified Office identity and Medimail account.
+///
+/// The first call of a new Office identity creates its account (automatic registration).
+#[utoipa::path(
+    get,
+    path = paths::ME,
+    tag = "identity",
+    security(("office_token" = [])),
+    responses((status = 200, description = "Who the caller is.", body = Me), MeRefusals),
+)]
 async fn me(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
@@ -106,6 +168,15 @@ async fn me(
     }))
 }
 
+/// First use: chooses the passphrase (typed twice).
+#[utoipa::path(
+    post,
+    path = paths::AUTH_PASSPHRASE,
+    tag = "identity",
+    security(("office_token" = [])),
+    request_body = ChoosePassphrase,
+    responses((status = 204, description = "Chosen."), PassphraseRefusals),
+)]
 async fn choose_passphrase(
     strong: Strong,
     OfficeUser(identity): OfficeUser,
@@ -116,6 +187,16 @@ async fn choose_passphrase(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// "Demander un code": mails a one-time code to the caller's mailbox.
+///
+/// One a minute, ten an hour; the code is valid 10 minutes.
+#[utoipa::path(
+    post,
+    path = paths::AUTH_CODE,
+    tag = "identity",
+    security(("office_token" = [])),
+    responses((status = 200, description = "Mailed.", body = CodeRequested), CodeRefusals),
+)]
 async fn request_code(
     strong: Strong,
     OfficeUser(identity): OfficeUser,
@@ -126,6 +207,21 @@ async fn request_code(
     ))
 }
 
+/// "Authentification": the one-time code and the passphrase open a session.
+///
+/// The answer carries the session token, given once: later calls send it as
+/// `X-Medimail-Session` with the Office token.
+#[utoipa::path(
+    post,
+    path = paths::AUTH_SESSION,
+    tag = "identity",
+    security(("office_token" = [])),
+    request_body = OpenSession,
+    responses(
+        (status = 201, description = "The session, with its token.", body = SessionInfo),
+        OpenSessionRefusals,
+    ),
+)]
 async fn open_session(
     strong: Strong,
     OfficeUser(identity): OfficeUser,
@@ -136,6 +232,14 @@ async fn open_session(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
+/// The session's state: when it ends (`session` left out).
+#[utoipa::path(
+    get,
+    path = paths::AUTH_SESSION,
+    tag = "identity",
+    security(("office_token" = [], "medimail_session" = [])),
+    responses((status = 200, description = "The session.", body = SessionInfo), SignedInRefusals),
+)]
 async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
     let (absolute, idle) = crate::auth::session::ends_at(&signed_in.session);
     Json(SessionInfo {
@@ -145,6 +249,14 @@ async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
     })
 }
 
+/// "Déconnexion": revokes the session.
+#[utoipa::path(
+    delete,
+    path = paths::AUTH_SESSION,
+    tag = "identity",
+    security(("office_token" = [], "medimail_session" = [])),
+    responses((status = 204, description = "Revoked."), SignedInRefusals),
+)]
 async fn sign_out(
     strong: Strong,
     signed_in: SignedIn,

@@ -2,43 +2,65 @@
 //! (`/api/directory/favorites`). Signed-in callers only; the national directory only for
 //! accounts with MSSanté activated (manual part 2 §4).
 
-use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
 use medimail_api::directory::MAX_FIELD_CHARS;
 use medimail_api::{
     DirectoryContact, DirectoryResults, DirectorySearchQuery, FavoriteRequest, FavoritesQuery,
     annuaire, paths,
 };
 use sea_orm::DatabaseConnection;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::favorites;
 use super::refusal::DirectoryRefusal;
 use super::search::{self, Criteria, SearchError};
+use crate::auth::openapi::signed_in;
 use crate::auth::session::{Gate, SignedIn};
 use crate::clock::Clock;
 use crate::entity::account;
-use crate::error::AppError;
+use crate::error::{AppError, RequestRefusal};
+use crate::openapi::refusals;
 use crate::web::{Json, Path, Query};
 
-pub fn router<S>() -> Router<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     DatabaseConnection: FromRef<S>,
     Clock: FromRef<S>,
     Gate: FromRef<S>,
 {
-    Router::new()
-        .route(paths::DIRECTORY_SEARCH, get(search_route))
-        .route(
-            paths::DIRECTORY_FAVORITES,
-            get(list_favorites).post(add_favorite),
-        )
-        .route(
-            "/api/directory/favorites/{annuaire}/{address}",
-            delete(remove_favorite),
-        )
+    OpenApiRouter::default()
+        .routes(routes!(search_route))
+        .routes(routes!(list_favorites, add_favorite))
+        .routes(routes!(remove_favorite))
+}
+
+refusals! {
+    SearchRefusals = [
+        signed_in(),
+        RequestRefusal::BadQuery,
+        DirectoryRefusal::CriteriaTooShort,
+        DirectoryRefusal::CriteriaInvalid("nom"),
+        DirectoryRefusal::Unknown,
+        DirectoryRefusal::MssanteNotEnabled,
+    ];
+    ListFavoritesRefusals = [
+        signed_in(),
+        RequestRefusal::BadQuery,
+        DirectoryRefusal::Unknown,
+        DirectoryRefusal::MssanteNotEnabled,
+    ];
+    AddFavoriteRefusals = [
+        signed_in(),
+        RequestRefusal::Unreadable,
+        DirectoryRefusal::Unknown,
+        DirectoryRefusal::MssanteNotEnabled,
+        DirectoryRefusal::ContactUnknown,
+        DirectoryRefusal::FavoritesFull,
+    ];
+    RemoveFavoriteRefusals = [signed_in()];
 }
 
 /// The directory asked for, if the caller may search it.
@@ -73,6 +95,22 @@ fn criteria(q: DirectorySearchQuery) -> Result<Criteria, AppError> {
     })
 }
 
+/// Searches a directory ("Annuaire Medimail" or "Annuaire National MSSanté").
+///
+/// At least one text field of 3 characters (manual part 1 §5); every field empty lists
+/// the caller's favorites instead. At most 50 results, exact matches first; `more` says to
+/// refine. The national directory only for accounts with MSSanté activated.
+#[utoipa::path(
+    get,
+    path = paths::DIRECTORY_SEARCH,
+    tag = "directory",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(DirectorySearchQuery),
+    responses(
+        (status = 200, description = "The contacts found, or the favorites.", body = DirectoryResults),
+        SearchRefusals,
+    ),
+)]
 async fn search_route(
     State(db): State<DatabaseConnection>,
     signed_in: SignedIn,
@@ -107,6 +145,18 @@ async fn search_route(
     }))
 }
 
+/// The caller's favorites, of one directory or of both.
+#[utoipa::path(
+    get,
+    path = paths::DIRECTORY_FAVORITES,
+    tag = "directory",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(FavoritesQuery),
+    responses(
+        (status = 200, description = "The favorites (`favorites_only`).", body = DirectoryResults),
+        ListFavoritesRefusals,
+    ),
+)]
 async fn list_favorites(
     State(db): State<DatabaseConnection>,
     signed_in: SignedIn,
@@ -125,6 +175,18 @@ async fn list_favorites(
     }))
 }
 
+/// Stars a contact of a directory (200 favorites at most).
+#[utoipa::path(
+    post,
+    path = paths::DIRECTORY_FAVORITES,
+    tag = "directory",
+    security(("office_token" = [], "medimail_session" = [])),
+    request_body = FavoriteRequest,
+    responses(
+        (status = 201, description = "Starred: the contact's details as the directory has them.", body = DirectoryContact),
+        AddFavoriteRefusals,
+    ),
+)]
 async fn add_favorite(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
@@ -143,6 +205,21 @@ async fn add_favorite(
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
+/// Unstars a contact (nothing to do if it was not starred).
+#[utoipa::path(
+    delete,
+    path = "/api/directory/favorites/{annuaire}/{address}",
+    tag = "directory",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(
+        ("annuaire" = String, Path, description = "`medimail` or `mssante`."),
+        ("address" = String, Path, description = "The contact's address (percent-encoded)."),
+    ),
+    responses(
+        (status = 204, description = "Not (or no longer) a favorite."),
+        RemoveFavoriteRefusals,
+    ),
+)]
 async fn remove_favorite(
     State(db): State<DatabaseConnection>,
     signed_in: SignedIn,

@@ -5,30 +5,37 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::{get, post};
-use medimail_api::{EnvelopeList, EnvelopeListQuery, EnvelopeSealed, EnvelopeView, limits, paths};
+use chrono::{DateTime, Months, Utc};
+use medimail_api::{
+    EnvelopeDraft, EnvelopeList, EnvelopeListQuery, EnvelopeSealed, EnvelopeView, limits, paths,
+};
 use sea_orm::DatabaseConnection;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::folders::{self, FolderAction};
 use super::read;
+use super::refusal::EnvelopeRefusal;
+use super::rules;
 use super::seal;
 use super::stores::Stores;
+use crate::auth::openapi::signed_in;
 use crate::auth::session::{Gate, SignedIn};
 use crate::client::ClientAddress;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, RequestRefusal};
 use crate::keys::Keys;
 use crate::mail::Mailer;
+use crate::openapi::refusals;
 use crate::storage::BlobStore;
 use crate::web::{Json, Multipart, Path, Query, Uncompressed};
 
-pub fn router<S>() -> Router<S>
+pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     DatabaseConnection: FromRef<S>,
@@ -39,17 +46,81 @@ where
     Clock: FromRef<S>,
     Gate: FromRef<S>,
 {
-    Router::new()
-        .route(
-            paths::ENVELOPES,
-            get(list)
-                .post(send)
-                .layer(DefaultBodyLimit::max(limits::MAX_SEND_REQUEST_BYTES)),
-        )
-        .route("/api/envelopes/{reference}", get(open).delete(remove))
-        .route("/api/envelopes/{reference}/attachments/{id}", get(download))
-        .route("/api/envelopes/{reference}/delete", post(move_to_deleted))
-        .route("/api/envelopes/{reference}/restore", post(restore))
+    OpenApiRouter::default()
+        .routes(routes!(list, send).layer(DefaultBodyLimit::max(limits::MAX_SEND_REQUEST_BYTES)))
+        .routes(routes!(open, remove))
+        .routes(routes!(download))
+        .routes(routes!(move_to_deleted))
+        .routes(routes!(restore))
+}
+
+/// A date for the examples of the opening window's refusals.
+fn example_date() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default()
+}
+
+/// What the rules of a draft refuse, produced by the rules themselves from drafts that
+/// break them (so the codes and messages are the ones sent).
+fn draft_refusals() -> Vec<AppError> {
+    let sealed_at = example_date();
+    let too_many: Vec<String> = (0..=limits::MAX_RECIPIENTS)
+        .map(|n| format!("d{n}@chu-exemple.fr"))
+        .collect();
+    let long_name = "a".repeat(limits::MAX_FILE_NAME_CHARS + 1);
+    let too_late = sealed_at.checked_add_months(Months::new(4));
+    [
+        rules::recipients(&["pas une adresse".to_owned()], &[]).err(),
+        rules::recipients(&[], &[]).err(),
+        rules::recipients(&too_many, &[]).err(),
+        rules::subject(" ").err(),
+        rules::subject(&"a".repeat(limits::MAX_SUBJECT_CHARS + 1)).err(),
+        rules::file_name(&long_name).err(),
+        rules::file_name("..").err(),
+        rules::attachment_count(limits::MAX_ATTACHMENTS + 1).err(),
+        rules::attachment_size("compte-rendu.pdf", 0, 0).err(),
+        rules::attachment_size("irm.zip", 1, limits::MAX_ATTACHMENTS_TOTAL_BYTES + 1).err(),
+        rules::opening_window(Some(sealed_at), Some(sealed_at), sealed_at).err(),
+        rules::opening_window(None, too_late, sealed_at).err(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(AppError::from)
+    .collect()
+}
+
+refusals! {
+    ListRefusals = [signed_in(), RequestRefusal::BadQuery, EnvelopeRefusal::FolderUnknown];
+    SendRefusals = [
+        signed_in(),
+        RequestRefusal::NotMultipart,
+        RequestRefusal::TooLarge,
+        EnvelopeRefusal::UploadInterrupted,
+        EnvelopeRefusal::BodyTooLarge,
+        EnvelopeRefusal::OpeningUnreadable,
+        EnvelopeRefusal::ForwardAttachmentUnknown,
+        draft_refusals(),
+        AppError::NotFound,
+    ];
+    OpenRefusals = [
+        signed_in(),
+        AppError::NotFound,
+        EnvelopeRefusal::NotOpenYet(example_date()),
+        EnvelopeRefusal::Closed(example_date()),
+    ];
+    MoveRefusals = [signed_in(), AppError::NotFound];
+    RemoveRefusals = [signed_in(), AppError::NotFound, EnvelopeRefusal::NotDeleted];
+}
+
+/// The form "Envoyer" sends (`multipart/form-data`), described for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SendForm {
+    /// First part: the draft, JSON.
+    envelope: EnvelopeDraft,
+    /// Then up to 5 parts `attachment`, one file each (its name in the part's
+    /// `filename`); 25 Mo in all, forwarded files included.
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 5, required = false)]
+    attachment: Vec<Vec<u8>>,
 }
 
 /// The stores an envelope request works with, from the application state.
@@ -93,7 +164,25 @@ where
     }
 }
 
-/// "Envoyer".
+/// "Envoyer": seals and sends an envelope.
+///
+/// Multipart: the part `envelope` first, then up to 5 parts `attachment`. The files are
+/// encrypted as they stream in; a refusal stores nothing.
+#[utoipa::path(
+    post,
+    path = paths::ENVELOPES,
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    request_body(
+        content = SendForm,
+        content_type = "multipart/form-data",
+        encoding(("envelope" = (content_type = "application/json"))),
+    ),
+    responses(
+        (status = 201, description = "Sealed and sent.", body = EnvelopeSealed),
+        SendRefusals,
+    ),
+)]
 async fn send(
     envelopes: Envelopes,
     State(mailer): State<Arc<Mailer>>,
@@ -115,7 +204,20 @@ async fn send(
     Ok((StatusCode::CREATED, Json(sealed)))
 }
 
-/// A page of a folder.
+/// A page of a folder ("Messages reçus", "Messages envoyés", "Messages supprimés").
+///
+/// Newest first, 50 a page; `q` searches the title and the sender.
+#[utoipa::path(
+    get,
+    path = paths::ENVELOPES,
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(EnvelopeListQuery),
+    responses(
+        (status = 200, description = "The page.", body = EnvelopeList),
+        ListRefusals,
+    ),
+)]
 async fn list(
     State(db): State<DatabaseConnection>,
     signed_in: SignedIn,
@@ -124,7 +226,21 @@ async fn list(
     Ok(Json(folders::list(&db, &signed_in.account, query).await?))
 }
 
-/// An envelope, opened.
+/// An envelope, opened, for its sender or one of its recipients (anyone else: 404).
+///
+/// A recipient's first opening records an `opened` event and mails the sender; outside
+/// the opening window a recipient gets 403 with the dates and no content.
+#[utoipa::path(
+    get,
+    path = "/api/envelopes/{reference}",
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(("reference" = String, Path, description = "The envelope's reference.")),
+    responses(
+        (status = 200, description = "The envelope.", body = EnvelopeView),
+        OpenRefusals,
+    ),
+)]
 async fn open(
     envelopes: Envelopes,
     State(mailer): State<Arc<Mailer>>,
@@ -144,9 +260,33 @@ async fn open(
     Ok(Json(view))
 }
 
-/// An attachment, decrypted as it streams out; an altered blob ends the stream with an
-/// error (the client sees a truncated download, never unauthenticated bytes past the bad
-/// chunk). Never compressed.
+/// An attachment, decrypted as it streams out.
+///
+/// Records a `downloaded` event. Never compressed.
+#[utoipa::path(
+    get,
+    path = "/api/envelopes/{reference}/attachments/{id}",
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(
+        ("reference" = String, Path, description = "The envelope's reference."),
+        ("id" = String, Path, description = "The attachment's id (`attachments[].id`)."),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The file, with the content type the sender's browser gave.",
+            content(("application/octet-stream")),
+            headers(
+                ("Content-Disposition" = String, description = "`attachment; filename=\"…\"; filename*=UTF-8''…` (RFC 6266)."),
+                ("Content-Length" = u64),
+            ),
+        ),
+        OpenRefusals,
+    ),
+)]
+// An altered blob ends the stream with an error (the client sees a truncated download,
+// never unauthenticated bytes past the bad chunk).
 async fn download(
     envelopes: Envelopes,
     signed_in: SignedIn,
@@ -184,6 +324,14 @@ async fn download(
 }
 
 /// "Supprimer": to "Messages supprimés", for the caller only.
+#[utoipa::path(
+    post,
+    path = "/api/envelopes/{reference}/delete",
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(("reference" = String, Path, description = "The envelope's reference.")),
+    responses((status = 204, description = "In \"Messages supprimés\"."), MoveRefusals),
+)]
 async fn move_to_deleted(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
@@ -201,7 +349,15 @@ async fn move_to_deleted(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Back from "Messages supprimés".
+/// Back from "Messages supprimés", for the caller only.
+#[utoipa::path(
+    post,
+    path = "/api/envelopes/{reference}/restore",
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(("reference" = String, Path, description = "The envelope's reference.")),
+    responses((status = 204, description = "Back in its folder."), MoveRefusals),
+)]
 async fn restore(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
@@ -219,7 +375,15 @@ async fn restore(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// "Supprimer définitivement" (from "Messages supprimés"), for the caller only.
+/// "Supprimer définitivement" (only from "Messages supprimés"), for the caller only.
+#[utoipa::path(
+    delete,
+    path = "/api/envelopes/{reference}",
+    tag = "envelopes",
+    security(("office_token" = [], "medimail_session" = [])),
+    params(("reference" = String, Path, description = "The envelope's reference.")),
+    responses((status = 204, description = "Gone for the caller."), RemoveRefusals),
+)]
 async fn remove(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
