@@ -35,7 +35,7 @@ ALLOWED_TOP_IMPORTERS = {
 FEATURES = {"auth", "account", "envelope", "directory", "addin", "health"}
 INFRA = {
     "app_credential", "audit", "client", "clock", "config", "crypto", "db", "entity",
-    "error", "fr", "http_client", "keys", "mail", "manifest", "metrics", "migration",
+    "error", "fr", "http_client", "keys", "mail", "manifest", "metrics", "openapi", "migration",
     "storage", "taskpane", "telemetry", "tls", "web",
 }
 
