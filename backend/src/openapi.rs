@@ -183,7 +183,7 @@ fn response(refusals: Vec<AppError>) -> utoipa::openapi::Response {
 
 /// Declares the refusals of an endpoint as a type for `#[utoipa::path(responses(…))]`:
 ///
-/// ```ignore
+/// ```text
 /// refusals! {
 ///     /// What the search refuses.
 ///     SearchRefusals = [signed_in(), DirectoryRefusal::CriteriaTooShort];

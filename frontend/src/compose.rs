@@ -23,12 +23,11 @@ pub fn gauge_percent(total: u64) -> f64 {
     (total as f64 * 100.0 / limits::MAX_ATTACHMENTS_TOTAL_BYTES as f64).min(100.0)
 }
 
-/// Splits typed addresses on `;`, `,` and line breaks.
+/// Splits typed addresses on `;`, `,` and line breaks, as the server does
+/// (`medimail_api::addresses`), in lowercase.
 pub fn split_addresses(typed: &str) -> Vec<String> {
-    typed
-        .split([';', ',', '\n', '\r'])
-        .map(|a| a.trim().to_lowercase())
-        .filter(|a| !a.is_empty())
+    medimail_api::addresses::split(typed)
+        .map(str::to_lowercase)
         .collect()
 }
 

@@ -224,7 +224,7 @@ pub fn Lecture(
                         </div>
                         <p id="reading-engine" class="hint">{format!("Moteur de cryptage : {}", v.engine)}</p>
                         <p id="reading-retention" class="hint">
-                            {format!("Ce message sera conservé pendant 3 mois sur le serveur Medimail (jusqu'au {kept}).")}
+                            {format!("Ce message sera conservé pendant {} mois sur le serveur Medimail (jusqu'au {kept}).", medimail_api::retention::KEPT_MONTHS)}
                         </p>
                         <h3>"Événements"</h3>
                         <ul class="events" id="reading-events" data-reference=reference>
