@@ -10,7 +10,7 @@ use base64::Engine;
 use fantoccini::Locator;
 use medimail_e2e::{Browser, Identity, OfficeStub, Pane, PaneOptions};
 use medimail_server::crypto::DataKey;
-use medimail_server::entity::{attachment, envelope, envelope_recipient};
+use medimail_server::envelope::entity::{attachment, envelope, envelope_recipient};
 use medimail_server::keys::Keys;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 

@@ -14,7 +14,8 @@
 use std::time::Duration;
 
 use medimail_e2e::{PgDatabase, Server, ServerOptions};
-use medimail_server::entity::{attachment, envelope, envelope_event, envelope_recipient, outbox};
+use medimail_server::entity::outbox;
+use medimail_server::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,

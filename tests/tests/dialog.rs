@@ -399,7 +399,7 @@ mod pane {
         // The same person through single sign-on: the same (only) account.
         let db = server.sqlite().await;
         use sea_orm::EntityTrait;
-        let accounts = medimail_server::entity::account::Entity::find()
+        let accounts = medimail_server::account::entity::account::Entity::find()
             .all(&db)
             .await
             .expect("accounts");

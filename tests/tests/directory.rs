@@ -321,8 +321,10 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
     );
     let db = server.sqlite().await;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let account = medimail_server::entity::account::Entity::find()
-        .filter(medimail_server::entity::account::Column::Mailbox.eq("marie.curie@chu-dev.fr"))
+    let account = medimail_server::account::entity::account::Entity::find()
+        .filter(
+            medimail_server::account::entity::account::Column::Mailbox.eq("marie.curie@chu-dev.fr"),
+        )
         .one(&db)
         .await
         .expect("q")

@@ -585,7 +585,8 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
 /// attachment rows gone — while its row, events and an audit record stay.
 #[tokio::test]
 async fn three_months_after_sealing_the_running_server_purges_the_envelope() {
-    use medimail_server::entity::{attachment, audit_event, envelope, envelope_event};
+    use medimail_server::entity::audit_event;
+    use medimail_server::envelope::entity::{attachment, envelope, envelope_event};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
     let mut server = Server::start(ServerOptions {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::entity::account;
+use crate::account::entity::account;
 
 /// Who a verified sign-in says the user is: `(tenant_id, object_id)` names the person;
 /// name and mailbox follow the identity provider.

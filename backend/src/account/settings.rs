@@ -5,8 +5,8 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 
+use crate::account::entity::account;
 use crate::account::registry::PENDING_TENANT;
-use crate::entity::account;
 
 /// "Liste rouge" (`true`) or visible to every Medimail user (`false`), chosen by the
 /// account's owner. Returns the account as stored.

@@ -3,6 +3,7 @@
 
 pub mod dev_identity;
 pub mod dialog;
+pub mod entity;
 pub mod office;
 pub mod openapi;
 pub mod otp;

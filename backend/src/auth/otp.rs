@@ -11,7 +11,7 @@ use sea_orm::{
     QueryOrder, Set,
 };
 
-use crate::entity::one_time_code;
+use crate::auth::entity::one_time_code;
 use crate::keys::Keys;
 
 pub const VALIDITY: Duration = Duration::minutes(10);

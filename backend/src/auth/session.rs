@@ -17,9 +17,10 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::account::entity::account;
+use crate::auth::entity::auth_session;
 use crate::auth::office::{OfficeIdentity, OfficeUser, OfficeVerifier};
 use crate::clock::Clock;
-use crate::entity::{account, auth_session};
 use crate::error::{AppError, Refusal};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);

@@ -8,10 +8,10 @@ use medimail_api::{CodeRequested, SessionInfo};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+use crate::account::entity::account;
 use crate::auth::office::OfficeIdentity;
 use crate::auth::refusal::{AuthRefusal, seconds_until};
 use crate::auth::{otp, passphrase, session};
-use crate::entity::account;
 use crate::error::AppError;
 use crate::keys::Keys;
 use crate::mail::Mailer;

@@ -13,7 +13,8 @@ use sea_orm::{
 
 use super::refusal::DirectoryRefusal;
 use super::search;
-use crate::entity::{account, directory_favorite};
+use crate::account::entity::account;
+use crate::directory::entity::directory_favorite;
 use crate::error::AppError;
 
 /// The favorites of `account_id`, in one directory or in all, in directory order.

@@ -4,6 +4,7 @@
 //! snapshot switched atomically; `search` finds contacts; `favorites` keeps each
 //! account's starred contacts; `routes` is the HTTP API.
 
+pub mod entity;
 pub mod extraction;
 pub mod favorites;
 pub mod import;

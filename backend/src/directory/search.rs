@@ -22,7 +22,8 @@ use sea_orm::{
 };
 
 use super::keys::normalize;
-use crate::entity::{account, directory_entry, directory_key, directory_snapshot, directory_top};
+use crate::account::entity::account;
+use crate::directory::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
 
 pub use medimail_api::directory::{LIMIT, REFINE, TOO_SHORT};
 /// Candidates read per criterion in a combined search.

@@ -1,16 +1,6 @@
-//! sea-orm entities, one module per table.
+//! The infrastructure's tables (sea-orm entities): the outbox of mails and the audit
+//! trail. Each feature's tables live in its own `entity` module (`account::entity`,
+//! `auth::entity`, `envelope::entity`, `directory::entity`).
 
-pub mod account;
-pub mod attachment;
 pub mod audit_event;
-pub mod auth_session;
-pub mod directory_entry;
-pub mod directory_favorite;
-pub mod directory_key;
-pub mod directory_snapshot;
-pub mod directory_top;
-pub mod envelope;
-pub mod envelope_event;
-pub mod envelope_recipient;
-pub mod one_time_code;
 pub mod outbox;

@@ -12,7 +12,8 @@ use sea_orm::{
 };
 
 use super::refusal::EnvelopeRefusal;
-use crate::entity::{account, envelope, envelope_recipient};
+use crate::account::entity::account;
+use crate::envelope::entity::{envelope, envelope_recipient};
 use crate::error::AppError;
 
 pub use medimail_api::limits::ENVELOPES_PER_PAGE as PER_PAGE;

@@ -3,6 +3,7 @@
 //! the refusals (`refusal`), the 3-month retention (`retention`) and the orphan-blob
 //! sweep (`sweep`); `routes` is the HTTP API.
 
+pub mod entity;
 pub mod folders;
 pub mod read;
 pub mod refusal;

@@ -16,8 +16,9 @@ use sea_orm::{
 
 use super::refusal::EnvelopeRefusal;
 use super::stores::Stores;
+use crate::account::entity::account;
 use crate::crypto::DataKey;
-use crate::entity::{account, attachment, envelope, envelope_event, envelope_recipient};
+use crate::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use crate::error::AppError;
 use crate::keys::Keys;
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
-use crate::entity::{attachment, envelope};
+use crate::envelope::entity::{attachment, envelope};
 use crate::storage::BlobStore;
 
 /// How long content is kept.

@@ -14,8 +14,9 @@ use super::refusal::EnvelopeRefusal;
 use super::rules;
 pub use super::stores::Stores;
 use super::upload::{self, StoredFile};
+use crate::account::entity::account;
 use crate::crypto::DataKey;
-use crate::entity::{account, attachment, envelope, envelope_event, envelope_recipient};
+use crate::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use crate::error::AppError;
 
 /// A sender's "Envoyer": the multipart request read, checked, encrypted and sealed.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
 use crate::clock::Clock;
-use crate::entity::attachment;
+use crate::envelope::entity::attachment;
 use crate::storage::BlobStore;
 
 /// A blob younger than this may belong to a send in progress.

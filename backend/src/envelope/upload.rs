@@ -9,7 +9,7 @@ use medimail_api::{EnvelopeDraft, limits};
 use super::refusal::EnvelopeRefusal;
 use super::rules;
 use crate::crypto::DataKey;
-use crate::entity::attachment;
+use crate::envelope::entity::attachment;
 use crate::error::AppError;
 use crate::storage::BlobStore;
 

@@ -88,7 +88,7 @@ async fn only_a_contact_of_the_directory_not_on_the_liste_rouge_can_be_starred()
 
 #[tokio::test]
 async fn favorites_are_listed_by_name_and_hide_a_contact_gone_on_the_liste_rouge() {
-    use medimail_server::entity::account;
+    use medimail_server::account::entity::account;
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     for db in databases().await {
         let d = Directories::activated(&db).await;

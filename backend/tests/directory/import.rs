@@ -3,11 +3,11 @@
 //! before anything is written, and a re-import replacing the snapshot, with no search
 //! ever seeing a mix of the two.
 
+use medimail_server::directory::entity::{directory_entry, directory_key, directory_snapshot};
 use medimail_server::directory::extraction::COLUMNS;
 use medimail_server::directory::import::{
     ExtractionFile, ImportError, ImportReport, Progress, import_extraction,
 };
-use medimail_server::entity::{directory_entry, directory_key, directory_snapshot};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::common::*;

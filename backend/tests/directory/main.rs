@@ -217,7 +217,7 @@ impl Directories {
     /// `imported`, then MSSanté activated for both accounts and Rose ROUGE on the liste
     /// rouge.
     async fn activated(db: &common::TestDb) -> Directories {
-        use medimail_server::entity::account;
+        use medimail_server::account::entity::account;
         use sea_orm::{ActiveModelTrait, EntityTrait, Set};
         let directories = Directories::imported(db).await;
         let db = &directories.state.db;

@@ -105,8 +105,8 @@ async fn finds_names_by_any_part_ignoring_accents_and_punctuation_exact_first() 
             "{shown:?}"
         );
         assert_eq!((shown.len(), f.more), (50, true));
-        let top_rows = medimail_server::entity::directory_top::Entity::find()
-            .filter(medimail_server::entity::directory_top::Column::Key.eq("n:mar"))
+        let top_rows = medimail_server::directory::entity::directory_top::Entity::find()
+            .filter(medimail_server::directory::entity::directory_top::Column::Key.eq("n:mar"))
             .count(&conn)
             .await
             .expect("q");

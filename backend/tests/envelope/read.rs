@@ -3,7 +3,8 @@
 //! for a recipient outside the opening window.
 
 use axum::http::StatusCode;
-use medimail_server::entity::{envelope_event, outbox};
+use medimail_server::entity::outbox;
+use medimail_server::envelope::entity::envelope_event;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 

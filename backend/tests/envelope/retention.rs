@@ -2,7 +2,7 @@
 //! (the trace stays), and blobs no envelope refers to (left by a crash mid-upload).
 
 use axum::http::StatusCode;
-use medimail_server::entity::{attachment, envelope, envelope_event};
+use medimail_server::envelope::entity::{attachment, envelope, envelope_event};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::common::*;

@@ -5,7 +5,8 @@
 use axum::http::StatusCode;
 use base64::Engine;
 use medimail_server::crypto::DataKey;
-use medimail_server::entity::{attachment, envelope, envelope_event, envelope_recipient, outbox};
+use medimail_server::entity::outbox;
+use medimail_server::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use medimail_server::state::AppState;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};

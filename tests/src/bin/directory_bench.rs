@@ -277,7 +277,7 @@ async fn run_to_end_long(mut command: tokio::process::Command) -> std::process::
 
 /// Puts the liste rouge rows' addresses on accounts marked "liste rouge".
 async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usize {
-    use medimail_server::entity::account;
+    use medimail_server::account::entity::account;
     use sea_orm::{EntityTrait, Set};
     let mut accounts = Vec::new();
     for n in (0..rows).filter(|n| is_liste_rouge(*n)) {

@@ -13,7 +13,8 @@
 use std::time::Instant;
 
 use medimail_e2e::{PgDatabase, Server, ServerOptions, median};
-use medimail_server::entity::{account, envelope, envelope_recipient};
+use medimail_server::account::entity::account;
+use medimail_server::envelope::entity::{envelope, envelope_recipient};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
 

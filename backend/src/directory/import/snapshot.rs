@@ -16,7 +16,7 @@ use super::reading::{
     ExtractionFile, ImportError, ImportReport, Progress, Row, Tops, plan, produce,
 };
 use super::sqlite::{SQLITE_TRANSACTION, sqlite_exec, sqlx_err, write_batch_sqlite};
-use crate::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
+use crate::directory::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
 
 /// Writes the prefix lists of a snapshot.
 pub async fn write_tops(

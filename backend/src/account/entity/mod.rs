@@ -1,0 +1,3 @@
+//! The table this feature owns (sea-orm entity).
+
+pub mod account;

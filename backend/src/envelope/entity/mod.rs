@@ -1,0 +1,7 @@
+//! The tables this feature owns (sea-orm entities): envelopes, their recipients, their
+//! attachments and their events.
+
+pub mod attachment;
+pub mod envelope;
+pub mod envelope_event;
+pub mod envelope_recipient;
