@@ -37,6 +37,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::auth::office::OfficeVerifier;
+use crate::auth::refusal::DialogRefusal;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::Keys;
@@ -144,10 +145,10 @@ enum Outcome {
     },
 }
 
-fn error(code: &'static str, message: impl Into<String>) -> Outcome {
+fn refused(refusal: DialogRefusal) -> Outcome {
     Outcome::Error {
-        code,
-        message: message.into(),
+        code: refusal.code(),
+        message: refusal.message(),
     }
 }
 
@@ -156,13 +157,7 @@ fn client(
     state: &Dialog,
 ) -> Result<(DialogClient, String, crate::app_credential::ClientAuth), Outcome> {
     let config = &state.config;
-    let off = || {
-        error(
-            "dialog_unavailable",
-            "La connexion par fenêtre n'est pas configurée sur ce serveur Medimail : \
-             prévenez votre service informatique.",
-        )
-    };
+    let off = || refused(DialogRefusal::Unavailable);
     let id = config.client_id.clone().ok_or_else(off)?;
     let auth = if let Some(path) = &config.client_certificate_file {
         crate::app_credential::certificate(path).map_err(|e| {
@@ -364,50 +359,28 @@ async fn callback(
 
 async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Outcome {
     let Some(pending) = open(state, headers) else {
-        return error(
-            "dialog_expired",
-            "Cette connexion a expiré ou a été commencée dans une autre fenêtre. Fermez \
-             cette fenêtre et recommencez depuis le volet Medimail.",
-        );
+        return refused(DialogRefusal::Expired);
     };
     if pending.expires < state.clock.now().timestamp() {
-        return error(
-            "dialog_expired",
-            "Cette connexion a expiré (10 minutes). Fermez cette fenêtre et recommencez \
-             depuis le volet Medimail.",
-        );
+        return refused(DialogRefusal::TimedOut);
     }
     if !query
         .state
         .as_deref()
         .is_some_and(|s| crate::keys::secrets_equal(s, &pending.state))
     {
-        return error(
-            "dialog_state_mismatch",
-            "La réponse reçue ne correspond pas à cette connexion : elle a été refusée par \
-             précaution. Fermez cette fenêtre et recommencez.",
-        );
+        return refused(DialogRefusal::StateMismatch);
     }
     if let Some(e) = query.error.as_deref() {
         return match e {
-            "access_denied" | "consent_required" | "interaction_required" => error(
-                "dialog_consent_refused",
-                "L'accès de Medimail à votre compte Microsoft 365 n'a pas été accordé. Sans \
-                 cet accord, Medimail ne peut pas vous identifier ; votre service \
-                 informatique peut l'accorder pour toute l'organisation.",
-            ),
-            _ => error(
-                "dialog_failed",
-                "Microsoft 365 n'a pas pu vous identifier. Fermez cette fenêtre et \
-                 réessayez ; si le problème persiste, prévenez votre service informatique.",
-            ),
+            "access_denied" | "consent_required" | "interaction_required" => {
+                refused(DialogRefusal::ConsentRefused)
+            }
+            _ => refused(DialogRefusal::AuthorityFailed),
         };
     }
     let Some(code) = query.code else {
-        return error(
-            "dialog_failed",
-            "Microsoft 365 n'a renvoyé aucune autorisation. Fermez cette fenêtre et réessayez.",
-        );
+        return refused(DialogRefusal::NoCode);
     };
     let (client, _, auth) = match client(state) {
         Ok(c) => c,
@@ -441,11 +414,7 @@ async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Ou
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot sign the client assertion");
-                return error(
-                    "dialog_unavailable",
-                    "La connexion par fenêtre n'est pas configurée correctement sur ce \
-                     serveur Medimail : prévenez votre service informatique.",
-                );
+                return refused(DialogRefusal::Misconfigured);
             }
         }
     }
@@ -456,32 +425,21 @@ async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Ou
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "dialog sign-in: code exchange refused");
-            return error(
-                "dialog_exchange_failed",
-                "L'autorisation de Microsoft 365 n'a pas pu être validée (elle a peut-être \
-                 déjà servi). Fermez cette fenêtre et recommencez.",
-            );
+            return refused(DialogRefusal::ExchangeFailed);
         }
     };
     let access = tokens.access_token().secret().clone();
     let identity = match state.office.verify(&access).await {
         Ok(i) => i,
-        Err(e) => return error(e.code(), e.message()),
+        Err(e) => return refused(DialogRefusal::Token(e)),
     };
     let Some(id_token) = tokens.extra_fields().id_token.as_deref() else {
-        return error(
-            "dialog_failed",
-            "Microsoft 365 n'a pas renvoyé d'identité. Fermez cette fenêtre et réessayez.",
-        );
+        return refused(DialogRefusal::NoIdentity);
     };
     match state.office.verify_id_token(id_token, &pending.nonce).await {
         Ok(id) if id.tenant_id == identity.tenant_id && id.object_id == identity.object_id => {}
         Ok(_) | Err(_) => {
-            return error(
-                "dialog_nonce_mismatch",
-                "L'identité renvoyée ne correspond pas à cette connexion : elle a été refusée \
-                 par précaution. Fermez cette fenêtre et recommencez.",
-            );
+            return refused(DialogRefusal::NonceMismatch);
         }
     }
     Outcome::Ok {

@@ -210,3 +210,90 @@ impl Refusal for AuthRefusal {
         }
     }
 }
+
+/// Why a sign-in through the Office dialog ends without a token: the code and French
+/// message the dialog page hands to the pane (`{"status":"error","code","message"}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DialogRefusal {
+    /// No client id or no credential configured.
+    Unavailable,
+    /// A credential configured but unusable (the certificate's key cannot sign).
+    Misconfigured,
+    /// No sealed cookie: expired, or started in another window.
+    Expired,
+    /// The sealed cookie is older than 10 minutes.
+    TimedOut,
+    /// `state` differs from the one sent.
+    StateMismatch,
+    /// The user (or the organisation) refused the consent.
+    ConsentRefused,
+    /// The authority answered another error.
+    AuthorityFailed,
+    /// The authority answered neither a code nor an error.
+    NoCode,
+    /// The code exchange was refused (a replayed code, a wrong verifier…).
+    ExchangeFailed,
+    /// The access token received does not verify.
+    Token(super::office::TokenError),
+    /// No ID token beside the access token.
+    NoIdentity,
+    /// The ID token's `nonce` or person differs.
+    NonceMismatch,
+}
+
+impl DialogRefusal {
+    pub fn code(&self) -> &'static str {
+        use DialogRefusal::*;
+        match self {
+            Unavailable | Misconfigured => "dialog_unavailable",
+            Expired | TimedOut => "dialog_expired",
+            StateMismatch => "dialog_state_mismatch",
+            ConsentRefused => "dialog_consent_refused",
+            AuthorityFailed | NoCode | NoIdentity => "dialog_failed",
+            ExchangeFailed => "dialog_exchange_failed",
+            Token(e) => e.code(),
+            NonceMismatch => "dialog_nonce_mismatch",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        use DialogRefusal::*;
+        match self {
+            Unavailable => "La connexion par fenêtre n'est pas configurée sur ce serveur \
+                 Medimail : prévenez votre service informatique."
+                .to_owned(),
+            Misconfigured => "La connexion par fenêtre n'est pas configurée correctement sur \
+                 ce serveur Medimail : prévenez votre service informatique."
+                .to_owned(),
+            Expired => "Cette connexion a expiré ou a été commencée dans une autre fenêtre. \
+                 Fermez cette fenêtre et recommencez depuis le volet Medimail."
+                .to_owned(),
+            TimedOut => "Cette connexion a expiré (10 minutes). Fermez cette fenêtre et \
+                 recommencez depuis le volet Medimail."
+                .to_owned(),
+            StateMismatch => "La réponse reçue ne correspond pas à cette connexion : elle a été \
+                 refusée par précaution. Fermez cette fenêtre et recommencez."
+                .to_owned(),
+            ConsentRefused => "L'accès de Medimail à votre compte Microsoft 365 n'a pas été \
+                 accordé. Sans cet accord, Medimail ne peut pas vous identifier ; votre \
+                 service informatique peut l'accorder pour toute l'organisation."
+                .to_owned(),
+            AuthorityFailed => "Microsoft 365 n'a pas pu vous identifier. Fermez cette fenêtre \
+                 et réessayez ; si le problème persiste, prévenez votre service informatique."
+                .to_owned(),
+            NoCode => "Microsoft 365 n'a renvoyé aucune autorisation. Fermez cette fenêtre et \
+                 réessayez."
+                .to_owned(),
+            ExchangeFailed => "L'autorisation de Microsoft 365 n'a pas pu être validée (elle a \
+                 peut-être déjà servi). Fermez cette fenêtre et recommencez."
+                .to_owned(),
+            Token(e) => e.message().to_owned(),
+            NoIdentity => "Microsoft 365 n'a pas renvoyé d'identité. Fermez cette fenêtre et \
+                 réessayez."
+                .to_owned(),
+            NonceMismatch => "L'identité renvoyée ne correspond pas à cette connexion : elle a \
+                 été refusée par précaution. Fermez cette fenêtre et recommencez."
+                .to_owned(),
+        }
+    }
+}
