@@ -5,8 +5,10 @@ use medimail_api::limits;
 
 /// "10,57 Mo": bytes in Mo (1 Mo = 1,048,576 bytes), two decimals, French comma.
 pub fn format_size(bytes: u64) -> String {
-    let mo = bytes as f64 / (1024.0 * 1024.0);
-    format!("{mo:.2} Mo").replace('.', ",")
+    // Integer arithmetic, not `{:.2}` on an f64: float formatting alone is about 10 KB
+    // of the pane's WebAssembly. Same digits (ties to even, like float formatting).
+    let hundredths = div_round_ties_even(u128::from(bytes) * 100, 1024 * 1024);
+    format!("{},{:02} Mo", hundredths / 100, hundredths % 100)
 }
 
 /// The gauge's text: "Total : 10,57 Mo / 25 Mo".
@@ -18,9 +20,44 @@ pub fn gauge_text(total: u64) -> String {
     )
 }
 
-/// The gauge's fill, 0 to 100.
-pub fn gauge_percent(total: u64) -> f64 {
-    (total as f64 * 100.0 / limits::MAX_ATTACHMENTS_TOTAL_BYTES as f64).min(100.0)
+/// The gauge's fill as a CSS width, "0.0%" to "100.0%" (one decimal, ties to even).
+pub fn gauge_width(total: u64) -> String {
+    let tenths = div_round_ties_even(
+        u128::from(total) * 1000,
+        u128::from(limits::MAX_ATTACHMENTS_TOTAL_BYTES),
+    )
+    .min(1000);
+    format!("{}.{}%", tenths / 10, tenths % 10)
+}
+
+/// The upload progress (0.0 to 1.0) as "42 %", rounded like `{:.0}` would.
+pub fn progress_text(fraction: f64) -> String {
+    let percent = fraction * 100.0;
+    if percent.is_finite() {
+        // `{:.0}` rounds ties to even; the value is within 0..=100 in practice.
+        format!("{} %", percent.round_ties_even() as i64)
+    } else {
+        format!(
+            "{} %",
+            if percent.is_nan() {
+                "NaN"
+            } else if percent > 0.0 {
+                "inf"
+            } else {
+                "-inf"
+            }
+        )
+    }
+}
+
+/// `n / d` rounded to the nearest integer, ties to even.
+fn div_round_ties_even(n: u128, d: u128) -> u128 {
+    let (q, r) = (n / d, n % d);
+    match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q & 1),
+    }
 }
 
 /// Splits typed addresses on `;`, `,` and line breaks, as the server does
@@ -71,8 +108,46 @@ mod tests {
         assert_eq!(format_size(11_083_448), "10,57 Mo");
         assert_eq!(gauge_text(11_083_448), "Total : 10,57 Mo / 25 Mo");
         assert_eq!(format_size(0), "0,00 Mo");
-        assert_eq!(gauge_percent(limits::MAX_ATTACHMENTS_TOTAL_BYTES), 100.0);
-        assert_eq!(gauge_percent(limits::MAX_ATTACHMENTS_TOTAL_BYTES / 2), 50.0);
+        assert_eq!(gauge_width(limits::MAX_ATTACHMENTS_TOTAL_BYTES), "100.0%");
+        assert_eq!(
+            gauge_width(limits::MAX_ATTACHMENTS_TOTAL_BYTES / 2),
+            "50.0%"
+        );
+        assert_eq!(
+            gauge_width(limits::MAX_ATTACHMENTS_TOTAL_BYTES * 2),
+            "100.0%"
+        );
+        assert_eq!(progress_text(0.425), "42 %");
+    }
+
+    /// The integer formatting gives the very digits the float formatting gave before.
+    #[test]
+    fn sizes_and_percentages_match_float_formatting() {
+        let max = limits::MAX_ATTACHMENTS_TOTAL_BYTES;
+        let edges = [
+            0, 1, 5_242, 5_243, 10_485, 10_486, 15_728, 15_729, 26_214, 26_215,
+        ];
+        let samples = (0..200_000u64)
+            .map(|i| i * 7_919)
+            .chain(edges)
+            .chain((0..4_000u64).map(|i| i * 32_768))
+            .chain([max - 1, max, max + 1, 3 * max, u64::from(u32::MAX)]);
+        for bytes in samples {
+            let mo = bytes as f64 / (1024.0 * 1024.0);
+            assert_eq!(format_size(bytes), format!("{mo:.2} Mo").replace('.', ","));
+            let percent = (bytes as f64 * 100.0 / max as f64).min(100.0);
+            assert_eq!(gauge_width(bytes), format!("{percent:.1}%"), "{bytes}");
+        }
+        for i in 0..=20_000u32 {
+            let fraction = f64::from(i) / 20_000.0;
+            assert_eq!(
+                progress_text(fraction),
+                format!("{:.0} %", fraction * 100.0)
+            );
+        }
+        for odd in [0.005, 0.015, 0.125, 0.375, f64::NAN, f64::INFINITY] {
+            assert_eq!(progress_text(odd), format!("{:.0} %", odd * 100.0));
+        }
     }
 
     #[test]

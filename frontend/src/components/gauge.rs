@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use medimail_api::limits;
 
-use crate::compose::{gauge_percent, gauge_text};
+use crate::compose::{gauge_text, gauge_width};
 
 #[component]
 pub fn FileGauge(
@@ -17,7 +17,7 @@ pub fn FileGauge(
 ) -> impl IntoView {
     view! {
         <div class="gauge" aria-hidden="true">
-            <div class="gauge-fill" style:width=move || format!("{:.1}%", gauge_percent(total.get()))></div>
+            <div class="gauge-fill" style:width=move || gauge_width(total.get())></div>
         </div>
         <p id="gauge-text">{move || gauge_text(total.get())}</p>
         <p id="file-count">{move || format!("{}/{}", count.get(), limits::MAX_ATTACHMENTS)}</p>

@@ -17,7 +17,7 @@ use crate::components::busy_button::BusyButton;
 use crate::components::feedback::{FieldError, Notice};
 use crate::components::gauge::FileGauge;
 use crate::components::recipients::{Chips, commit, invalid_address};
-use crate::compose::{check_files, format_size};
+use crate::compose::{check_files, format_size, progress_text};
 use crate::session::Auth;
 
 fn exec(command: &str, value: Option<&str>) {
@@ -402,7 +402,7 @@ pub fn Compose(
                     <FieldError id="compose-files-error" error=files_error/>
                 </div>
                 {move || progress.get().map(|p| view! {
-                    <progress id="upload-progress" max="100" prop:value=p * 100.0>{format!("{:.0} %", p * 100.0)}</progress>
+                    <progress id="upload-progress" max="100" prop:value=p * 100.0>{progress_text(p)}</progress>
                 })}
                 <FieldError id="compose-form-error" error=form_error/>
                 <div class="actions">
