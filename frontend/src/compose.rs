@@ -7,7 +7,7 @@ use medimail_api::limits;
 pub fn format_size(bytes: u64) -> String {
     // Integer arithmetic, not `{:.2}` on an f64: float formatting alone is about 10 KB
     // of the pane's WebAssembly. Same digits (ties to even, like float formatting).
-    let hundredths = div_round_ties_even(u128::from(bytes) * 100, 1024 * 1024);
+    let hundredths = div_round_ties_even(bytes.saturating_mul(100), 1024 * 1024);
     format!("{},{:02} Mo", hundredths / 100, hundredths % 100)
 }
 
@@ -23,10 +23,9 @@ pub fn gauge_text(total: u64) -> String {
 /// The gauge's fill as a CSS width, "0.0%" to "100.0%" (one decimal, ties to even).
 pub fn gauge_width(total: u64) -> String {
     let tenths = div_round_ties_even(
-        u128::from(total) * 1000,
-        u128::from(limits::MAX_ATTACHMENTS_TOTAL_BYTES),
-    )
-    .min(1000);
+        total.min(limits::MAX_ATTACHMENTS_TOTAL_BYTES) * 1000,
+        limits::MAX_ATTACHMENTS_TOTAL_BYTES,
+    );
     format!("{}.{}%", tenths / 10, tenths % 10)
 }
 
@@ -51,7 +50,7 @@ pub fn progress_text(fraction: f64) -> String {
 }
 
 /// `n / d` rounded to the nearest integer, ties to even.
-fn div_round_ties_even(n: u128, d: u128) -> u128 {
+fn div_round_ties_even(n: u64, d: u64) -> u64 {
     let (q, r) = (n / d, n % d);
     match (2 * r).cmp(&d) {
         std::cmp::Ordering::Less => q,
