@@ -129,3 +129,37 @@ impl From<MultipartRejection> for AppError {
 /// attacker-chosen data invites BREACH-style guessing).
 #[derive(Clone, Copy, Debug)]
 pub struct Uncompressed;
+
+/// Declares a handler's bundle of values from the application state, extracted like
+/// `State` but several at once: a struct whose every field is a type the state provides
+/// (`Field: FromRef<S>`), so that a router asks for exactly those values.
+///
+/// ```text
+/// state_values! {
+///     /// What the strong authentication works with.
+///     struct Strong { db: DatabaseConnection, keys: Arc<Keys>, clock: Clock }
+/// }
+/// ```
+#[macro_export]
+macro_rules! state_values {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
+
+        impl<S> ::axum::extract::FromRequestParts<S> for $name
+        where
+            S: Send + Sync,
+            $($ty: ::axum::extract::FromRef<S>,)*
+        {
+            type Rejection = ::std::convert::Infallible;
+
+            async fn from_request_parts(
+                _: &mut ::axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                Ok($name { $($field: ::axum::extract::FromRef::from_ref(state)),* })
+            }
+        }
+    };
+}

@@ -42,37 +42,15 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::Keys;
 
-/// What the dialog sign-in works with: the configuration (authority, client id and
-/// credential files, public origin), the keys that seal its cookie, the clock, and the
-/// verifier of the tokens it receives.
-#[derive(Clone)]
-pub struct Dialog {
-    pub config: Arc<Config>,
-    pub keys: Arc<Keys>,
-    pub clock: Clock,
-    pub office: Arc<OfficeVerifier>,
-}
-
-impl<S> axum::extract::FromRequestParts<S> for Dialog
-where
-    S: Send + Sync,
-    Arc<Config>: FromRef<S>,
-    Arc<Keys>: FromRef<S>,
-    Clock: FromRef<S>,
-    Arc<OfficeVerifier>: FromRef<S>,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Dialog {
-            config: FromRef::from_ref(state),
-            keys: FromRef::from_ref(state),
-            clock: FromRef::from_ref(state),
-            office: FromRef::from_ref(state),
-        })
+crate::state_values! {
+    /// What the dialog sign-in works with: the configuration (authority, client id and
+    /// credential files, public origin), the keys that seal its cookie, the clock, and the
+    /// verifier of the tokens it receives.
+    pub struct Dialog {
+        pub config: Arc<Config>,
+        pub keys: Arc<Keys>,
+        pub clock: Clock,
+        pub office: Arc<OfficeVerifier>,
     }
 }
 

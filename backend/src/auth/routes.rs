@@ -92,13 +92,14 @@ refusals! {
     SignedInRefusals = [signed_in()];
 }
 
-/// The values the strong authentication works with, from the application state.
-#[derive(Clone)]
-struct Strong {
-    db: DatabaseConnection,
-    keys: Arc<Keys>,
-    mailer: Arc<Mailer>,
-    clock: Clock,
+crate::state_values! {
+    /// The values the strong authentication works with, from the application state.
+    struct Strong {
+        db: DatabaseConnection,
+        keys: Arc<Keys>,
+        mailer: Arc<Mailer>,
+        clock: Clock,
+    }
 }
 
 impl Strong {
@@ -109,29 +110,6 @@ impl Strong {
             mailer: &self.mailer,
             now: self.clock.now(),
         }
-    }
-}
-
-impl<S> axum::extract::FromRequestParts<S> for Strong
-where
-    S: Send + Sync,
-    DatabaseConnection: FromRef<S>,
-    Arc<Keys>: FromRef<S>,
-    Arc<Mailer>: FromRef<S>,
-    Clock: FromRef<S>,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Strong {
-            db: FromRef::from_ref(state),
-            keys: FromRef::from_ref(state),
-            mailer: FromRef::from_ref(state),
-            clock: FromRef::from_ref(state),
-        })
     }
 }
 

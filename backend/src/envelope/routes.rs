@@ -123,12 +123,14 @@ struct SendForm {
     attachment: Vec<Vec<u8>>,
 }
 
-/// The stores an envelope request works with, from the application state.
-struct Envelopes {
-    db: DatabaseConnection,
-    keys: Arc<Keys>,
-    blobs: BlobStore,
-    clock: Clock,
+crate::state_values! {
+    /// The stores an envelope request works with, from the application state.
+    struct Envelopes {
+        db: DatabaseConnection,
+        keys: Arc<Keys>,
+        blobs: BlobStore,
+        clock: Clock,
+    }
 }
 
 impl Envelopes {
@@ -138,29 +140,6 @@ impl Envelopes {
             keys: &self.keys,
             blobs: &self.blobs,
         }
-    }
-}
-
-impl<S> axum::extract::FromRequestParts<S> for Envelopes
-where
-    S: Send + Sync,
-    DatabaseConnection: FromRef<S>,
-    Arc<Keys>: FromRef<S>,
-    BlobStore: FromRef<S>,
-    Clock: FromRef<S>,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        _: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Envelopes {
-            db: FromRef::from_ref(state),
-            keys: FromRef::from_ref(state),
-            blobs: FromRef::from_ref(state),
-            clock: FromRef::from_ref(state),
-        })
     }
 }
 
