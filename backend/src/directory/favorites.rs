@@ -8,7 +8,7 @@ use medimail_api::directory::MAX_FAVORITES;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::refusal::DirectoryRefusal;
@@ -94,9 +94,17 @@ pub async fn add(
     let Some(mut contact) = search::contact(db, which, address).await? else {
         return Err(DirectoryRefusal::ContactUnknown.into());
     };
+    // Counted and inserted in one write transaction, the account's row locked
+    // (PostgreSQL; SQLite's write lock is taken at BEGIN): starring many contacts at once
+    // never passes the limit.
+    let txn = crate::db::begin_write(db).await?;
+    account::Entity::find_by_id(account_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let count = directory_favorite::Entity::find()
         .filter(directory_favorite::Column::AccountId.eq(account_id))
-        .count(db)
+        .count(&txn)
         .await?;
     if count >= MAX_FAVORITES {
         return Err(DirectoryRefusal::FavoritesFull.into());
@@ -119,8 +127,9 @@ pub async fn add(
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
+    txn.commit().await?;
     contact.favorite = true;
     Ok(contact)
 }

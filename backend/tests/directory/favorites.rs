@@ -172,3 +172,65 @@ async fn another_account_does_not_see_my_favorites() {
         db.drop_postgres().await;
     }
 }
+
+/// The 200-favorite limit holds when the stars arrive all at once: 250 different contacts
+/// starred concurrently, exactly 200 kept, every other request refused `favorites_full`.
+#[tokio::test]
+async fn the_favorites_limit_holds_under_concurrent_stars() {
+    use medimail_server::directory::import::{ExtractionFile, import_extraction};
+    const CONTACTS: usize = 250;
+    const LIMIT: usize = medimail_api::directory::MAX_FAVORITES as usize;
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let me = signed_in_as(&state, "pierre.dupond@chu-dev.fr", "Pierre DUPOND").await;
+        let lines: Vec<String> = (0..CONTACTS)
+            .map(|i| {
+                crate::line(
+                    "PER",
+                    &format!("contact{i:03}@chu-test.mssante.fr"),
+                    &format!("NOM{i:03}"),
+                    "Prénom",
+                )
+            })
+            .collect();
+        import_extraction(
+            &state.db,
+            "regional",
+            ExtractionFile::Bytes(std::sync::Arc::new(crate::file(&lines))),
+            state.clock.now(),
+            |_| {},
+        )
+        .await
+        .expect("imported");
+        let stars = (0..CONTACTS).map(|i| {
+            let (state, me) = (state.clone(), me.clone());
+            tokio::spawn(async move {
+                get_json(
+                    &state,
+                    &me,
+                    "POST",
+                    "/api/directory/favorites",
+                    Some(json!({
+                        "annuaire": "medimail",
+                        "address": format!("contact{i:03}@chu-test.mssante.fr"),
+                    })),
+                )
+                .await
+            })
+        });
+        let mut created = 0;
+        let mut full = 0;
+        for answer in futures::future::join_all(stars).await {
+            let (status, body) = answer.expect("task");
+            match status.as_u16() {
+                201 => created += 1,
+                409 if body["code"] == "favorites_full" => full += 1,
+                other => panic!("unexpected answer {other}: {body}"),
+            }
+        }
+        assert_eq!((created, full), (LIMIT, CONTACTS - LIMIT));
+        let (_, body) = get_json(&state, &me, "GET", "/api/directory/favorites", None).await;
+        assert_eq!(addresses_of(&body).len(), LIMIT);
+        db.drop_postgres().await;
+    }
+}
