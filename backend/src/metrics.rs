@@ -92,9 +92,16 @@ pub fn check_address(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Whether a metrics listener was started in this process: values that cost a query to
+/// measure (the outbox depth) are measured only then.
+pub fn enabled() -> bool {
+    HANDLE.get().is_some()
+}
+
 /// The process-wide Prometheus recorder, installed on first use.
 fn recorder() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
             let recorder = builder().build_recorder();

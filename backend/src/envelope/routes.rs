@@ -317,15 +317,7 @@ async fn move_to_deleted(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    folders::apply(
-        &db,
-        &signed_in.account,
-        &reference,
-        FolderAction::Delete,
-        clock.now(),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Delete).await
 }
 
 /// Back from "Messages supprimés", for the caller only.
@@ -343,15 +335,7 @@ async fn restore(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    folders::apply(
-        &db,
-        &signed_in.account,
-        &reference,
-        FolderAction::Restore,
-        clock.now(),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Restore).await
 }
 
 /// "Supprimer définitivement" (only from "Messages supprimés"), for the caller only.
@@ -369,13 +353,17 @@ async fn remove(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    folders::apply(
-        &db,
-        &signed_in.account,
-        &reference,
-        FolderAction::Remove,
-        clock.now(),
-    )
-    .await?;
+    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Remove).await
+}
+
+/// One move between the caller's folders: only the caller's view changes.
+async fn move_in_folders(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    signed_in: &SignedIn,
+    reference: &str,
+    action: FolderAction,
+) -> Result<StatusCode, AppError> {
+    folders::apply(db, &signed_in.account, reference, action, clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -76,11 +76,13 @@ impl Worker {
                 handled += 1;
             }
         }
-        let pending = outbox::Entity::find()
-            .filter(outbox::Column::Status.eq(STATUS_PENDING))
-            .count(&self.db)
-            .await?;
-        crate::metrics::outbox_pending(pending);
+        if crate::metrics::enabled() {
+            let pending = outbox::Entity::find()
+                .filter(outbox::Column::Status.eq(STATUS_PENDING))
+                .count(&self.db)
+                .await?;
+            crate::metrics::outbox_pending(pending);
+        }
         Ok(handled)
     }
 
