@@ -222,39 +222,6 @@ async fn registers_one_account_per_office_identity_even_under_concurrency() {
     }
 }
 
-/// One signed-in request through the router: status, content type, JSON body.
-async fn send_signed_in(
-    state: &AppState,
-    auth: &(String, String),
-    request: axum::http::request::Builder,
-    body: Body,
-) -> (StatusCode, String, serde_json::Value) {
-    let request = request
-        .header("authorization", format!("Bearer {}", auth.0))
-        .header("x-medimail-session", &auth.1)
-        .body(body)
-        .expect("request");
-    let response = medimail_server::http::app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, content_type, json)
-}
-
 /// What axum itself would refuse in plain text (a query that does not parse, a body that
 /// is not JSON or too large, a multipart body without its boundary, a wrong method)
 /// answers the app's JSON error body with a stable code and a French message.
@@ -263,45 +230,73 @@ async fn axum_rejections_answer_the_json_error_body() {
     let db = TestDb::sqlite().await;
     let state = state_with(&db, true).await;
     let auth = signed_in_as(&state, "marie.curie@chu-dev.fr", "Marie CURIE").await;
-    let cases: Vec<(&str, axum::http::request::Builder, Body, StatusCode, &str)> = vec![
+    let json = Some("application/json");
+    // (what, method, path, content type, body, expected status, expected code)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        Vec<u8>,
+        StatusCode,
+        &'a str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "a page that is not a number",
-            Request::get("/api/envelopes?folder=inbox&page=abc"),
-            Body::empty(),
+            "GET",
+            "/api/envelopes?folder=inbox&page=abc",
+            None,
+            Vec::new(),
             StatusCode::BAD_REQUEST,
             "invalid_query",
         ),
         (
             "a body that is not JSON",
-            Request::put("/api/account/visibility").header("content-type", "application/json"),
-            Body::from("{liste_rouge: oui"),
+            "PUT",
+            "/api/account/visibility",
+            json,
+            b"{liste_rouge: oui".to_vec(),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
         (
             "a body over the limit",
-            Request::post("/api/directory/favorites").header("content-type", "application/json"),
-            Body::from(vec![b' '; 3 * 1024 * 1024]),
+            "POST",
+            "/api/directory/favorites",
+            json,
+            vec![b' '; 3 * 1024 * 1024],
             StatusCode::PAYLOAD_TOO_LARGE,
             "request_too_large",
         ),
         (
             "a multipart body without its boundary",
-            Request::post("/api/envelopes").header("content-type", "multipart/form-data"),
-            Body::from("--x\r\n"),
+            "POST",
+            "/api/envelopes",
+            Some("multipart/form-data"),
+            b"--x\r\n".to_vec(),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
         (
             "a method the path does not take",
-            Request::patch("/api/envelopes"),
-            Body::empty(),
+            "PATCH",
+            "/api/envelopes",
+            None,
+            Vec::new(),
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
     ];
-    for (what, request, body, status, code) in cases {
-        let (got, content_type, json) = send_signed_in(&state, &auth, request, body).await;
+    for (what, method, path, content_type, body, status, code) in cases {
+        let body = content_type.map(|t| (t, body));
+        let (got, headers, bytes) = call_signed_in(&state, &auth, method, path, body).await;
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         assert_eq!(got, status, "{what}: {json}");
         assert_eq!(content_type, "application/json", "{what}");
         assert_eq!(json["code"], code, "{what}: {json}");
