@@ -246,6 +246,16 @@ pub struct DirectorySearchQuery {
     pub departement: Option<String>,
 }
 
+/// Query of `POST /api/auth/code`: `mailbox=token` mails the code to the mailbox the
+/// Office token names now instead of the account's (the address changed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct CodeQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<String>,
+}
+
 /// Query of `GET /api/directory/favorites`: one directory's favorites, or all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
@@ -585,10 +595,20 @@ pub struct Me {
     pub object_id: String,
     /// Display name, for the greeting ("Bonjour Prénom NOM,").
     pub name: Option<String>,
-    /// The Office 365 mailbox that receives one-time codes.
+    /// The mailbox that receives one-time codes: the account's mailbox once the
+    /// identity is linked to it, else the one its token names (to be proven).
     pub mailbox: Option<String>,
-    /// The Medimail account bound to this Office identity (created on first sign-in).
-    pub account_id: String,
+    /// The mailbox the Office token names now. When it differs from `mailbox`, the
+    /// user's address changed: codes still go to `mailbox` until a code mailed to the
+    /// new one is proven (`POST /api/auth/code?mailbox=token`), which moves the account.
+    #[serde(default)]
+    pub token_mailbox: Option<String>,
+    /// True once this identity has proven a code at `mailbox` (its account is known).
+    #[serde(default)]
+    pub linked: bool,
+    /// The Medimail account this identity is linked to; `None` before the first proof.
+    #[serde(default)]
+    pub account_id: Option<String>,
     /// True until the user has chosen a passphrase (first use).
     pub needs_passphrase: bool,
     /// RFC 3339 time until which the account is locked after repeated failures.

@@ -53,6 +53,25 @@ pub enum Command {
         #[command(subcommand)]
         action: AccountCommand,
     },
+    /// Check or export the audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+/// `medimail audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Checks every link of the chain and its head; exit 1 with the first row that does
+    /// not verify.
+    Verify,
+    /// Prints the events since a date as JSON lines, oldest first.
+    Export {
+        /// RFC 3339 time or a date (`2026-12-01`, midnight UTC).
+        #[arg(long)]
+        since: String,
+    },
 }
 
 /// `medimail account …`
@@ -122,6 +141,12 @@ impl DirectorySource {
 pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
     match command {
         Command::Serve => Ok(()),
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => verify_audit(config).await,
+        Command::Audit {
+            action: AuditCommand::Export { since },
+        } => export_audit(config, &since).await,
         Command::Directory {
             action: DirectoryCommand::Import { source, file },
         } => import_directory(config, source, &file).await,
@@ -144,6 +169,74 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
     }
 }
 
+fn keys(config: &Config) -> Result<crate::keys::Keys, CliError> {
+    crate::keys::Keys::load(config.master_key_file.as_deref(), &config.data_dir)
+        .map_err(|e| CliError::Refused(e.to_string()))
+}
+
+/// `medimail audit verify`.
+async fn verify_audit(config: &Config) -> Result<(), CliError> {
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    match crate::audit::verify_chain(&db, &keys(config)?).await? {
+        crate::audit::Verdict::Intact { count } => {
+            println!("piste d'audit intègre : {count} événements vérifiés");
+            Ok(())
+        }
+        crate::audit::Verdict::Broken { id, why } => Err(CliError::Refused(format!(
+            "piste d'audit altérée à l'événement {id} : {why}"
+        ))),
+    }
+}
+
+/// `medimail audit export --since …`: JSON lines on standard output.
+async fn export_audit(config: &Config, since: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let since = chrono::DateTime::parse_from_rfc3339(since)
+        .map(|t| t.to_utc())
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| {
+            CliError::Refused(format!(
+                "--since {since:?} : attendu une date (2026-12-01) ou une heure RFC 3339 \
+                 (2026-12-01T08:00:00Z)"
+            ))
+        })?;
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = 0;
+    loop {
+        let rows = crate::audit::page_since(&db, since, after, 1000).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for row in &rows {
+            let detail: serde_json::Value =
+                serde_json::from_str(&row.detail).unwrap_or(serde_json::Value::Null);
+            let line = serde_json::json!({
+                "id": row.id,
+                "at": row.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "actor": row.actor,
+                "action": row.action,
+                "detail": detail,
+                "prev_hash": row.prev_hash,
+                "hash": row.hash,
+            });
+            writeln!(out, "{line}").map_err(|e| CliError::Io {
+                what: "write the export",
+                path: PathBuf::from("-"),
+                source: e,
+            })?;
+        }
+    }
+    out.flush().map_err(|e| CliError::Io {
+        what: "write the export",
+        path: PathBuf::from("-"),
+        source: e,
+    })?;
+    Ok(())
+}
+
 /// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]`: changes
 /// the account's directory settings and prints them.
 async fn set_account(
@@ -154,13 +247,20 @@ async fn set_account(
 ) -> Result<(), CliError> {
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let mailbox = mailbox.trim().to_lowercase();
-    let updated = crate::account::settings::set_by_operator(&db, &mailbox, mssante, liste_rouge)
-        .await?
-        .ok_or_else(|| {
-            CliError::Refused(format!(
-                "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
-            ))
-        })?;
+    let keys = keys(config)?;
+    let updated = crate::account::settings::set_by_operator(
+        &db,
+        &keys,
+        &mailbox,
+        mssante,
+        liste_rouge,
+    )
+    .await?
+    .ok_or_else(|| {
+        CliError::Refused(format!(
+            "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
+        ))
+    })?;
     println!(
         "{mailbox} : MSSanté {}, liste rouge {}",
         if updated.mssante_enabled {
@@ -225,6 +325,19 @@ async fn import_directory(
     .await
     .map_err(|e| CliError::Refused(format!("import refused: {e}")))?;
     eprintln!();
+    crate::audit::record(
+        &db,
+        &keys(config)?,
+        "cli",
+        "directory_imported",
+        serde_json::json!({
+            "source": source,
+            "imported": report.imported,
+            "duplicates": report.duplicates,
+            "rejected": report.rejected.len(),
+        }),
+    )
+    .await?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{source}: {} entrées importées, {} doublons ignorés, {} lignes rejetées, en {:.1} s ({:.0} lignes/s ; fichier de {} octets)",

@@ -79,6 +79,12 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_ALLOWED_TENANTS", global = true)]
     pub allowed_tenants: Option<String>,
 
+    /// Client applications whose tokens are accepted (`azp`, or `appid` in v1 tokens):
+    /// comma-separated client ids. Unset: Office's client applications (Outlook on the
+    /// web, Outlook desktop and mobile, Office on the web), plus the add-in's own id.
+    #[arg(long, env = "MEDIMAIL_ALLOWED_CLIENT_APPS", global = true)]
+    pub allowed_client_apps: Option<String>,
+
     /// Sign-in where Office single sign-on is unavailable: the authority that runs the
     /// OAuth 2.0 authorization code flow (with PKCE) in an Office dialog. `{tenant}` is
     /// replaced by the one allowed tenant, or `organizations`. Its endpoints are

@@ -37,6 +37,8 @@ pub enum KeyError {
 pub struct Keys {
     /// HMAC key for one-time code hashes.
     code_mac: hmac::Key,
+    /// HMAC key chaining the audit trail.
+    audit_mac: hmac::Key,
     /// AES-256-GCM key sealing mails waiting in the outbox (they may hold a code).
     outbox: LessSafeKey,
     /// AES-256-GCM key wrapping envelope data keys.
@@ -67,6 +69,7 @@ impl Keys {
         };
         Self {
             code_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/one-time-code/v1")),
+            audit_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/audit-chain/v1")),
             outbox: aes(b"medimail/outbox/v1"),
             envelope_wrap: aes(b"medimail/envelope-key-wrap/v1"),
             master,
@@ -107,6 +110,11 @@ impl Keys {
     /// HMAC-SHA256 of `data` under the one-time code key, hex-encoded.
     pub fn code_mac(&self, data: &[u8]) -> String {
         hex(hmac::sign(&self.code_mac, data).as_ref())
+    }
+
+    /// HMAC-SHA256 of `data` under the audit trail key, hex-encoded.
+    pub fn audit_mac(&self, data: &[u8]) -> String {
+        hex(hmac::sign(&self.audit_mac, data).as_ref())
     }
 
     /// Constant-time check of a hex tag produced by [`Keys::code_mac`].

@@ -47,6 +47,44 @@ pub struct Prepared {
     pub rustls: Option<RustlsConfig>,
 }
 
+/// A server reachable beyond this machine refuses what is only safe on a developer's
+/// machine: a master key generated beside the database (stolen with it), the file
+/// outbox (one-time codes in clear on disk), and the development identity (which also
+/// refuses plain HTTP). Each refusal is one line naming the setting to change.
+fn refuse_development_defaults(config: &Config) -> Result<(), StartupError> {
+    let refuse = |line: String| Err(StartupError::Config(line));
+    if config.dev_identity && config.plaintext {
+        return refuse(
+            "MEDIMAIL_DEV_IDENTITY is refused with MEDIMAIL_PLAINTEXT: the tokens it mints \
+             would cross the network in clear; unset MEDIMAIL_PLAINTEXT"
+                .into(),
+        );
+    }
+    if config.is_loopback_only() {
+        return Ok(());
+    }
+    let exposed = format!(
+        "the server is reachable beyond this machine (MEDIMAIL_LISTEN {}, \
+         MEDIMAIL_PUBLIC_ORIGIN {})",
+        config.listen,
+        config.origin()
+    );
+    if config.master_key_file.is_none() {
+        return refuse(format!(
+            "MEDIMAIL_MASTER_KEY_FILE is required: {exposed}, and a master key generated next \
+             to the database would be stolen with it; create one elsewhere (head -c 32 \
+             /dev/urandom > /etc/medimail/master.key) and set MEDIMAIL_MASTER_KEY_FILE"
+        ));
+    }
+    if config.smtp_url.is_none() && config.graph_sender.is_none() {
+        return refuse(format!(
+            "MEDIMAIL_SMTP_URL (or MEDIMAIL_GRAPH_SENDER) is required: {exposed}, and the file \
+             outbox would keep one-time codes in clear on disk"
+        ));
+    }
+    Ok(())
+}
+
 /// Prepares data folder, TLS, database, task pane and manifest.
 pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -65,6 +103,7 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
                 .into(),
         ));
     }
+    refuse_development_defaults(&config)?;
     if config.test_clock_file.is_some() && !config.is_loopback_only() {
         return Err(StartupError::Config(
             "MEDIMAIL_TEST_CLOCK_FILE is for tests on loopback only".into(),
@@ -117,8 +156,21 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
     }
     tracing::info!(mail = %services.mailer.describe(), "outbound mail");
     let state = AppState::new(config, db, taskpane, services);
+    let opened = crate::audit::open_trail(&state.db, &state.keys).await;
+    if let Ok(Some(first_bad)) = opened {
+        tracing::warn!(
+            first_bad,
+            "the audit trail written before it was keyed did not verify from this row; \
+             it is now linked under the key from its current content"
+        );
+    }
+    opened.and(Ok(())).map_err(|e| crate::db::DbOpenError {
+        url: crate::db::redact(&state.config.database_url()),
+        reason: e.to_string(),
+    })?;
     crate::audit::record(
         &state.db,
+        &state.keys,
         "system",
         "server_started",
         serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }),
@@ -183,6 +235,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         }
     };
     let worker = tokio::spawn(prepared.state.mail_worker().run());
+    let refresher = tokio::spawn(prepared.state.office.clone().run_refresher());
     let state = &prepared.state;
     let sweeper = tokio::spawn(crate::envelope::sweep::run(
         state.db.clone(),
@@ -191,6 +244,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     ));
     let retention = tokio::spawn(crate::envelope::retention::run(
         state.db.clone(),
+        state.keys.clone(),
         state.blobs.clone(),
         state.clock.clone(),
     ));
@@ -237,6 +291,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     worker.abort();
     sweeper.abort();
     retention.abort();
+    refresher.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
     }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub dev_identity: Option<Arc<DevIdentity>>,
     /// Attachment blobs (ciphertext).
     pub blobs: BlobStore,
+    /// The bound on concurrent argon2 work.
+    pub hashing: crate::auth::passphrase::Hashing,
 }
 
 /// The parts of the state that come from key material and the outside world.
@@ -90,27 +92,36 @@ impl AppState {
             config.client_id.as_deref(),
         );
         let refresh = std::time::Duration::from_secs(config.jwks_refresh_seconds);
+        let client_apps = crate::auth::office::client_apps(
+            config.allowed_client_apps.as_deref(),
+            config.client_id.as_deref(),
+        );
         let office = match &services.dev_identity {
-            Some(dev) => dev.verifier(refresh),
+            Some(dev) => dev.verifier(refresh, services.clock.clone()),
             None => OfficeVerifier::new(VerifierSettings {
                 metadata_url: config.oidc_metadata_url.clone(),
                 issuer_template: config.issuer_template.clone(),
                 tenants: AllowedTenants::parse(config.allowed_tenants.as_deref().unwrap_or("")),
                 audiences: config.token_audiences(),
                 refresh_interval: refresh,
+                client_apps,
+                clock: services.clock.clone(),
             }),
         };
+        let keys = Arc::new(services.keys);
+        let office = office.with_audit(db.clone(), keys.clone());
         Self {
             office: Arc::new(office),
             db,
             config: Arc::new(config),
             manifest: manifest.into(),
             taskpane: Arc::new(taskpane),
-            keys: Arc::new(services.keys),
+            keys,
             mailer: Arc::new(services.mailer),
             clock: services.clock,
             dev_identity: services.dev_identity.map(Arc::new),
             blobs: services.blobs,
+            hashing: crate::auth::passphrase::Hashing::for_this_machine(),
         }
     }
 

@@ -125,99 +125,58 @@ async fn every_response_carries_a_request_id() {
     assert_ne!(first["x-request-id"], second["x-request-id"]);
 }
 
-#[tokio::test]
-async fn the_audit_trail_is_chained_and_detects_tampering() {
-    use medimail_server::audit;
-    for db in databases().await {
-        let state = state(&db).await;
-        let first = audit::record(&state.db, "system", "server_started", serde_json::json!({}))
-            .await
-            .expect("record");
-        assert_eq!(first.prev_hash, audit::GENESIS);
-        let second = audit::record(&state.db, "a@b.fr", "test", serde_json::json!({"n": 2}))
-            .await
-            .expect("record");
-        assert_eq!(second.prev_hash, first.hash);
-        assert_eq!(audit::verify_chain(&state.db).await.expect("verify"), None);
-
-        state
-            .db
-            .execute_unprepared(&format!(
-                "UPDATE audit_event SET actor = 'mallory' WHERE id = {}",
-                first.id
-            ))
-            .await
-            .expect("tamper");
-        assert_eq!(
-            audit::verify_chain(&state.db).await.expect("verify"),
-            Some(first.id)
-        );
-        db.drop_postgres().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn registers_one_account_per_office_identity_even_under_concurrency() {
-    use medimail_server::account::registry::find_or_register;
-    use medimail_server::auth::office::OfficeIdentity;
+async fn one_account_per_mailbox_even_under_concurrency() {
+    use medimail_server::account::registry::{by_mailbox, for_mailbox, for_recipient};
     for db in databases().await {
         let state = state(&db).await;
-        let identity = OfficeIdentity {
-            tenant_id: "tenant-a".into(),
-            object_id: "oid-1".into(),
-            name: Some("Mickaël POLLET".into()),
-            mailbox: Some("m.pollet@chu-exemple.fr".into()),
-        };
-        // Five first sign-ins at once end in a single account.
+        let now = common::test_start();
+        // Fifty first deliveries at once, in any case and spacing: one account.
         let mut attempts = tokio::task::JoinSet::new();
-        for _ in 0..5 {
-            let (db, identity) = (state.db.clone(), identity.clone());
-            attempts.spawn(async move { find_or_register(&db, &identity).await });
+        for n in 0..50 {
+            let db = state.db.clone();
+            attempts.spawn(async move {
+                let address = if n % 2 == 0 {
+                    "M.Pollet@CHU-exemple.fr "
+                } else {
+                    "m.pollet@chu-exemple.fr"
+                };
+                for_recipient(&db, address, now).await
+            });
         }
         let accounts: Vec<_> = attempts
             .join_all()
             .await
             .into_iter()
-            .map(|r| r.expect("registered"))
+            .map(|r| r.expect("found or created"))
             .collect();
         let first = accounts[0].clone();
         assert!(accounts.iter().all(|a| a.id == first.id), "{accounts:?}");
-        assert!(
-            first.passphrase_hash.is_none(),
-            "a new account has no passphrase yet"
-        );
-        assert_eq!(first.failed_attempts, 0);
-
-        // The mailbox follows the token; another object id is another account.
-        let moved = OfficeIdentity {
-            mailbox: Some("mickael.pollet@chu-exemple.fr".into()),
-            ..identity.clone()
-        };
-        let again = find_or_register(&state.db, &moved).await.expect("found");
-        assert_eq!(again.id, first.id);
+        assert_eq!(first.mailbox.as_deref(), Some("m.pollet@chu-exemple.fr"));
+        assert!(first.passphrase_hash.is_none() && first.proven_at.is_none());
         assert_eq!(
-            again.mailbox.as_deref(),
-            Some("mickael.pollet@chu-exemple.fr")
-        );
-        let other = OfficeIdentity {
-            object_id: "oid-2".into(),
-            ..identity.clone()
-        };
-        assert_ne!(
-            find_or_register(&state.db, &other).await.expect("other").id,
-            first.id
-        );
-        let other_tenant = OfficeIdentity {
-            tenant_id: "tenant-b".into(),
-            ..identity
-        };
-        assert_ne!(
-            find_or_register(&state.db, &other_tenant)
+            for_mailbox(&state.db, "m.pollet@chu-exemple.fr", now)
                 .await
-                .expect("other tenant")
+                .expect("same")
                 .id,
             first.id
         );
+        assert!(
+            by_mailbox(&state.db, "autre@chu-exemple.fr")
+                .await
+                .expect("read")
+                .is_none()
+        );
+        // The database itself refuses a second row for the mailbox.
+        let twice = state
+            .db
+            .execute_unprepared(
+                "INSERT INTO account (id, mailbox, failed_attempts, created_at, liste_rouge, \
+                 mssante_enabled) VALUES ('x', 'm.pollet@chu-exemple.fr', 0, \
+                 '2026-01-15T08:30:00Z', false, false)",
+            )
+            .await;
+        assert!(twice.is_err(), "a second account for one mailbox");
         db.drop_postgres().await;
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::Duration;
 use http_body_util::BodyExt;
-use medimail_server::account::entity::account;
+use medimail_server::account::entity::{account, identity_link};
 use medimail_server::auth::entity::one_time_code;
 use medimail_server::entity::{audit_event, outbox};
 use medimail_server::state::AppState;
@@ -228,14 +228,43 @@ async fn first_use_asks_for_a_passphrase_and_enforces_its_rules() {
 
         let me = user.call(Method::GET, "/api/me", None).await;
         assert_eq!(me.body["needs_passphrase"], false);
+        assert_eq!(me.body["linked"], false);
+        assert!(me.body["account_id"].is_null());
+        // Kept with the identity until a code proves the mailbox: no account has it yet.
+        assert!(
+            account::Entity::find()
+                .all(&state.db)
+                .await
+                .expect("accounts")
+                .iter()
+                .all(|a| a.passphrase_hash.is_none())
+        );
+        let links = identity_link::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("links");
+        assert_eq!(links.len(), 1);
+        assert!(links[0].account_id.is_none());
+        let phc = links[0].chosen_passphrase_hash.clone().expect("hash kept");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(!phc.contains("chat"));
+
+        // The first proven code links the identity and gives the account its passphrase.
+        let code = user.receive_code().await;
+        assert_eq!(
+            user.authenticate(&code, GOOD).await.status,
+            StatusCode::CREATED
+        );
         let stored = account::Entity::find()
             .all(&state.db)
             .await
             .expect("accounts");
         assert_eq!(stored.len(), 1);
-        let phc = stored[0].passphrase_hash.clone().expect("hash stored");
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(!phc.contains("chat"));
+        assert_eq!(stored[0].passphrase_hash.as_deref(), Some(phc.as_str()));
+        assert!(stored[0].proven_at.is_some());
+        let me = user.call(Method::GET, "/api/me", None).await;
+        assert_eq!(me.body["linked"], true);
+        assert_eq!(me.body["account_id"], stored[0].id.as_str());
 
         let garbage = user
             .call(
@@ -281,15 +310,36 @@ async fn a_mailed_code_and_the_passphrase_open_a_session_bound_to_the_office_ide
             Duration::minutes(10)
         );
 
-        // Wrong passphrase, right code: refused on the passphrase field, code kept.
+        // Wrong passphrase, right code: one answer that does not say which factor is
+        // wrong, and the try counts against the code.
         let refused = user
             .authenticate(&code, "Pas la bonne phrase du tout")
             .await;
         assert_eq!(
             (refused.status, refused.code()),
-            (StatusCode::BAD_REQUEST, "passphrase_incorrect")
+            (StatusCode::BAD_REQUEST, "credentials_incorrect")
         );
-        assert_eq!(refused.body["field"], "passphrase");
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("4 essais restants"),
+            "{:?}",
+            refused.body
+        );
+        let wrong_code = user.authenticate(&wrong(&code), GOOD).await;
+        assert_eq!(wrong_code.code(), "credentials_incorrect");
+        assert_eq!(wrong_code.body["message"], {
+            let r = user
+                .authenticate(&wrong(&code), "Pas la bonne phrase du tout")
+                .await;
+            assert_eq!(r.code(), "credentials_incorrect");
+            // Same words whichever factor is wrong (only the tries left differ).
+            r.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .replace("2 essais", "3 essais")
+        });
 
         let opened = user.authenticate(&format!(" {code} "), GOOD).await;
         assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
@@ -365,14 +415,14 @@ async fn a_mailed_code_and_the_passphrase_open_a_session_bound_to_the_office_ide
             .iter()
             .find(|e| e.action == "sign_in_failed")
             .expect("failure");
-        assert!(failed.detail.contains("passphrase_incorrect"));
+        assert!(failed.detail.contains("credentials_incorrect"));
         assert!(failed.detail.contains("\"client\""));
-        assert_eq!(
-            medimail_server::audit::verify_chain(&state.db)
+        assert!(matches!(
+            medimail_server::audit::verify_chain(&state.db, &state.keys)
                 .await
                 .expect("chain"),
-            None
-        );
+            medimail_server::audit::Verdict::Intact { .. }
+        ));
     });
 }
 
@@ -439,7 +489,7 @@ async fn a_code_expires_after_ten_minutes_and_a_new_one_replaces_the_old() {
             let old = user.authenticate(&first, GOOD).await;
             assert_eq!(
                 old.code(),
-                "code_incorrect",
+                "credentials_incorrect",
                 "the previous code no longer works"
             );
         }
@@ -466,7 +516,7 @@ async fn five_wrong_codes_invalidate_the_code() {
         let code = user.receive_code().await;
         for left in (1..=4).rev() {
             let refused = user.authenticate(&wrong(&code), GOOD).await;
-            assert_eq!(refused.code(), "code_incorrect");
+            assert_eq!(refused.code(), "credentials_incorrect");
             assert!(
                 refused.body["message"]
                     .as_str()
@@ -477,7 +527,15 @@ async fn five_wrong_codes_invalidate_the_code() {
             );
         }
         let fifth = user.authenticate(&wrong(&code), GOOD).await;
-        assert_eq!(fifth.code(), "code_invalidated");
+        assert_eq!(fifth.code(), "credentials_incorrect");
+        assert!(
+            fifth.body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("n'est plus valable"),
+            "{:?}",
+            fifth.body
+        );
         let right_too_late = user.authenticate(&code, GOOD).await;
         assert_eq!(right_too_late.code(), "code_missing");
         let malformed = user.authenticate("12a456", GOOD).await;
@@ -492,10 +550,17 @@ async fn five_wrong_codes_invalidate_the_code() {
 async fn ten_failures_in_a_row_lock_the_account_for_fifteen_minutes() {
     on_every_database!(|state| {
         let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        // Five tries per code: two codes give the ten failures in a row.
+        let first = user.receive_code().await;
+        for n in 1..=5 {
+            let refused = user.authenticate(&first, "Une mauvaise passephrase").await;
+            assert_eq!(refused.code(), "credentials_incorrect", "failure {n}");
+        }
+        state.clock.advance(Duration::seconds(61));
         let code = user.receive_code().await;
-        for n in 1..=9 {
+        for n in 6..=9 {
             let refused = user.authenticate(&code, "Une mauvaise passephrase").await;
-            assert_eq!(refused.code(), "passphrase_incorrect", "failure {n}");
+            assert_eq!(refused.code(), "credentials_incorrect", "failure {n}");
         }
         let locked = user.authenticate(&code, "Une mauvaise passephrase").await;
         assert_eq!(
@@ -516,6 +581,8 @@ async fn ten_failures_in_a_row_lock_the_account_for_fifteen_minutes() {
             user.authenticate(&code, GOOD).await.code(),
             "account_locked"
         );
+        let me = user.call(Method::GET, "/api/me", None).await;
+        assert!(me.body["locked_until"].is_string());
         assert_eq!(user.request_code().await.code(), "account_locked");
 
         state.clock.advance(Duration::minutes(15));
@@ -622,6 +689,33 @@ async fn the_development_identity_is_off_unless_enabled() {
     assert_eq!(answer.status(), StatusCode::NOT_FOUND);
 
     let on = state_with(&db, true).await;
+    // Only from this machine, at the public origin's Host.
+    let local = axum::extract::ConnectInfo(std::net::SocketAddr::from(([127, 0, 0, 1], 50000)));
+    let host = ORIGIN.trim_start_matches("https://");
+    for (peer, host) in [
+        (None, host),
+        (Some(([10, 0, 0, 7], 50000)), host),
+        (Some(([127, 0, 0, 1], 50000)), "evil.example"),
+    ] {
+        let mut request = Request::post("/api/dev/identity/token")
+            .header("content-type", "application/json")
+            .header("host", host);
+        if let Some(peer) = peer {
+            request =
+                request.extension(axum::extract::ConnectInfo(std::net::SocketAddr::from(peer)));
+        }
+        let answer = medimail_server::http::app(on.clone())
+            .oneshot(
+                request
+                    .body(Body::from(
+                        json!({"mailbox": "a@b.fr", "name": "A"}).to_string(),
+                    ))
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{peer:?} {host}");
+    }
     let post = |body: Value| {
         let app = medimail_server::http::app(on.clone());
         async move {
@@ -629,6 +723,8 @@ async fn the_development_identity_is_off_unless_enabled() {
                 .oneshot(
                     Request::post("/api/dev/identity/token")
                         .header("content-type", "application/json")
+                        .header("host", host)
+                        .extension(local)
                         .body(Body::from(body.to_string()))
                         .expect("request"),
                 )

@@ -165,8 +165,18 @@ pub async fn choose_passphrase(
     .await
 }
 
-pub async fn request_code(c: &Credentials) -> Result<CodeRequested, ApiError> {
-    json_call::<(), _>(Method::POST, paths::AUTH_CODE, Some(c), None).await
+/// "Demander un code": to the account's mailbox, or (`to_token_mailbox`) to the new
+/// address the Office token names, which moves the account there once proven.
+pub async fn request_code(
+    c: &Credentials,
+    to_token_mailbox: bool,
+) -> Result<CodeRequested, ApiError> {
+    let path = if to_token_mailbox {
+        format!("{}?mailbox=token", paths::AUTH_CODE)
+    } else {
+        paths::AUTH_CODE.to_owned()
+    };
+    json_call::<(), _>(Method::POST, &path, Some(c), None).await
 }
 
 pub async fn open_session(

@@ -102,6 +102,8 @@ struct Shared {
     client_keys: Arc<Mutex<HashMap<String, jsonwebtoken::DecodingKey>>>,
     /// Application tokens issued (client credentials grant).
     app_tokens: Arc<AtomicUsize>,
+    /// The key set endpoint answers 503 (the provider is down).
+    keys_down: Arc<std::sync::atomic::AtomicBool>,
     /// The HTTPS listener's port (known once it is bound).
     tls_port: Arc<std::sync::atomic::AtomicU16>,
 }
@@ -157,6 +159,7 @@ impl TestIdp {
         let shared = Shared {
             keys: Arc::new(Mutex::new(vec![key(0, "key-1")])),
             jwks_fetches: Arc::new(AtomicUsize::new(0)),
+            keys_down: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             port,
             grants: Arc::new(Mutex::new(HashMap::new())),
             next: Arc::new(Mutex::new(Some(valid_claims()))),
@@ -262,6 +265,11 @@ impl TestIdp {
         self.shared.keys.lock().expect("keys").push(key);
     }
 
+    /// Makes the key set endpoint fail (503 after 300 ms), or work again.
+    pub fn set_keys_down(&self, down: bool) {
+        self.shared.keys_down.store(down, Ordering::SeqCst);
+    }
+
     pub fn jwks_fetches(&self) -> usize {
         self.shared.jwks_fetches.load(Ordering::SeqCst)
     }
@@ -287,8 +295,14 @@ async fn metadata(State(s): State<Shared>) -> axum::Json<serde_json::Value> {
     }))
 }
 
-async fn jwks(State(s): State<Shared>) -> axum::Json<serde_json::Value> {
+async fn jwks(State(s): State<Shared>) -> axum::response::Response {
+    use axum::response::IntoResponse;
     s.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    if s.keys_down.load(Ordering::SeqCst) {
+        // Slow and failing, as a provider in trouble: concurrent callers overlap.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
+    }
     let keys: Vec<_> = s
         .keys
         .lock()
@@ -296,7 +310,7 @@ async fn jwks(State(s): State<Shared>) -> axum::Json<serde_json::Value> {
         .iter()
         .map(TestKey::jwk)
         .collect();
-    axum::Json(serde_json::json!({ "keys": keys }))
+    axum::Json(serde_json::json!({ "keys": keys })).into_response()
 }
 
 /// Seconds since the Unix epoch.
@@ -319,6 +333,7 @@ pub fn valid_claims() -> serde_json::Value {
         "tid": TENANT,
         "oid": "00000000-0000-0000-0000-00000000d0c7",
         "scp": "access_as_user",
+        "azp": "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e",
         "name": "Mickaël POLLET",
         "preferred_username": "m.pollet@chu-exemple.fr",
         "ver": "2.0",

@@ -121,6 +121,8 @@ pub struct ServerOptions {
     pub inherit_database_url: bool,
     /// Give the server a clock file (see [`Server::set_clock_offset`]).
     pub test_clock: bool,
+    /// Listen on every address (`0.0.0.0`) instead of loopback only.
+    pub listen_everywhere: bool,
 }
 
 /// A running `medimail` process; killed when dropped.
@@ -418,7 +420,14 @@ pub fn base_command(data_dir: &tempfile::TempDir, port: u16, options: &ServerOpt
         }
     }
     command
-        .env("MEDIMAIL_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "MEDIMAIL_LISTEN",
+            if options.listen_everywhere {
+                format!("0.0.0.0:{port}")
+            } else {
+                format!("127.0.0.1:{port}")
+            },
+        )
         .env(
             "MEDIMAIL_PUBLIC_ORIGIN",
             format!("https://localhost:{port}"),

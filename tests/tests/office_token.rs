@@ -325,7 +325,7 @@ async fn health_needs_no_token_and_tokens_never_reach_the_log() {
 }
 
 #[tokio::test]
-async fn the_first_sign_in_registers_an_account_that_needs_a_passphrase() {
+async fn naming_a_mailbox_gives_no_account_until_a_code_is_proven_there() {
     let (idp, server) = setup().await;
     let token = idp::sign(&idp.current_key(), &idp::valid_claims());
     let auth = format!("Bearer {token}");
@@ -333,24 +333,145 @@ async fn the_first_sign_in_registers_an_account_that_needs_a_passphrase() {
     assert_eq!(status, 200, "{body}");
     let first: Me = serde_json::from_str(&body).expect("JSON");
     assert!(first.needs_passphrase);
+    assert!(!first.linked);
+    assert_eq!(first.account_id, None, "no account before a proven code");
+    assert_eq!(first.mailbox.as_deref(), Some("m.pollet@chu-exemple.fr"));
     assert_eq!(first.locked_until, None);
-    let (_, body) = call_me(&server, Some(&auth)).await;
-    let second: Me = serde_json::from_str(&body).expect("JSON");
+    let db = server.sqlite().await;
+    use sea_orm::{EntityTrait, PaginatorTrait};
     assert_eq!(
-        second.account_id, first.account_id,
-        "the same person, the same account"
+        medimail_server::account::entity::account::Entity::find()
+            .count(&db)
+            .await
+            .expect("count"),
+        0,
+        "GET /api/me writes nothing"
     );
+}
 
+#[tokio::test]
+async fn refuses_a_tenant_id_that_is_not_a_guid() {
+    let (idp, server) = setup_with(vec![("MEDIMAIL_ALLOWED_TENANTS".into(), "any".into())]).await;
+    for tid in ["contoso", "pending", "72f988bf000040008000000000aaaa"] {
+        let claims = with(
+            with(idp::valid_claims(), "tid", tid.into()),
+            "iss",
+            idp::ISSUER_TEMPLATE.replace("{tid}", tid).into(),
+        );
+        assert_eq!(
+            refusal_code(&idp, &server, &claims).await,
+            "token_claims",
+            "{tid}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_client_application_that_is_not_office() {
+    let (idp, server) = setup().await;
     let other = with(
         idp::valid_claims(),
-        "oid",
-        "00000000-0000-0000-0000-0000000000b2".into(),
+        "azp",
+        "11111111-2222-4333-8444-555555555555".into(),
     );
-    let (_, body) = call_me(
+    let refusal = refused(&server, &idp::sign(&idp.current_key(), &other)).await;
+    assert_eq!(refusal.code, "token_client_app");
+    assert!(refusal.message.contains("Outlook"), "{}", refusal.message);
+    let none = without(idp::valid_claims(), "azp");
+    assert_eq!(refusal_code(&idp, &server, &none).await, "token_client_app");
+    // v1 tokens name the client in `appid`; Outlook on the web is accepted.
+    let v1 = with(
+        without(idp::valid_claims(), "azp"),
+        "appid",
+        "bc59ab01-8403-45c6-8796-ac3ef710b3e3".into(),
+    );
+    let (status, body) = call_me(
+        &server,
+        Some(&format!("Bearer {}", idp::sign(&idp.current_key(), &v1))),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // The add-in's own id (the Office dialog's sign-in) is accepted too.
+    let own = with(idp::valid_claims(), "azp", idp::CLIENT_ID.into());
+    let (status, body) = call_me(
+        &server,
+        Some(&format!("Bearer {}", idp::sign(&idp.current_key(), &own))),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // MEDIMAIL_ALLOWED_CLIENT_APPS replaces Office's list.
+    let (idp, server) = setup_with(vec![(
+        "MEDIMAIL_ALLOWED_CLIENT_APPS".into(),
+        "11111111-2222-4333-8444-555555555555".into(),
+    )])
+    .await;
+    let office = idp::sign(&idp.current_key(), &idp::valid_claims());
+    assert_eq!(refused(&server, &office).await.code, "token_client_app");
+    let (status, _) = call_me(
         &server,
         Some(&format!("Bearer {}", idp::sign(&idp.current_key(), &other))),
     )
     .await;
-    let someone_else: Me = serde_json::from_str(&body).expect("JSON");
-    assert_ne!(someone_else.account_id, first.account_id);
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn signing_keys_expire_after_a_day_and_a_failing_provider_is_fetched_once() {
+    let idp = TestIdp::start().await;
+    let server = Server::start(ServerOptions {
+        env: idp.server_env(),
+        test_clock: true,
+        ..Default::default()
+    })
+    .await;
+    let good = format!(
+        "Bearer {}",
+        idp::sign(&idp.current_key(), &idp::valid_claims())
+    );
+    assert_eq!(call_me(&server, Some(&good)).await.0, 200);
+    // The background refresh may have fetched them at start too.
+    let fetched = idp.jwks_fetches();
+    assert!(fetched >= 1);
+    assert_eq!(call_me(&server, Some(&good)).await.0, 200);
+    assert_eq!(idp.jwks_fetches(), fetched, "cached");
+
+    // 23 hours on, the background refresh has fetched them again (they are over 20 h old).
+    server.set_clock_offset(23 * 3600);
+    medimail_e2e::wait_until(
+        "the background refresh",
+        std::time::Duration::from_secs(30),
+        async || idp.jwks_fetches() > fetched,
+    )
+    .await;
+    let fetched = idp.jwks_fetches();
+
+    // The provider goes down; two days on, the cached keys are too old to trust. Twenty
+    // requests at once share one fetch, and the next ones wait for the back-off.
+    idp.set_keys_down(true);
+    server.set_clock_offset(2 * 24 * 3600);
+    let calls: Vec<_> = (0..20).map(|_| call_me(&server, Some(&good))).collect();
+    for (status, body) in futures::future::join_all(calls).await {
+        assert_eq!(status, 503, "{body}");
+        assert!(body.contains("identity_provider_unavailable"), "{body}");
+    }
+    assert_eq!(
+        idp.jwks_fetches(),
+        fetched + 1,
+        "one fetch for twenty requests"
+    );
+    for _ in 0..5 {
+        assert_eq!(call_me(&server, Some(&good)).await.0, 503);
+    }
+    assert_eq!(
+        idp.jwks_fetches(),
+        fetched + 1,
+        "no fetch while backing off"
+    );
+
+    // Back up: once the back-off has passed, the next request fetches and succeeds.
+    idp.set_keys_down(false);
+    server.set_clock_offset(2 * 24 * 3600 + 10);
+    let (status, body) = call_me(&server, Some(&good)).await;
+    assert_eq!(status, 200, "{body}");
 }

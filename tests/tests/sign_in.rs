@@ -216,6 +216,89 @@ async fn the_development_identity_is_refused_off_loopback() {
     );
 }
 
+/// Each development default, on a server reachable beyond this machine: refused at
+/// start with one line naming the setting; with real settings, the server starts.
+#[tokio::test]
+async fn a_public_server_refuses_each_development_default_and_starts_with_real_settings() {
+    let key_dir = tempfile::tempdir().expect("dir");
+    let key = key_dir.path().join("master.key");
+    std::fs::write(&key, [42u8; 32]).expect("key");
+    let key = key.to_string_lossy().into_owned();
+    let public_origin = "https://medimail.chu-exemple.fr";
+    // (what, extra environment, the line expected)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "public listen address, generated master key",
+            vec![("MEDIMAIL_LISTEN", "0.0.0.0:PORT".into())],
+            "MEDIMAIL_MASTER_KEY_FILE is required",
+        ),
+        (
+            "public origin, generated master key",
+            vec![("MEDIMAIL_PUBLIC_ORIGIN", public_origin.into())],
+            "MEDIMAIL_MASTER_KEY_FILE is required",
+        ),
+        (
+            "public listen address, file outbox",
+            vec![
+                ("MEDIMAIL_LISTEN", "0.0.0.0:PORT".into()),
+                ("MEDIMAIL_PUBLIC_ORIGIN", public_origin.into()),
+                ("MEDIMAIL_MASTER_KEY_FILE", key.clone()),
+            ],
+            "MEDIMAIL_SMTP_URL (or MEDIMAIL_GRAPH_SENDER) is required",
+        ),
+        (
+            "development identity on a public origin",
+            vec![
+                ("MEDIMAIL_PUBLIC_ORIGIN", public_origin.into()),
+                ("MEDIMAIL_MASTER_KEY_FILE", key.clone()),
+                ("MEDIMAIL_SMTP_URL", "smtp://127.0.0.1:2525".into()),
+                ("MEDIMAIL_DEV_IDENTITY", "true".into()),
+            ],
+            "MEDIMAIL_DEV_IDENTITY is refused",
+        ),
+        (
+            "development identity in plain HTTP, even on loopback",
+            vec![
+                ("MEDIMAIL_DEV_IDENTITY", "true".into()),
+                ("MEDIMAIL_PLAINTEXT", "true".into()),
+            ],
+            "MEDIMAIL_DEV_IDENTITY is refused with MEDIMAIL_PLAINTEXT",
+        ),
+    ];
+    for (what, env, line) in cases {
+        let data = tempfile::tempdir().expect("dir");
+        let port = medimail_e2e::free_port();
+        let mut command = medimail_e2e::base_command(&data, port, &ServerOptions::default());
+        for (k, v) in env {
+            command.env(k, v.replace("PORT", &port.to_string()));
+        }
+        let output = medimail_e2e::run_to_end(command).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{what}: {stderr}");
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("medimail: error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{what}: one line: {stderr}");
+        assert!(errors[0].contains(line), "{what}: {stderr}");
+    }
+
+    // Real settings: a master key file and an SMTP server; it starts on 0.0.0.0.
+    let sink = SmtpSink::start(0).await;
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_PUBLIC_ORIGIN".into(), public_origin.into()),
+            ("MEDIMAIL_MASTER_KEY_FILE".into(), key.clone()),
+            ("MEDIMAIL_SMTP_URL".into(), sink.url()),
+        ],
+        listen_everywhere: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(server.get("/api/health").await.status(), 200);
+}
+
 #[tokio::test]
 async fn wrong_codes_invalidate_the_code_and_ten_failures_lock_the_account() {
     let idp = TestIdp::start().await;
@@ -229,11 +312,18 @@ async fn wrong_codes_invalidate_the_code_and_ten_failures_lock_the_account() {
         let (status, body) = authenticate(&server, &token, &wrong(&code), PASSPHRASE).await;
         assert_eq!(
             (status, body["code"].as_str()),
-            (400, Some("code_incorrect"))
+            (400, Some("credentials_incorrect"))
         );
     }
     let (_, body) = authenticate(&server, &token, &wrong(&code), PASSPHRASE).await;
-    assert_eq!(body["code"], "code_invalidated");
+    assert_eq!(body["code"], "credentials_incorrect");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("n'est plus valable"),
+        "{body}"
+    );
     let (_, body) = authenticate(&server, &token, &code, PASSPHRASE).await;
     assert_eq!(
         body["code"], "code_missing",
@@ -347,4 +437,139 @@ async fn a_server_restart_between_request_and_delivery_loses_nothing() {
         })
         .await;
     assert_eq!(sink.mails().len(), 1);
+}
+
+/// The server's resident memory, in KiB (Linux `/proc`).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// 300 wrong codes at once against one code, twice: at most 5 checks per code whatever
+/// the concurrency, the account locked at the 10th failure, memory bounded (argon2 runs
+/// at most once per core) and the health check answering throughout. Prints the figures
+/// (docs/PERFORMANCE.md).
+#[tokio::test]
+async fn three_hundred_concurrent_wrong_codes_are_checked_five_times_and_lock_at_ten() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let idp = TestIdp::start().await;
+    let sink = SmtpSink::start(0).await;
+    let server = server(&idp, &sink.url(), &[]).await;
+    let pid = server.pid().expect("pid");
+    let token = token(&idp);
+    choose_passphrase(&server, &token).await;
+
+    // Health polled all along; memory sampled all along.
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let health = {
+        let (stop, client, url) = (stop.clone(), server.client(), server.url("/api/health"));
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let started = std::time::Instant::now();
+                let status = client.get(&url).send().await.map(|r| r.status().as_u16());
+                latencies.push((status.unwrap_or(0), started.elapsed().as_secs_f64() * 1e3));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            latencies
+        })
+    };
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                peak.fetch_max(rss_kib(pid), Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let before = rss_kib(pid);
+    let mut evaluated_per_code = Vec::new();
+    let mut answers_per_round = Vec::new();
+    for round in 0..2 {
+        server.set_clock_offset(round * 61);
+        assert_eq!(request_code(&server, &token).await.0, 200);
+        let code = sink
+            .wait_for(round as usize + 1, Duration::from_secs(30))
+            .await[round as usize]
+            .code();
+        let bad = wrong(&code);
+        let calls: Vec<_> = (0..300)
+            .map(|_| authenticate(&server, &token, &bad, PASSPHRASE))
+            .collect();
+        let answers = futures::future::join_all(calls).await;
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for (status, body) in &answers {
+            let code = body["code"].as_str().unwrap_or("?").to_owned();
+            assert!(
+                matches!(
+                    (status, code.as_str()),
+                    (
+                        400,
+                        "credentials_incorrect" | "code_invalidated" | "code_missing"
+                    ) | (423, "account_locked")
+                        | (503, "busy")
+                ),
+                "{status} {body}"
+            );
+            *counts.entry(code).or_default() += 1;
+        }
+        // Each check is recorded; none happens beyond the claimed tries.
+        let db = server.sqlite().await;
+        use sea_orm::{EntityTrait, QueryOrder};
+        let codes = medimail_server::auth::entity::one_time_code::Entity::find()
+            .order_by_desc(medimail_server::auth::entity::one_time_code::Column::CreatedAt)
+            .all(&db)
+            .await
+            .expect("codes");
+        let checks = medimail_server::entity::audit_event::Entity::find()
+            .all(&db)
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.action == "sign_in_failed" && e.detail.contains(&codes[0].id))
+            .count();
+        assert!(checks <= 5, "round {round}: {checks} checks of one code");
+        assert!(codes[0].failed_attempts <= 5);
+        evaluated_per_code.push(checks);
+        answers_per_round.push(counts);
+    }
+    stop.store(true, Ordering::SeqCst);
+    let latencies = health.await.expect("health poller");
+    sampler.await.expect("sampler");
+    assert_eq!(
+        evaluated_per_code.iter().sum::<usize>(),
+        10,
+        "{answers_per_round:?}"
+    );
+    assert_eq!(answers_per_round[0].get("credentials_incorrect"), Some(&5));
+    assert!(answers_per_round[1].contains_key("account_locked"));
+    let (_, me) = call(&server, reqwest::Method::GET, "/api/me", &token, None).await;
+    assert!(me["locked_until"].is_string(), "{me}");
+
+    assert!(
+        latencies.iter().all(|(s, _)| *s == 200),
+        "health failed during the attack"
+    );
+    let mut ms: Vec<f64> = latencies.iter().map(|(_, ms)| *ms).collect();
+    ms.sort_by(f64::total_cmp);
+    let p99 = ms[((ms.len() as f64 * 0.99).ceil() as usize)
+        .saturating_sub(1)
+        .min(ms.len() - 1)];
+    let growth = peak.load(Ordering::SeqCst).saturating_sub(before);
+    println!(
+        "concurrency: 2 × 300 wrong codes; checks per code {evaluated_per_code:?}; answers {answers_per_round:?}; \
+         RSS {before} KiB before, peak growth {growth} KiB; health p99 {p99:.1} ms over {} polls",
+        ms.len()
+    );
+    assert!(growth < 256 * 1024, "RSS grew by {growth} KiB");
 }

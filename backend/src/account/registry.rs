@@ -1,20 +1,20 @@
-//! The account registry: an account found or created from a verified sign-in identity
-//! (automatic registration, manual part 4 §2), and the account that receives mail for an
-//! address. Creation is race-free: two first requests at once end in one row.
-//!
-//! An envelope sent to an address that has no account yet creates a *placeholder*
-//! account for that mailbox (tenant [`PENDING_TENANT`], object id = the address), so
-//! that the envelope waits in its inbox; the first sign-in of an Office identity with
-//! that mailbox adopts the placeholder.
+//! The account registry (docs/ARCHITECTURE.md "Identity model"). A Medimail account *is*
+//! a mailbox: one row per mailbox, unique, trimmed and lowercase. Sign-in identities
+//! reach an account through `identity_link`, set only once the identity has proven a
+//! one-time code mailed to that mailbox (`auth::strong`). An envelope for an address
+//! with no account creates the account of that mailbox (a *placeholder*: nobody proved
+//! it yet, `proven_at` is `None`), where it waits until someone proves the mailbox.
+//! Every creation is race-free: two at once end in one row.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::account::entity::account;
+use crate::account::entity::{account, identity_link};
 
 /// Who a verified sign-in says the user is: `(tenant_id, object_id)` names the person;
-/// name and mailbox follow the identity provider.
+/// name and mailbox are what the identity provider says today — the mailbox is only a
+/// claim until a code mailed there is proven.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     pub tenant_id: String,
@@ -23,134 +23,279 @@ pub struct Identity {
     pub mailbox: Option<String>,
 }
 
-/// The tenant of placeholder accounts.
-pub const PENDING_TENANT: &str = "pending";
+/// The provider of Office identities in `identity_link`.
+pub const OFFICE: &str = "office";
 
-fn new_account(
-    tenant: &str,
-    object: &str,
-    name: Option<String>,
-    mailbox: Option<String>,
-) -> account::ActiveModel {
-    account::ActiveModel {
-        id: Set(uuid::Uuid::new_v4().to_string()),
-        tenant_id: Set(tenant.to_owned()),
-        object_id: Set(object.to_owned()),
-        search_name: Set(name.as_deref().map(crate::directory::keys::normalize)),
-        display_name: Set(name),
-        mailbox: Set(mailbox),
-        passphrase_hash: Set(None),
-        failed_attempts: Set(0),
-        locked_until: Set(None),
-        created_at: Set(Utc::now()),
-        last_code_requested_at: Set(None),
-        liste_rouge: Set(false),
-        mssante_enabled: Set(false),
+impl Identity {
+    /// The mailbox the token names, normalised (`None` when it names none, or something
+    /// that is not an address).
+    pub fn claimed_mailbox(&self) -> Option<String> {
+        self.mailbox
+            .as_deref()
+            .map(normalize_mailbox)
+            .filter(|m| m.contains('@') && m.len() <= 320)
     }
 }
 
-async fn find_identity<C: ConnectionTrait>(
+/// How mailboxes are stored and compared: trimmed, lowercase.
+pub fn normalize_mailbox(mailbox: &str) -> String {
+    mailbox.trim().to_lowercase()
+}
+
+fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
+    account::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        search_name: Set(None),
+        display_name: Set(None),
+        mailbox: Set(Some(mailbox.to_owned())),
+        passphrase_hash: Set(None),
+        failed_attempts: Set(0),
+        locked_until: Set(None),
+        created_at: Set(now),
+        last_code_requested_at: Set(None),
+        liste_rouge: Set(false),
+        mssante_enabled: Set(false),
+        proven_at: Set(None),
+    }
+}
+
+/// The account of `mailbox` (normalised), if it has one.
+pub async fn by_mailbox<C: ConnectionTrait>(
     db: &C,
-    tenant: &str,
-    object: &str,
+    mailbox: &str,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {
     account::Entity::find()
-        .filter(account::Column::TenantId.eq(tenant))
-        .filter(account::Column::ObjectId.eq(object))
+        .filter(account::Column::Mailbox.eq(mailbox))
         .one(db)
         .await
 }
 
-/// The account of `identity`, created on first sight (adopting a placeholder for its
-/// mailbox if one exists); name and mailbox follow the token. Mailboxes are stored in
-/// lowercase.
-pub async fn find_or_register<C: ConnectionTrait>(
+/// The account of `mailbox` (normalised), created as a placeholder if it has none.
+pub async fn for_mailbox<C: ConnectionTrait>(
     db: &C,
-    identity: &Identity,
+    mailbox: &str,
+    now: DateTime<Utc>,
 ) -> Result<account::Model, sea_orm::DbErr> {
-    let mailbox = identity.mailbox.as_ref().map(|m| m.trim().to_lowercase());
-    let mut found = find_identity(db, &identity.tenant_id, &identity.object_id).await?;
-    if found.is_none() {
-        if let Some(mailbox) = &mailbox {
-            // Adopt the placeholder of this mailbox, if any (one statement: race-free).
-            account::Entity::update_many()
-                .col_expr(
-                    account::Column::TenantId,
-                    Expr::value(identity.tenant_id.clone()),
-                )
-                .col_expr(
-                    account::Column::ObjectId,
-                    Expr::value(identity.object_id.clone()),
-                )
-                .filter(account::Column::TenantId.eq(PENDING_TENANT))
-                .filter(account::Column::ObjectId.eq(mailbox.as_str()))
-                .exec(db)
-                .await
-                // A concurrent first sign-in may adopt it first; the insert below then
-                // finds its row.
-                .ok();
-        }
-        account::Entity::insert(new_account(
-            &identity.tenant_id,
-            &identity.object_id,
-            identity.name.clone(),
-            mailbox.clone(),
-        ))
+    if let Some(existing) = by_mailbox(db, mailbox).await? {
+        return Ok(existing);
+    }
+    account::Entity::insert(new_account(mailbox, now))
         .on_conflict(
-            OnConflict::columns([account::Column::TenantId, account::Column::ObjectId])
+            OnConflict::column(account::Column::Mailbox)
                 .do_nothing()
                 .to_owned(),
         )
         .exec_without_returning(db)
         .await?;
-        found = find_identity(db, &identity.tenant_id, &identity.object_id).await?;
-    }
-    let found =
-        found.ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))?;
-    let search_name = identity
-        .name
-        .as_deref()
-        .map(crate::directory::keys::normalize);
-    if found.display_name != identity.name
-        || found.mailbox != mailbox
-        || found.search_name != search_name
-    {
-        let mut update: account::ActiveModel = found.into();
-        update.display_name = Set(identity.name.clone());
-        update.search_name = Set(search_name);
-        update.mailbox = Set(mailbox);
-        return update.update(db).await;
-    }
-    Ok(found)
+    by_mailbox(db, mailbox)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))
 }
 
-/// The account that receives mail for `address` (lowercase): an existing account with
-/// that mailbox, or a placeholder created for it.
+/// The account that receives mail for `address` (lowercase): the mailbox's account,
+/// created as a placeholder if it has none.
 pub async fn for_recipient<C: ConnectionTrait>(
     db: &C,
     address: &str,
+    now: DateTime<Utc>,
 ) -> Result<account::Model, sea_orm::DbErr> {
-    if let Some(existing) = account::Entity::find()
-        .filter(account::Column::Mailbox.eq(address))
+    for_mailbox(db, &normalize_mailbox(address), now).await
+}
+
+/// The identity's row in `identity_link`, if it has one.
+pub async fn link_of<C: ConnectionTrait>(
+    db: &C,
+    identity: &Identity,
+) -> Result<Option<identity_link::Model>, sea_orm::DbErr> {
+    identity_link::Entity::find()
+        .filter(identity_link::Column::Provider.eq(OFFICE))
+        .filter(identity_link::Column::TenantId.eq(&identity.tenant_id))
+        .filter(identity_link::Column::Subject.eq(&identity.object_id))
         .one(db)
-        .await?
-    {
-        return Ok(existing);
+        .await
+}
+
+/// The account the identity is linked to (it proved a code at its mailbox), if any.
+pub async fn linked_account<C: ConnectionTrait>(
+    db: &C,
+    link: Option<&identity_link::Model>,
+) -> Result<Option<account::Model>, sea_orm::DbErr> {
+    match link.and_then(|l| l.account_id.as_deref()) {
+        Some(id) => account::Entity::find_by_id(id).one(db).await,
+        None => Ok(None),
     }
-    account::Entity::insert(new_account(
-        PENDING_TENANT,
-        address,
-        None,
-        Some(address.to_owned()),
-    ))
+}
+
+async fn ensure_row<C: ConnectionTrait>(
+    db: &C,
+    identity: &Identity,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    identity_link::Entity::insert(identity_link::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        provider: Set(OFFICE.to_owned()),
+        tenant_id: Set(identity.tenant_id.clone()),
+        subject: Set(identity.object_id.clone()),
+        account_id: Set(None),
+        chosen_passphrase_hash: Set(None),
+        created_at: Set(now),
+        linked_at: Set(None),
+    })
     .on_conflict(
-        OnConflict::columns([account::Column::TenantId, account::Column::ObjectId])
-            .do_nothing()
-            .to_owned(),
+        OnConflict::columns([
+            identity_link::Column::Provider,
+            identity_link::Column::TenantId,
+            identity_link::Column::Subject,
+        ])
+        .do_nothing()
+        .to_owned(),
     )
     .exec_without_returning(db)
     .await?;
-    find_identity(db, PENDING_TENANT, address)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("placeholder after insert".into()))
+    Ok(())
+}
+
+fn this_identity(identity: &Identity) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(identity_link::Column::Provider.eq(OFFICE))
+        .add(identity_link::Column::TenantId.eq(&identity.tenant_id))
+        .add(identity_link::Column::Subject.eq(&identity.object_id))
+}
+
+/// Keeps the passphrase chosen by a not-yet-linked identity (first sign-in), if it has
+/// none yet; false when one was already chosen (two windows at once: the first wins).
+pub async fn keep_chosen_passphrase<C: ConnectionTrait>(
+    db: &C,
+    identity: &Identity,
+    phc: String,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    ensure_row(db, identity, now).await?;
+    let r = identity_link::Entity::update_many()
+        .col_expr(
+            identity_link::Column::ChosenPassphraseHash,
+            Expr::value(Some(phc)),
+        )
+        .filter(this_identity(identity))
+        .filter(identity_link::Column::ChosenPassphraseHash.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Links the identity to `account_id` (called in the transaction that consumes the
+/// code proven at that account's mailbox); the account is now proven, and takes the
+/// name the identity provider gives.
+pub async fn link<C: ConnectionTrait>(
+    db: &C,
+    identity: &Identity,
+    account_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    ensure_row(db, identity, now).await?;
+    identity_link::Entity::update_many()
+        .col_expr(
+            identity_link::Column::AccountId,
+            Expr::value(Some(account_id)),
+        )
+        .col_expr(identity_link::Column::LinkedAt, Expr::value(Some(now)))
+        .col_expr(
+            identity_link::Column::ChosenPassphraseHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(this_identity(identity))
+        .exec(db)
+        .await?;
+    account::Entity::update_many()
+        .col_expr(account::Column::ProvenAt, Expr::value(Some(now)))
+        .filter(account::Column::Id.eq(account_id))
+        .filter(account::Column::ProvenAt.is_null())
+        .exec(db)
+        .await?;
+    if let Some(name) = identity.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        account::Entity::update_many()
+            .col_expr(account::Column::DisplayName, Expr::value(Some(name)))
+            .col_expr(
+                account::Column::SearchName,
+                Expr::value(Some(crate::directory::keys::normalize(name))),
+            )
+            .filter(account::Column::Id.eq(account_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Moves a proven account to a new mailbox its identity has just proven. A placeholder
+/// of that mailbox (envelopes waiting there, nobody proved it) is merged into the
+/// account first; the old address keeps nothing, so mail sent to it later waits for
+/// whoever proves it next.
+pub async fn move_to_mailbox<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    mailbox: &str,
+) -> Result<(), sea_orm::DbErr> {
+    if let Some(placeholder) = by_mailbox(db, mailbox).await?
+        && placeholder.id != account_id
+    {
+        absorb(db, &placeholder.id, account_id).await?;
+    }
+    account::Entity::update_many()
+        .col_expr(account::Column::Mailbox, Expr::value(Some(mailbox)))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Merges account `from` (a placeholder) into `into`: its envelopes, events, favorites
+/// and mail move; its codes end; the row goes.
+async fn absorb<C: ConnectionTrait>(db: &C, from: &str, into: &str) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{Statement, Value};
+    let backend = db.get_database_backend();
+    let p = |n: usize| match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let both = |sql: String| {
+        Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(from.to_owned()), Value::from(into.to_owned())],
+        )
+    };
+    let (a, b) = (p(1), p(2));
+    for sql in [
+        // An envelope sent to both addresses stays once.
+        format!(
+            "DELETE FROM envelope_recipient WHERE account_id = {a} AND envelope_id IN \
+             (SELECT envelope_id FROM envelope_recipient WHERE account_id = {b})"
+        ),
+        format!("UPDATE envelope_recipient SET account_id = {b} WHERE account_id = {a}"),
+        format!("UPDATE envelope SET sender_account_id = {b} WHERE sender_account_id = {a}"),
+        format!("UPDATE envelope_event SET account_id = {b} WHERE account_id = {a}"),
+        format!(
+            "DELETE FROM directory_favorite WHERE account_id = {a} AND EXISTS (SELECT 1 \
+             FROM directory_favorite f WHERE f.account_id = {b} AND f.annuaire = \
+             directory_favorite.annuaire AND f.address = directory_favorite.address)"
+        ),
+        format!("UPDATE directory_favorite SET account_id = {b} WHERE account_id = {a}"),
+        format!("UPDATE outbox SET account_id = {b} WHERE account_id = {a}"),
+        format!("UPDATE identity_link SET account_id = {b} WHERE account_id = {a}"),
+    ] {
+        db.execute_raw(both(sql)).await?;
+    }
+    for sql in [
+        format!("DELETE FROM one_time_code WHERE account_id = {a}"),
+        format!("DELETE FROM auth_session WHERE account_id = {a}"),
+        format!("DELETE FROM account WHERE id = {a}"),
+    ] {
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(from.to_owned())],
+        ))
+        .await?;
+    }
+    Ok(())
 }

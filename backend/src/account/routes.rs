@@ -18,6 +18,7 @@ where
     S: Clone + Send + Sync + 'static,
     DatabaseConnection: FromRef<S>,
     Gate: FromRef<S>,
+    std::sync::Arc<crate::keys::Keys>: FromRef<S>,
 {
     OpenApiRouter::default().routes(routes!(set_visibility))
 }
@@ -42,12 +43,17 @@ refusals! {
 )]
 async fn set_visibility(
     State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
     signed_in: SignedIn,
     Json(wanted): Json<DirectoryVisibility>,
 ) -> Result<Json<DirectoryVisibility>, AppError> {
-    let updated =
-        crate::account::settings::set_liste_rouge(&db, signed_in.account, wanted.liste_rouge)
-            .await?;
+    let updated = crate::account::settings::set_liste_rouge(
+        &db,
+        &keys,
+        signed_in.account,
+        wanted.liste_rouge,
+    )
+    .await?;
     Ok(Json(DirectoryVisibility {
         liste_rouge: updated.liste_rouge,
     }))

@@ -2,29 +2,34 @@
 //! MSSanté flag (set by an operator). Every change is audited.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
 };
 
 use crate::account::entity::account;
-use crate::account::registry::PENDING_TENANT;
+use crate::keys::Keys;
 
 /// "Liste rouge" (`true`) or visible to every Medimail user (`false`), chosen by the
 /// account's owner. Returns the account as stored.
 pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    keys: &Keys,
     account: account::Model,
     liste_rouge: bool,
 ) -> Result<account::Model, sea_orm::DbErr> {
+    let txn = crate::db::begin_write(db).await?;
     let mut update: account::ActiveModel = account.into();
     update.liste_rouge = Set(liste_rouge);
-    let updated = update.update(db).await?;
-    crate::audit::record(
-        db,
+    let updated = update.update(&txn).await?;
+    crate::audit::append(
+        &txn,
+        keys,
         &updated.label(),
         "account_settings_changed",
         serde_json::json!({"account": updated.id, "liste_rouge": updated.liste_rouge}),
     )
     .await?;
+    txn.commit().await?;
     Ok(updated)
 }
 
@@ -33,13 +38,14 @@ pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
 /// account has that mailbox.
 pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    keys: &Keys,
     mailbox: &str,
     mssante: Option<bool>,
     liste_rouge: Option<bool>,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {
     let Some(found) = account::Entity::find()
         .filter(account::Column::Mailbox.eq(mailbox))
-        .filter(account::Column::TenantId.ne(PENDING_TENANT))
+        .filter(account::Column::ProvenAt.is_not_null())
         .one(db)
         .await?
     else {
@@ -52,9 +58,11 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     if let Some(on) = liste_rouge {
         update.liste_rouge = Set(on);
     }
-    let updated = update.update(db).await?;
-    crate::audit::record(
-        db,
+    let txn = crate::db::begin_write(db).await?;
+    let updated = update.update(&txn).await?;
+    crate::audit::append(
+        &txn,
+        keys,
         "cli",
         "account_settings_changed",
         serde_json::json!({
@@ -64,5 +72,6 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
         }),
     )
     .await?;
+    txn.commit().await?;
     Ok(Some(updated))
 }

@@ -39,6 +39,8 @@ pub struct DevIdentity {
     key: KeyPair,
     issuer_template: String,
     audience: String,
+    /// `host[:port]` of the public origin: the only `Host` its routes answer.
+    authority: String,
 }
 
 impl DevIdentity {
@@ -50,11 +52,20 @@ impl DevIdentity {
             key,
             issuer_template: format!("{origin}{}/{{tid}}", paths::DEV_IDENTITY),
             audience: client_id.unwrap_or(CLIENT_ID).to_owned(),
+            authority: origin
+                .split_once("://")
+                .map_or(origin, |(_, rest)| rest)
+                .trim_end_matches('/')
+                .to_ascii_lowercase(),
         })
     }
 
     /// The verifier that trusts only this provider's key.
-    pub fn verifier(&self, refresh_interval: std::time::Duration) -> OfficeVerifier {
+    pub fn verifier(
+        &self,
+        refresh_interval: std::time::Duration,
+        clock: crate::clock::Clock,
+    ) -> OfficeVerifier {
         let settings = VerifierSettings {
             // Never fetched: the keys are static.
             metadata_url: url::Url::parse("http://127.0.0.1/unused").expect("a valid literal URL"),
@@ -62,6 +73,8 @@ impl DevIdentity {
             tenants: AllowedTenants::parse(TENANT),
             audiences: vec![self.audience.clone()],
             refresh_interval,
+            client_apps: vec![self.audience.to_ascii_lowercase()],
+            clock,
         };
         let public = DecodingKey::from_rsa_der(self.key.public_key().as_ref());
         OfficeVerifier::with_static_keys(settings, HashMap::from([(KID.to_owned(), public)]))
@@ -79,10 +92,24 @@ impl DevIdentity {
         )
         .into_uuid()
         .to_string();
+        self.mint_for(&oid, &mailbox, name, now)
+    }
+
+    /// A token for the object id `oid` naming `mailbox`: the same person after a change
+    /// of address (the tests of the identity model use it).
+    pub fn mint_for(
+        &self,
+        oid: &str,
+        mailbox: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        let mailbox = mailbox.trim().to_lowercase();
         let iat = now.timestamp();
         let claims = serde_json::json!({
             "iss": self.issuer_template.replace("{tid}", TENANT),
             "aud": self.audience,
+            "azp": self.audience,
             "tid": TENANT,
             "oid": oid,
             "name": name.trim(),
@@ -128,6 +155,42 @@ pub fn check_request(request: &DevIdentityRequest) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A caller of the development routes on this machine: the TCP peer is a loopback
+/// address and `Host` is the public origin (a page elsewhere cannot reach them through
+/// a browser on this machine, by DNS rebinding say).
+pub struct LocalDeveloper;
+
+impl<S> axum::extract::FromRequestParts<S> for LocalDeveloper
+where
+    S: Send + Sync,
+    Option<Arc<DevIdentity>>: FromRef<S>,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        let Some(dev) = Option::<Arc<DevIdentity>>::from_ref(state) else {
+            return Err(AppError::NotFound);
+        };
+        let peer_local = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .is_some_and(|axum::extract::ConnectInfo(addr)| addr.ip().is_loopback());
+        let host_ok = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|h| h.eq_ignore_ascii_case(&dev.authority));
+        if peer_local && host_ok {
+            Ok(LocalDeveloper)
+        } else {
+            Err(AuthRefusal::DevNotLocal.into())
+        }
+    }
+}
+
 /// `GET /api/dev/identity` and `POST /api/dev/identity/token`; only mounted in dev mode.
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -144,11 +207,16 @@ where
 
 refusals! {
     TokenRefusals = [
+        AuthRefusal::DevNotLocal,
         RequestRefusal::Unreadable,
         AuthRefusal::DevMailboxInvalid,
         AuthRefusal::DevNameInvalid,
     ];
-    DiscardRefusals = [RequestRefusal::NotMultipart, RequestRefusal::TooLarge];
+    DiscardRefusals = [
+        AuthRefusal::DevNotLocal,
+        RequestRefusal::NotMultipart,
+        RequestRefusal::TooLarge,
+    ];
 }
 
 /// Development only: reads a multipart upload to the end and discards it — the baseline
@@ -163,7 +231,10 @@ pub const DISCARD: &str = "/api/dev/discard";
     request_body(content_type = "multipart/form-data", description = "Any parts."),
     responses((status = 200, description = "The bytes read.", body = u64), DiscardRefusals),
 )]
-async fn discard(Multipart(mut multipart): Multipart) -> Result<Json<u64>, AppError> {
+async fn discard(
+    _local: LocalDeveloper,
+    Multipart(mut multipart): Multipart,
+) -> Result<Json<u64>, AppError> {
     let mut bytes = 0u64;
     while let Some(mut field) = multipart.next_field().await.map_err(AppError::unreadable)? {
         while let Some(chunk) = field.chunk().await.map_err(AppError::unreadable)? {
@@ -185,7 +256,7 @@ async fn discard(Multipart(mut multipart): Multipart) -> Result<Json<u64>, AppEr
         example = json!({"enabled": true, "tenant": TENANT}),
     )),
 )]
-async fn status() -> Json<serde_json::Value> {
+async fn status(_local: LocalDeveloper) -> Json<serde_json::Value> {
     Json(serde_json::json!({"enabled": true, "tenant": TENANT}))
 }
 
@@ -198,6 +269,7 @@ async fn status() -> Json<serde_json::Value> {
     responses((status = 200, description = "The token.", body = DevIdentityToken), TokenRefusals),
 )]
 async fn token(
+    _local: LocalDeveloper,
     State(dev): State<Option<Arc<DevIdentity>>>,
     Json(request): Json<DevIdentityRequest>,
 ) -> Result<Json<DevIdentityToken>, AppError> {
@@ -221,7 +293,10 @@ mod tests {
     #[tokio::test]
     async fn its_tokens_verify_and_name_the_same_account_each_time() {
         let dev = DevIdentity::generate("https://localhost:3000", None).expect("key");
-        let verifier = dev.verifier(std::time::Duration::from_secs(60));
+        let verifier = dev.verifier(
+            std::time::Duration::from_secs(60),
+            crate::clock::Clock::System,
+        );
         let token = dev
             .mint("Marie.Curie@chu-dev.fr", "Marie CURIE", Utc::now())
             .expect("minted");
@@ -251,7 +326,10 @@ mod tests {
         let stranger = DevIdentity::generate("https://localhost:3000", None).expect("key");
         let forged = stranger.mint("a@b.fr", "A", Utc::now()).expect("minted");
         let err = dev
-            .verifier(std::time::Duration::from_secs(60))
+            .verifier(
+                std::time::Duration::from_secs(60),
+                crate::clock::Clock::System,
+            )
             .verify(&forged)
             .await
             .expect_err("another key with the same kid is refused");

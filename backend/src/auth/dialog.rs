@@ -47,6 +47,7 @@ crate::state_values! {
     /// credential files, public origin), the keys that seal its cookie, the clock, and the
     /// verifier of the tokens it receives.
     pub struct Dialog {
+        pub db: sea_orm::DatabaseConnection,
         pub config: Arc<Config>,
         pub keys: Arc<Keys>,
         pub clock: Clock,
@@ -65,6 +66,7 @@ const LIFETIME_SECONDS: i64 = 600;
 pub fn router<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
+    sea_orm::DatabaseConnection: FromRef<S>,
     Arc<Config>: FromRef<S>,
     Arc<Keys>: FromRef<S>,
     Clock: FromRef<S>,
@@ -331,6 +333,19 @@ async fn callback(
     let outcome = finish(&state, &headers, query).await;
     if let Outcome::Error { code, .. } = &outcome {
         tracing::info!(code, "dialog sign-in refused");
+        // A callback without its sealed cookie is anyone's request: logged, not audited.
+        if *code != "dialog_expired"
+            && let Err(e) = crate::audit::record(
+                &state.db,
+                &state.keys,
+                "office",
+                "dialog_sign_in_refused",
+                serde_json::json!({ "code": code }),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "cannot audit a dialog sign-in refusal");
+        }
     }
     page(&state, outcome, Some(cookie("", 0)))
 }
@@ -419,6 +434,18 @@ async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Ou
         Ok(_) | Err(_) => {
             return refused(DialogRefusal::NonceMismatch);
         }
+    }
+    let recorded = crate::audit::record(
+        &state.db,
+        &state.keys,
+        identity.claimed_mailbox().as_deref().unwrap_or("office"),
+        "dialog_sign_in",
+        serde_json::json!({"tenant": identity.tenant_id, "subject": identity.object_id}),
+    )
+    .await;
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "cannot audit a dialog sign-in");
+        return refused(DialogRefusal::AuthorityFailed);
     }
     Outcome::Ok {
         office_token: access,

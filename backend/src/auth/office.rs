@@ -2,14 +2,18 @@
 //! task pane with `Office.auth.getAccessToken()`), before any other work on a request.
 //!
 //! Rules (Microsoft identity platform, "Validate tokens"; docs/ARCHITECTURE.md "Identity"):
-//! RS256 only; `kid` in the JWKS named by the configured OpenID metadata (cached, refreshed
-//! on an unknown `kid` at most once a minute); `iss` equal to the issuer template for the
-//! token's `tid`, an allowed tenant; `aud` the application id or its id URI; `scp`
-//! containing `access_as_user`; `exp`/`nbf` with 5 minutes of leeway; `oid` and `tid`
-//! present.
+//! RS256 only; `kid` in the JWKS named by the configured OpenID metadata (cached at most
+//! 24 hours and refreshed in the background before; refreshed on an unknown `kid` at
+//! most once a minute; a failed fetch backs off, and requests arriving meanwhile share
+//! the one fetch in flight); `iss` equal to the issuer template for the token's `tid`, a
+//! GUID and an allowed tenant; `aud` the application id or its id URI; `azp` (v2) or
+//! `appid` (v1) an allowed client application; `scp` containing `access_as_user`;
+//! `exp`/`nbf` with 5 minutes of leeway; `oid` and `tid` present.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
@@ -24,6 +28,26 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 pub const LEEWAY_SECONDS: u64 = 5 * 60;
 /// The scope the add-in's API exposes to the task pane.
 pub const REQUIRED_SCOPE: &str = "access_as_user";
+/// Signing keys older than this are no longer trusted without a fresh fetch…
+pub const KEYS_MAX_AGE: chrono::Duration = chrono::Duration::hours(24);
+/// …and the background refresh fetches them again once they are this old.
+pub const KEYS_REFRESH_AFTER: chrono::Duration = chrono::Duration::hours(20);
+/// A failed fetch waits 2 s before the next, doubling up to 5 minutes.
+const BACKOFF_FIRST_SECONDS: i64 = 2;
+const BACKOFF_MAX_SECONDS: i64 = 300;
+
+/// The client applications Office uses to get a token for an add-in (Microsoft's list
+/// of the ids to pre-authorise): Microsoft Office (every Office application endpoint),
+/// Outlook on the web, Office on the web, Outlook desktop and mobile. The add-in's own
+/// id (the Office dialog's sign-in) is added to them.
+pub const OFFICE_CLIENT_APPS: &[&str] = &[
+    "ea5a67f6-b6f3-4338-b240-c655ddc3cc8e",
+    "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+    "bc59ab01-8403-45c6-8796-ac3ef710b3e3",
+    "93d53678-613d-4013-afc1-62e9e444a0a5",
+    "57fb890c-0dab-4253-a5e0-7188c88b2bb4",
+    "08e18876-6177-487e-b8b5-cf950c1e598c",
+];
 
 /// Who the token says the user is: `(tenant_id, object_id)` names the person; `name`
 /// (`name` claim) is for the greeting; `mailbox` is `preferred_username`, else `upn`,
@@ -57,6 +81,9 @@ pub enum TokenError {
     Scope,
     #[error("required claim missing: {0}")]
     Claims(String),
+    /// The token was issued to a client application this server does not accept.
+    #[error("client application not allowed: {0}")]
+    ClientApp(String),
     /// The identity provider's keys could not be fetched: not the caller's fault.
     #[error("identity provider unavailable: {0}")]
     Unavailable(String),
@@ -77,6 +104,7 @@ impl TokenError {
             TokenError::Tenant(_) => "token_tenant",
             TokenError::Scope => "token_scope",
             TokenError::Claims(_) => "token_claims",
+            TokenError::ClientApp(_) => "token_client_app",
             TokenError::Unavailable(_) => "identity_provider_unavailable",
         }
     }
@@ -102,6 +130,10 @@ impl TokenError {
             }
             TokenError::Unavailable(_) => {
                 "Le service d'identité Microsoft ne répond pas : réessayez dans quelques instants."
+            }
+            TokenError::ClientApp(_) => {
+                "Ce jeton a été délivré à une application qui n'est pas autorisée à utiliser \
+                 Medimail : ouvrez Medimail depuis Outlook."
             }
             TokenError::Malformed(_)
             | TokenError::Algorithm(_)
@@ -155,12 +187,37 @@ pub struct VerifierSettings {
     pub audiences: Vec<String>,
     /// An unknown `kid` refreshes the JWKS at most this often (60 s by default).
     pub refresh_interval: Duration,
+    /// Accepted `azp`/`appid` values (lowercase client ids).
+    pub client_apps: Vec<String>,
+    /// The server's clock: the age of the keys and the back-off are measured on it.
+    pub clock: crate::clock::Clock,
+}
+
+/// `MEDIMAIL_ALLOWED_CLIENT_APPS` (comma-separated client ids), else Office's client
+/// applications; the add-in's own id is always added.
+pub fn client_apps(configured: Option<&str>, own_id: Option<&str>) -> Vec<String> {
+    let mut apps: Vec<String> = match configured.filter(|c| !c.trim().is_empty()) {
+        Some(list) => list
+            .split(',')
+            .map(|a| a.trim().to_ascii_lowercase())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        None => OFFICE_CLIENT_APPS.iter().map(|a| (*a).to_owned()).collect(),
+    };
+    if let Some(id) = own_id {
+        apps.push(id.to_ascii_lowercase());
+    }
+    apps
 }
 
 #[derive(Deserialize)]
 struct Claims {
     nonce: Option<String>,
     iss: Option<String>,
+    /// The client application (v2 tokens)…
+    azp: Option<String>,
+    /// …or (v1 tokens).
+    appid: Option<String>,
     tid: Option<String>,
     oid: Option<String>,
     scp: Option<String>,
@@ -178,7 +235,16 @@ struct Metadata {
 #[derive(Default)]
 struct KeyCache {
     keys: HashMap<String, DecodingKey>,
-    fetched_at: Option<Instant>,
+    fetched_at: Option<DateTime<Utc>>,
+    /// Failed fetches in a row, and when the next may be tried.
+    failures: u32,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+impl KeyCache {
+    fn fresh(&self, now: DateTime<Utc>) -> bool {
+        self.fetched_at.is_some_and(|at| now - at < KEYS_MAX_AGE)
+    }
 }
 
 /// Verifies Office tokens; one per server, shared by every request.
@@ -190,6 +256,12 @@ pub struct OfficeVerifier {
     /// True when the keys were given at construction (development identity): the
     /// metadata URL is then never fetched and no other key is ever trusted.
     static_keys: bool,
+    /// Where refusals of correctly signed tokens are audited (the server's database and
+    /// keys); `None` in tools and unit tests.
+    audit: Option<(
+        sea_orm::DatabaseConnection,
+        std::sync::Arc<crate::keys::Keys>,
+    )>,
 }
 
 impl OfficeVerifier {
@@ -204,6 +276,57 @@ impl OfficeVerifier {
             cache: RwLock::new(KeyCache::default()),
             refreshing: Mutex::new(()),
             static_keys: false,
+            audit: None,
+        }
+    }
+
+    /// Audits into `db` the refusal of every token the identity provider did sign
+    /// (expired, another tenant, another application…): those name a real identity.
+    /// Tokens that are not even signed are only logged: anyone can make them, and a
+    /// flood of them must not fill the trail.
+    pub fn with_audit(
+        mut self,
+        db: sea_orm::DatabaseConnection,
+        keys: std::sync::Arc<crate::keys::Keys>,
+    ) -> Self {
+        self.audit = Some((db, keys));
+        self
+    }
+
+    async fn audit_refusal(&self, token: &str, error: &TokenError) {
+        let signed = !matches!(
+            error,
+            TokenError::Missing
+                | TokenError::Malformed(_)
+                | TokenError::Algorithm(_)
+                | TokenError::UnknownKey
+                | TokenError::Signature
+                | TokenError::Unavailable(_)
+        );
+        let Some((db, keys)) = self.audit.as_ref().filter(|_| signed) else {
+            return;
+        };
+        let payload = token
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok()
+            })
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .unwrap_or_default();
+        let text = |k: &str| {
+            payload[k]
+                .as_str()
+                .map(|v| v.chars().take(64).collect::<String>())
+        };
+        let detail = serde_json::json!({
+            "code": error.code(),
+            "tenant": text("tid"),
+            "subject": text("oid"),
+            "client_app": text("azp").or_else(|| text("appid")),
+        });
+        if let Err(e) = crate::audit::record(db, keys, "office", "token_refused", detail).await {
+            tracing::warn!(error = %e, "cannot audit a token refusal");
         }
     }
 
@@ -216,14 +339,33 @@ impl OfficeVerifier {
         verifier.static_keys = true;
         verifier.cache = RwLock::new(KeyCache {
             keys,
-            fetched_at: Some(Instant::now()),
+            ..KeyCache::default()
         });
         verifier
     }
 
     /// Checks a token and returns the identity it carries.
     pub async fn verify(&self, token: &str) -> Result<OfficeIdentity, TokenError> {
+        match self.verify_access(token).await {
+            Ok(identity) => Ok(identity),
+            Err(e) => {
+                self.audit_refusal(token, &e).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn verify_access(&self, token: &str) -> Result<OfficeIdentity, TokenError> {
         let (identity, claims) = self.check(token).await?;
+        let client = claims
+            .azp
+            .as_deref()
+            .or(claims.appid.as_deref())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !self.settings.client_apps.contains(&client) {
+            return Err(TokenError::ClientApp(client));
+        }
         let has_scope = claims
             .scp
             .as_deref()
@@ -296,6 +438,11 @@ impl OfficeVerifier {
             .clone()
             .filter(|o| !o.is_empty())
             .ok_or_else(|| TokenError::Claims("oid".into()))?;
+        // Entra tenant ids are GUIDs: anything else is not a tenant this server trusts.
+        if uuid::Uuid::try_parse(&tid).is_err() || tid.len() != 36 {
+            return Err(TokenError::Claims("tid".into()));
+        }
+        let tid = tid.to_ascii_lowercase();
         let expected_issuer = self.settings.issuer_template.replace("{tid}", &tid);
         if claims.iss.as_deref() != Some(expected_issuer.as_str()) {
             return Err(TokenError::Issuer);
@@ -316,33 +463,107 @@ impl OfficeVerifier {
         Ok((identity, claims))
     }
 
-    /// The key for `kid`: from the cache, or after a (rate-limited) JWKS refresh.
+    /// The key for `kid`: from the cache while the keys are younger than 24 hours, else
+    /// after a JWKS fetch — one at a time, the requests waiting for it sharing its
+    /// outcome, and none while a failed fetch backs off.
     async fn key(&self, kid: &str) -> Result<DecodingKey, TokenError> {
-        if let Some(key) = self.cache.read().await.keys.get(kid) {
-            return Ok(key.clone());
+        let now = self.settings.clock.now();
+        {
+            let cache = self.cache.read().await;
+            if let Some(key) = cache.keys.get(kid)
+                && (self.static_keys || cache.fresh(now))
+            {
+                return Ok(key.clone());
+            }
         }
         if self.static_keys {
             return Err(TokenError::UnknownKey);
         }
-        // One refresh at a time; whoever waited re-checks the cache first.
         let _guard = self.refreshing.lock().await;
         {
+            // Whoever waited here finds what the fetch before it brought.
             let cache = self.cache.read().await;
-            if let Some(key) = cache.keys.get(kid) {
+            if let Some(key) = cache.keys.get(kid)
+                && cache.fresh(now)
+            {
                 return Ok(key.clone());
             }
-            if cache
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < self.settings.refresh_interval)
-            {
+            if cache.retry_at.is_some_and(|at| now < at) {
+                return Err(TokenError::Unavailable(
+                    "the last fetch of the signing keys failed; waiting before the next".into(),
+                ));
+            }
+            let recently = cache.fetched_at.is_some_and(|at| {
+                (now - at).to_std().unwrap_or_default() < self.settings.refresh_interval
+            });
+            if cache.fresh(now) && recently {
                 return Err(TokenError::UnknownKey);
             }
         }
-        let keys = self.fetch_keys().await?;
-        let mut cache = self.cache.write().await;
-        cache.keys = keys;
-        cache.fetched_at = Some(Instant::now());
-        cache.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
+        self.fetch_into_cache(now).await?;
+        self.cache
+            .read()
+            .await
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or(TokenError::UnknownKey)
+    }
+
+    /// Fetches the keys into the cache (the caller holds `refreshing`); a failure sets
+    /// the back-off.
+    async fn fetch_into_cache(&self, now: DateTime<Utc>) -> Result<(), TokenError> {
+        match self.fetch_keys().await {
+            Ok(keys) => {
+                let mut cache = self.cache.write().await;
+                cache.keys = keys;
+                cache.fetched_at = Some(now);
+                cache.failures = 0;
+                cache.retry_at = None;
+                Ok(())
+            }
+            Err(e) => {
+                let mut cache = self.cache.write().await;
+                cache.failures = cache.failures.saturating_add(1);
+                let wait = BACKOFF_FIRST_SECONDS
+                    .saturating_mul(1 << cache.failures.min(10).saturating_sub(1))
+                    .min(BACKOFF_MAX_SECONDS);
+                cache.retry_at = Some(now + chrono::Duration::seconds(wait));
+                tracing::warn!(error = %e, failures = cache.failures, retry_in_seconds = wait,
+                    "cannot fetch the identity provider's signing keys");
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetches the keys again once they are 20 hours old (or were never fetched), unless
+    /// a failed fetch is backing off.
+    pub async fn refresh_if_due(&self) {
+        if self.static_keys {
+            return;
+        }
+        let now = self.settings.clock.now();
+        let due = |cache: &KeyCache| {
+            cache
+                .fetched_at
+                .is_none_or(|at| now - at >= KEYS_REFRESH_AFTER)
+                && cache.retry_at.is_none_or(|at| now >= at)
+        };
+        if !due(&*self.cache.read().await) {
+            return;
+        }
+        let _guard = self.refreshing.lock().await;
+        if due(&*self.cache.read().await) {
+            let _ = self.fetch_into_cache(now).await;
+        }
+    }
+
+    /// Keeps the keys fresh: checks every 10 seconds whether a refresh is due.
+    pub async fn run_refresher(self: std::sync::Arc<Self>) {
+        loop {
+            self.refresh_if_due().await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
     }
 
     async fn fetch_keys(&self) -> Result<HashMap<String, DecodingKey>, TokenError> {

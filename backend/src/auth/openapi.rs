@@ -20,6 +20,7 @@ pub fn office_token() -> Vec<AppError> {
         TokenError::Tenant(String::new()),
         TokenError::Scope,
         TokenError::Claims(String::new()),
+        TokenError::ClientApp(String::new()),
         TokenError::Unavailable(String::new()),
     ];
     // A new variant stops the build here: add it to the list above.
@@ -37,6 +38,7 @@ pub fn office_token() -> Vec<AppError> {
             | TokenError::Tenant(_)
             | TokenError::Scope
             | TokenError::Claims(_)
+            | TokenError::ClientApp(_)
             | TokenError::Unavailable(_) => {}
         }
     }

@@ -1,7 +1,10 @@
 //! One-time codes ("Demander un code", manual part 3 §2.2): 6 digits from the operating
 //! system's CSPRNG, uniform over 000000–999999 (leading zeros kept), valid 10 minutes,
-//! single use, invalidated after 5 wrong tries or when a newer code is requested. Only an
-//! HMAC of the code (server key, bound to the account and the code's id) is stored.
+//! single use, tried at most 5 times (each try *claimed* before it is checked, so no
+//! concurrency can get more), superseded when the same identity asks for a newer one.
+//! A code belongs to the identity that asked for it and names the mailbox it was mailed
+//! to. Only an HMAC of the code (server key, bound to the account and the code's id) is
+//! stored.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -19,8 +22,16 @@ pub const VALIDITY: Duration = Duration::minutes(10);
 pub const MIN_INTERVAL: Duration = Duration::seconds(60);
 /// …and at most this many per hour.
 pub const MAX_PER_HOUR: u64 = 10;
-/// Wrong tries after which a code is invalidated.
+/// Tries after which a code can no longer be used.
 pub const MAX_FAILURES: i32 = 5;
+
+/// Who asked for a code: the identity (Entra tenant and object id) and the mailbox it
+/// is mailed to.
+pub struct Requester<'a> {
+    pub tenant_id: &'a str,
+    pub subject: &'a str,
+    pub mailbox: &'a str,
+}
 
 /// A fresh code: uniform (rand's `gen_range` rejects biased draws), 6 digits.
 pub fn generate() -> String {
@@ -71,14 +82,26 @@ pub async fn consume<C: ConnectionTrait>(
     Ok(r.rows_affected == 1)
 }
 
-/// Invalidates the previous codes and stores a new one; returns the row and the code.
+/// Supersedes the identity's previous codes and stores a new one for `account_id`;
+/// returns the row and the code.
 pub async fn issue<C: ConnectionTrait>(
     db: &C,
     keys: &Keys,
     account_id: &str,
+    requester: &Requester<'_>,
     now: DateTime<Utc>,
 ) -> Result<(one_time_code::Model, String), sea_orm::DbErr> {
-    consume_all(db, account_id, now, "superseded").await?;
+    one_time_code::Entity::update_many()
+        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(Some(now)))
+        .col_expr(
+            one_time_code::Column::Outcome,
+            Expr::value(Some("superseded")),
+        )
+        .filter(one_time_code::Column::TenantId.eq(requester.tenant_id))
+        .filter(one_time_code::Column::Subject.eq(requester.subject))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .exec(db)
+        .await?;
     let id = uuid::Uuid::new_v4().to_string();
     let code = generate();
     let row = one_time_code::ActiveModel {
@@ -90,19 +113,24 @@ pub async fn issue<C: ConnectionTrait>(
         failed_attempts: Set(0),
         consumed_at: Set(None),
         outcome: Set(None),
+        tenant_id: Set(requester.tenant_id.to_owned()),
+        subject: Set(requester.subject.to_owned()),
+        mailbox: Set(requester.mailbox.to_owned()),
     }
     .insert(db)
     .await?;
     Ok((row, code))
 }
 
-/// The account's code still usable (not consumed), if any; it may have expired.
+/// The identity's code still usable (not consumed), if any; it may have expired.
 pub async fn current<C: ConnectionTrait>(
     db: &C,
-    account_id: &str,
+    tenant_id: &str,
+    subject: &str,
 ) -> Result<Option<one_time_code::Model>, sea_orm::DbErr> {
     one_time_code::Entity::find()
-        .filter(one_time_code::Column::AccountId.eq(account_id))
+        .filter(one_time_code::Column::TenantId.eq(tenant_id))
+        .filter(one_time_code::Column::Subject.eq(subject))
         .filter(one_time_code::Column::ConsumedAt.is_null())
         .order_by_desc(one_time_code::Column::CreatedAt)
         .one(db)
@@ -114,19 +142,38 @@ pub fn matches(keys: &Keys, row: &one_time_code::Model, typed: &str) -> bool {
     keys.code_mac_matches(&mac_input(&row.account_id, &row.id, typed), &row.code_hash)
 }
 
-/// Counts one wrong try; returns the new count.
-pub async fn count_failure<C: ConnectionTrait>(
-    db: &C,
-    code_id: &str,
-) -> Result<i32, sea_orm::DbErr> {
-    one_time_code::Entity::update_many()
+/// Claims one try on a usable code, atomically: false when the code is consumed or its
+/// tries are spent. Whatever the concurrency, at most [`MAX_FAILURES`] claims succeed.
+pub async fn claim_try<C: ConnectionTrait>(db: &C, code_id: &str) -> Result<bool, sea_orm::DbErr> {
+    let r = one_time_code::Entity::update_many()
         .col_expr(
             one_time_code::Column::FailedAttempts,
             Expr::col(one_time_code::Column::FailedAttempts).add(1),
         )
         .filter(one_time_code::Column::Id.eq(code_id))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .filter(one_time_code::Column::FailedAttempts.lt(MAX_FAILURES))
         .exec(db)
         .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Gives back a try claimed but never checked (the server was too busy to check it).
+pub async fn release_try<C: ConnectionTrait>(db: &C, code_id: &str) -> Result<(), sea_orm::DbErr> {
+    one_time_code::Entity::update_many()
+        .col_expr(
+            one_time_code::Column::FailedAttempts,
+            Expr::col(one_time_code::Column::FailedAttempts).sub(1),
+        )
+        .filter(one_time_code::Column::Id.eq(code_id))
+        .filter(one_time_code::Column::FailedAttempts.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Tries claimed so far on the code.
+pub async fn tries<C: ConnectionTrait>(db: &C, code_id: &str) -> Result<i32, sea_orm::DbErr> {
     Ok(one_time_code::Entity::find_by_id(code_id)
         .one(db)
         .await?

@@ -3,7 +3,8 @@
 //! Parameters: argon2id, version 0x13, m = 19,456 KiB (19 MiB), t = 2 passes, p = 1 lane,
 //! 16-byte random salt, 32-byte output: the first configuration OWASP's Password Storage
 //! Cheat Sheet recommends. The PHC string stores them, so raising them later only
-//! affects new hashes. Hashing is CPU-bound: async callers go through `spawn_blocking`.
+//! affects new hashes. Hashing is CPU-bound: async callers go through [`Hashing`], which
+//! bounds how many run at once.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -172,19 +173,73 @@ pub fn verify_blocking(passphrase: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// [`hash_blocking`] off the async runtime.
-pub async fn hash(passphrase: String) -> Result<String, crate::error::AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&passphrase))
-        .await
-        .map_err(|e| crate::error::AppError::Internal(format!("hashing task: {e}")))?
-        .map_err(|e| crate::error::AppError::Internal(format!("argon2: {e}")))
+/// The bound on argon2 work: at most `concurrency` hashes at once (about the core
+/// count; each takes 19 MiB), and a request that cannot start one within `wait` is
+/// answered `busy` (503 with `Retry-After`) instead of queueing without end. One per
+/// server, shared by every request that hashes.
+#[derive(Clone, Debug)]
+pub struct Hashing {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    concurrency: usize,
+    wait: std::time::Duration,
 }
 
-/// [`verify_blocking`] off the async runtime.
-pub async fn verify(passphrase: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_blocking(&passphrase, &phc))
+/// No argon2 slot freed up in time: the server is busy hashing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Busy;
+
+/// Leave to run one argon2 computation; released when dropped.
+pub struct HashPermit(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+
+impl Hashing {
+    pub fn new(concurrency: usize, wait: std::time::Duration) -> Self {
+        let concurrency = concurrency.max(1);
+        Self {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            concurrency,
+            wait,
+        }
+    }
+
+    /// As many at once as the machine has cores; a request waits at most 5 seconds.
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new(cores, std::time::Duration::from_secs(5))
+    }
+
+    /// How many hashes may run at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Waits (at most the configured time) for leave to hash.
+    pub async fn permit(&self) -> Result<HashPermit, Busy> {
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(HashPermit(permit)),
+            _ => Err(Busy),
+        }
+    }
+
+    /// [`hash_blocking`] off the async runtime, within the bound.
+    pub async fn hash(&self, passphrase: String) -> Result<Result<String, String>, Busy> {
+        let permit = self.permit().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(&passphrase).map_err(|e| format!("argon2: {e}"))
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("hashing task: {e}"))))
+    }
+
+    /// [`verify_blocking`] off the async runtime, holding a permit already obtained.
+    pub async fn verify_holding(permit: HashPermit, passphrase: String, phc: String) -> bool {
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_blocking(&passphrase, &phc)
+        })
         .await
         .unwrap_or(false)
+    }
 }
 
 #[cfg(test)]

@@ -53,17 +53,21 @@ pub enum AuthRefusal {
     /// The code was used a moment ago (by a concurrent request).
     CodeJustUsed,
     CodeExpired,
-    /// Five wrong tries: the code is burnt.
+    /// Five tries: the code is burnt.
     CodeInvalidated,
-    /// Wrong code, `left` tries remain with it.
-    CodeIncorrect {
+    /// The code or the passphrase is wrong (never said which); `left` tries remain
+    /// with this code.
+    CredentialsIncorrect {
         left: i32,
     },
-    PassphraseIncorrect,
+    /// Too many passphrase checks at once: none could start in time.
+    Busy,
     /// Development identity: not an address.
     DevMailboxInvalid,
     /// Development identity: no usable name.
     DevNameInvalid,
+    /// Development routes: called from another machine, or another `Host`.
+    DevNotLocal,
 }
 
 impl Refusal for AuthRefusal {
@@ -79,12 +83,13 @@ impl Refusal for AuthRefusal {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             CodeRateLimited { .. } | CodeTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            DevNotLocal => StatusCode::FORBIDDEN,
             CodeMissing
             | CodeJustUsed
             | CodeExpired
             | CodeInvalidated
-            | CodeIncorrect { .. }
-            | PassphraseIncorrect => StatusCode::BAD_REQUEST,
+            | CredentialsIncorrect { .. } => StatusCode::BAD_REQUEST,
+            Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -104,10 +109,11 @@ impl Refusal for AuthRefusal {
             CodeMissing | CodeJustUsed => "code_missing",
             CodeExpired => "code_expired",
             CodeInvalidated => "code_invalidated",
-            CodeIncorrect { .. } => "code_incorrect",
-            PassphraseIncorrect => "passphrase_incorrect",
+            CredentialsIncorrect { .. } => "credentials_incorrect",
+            Busy => "busy",
             DevMailboxInvalid => "dev_mailbox_invalid",
             DevNameInvalid => "dev_name_invalid",
+            DevNotLocal => "dev_identity_local_only",
         }
     }
 
@@ -163,14 +169,20 @@ impl Refusal for AuthRefusal {
             CodeInvalidated => "Code erroné 5 fois : ce code n'est plus valable. Cliquez sur \
                  « Demander un code » pour en recevoir un nouveau."
                 .to_owned(),
-            CodeIncorrect { left } => format!(
-                "Code à usage unique incorrect. Vérifiez le dernier mail « Votre code d'accès \
-                 Medimail » ({left} essai{} restant{} avec ce code).",
+            CredentialsIncorrect { left } if *left > 0 => format!(
+                "Code à usage unique ou passephrase incorrect. Vérifiez le dernier mail « Votre \
+                 code d'accès Medimail » et votre passephrase ({left} essai{} restant{} avec ce \
+                 code). Attention : après {MAX_CONSECUTIVE_FAILURES} échecs consécutifs, le \
+                 compte est verrouillé pendant 15 minutes.",
                 if *left > 1 { "s" } else { "" },
                 if *left > 1 { "s" } else { "" }
             ),
-            PassphraseIncorrect => "Passephrase incorrecte. Attention : après 10 échecs \
-                 consécutifs, le compte est verrouillé pendant 15 minutes."
+            CredentialsIncorrect { .. } => "Code à usage unique ou passephrase incorrect, 5 \
+                 fois avec ce code : il n'est plus valable. Cliquez sur « Demander un code » \
+                 pour en recevoir un nouveau."
+                .to_owned(),
+            Busy => "Le serveur Medimail est très sollicité en ce moment : réessayez dans \
+                 quelques secondes."
                 .to_owned(),
             DevMailboxInvalid => "Saisissez une adresse de messagerie complète, par exemple \
                  marie.curie@chu-exemple.fr."
@@ -178,6 +190,9 @@ impl Refusal for AuthRefusal {
             DevNameInvalid => {
                 "Saisissez un nom de 1 à 128 caractères, par exemple Marie CURIE.".to_owned()
             }
+            DevNotLocal => "Le fournisseur d'identité de développement ne répond qu'à cette \
+                 machine, à l'adresse publique configurée."
+                .to_owned(),
         }
     }
 
@@ -185,15 +200,13 @@ impl Refusal for AuthRefusal {
         use AuthRefusal::*;
         match self {
             PassphraseRule(passphrase::PassphraseRule::Mismatch) => Some("confirmation"),
-            PassphraseRule(_) | PassphraseMissing | PassphraseTooLong | PassphraseIncorrect => {
-                Some("passphrase")
-            }
+            PassphraseRule(_) | PassphraseMissing | PassphraseTooLong => Some("passphrase"),
             CodeFormat
             | CodeMissing
             | CodeJustUsed
             | CodeExpired
             | CodeInvalidated
-            | CodeIncorrect { .. } => Some("code"),
+            | CredentialsIncorrect { .. } => Some("code"),
             DevMailboxInvalid => Some("mailbox"),
             DevNameInvalid => Some("name"),
             _ => None,
@@ -206,6 +219,7 @@ impl Refusal for AuthRefusal {
             AuthRefusal::CodeRateLimited { wait, .. } | AuthRefusal::CodeTooSoon { wait } => {
                 Some(*wait)
             }
+            AuthRefusal::Busy => Some(2),
             _ => None,
         }
     }

@@ -5,24 +5,27 @@ use std::sync::Arc;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use medimail_api::{ChoosePassphrase, CodeRequested, Me, OpenSession, SessionInfo, paths};
+use medimail_api::{
+    ChoosePassphrase, CodeQuery, CodeRequested, Me, OpenSession, SessionInfo, paths,
+};
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::office::{OfficeUser, OfficeVerifier};
 use crate::auth::openapi::{office_token, signed_in};
+use crate::auth::passphrase::Hashing;
 use crate::auth::passphrase::PassphraseRule;
 use crate::auth::refusal::AuthRefusal;
 use crate::auth::session::{Gate, SignedIn};
-use crate::auth::strong::{self, Authenticator};
+use crate::auth::strong::{self, Authenticator, CodeFor, Standing};
 use crate::client::ClientAddress;
 use crate::clock::Clock;
 use crate::error::{AppError, RequestRefusal};
 use crate::keys::Keys;
 use crate::mail::Mailer;
 use crate::openapi::refusals;
-use crate::web::Json;
+use crate::web::{Json, Query};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -30,6 +33,7 @@ where
     DatabaseConnection: FromRef<S>,
     Arc<Keys>: FromRef<S>,
     Arc<Mailer>: FromRef<S>,
+    Hashing: FromRef<S>,
     Arc<OfficeVerifier>: FromRef<S>,
     Clock: FromRef<S>,
     Gate: FromRef<S>,
@@ -66,6 +70,8 @@ refusals! {
         AuthRefusal::PassphraseRule(PassphraseRule::TooSimple),
         AuthRefusal::PassphraseRule(PassphraseRule::ContainsMailbox),
         AuthRefusal::PassphraseAlreadySet,
+        AuthRefusal::MailboxMissing,
+        AuthRefusal::Busy,
     ];
     CodeRefusals = [
         office_token(),
@@ -78,11 +84,11 @@ refusals! {
     OpenSessionRefusals = [
         office_token(),
         RequestRefusal::Unreadable,
-        AuthRefusal::CodeIncorrect { left: 4 },
+        AuthRefusal::CredentialsIncorrect { left: 4 },
         AuthRefusal::CodeInvalidated,
         AuthRefusal::CodeExpired,
         AuthRefusal::CodeMissing,
-        AuthRefusal::PassphraseIncorrect,
+        AuthRefusal::Busy,
         AuthRefusal::CodeFormat,
         AuthRefusal::PassphraseMissing,
         AuthRefusal::PassphraseTooLong,
@@ -97,6 +103,7 @@ crate::state_values! {
     struct Strong {
         db: DatabaseConnection,
         keys: Arc<Keys>,
+        hashing: Hashing,
         mailer: Arc<Mailer>,
         clock: Clock,
     }
@@ -107,15 +114,17 @@ impl Strong {
         Authenticator {
             db: &self.db,
             keys: &self.keys,
+            hashing: &self.hashing,
             mailer: &self.mailer,
             now: self.clock.now(),
         }
     }
 }
 
-/// The caller's verified Office identity and Medimail account.
+/// The caller's verified Office identity and where it stands.
 ///
-/// The first call of a new Office identity creates its account (automatic registration).
+/// Reads only: an identity reaches an account once it has proven a code mailed to
+/// that account's mailbox (`POST /api/auth/session`), never by naming it.
 #[utoipa::path(
     get,
     path = paths::ME,
@@ -128,22 +137,51 @@ async fn me(
     State(clock): State<Clock>,
     OfficeUser(identity): OfficeUser,
 ) -> Result<Json<Me>, AppError> {
-    let account = crate::account::registry::find_or_register(&db, &identity).await?;
+    let standing = Standing::of(&db, &identity).await?;
     let now = clock.now();
-    Ok(Json(Me {
-        tenant_id: identity.tenant_id,
-        object_id: identity.object_id,
-        name: identity.name,
-        mailbox: identity.mailbox,
-        account_id: account.id,
-        needs_passphrase: account.passphrase_hash.is_none(),
-        locked_until: account
+    let locked = |account: &crate::account::entity::account::Model| {
+        account
             .locked_until
             .filter(|until| *until > now)
-            .map(|t| t.to_rfc3339()),
-        mssante_enabled: account.mssante_enabled,
-        liste_rouge: account.liste_rouge,
-    }))
+            .map(|t| t.to_rfc3339())
+    };
+    let me = match &standing.linked {
+        Some(account) => Me {
+            tenant_id: identity.tenant_id.clone(),
+            object_id: identity.object_id.clone(),
+            name: identity.name.clone(),
+            mailbox: account.mailbox.clone(),
+            token_mailbox: standing.claimed.clone(),
+            linked: true,
+            account_id: Some(account.id.clone()),
+            needs_passphrase: account.passphrase_hash.is_none(),
+            locked_until: locked(account),
+            mssante_enabled: account.mssante_enabled,
+            liste_rouge: account.liste_rouge,
+        },
+        None => {
+            let target = match &standing.claimed {
+                Some(m) => crate::account::registry::by_mailbox(&db, m).await?,
+                None => None,
+            };
+            let has_passphrase = target.as_ref().is_some_and(|t| t.passphrase_hash.is_some())
+                || standing.chosen_passphrase().is_some();
+            Me {
+                tenant_id: identity.tenant_id.clone(),
+                object_id: identity.object_id.clone(),
+                name: identity.name.clone(),
+                mailbox: standing.claimed.clone(),
+                token_mailbox: standing.claimed.clone(),
+                linked: false,
+                account_id: None,
+                needs_passphrase: !has_passphrase,
+                locked_until: target.as_ref().and_then(locked),
+                mssante_enabled: false,
+                liste_rouge: false,
+            }
+        }
+    };
+    Ok(Json(me))
 }
 
 /// First use: chooses the passphrase (typed twice).
@@ -167,11 +205,14 @@ async fn choose_passphrase(
 
 /// "Demander un code": mails a one-time code to the caller's mailbox.
 ///
-/// One a minute, ten an hour; the code is valid 10 minutes.
+/// One a minute, ten an hour; the code is valid 10 minutes. `mailbox=token` mails it to
+/// the mailbox the Office token names now, when it differs from the account's:
+/// proving that code moves the account there.
 #[utoipa::path(
     post,
     path = paths::AUTH_CODE,
     tag = "identity",
+    params(CodeQuery),
     security(("office_token" = [])),
     responses((status = 200, description = "Mailed.", body = CodeRequested), CodeRefusals),
 )]
@@ -179,9 +220,14 @@ async fn request_code(
     strong: Strong,
     OfficeUser(identity): OfficeUser,
     ClientAddress(client): ClientAddress,
+    Query(query): Query<CodeQuery>,
 ) -> Result<Json<CodeRequested>, AppError> {
+    let target = match query.mailbox.as_deref() {
+        Some("token") => CodeFor::TokenMailbox,
+        _ => CodeFor::Account,
+    };
     Ok(Json(
-        strong::request_code(&strong.at_now(), &identity, client).await?,
+        strong::request_code(&strong.at_now(), &identity, client, target).await?,
     ))
 }
 

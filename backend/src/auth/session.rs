@@ -1,6 +1,7 @@
 //! Medimail sessions, opened by code + passphrase ("Authentification"): a 256-bit random
 //! token given once to the pane (kept in memory there), of which only the SHA-256 is
-//! stored. A session is bound to the Office identity that opened it, ends after 30
+//! stored. A session is bound to the Office identity that opened it and to the account
+//! that identity proved, ends after 30
 //! minutes without use or 12 hours in all, and "Déconnexion" revokes it.
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub fn token_hash(token: &str) -> String {
 pub async fn open<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
+    identity: &OfficeIdentity,
     now: DateTime<Utc>,
     client: Option<String>,
 ) -> Result<(auth_session::Model, String), sea_orm::DbErr> {
@@ -56,6 +58,8 @@ pub async fn open<C: ConnectionTrait>(
         expires_at: Set(now + ABSOLUTE_TIMEOUT),
         revoked_at: Set(None),
         client: Set(client),
+        tenant_id: Set(identity.tenant_id.clone()),
+        subject: Set(identity.object_id.clone()),
     }
     .insert(db)
     .await?;
@@ -128,13 +132,13 @@ pub async fn check<C: ConnectionTrait>(
     if row.revoked_at.is_some() {
         return Ok(Err(SessionError::Invalid));
     }
+    // Bound to the Office identity that opened it: someone else's token cannot carry it.
+    if row.tenant_id != identity.tenant_id || row.subject != identity.object_id {
+        return Ok(Err(SessionError::Invalid));
+    }
     let Some(account) = account::Entity::find_by_id(&row.account_id).one(db).await? else {
         return Ok(Err(SessionError::Invalid));
     };
-    // Bound to the Office identity: someone else's token cannot carry it.
-    if account.tenant_id != identity.tenant_id || account.object_id != identity.object_id {
-        return Ok(Err(SessionError::Invalid));
-    }
     let (absolute, idle) = ends_at(&row);
     if now >= absolute || now >= idle {
         return Ok(Err(SessionError::Expired));

@@ -83,7 +83,8 @@ pub async fn mark_starred<C: ConnectionTrait>(
 /// the liste rouge) and past [`MAX_FAVORITES`].
 pub async fn add(
     db: &DatabaseConnection,
-    account_id: &str,
+    keys: &crate::keys::Keys,
+    owner: &account::Model,
     which: &str,
     address: &str,
     now: DateTime<Utc>,
@@ -91,6 +92,7 @@ pub async fn add(
     if address.len() > 320 {
         return Err(AppError::unreadable("address too long"));
     }
+    let account_id = owner.id.as_str();
     let Some(mut contact) = search::contact(db, which, address).await? else {
         return Err(DirectoryRefusal::ContactUnknown.into());
     };
@@ -129,23 +131,45 @@ pub async fn add(
         )
         .exec_without_returning(&txn)
         .await?;
+    crate::audit::append(
+        &txn,
+        keys,
+        &owner.label(),
+        "favorite_added",
+        serde_json::json!({"account": account_id, "annuaire": which, "contact": contact.address}),
+    )
+    .await?;
     txn.commit().await?;
     contact.favorite = true;
     Ok(contact)
 }
 
 /// Unstars a contact (no effect if it was not starred).
-pub async fn remove<C: ConnectionTrait>(
-    db: &C,
-    account_id: &str,
+pub async fn remove(
+    db: &DatabaseConnection,
+    keys: &crate::keys::Keys,
+    owner: &account::Model,
     which: &str,
     address: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    directory_favorite::Entity::delete_many()
-        .filter(directory_favorite::Column::AccountId.eq(account_id))
+    let txn = crate::db::begin_write(db).await?;
+    let address = address.trim().to_lowercase();
+    let gone = directory_favorite::Entity::delete_many()
+        .filter(directory_favorite::Column::AccountId.eq(&owner.id))
         .filter(directory_favorite::Column::Annuaire.eq(which))
-        .filter(directory_favorite::Column::Address.eq(address.trim().to_lowercase()))
-        .exec(db)
+        .filter(directory_favorite::Column::Address.eq(&address))
+        .exec(&txn)
         .await?;
+    if gone.rows_affected > 0 {
+        crate::audit::append(
+            &txn,
+            keys,
+            &owner.label(),
+            "favorite_removed",
+            serde_json::json!({"account": owner.id, "annuaire": which, "contact": address}),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }

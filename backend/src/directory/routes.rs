@@ -30,6 +30,7 @@ where
     DatabaseConnection: FromRef<S>,
     Clock: FromRef<S>,
     Gate: FromRef<S>,
+    std::sync::Arc<crate::keys::Keys>: FromRef<S>,
 {
     OpenApiRouter::default()
         .routes(routes!(search_route))
@@ -113,6 +114,7 @@ fn criteria(q: DirectorySearchQuery) -> Result<Criteria, AppError> {
 )]
 async fn search_route(
     State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
     signed_in: SignedIn,
     Query(query): Query<DirectorySearchQuery>,
 ) -> Result<Json<DirectoryResults>, AppError> {
@@ -137,6 +139,20 @@ async fn search_route(
         Err(SearchError::Db(e)) => return Err(e.into()),
     };
     favorites::mark_starred(&db, &signed_in.account.id, which, &mut found.contacts).await?;
+    // Who searched which directory, how, and how much came back (not the terms).
+    crate::audit::record(
+        &db,
+        &keys,
+        &signed_in.account.label(),
+        "directory_searched",
+        serde_json::json!({
+            "account": signed_in.account.id,
+            "annuaire": which,
+            "criteria": criteria.names(),
+            "results": found.contacts.len(),
+        }),
+    )
+    .await?;
     Ok(Json(DirectoryResults {
         results: found.contacts,
         more: found.more,
@@ -189,6 +205,7 @@ async fn list_favorites(
 )]
 async fn add_favorite(
     State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
     State(clock): State<Clock>,
     signed_in: SignedIn,
     Json(request): Json<FavoriteRequest>,
@@ -196,7 +213,8 @@ async fn add_favorite(
     let which = allowed(Some(&request.annuaire), &signed_in.account)?;
     let contact = favorites::add(
         &db,
-        &signed_in.account.id,
+        &keys,
+        &signed_in.account,
         which,
         &request.address,
         clock.now(),
@@ -222,9 +240,10 @@ async fn add_favorite(
 )]
 async fn remove_favorite(
     State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
     signed_in: SignedIn,
     Path((which, address)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
-    favorites::remove(&db, &signed_in.account.id, &which, &address).await?;
+    favorites::remove(&db, &keys, &signed_in.account, &which, &address).await?;
     Ok(StatusCode::NO_CONTENT)
 }

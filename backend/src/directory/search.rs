@@ -46,6 +46,25 @@ pub struct Criteria {
 }
 
 impl Criteria {
+    /// The names of the criteria given (for the audit trail: which, never their values).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("nom", &self.last_name),
+            ("prenom", &self.first_name),
+            ("raison_sociale", &self.organisation),
+            ("identifiant", &self.identifier),
+            ("code_postal", &self.postal_code),
+            ("ville", &self.city),
+            ("profession", &self.profession),
+            ("specialite", &self.speciality),
+            ("departement", &self.department),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(name, _)| name)
+        .collect()
+    }
+
     fn text_fields(&self) -> [&str; 6] {
         [
             &self.last_name,
@@ -521,7 +540,7 @@ async fn search_accounts(
         return Ok(Vec::new());
     };
     let rows = account::Entity::find()
-        .filter(account::Column::TenantId.ne(crate::account::registry::PENDING_TENANT))
+        .filter(account::Column::ProvenAt.is_not_null())
         .filter(account::Column::ListeRouge.eq(false))
         .filter(account::Column::Mailbox.is_not_null())
         .filter(account::Column::SearchName.like(format!("%{longest}%")))
@@ -643,7 +662,7 @@ pub async fn contact(
     if which == annuaire::MEDIMAIL
         && let Some(a) = account::Entity::find()
             .filter(account::Column::Mailbox.eq(address.as_str()))
-            .filter(account::Column::TenantId.ne(crate::account::registry::PENDING_TENANT))
+            .filter(account::Column::ProvenAt.is_not_null())
             .one(db)
             .await?
     {

@@ -3,4 +3,5 @@
 //! `auth::entity`, `envelope::entity`, `directory::entity`).
 
 pub mod audit_event;
+pub mod audit_head;
 pub mod outbox;

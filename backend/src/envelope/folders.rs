@@ -199,6 +199,7 @@ pub enum FolderAction {
 /// Moves the envelope `reference` in `owner`'s folders (only the owner's view changes).
 pub async fn apply(
     db: &DatabaseConnection,
+    keys: &crate::keys::Keys,
     owner: &account::Model,
     reference: &str,
     action: FolderAction,
@@ -242,6 +243,19 @@ pub async fn apply(
             .exec(&txn)
             .await?;
     }
+    let what = match action {
+        FolderAction::Delete => "envelope_deleted",
+        FolderAction::Restore => "envelope_restored",
+        FolderAction::Remove => "envelope_removed",
+    };
+    crate::audit::append(
+        &txn,
+        keys,
+        &owner.label(),
+        what,
+        serde_json::json!({"envelope": envelope.id, "account": owner.id}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -143,6 +143,14 @@ async fn record_opening(
         &mail,
     )
     .await?;
+    crate::audit::append(
+        &txn,
+        keys,
+        &who,
+        "envelope_opened",
+        serde_json::json!({"envelope": envelope.id, "account": reader.id, "first": true}),
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }
@@ -163,6 +171,17 @@ pub async fn open(
     {
         mail_queued =
             record_opening(stores.db, stores.keys, reader, &envelope, recipient, now).await?;
+    }
+    if !mail_queued {
+        // Every later reading is traced too (the first is, with its event and mail).
+        crate::audit::record(
+            stores.db,
+            stores.keys,
+            &reader.label(),
+            "envelope_opened",
+            serde_json::json!({"envelope": envelope.id, "account": reader.id, "first": false}),
+        )
+        .await?;
     }
     let key = data_key(stores.keys, &envelope)?;
     let sealed = base64::engine::general_purpose::STANDARD
@@ -348,6 +367,7 @@ pub async fn download(
         .read(&file.blob_id)
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    let txn = crate::db::begin_write(stores.db).await?;
     envelope_event::ActiveModel {
         envelope_id: Set(envelope.id.clone()),
         kind: Set(EventKind::Downloaded.as_str().to_owned()),
@@ -357,8 +377,17 @@ pub async fn download(
         detail: Set(serde_json::json!({"attachment": file.id}).to_string()),
         ..Default::default()
     }
-    .insert(stores.db)
+    .insert(&txn)
     .await?;
+    crate::audit::append(
+        &txn,
+        stores.keys,
+        &reader.label(),
+        "attachment_downloaded",
+        serde_json::json!({"envelope": envelope.id, "account": reader.id, "attachment": file.id}),
+    )
+    .await?;
+    txn.commit().await?;
     // Decrypted as it streams out; an altered blob ends the stream with an error (the
     // client sees a truncated download, never unauthenticated bytes past the bad chunk).
     let stream = decrypted(blob, key.decryptor(&file.blob_id), file.blob_id.clone());

@@ -28,6 +28,7 @@ const BATCH: u64 = 100;
 /// One pass; returns how many envelopes this instance purged.
 pub async fn purge_once(
     db: &DatabaseConnection,
+    keys: &crate::keys::Keys,
     blobs: &BlobStore,
     now: DateTime<Utc>,
 ) -> Result<usize, sea_orm::DbErr> {
@@ -71,6 +72,14 @@ pub async fn purge_once(
             .filter(attachment::Column::EnvelopeId.eq(&id))
             .exec(&txn)
             .await?;
+        crate::audit::append(
+            &txn,
+            keys,
+            "system",
+            "envelope_purged",
+            serde_json::json!({"envelope": id, "attachments": removed.len()}),
+        )
+        .await?;
         txn.commit().await?;
         // Unreferenced now: if deleting one fails, the orphan sweep removes it later.
         for blob in &removed {
@@ -78,22 +87,20 @@ pub async fn purge_once(
                 tracing::warn!(%blob, error = %e, "retention: blob not deleted yet; the sweep will");
             }
         }
-        crate::audit::record(
-            db,
-            "system",
-            "envelope_purged",
-            serde_json::json!({"envelope": id, "attachments": removed.len()}),
-        )
-        .await?;
         purged += 1;
     }
     Ok(purged)
 }
 
 /// Runs the job forever.
-pub async fn run(db: DatabaseConnection, blobs: BlobStore, clock: Clock) {
+pub async fn run(
+    db: DatabaseConnection,
+    keys: std::sync::Arc<crate::keys::Keys>,
+    blobs: BlobStore,
+    clock: Clock,
+) {
     loop {
-        match purge_once(&db, &blobs, clock.now()).await {
+        match purge_once(&db, &keys, &blobs, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "envelopes past their 3 months purged"),
             Err(e) => tracing::warn!(error = %e, "retention job failed"),

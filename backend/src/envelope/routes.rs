@@ -313,11 +313,20 @@ async fn download(
 )]
 async fn move_to_deleted(
     State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<Keys>>,
     State(clock): State<Clock>,
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Delete).await
+    move_in_folders(
+        &db,
+        &keys,
+        &clock,
+        &signed_in,
+        &reference,
+        FolderAction::Delete,
+    )
+    .await
 }
 
 /// Back from "Messages supprimés", for the caller only.
@@ -331,11 +340,20 @@ async fn move_to_deleted(
 )]
 async fn restore(
     State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<Keys>>,
     State(clock): State<Clock>,
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Restore).await
+    move_in_folders(
+        &db,
+        &keys,
+        &clock,
+        &signed_in,
+        &reference,
+        FolderAction::Restore,
+    )
+    .await
 }
 
 /// "Supprimer définitivement" (only from "Messages supprimés"), for the caller only.
@@ -349,21 +367,31 @@ async fn restore(
 )]
 async fn remove(
     State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<Keys>>,
     State(clock): State<Clock>,
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    move_in_folders(&db, &clock, &signed_in, &reference, FolderAction::Remove).await
+    move_in_folders(
+        &db,
+        &keys,
+        &clock,
+        &signed_in,
+        &reference,
+        FolderAction::Remove,
+    )
+    .await
 }
 
 /// One move between the caller's folders: only the caller's view changes.
 async fn move_in_folders(
     db: &DatabaseConnection,
+    keys: &Keys,
     clock: &Clock,
     signed_in: &SignedIn,
     reference: &str,
     action: FolderAction,
 ) -> Result<StatusCode, AppError> {
-    folders::apply(db, &signed_in.account, reference, action, clock.now()).await?;
+    folders::apply(db, keys, &signed_in.account, reference, action, clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -86,25 +86,23 @@ pub async fn send(
         window,
         files: &files,
     };
-    let (envelope, count) = match seal(stores, sender, &key, &letter, origin, now).await {
+    let sealed = seal(
+        stores,
+        sender,
+        &key,
+        &letter,
+        origin,
+        client.as_deref(),
+        now,
+    )
+    .await;
+    let (envelope, count) = match sealed {
         Ok(done) => done,
         Err(e) => {
             upload::delete_blobs(stores.blobs, &files).await;
             return Err(e);
         }
     };
-    crate::audit::record(
-        stores.db,
-        &sender.label(),
-        "envelope_sealed",
-        serde_json::json!({
-            "envelope": envelope.id,
-            "recipients": count,
-            "attachments": files.len(),
-            "client": client,
-        }),
-    )
-    .await?;
     Ok(EnvelopeSealed {
         reference: envelope.reference,
         sealed_at: envelope.sealed_at.to_rfc3339(),
@@ -203,14 +201,16 @@ pub fn notification_mail(
     }
 }
 
-/// Seals `letter` from `sender` under `key`, in one transaction; returns the envelope
-/// and how many recipients it has.
+/// Seals `letter` from `sender` under `key`, in one transaction with its audit event;
+/// returns the envelope and how many recipients it has.
+#[allow(clippy::too_many_arguments)]
 pub async fn seal(
     stores: Stores<'_>,
     sender_account: &account::Model,
     key: &DataKey,
     letter: &Letter<'_>,
     origin: &str,
+    client: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(envelope::Model, usize), AppError> {
     let Letter {
@@ -248,7 +248,7 @@ pub async fn seal(
     let mut count = 0;
     for (kind, list) in [("to", &recipients.to), ("cc", &recipients.cc)] {
         for address in list.iter() {
-            let account = crate::account::registry::for_recipient(&txn, address).await?;
+            let account = crate::account::registry::for_recipient(&txn, address, now).await?;
             envelope_recipient::ActiveModel {
                 id: Set(uuid::Uuid::new_v4().to_string()),
                 envelope_id: Set(id.clone()),
@@ -300,6 +300,19 @@ pub async fn seal(
         ..Default::default()
     }
     .insert(&txn)
+    .await?;
+    crate::audit::append(
+        &txn,
+        stores.keys,
+        &sender_account.label(),
+        "envelope_sealed",
+        serde_json::json!({
+            "envelope": id,
+            "recipients": count,
+            "attachments": files.len(),
+            "client": client,
+        }),
+    )
     .await?;
     txn.commit().await?;
     crate::metrics::envelope_sealed(files.iter().map(|f| f.size).sum());

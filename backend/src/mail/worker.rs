@@ -129,6 +129,7 @@ impl Worker {
                 };
                 crate::audit::record(
                     &self.db,
+                    &self.keys,
                     &row.recipient,
                     action,
                     serde_json::json!({"outbox": row.id, "attempts": attempts}),
@@ -163,6 +164,7 @@ impl Worker {
                 crate::metrics::mail_attempt(purpose, MailOutcome::Refused, None);
                 crate::audit::record(
                     &self.db,
+                    &self.keys,
                     &row.recipient,
                     "mail_refused",
                     serde_json::json!({"outbox": row.id, "purpose": row.purpose, "reason": reason}),

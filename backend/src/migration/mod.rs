@@ -11,6 +11,8 @@ mod m20261127_000005_inbox_order;
 mod m20261127_000006_create_directory;
 mod m20261127_000007_directory_search;
 mod m20261127_000008_directory_key_without_rowid;
+mod m20261201_000009_accounts_are_mailboxes;
+mod m20261201_000010_audit_head;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_create_directory::Migration),
             Box::new(m20261127_000007_directory_search::Migration),
             Box::new(m20261127_000008_directory_key_without_rowid::Migration),
+            Box::new(m20261201_000009_accounts_are_mailboxes::Migration),
+            Box::new(m20261201_000010_audit_head::Migration),
         ]
     }
 }

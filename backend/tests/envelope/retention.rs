@@ -22,7 +22,7 @@ async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_rem
         assert!(sent["reference"].is_string(), "{sent}");
         use medimail_server::envelope::retention::purge_once;
         assert_eq!(
-            purge_once(&state.db, &state.blobs, state.clock.now())
+            purge_once(&state.db, &state.keys, &state.blobs, state.clock.now())
                 .await
                 .expect("pass"),
             0,
@@ -31,12 +31,12 @@ async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_rem
         state.clock.advance(chrono::Duration::days(92));
         // Two instances at once: exactly one purge in all.
         let (a, b) = tokio::join!(
-            purge_once(&state.db, &state.blobs, state.clock.now()),
-            purge_once(&state.db, &state.blobs, state.clock.now())
+            purge_once(&state.db, &state.keys, &state.blobs, state.clock.now()),
+            purge_once(&state.db, &state.keys, &state.blobs, state.clock.now())
         );
         assert_eq!(a.expect("a") + b.expect("b"), 1);
         assert_eq!(
-            purge_once(&state.db, &state.blobs, state.clock.now())
+            purge_once(&state.db, &state.keys, &state.blobs, state.clock.now())
                 .await
                 .expect("again"),
             0,

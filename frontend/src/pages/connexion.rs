@@ -395,7 +395,16 @@ fn SignInForm(
     let verifying = RwSignal::new(false);
     let errors = Errors::new();
 
-    let ask_code = Callback::new(move |()| {
+    // The Office token names another address than the account's: codes still go to
+    // the account's until the new one is proven.
+    let moved_to = move || {
+        me.get().and_then(|m| {
+            m.token_mailbox
+                .filter(|t| m.linked && Some(t) != m.mailbox.as_ref())
+                .map(|t| (m.mailbox.unwrap_or_default(), t))
+        })
+    };
+    let ask = move |to_token_mailbox: bool| {
         if requesting.get() {
             return;
         }
@@ -405,7 +414,7 @@ fn SignInForm(
         notice.set(None);
         spawn_local(async move {
             match auth
-                .call(|c| async move { api::request_code(&c).await })
+                .call(|c| async move { api::request_code(&c, to_token_mailbox).await })
                 .await
             {
                 Ok(sent) => {
@@ -420,7 +429,9 @@ fn SignInForm(
             }
             requesting.set(false);
         });
-    });
+    };
+    let ask_code = Callback::new(move |()| ask(false));
+    let ask_code_new = Callback::new(move |()| ask(true));
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -493,6 +504,23 @@ fn SignInForm(
                 "champs suivants."
             </p>
             <Notice id="notice" notice=notice/>
+            {move || moved_to().map(|(old, new)| view! {
+                <div id="mailbox-changed" class="notice" role="status">
+                    <p>
+                        "Votre adresse Office 365 est désormais " <strong>{new.clone()}</strong>
+                        ". Vos codes sont encore envoyés à " <strong>{old}</strong>
+                        ", l'adresse de votre compte Medimail."
+                    </p>
+                    <p>
+                        "Pour passer votre compte à " {new.clone()} ", demandez un code à cette "
+                        "adresse et saisissez-le : les plis qui y attendent rejoindront votre "
+                        "compte."
+                    </p>
+                    <BusyButton id="request-code-new" class="secondary" busy=requesting.into()
+                        label="Recevoir le code à la nouvelle adresse" busy_label="Envoi du code…"
+                        on_click=ask_code_new/>
+                </div>
+            })}
             <BusyButton id="request-code" class="secondary" busy=requesting.into()
                 label="Demander un code" busy_label="Envoi du code…" on_click=ask_code/>
             <form on:submit=submit novalidate>

@@ -283,8 +283,6 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
     for n in (0..rows).filter(|n| is_liste_rouge(*n)) {
         accounts.push(account::ActiveModel {
             id: Set(format!("rouge-{n}")),
-            tenant_id: Set("bench".into()),
-            object_id: Set(format!("rouge-{n}")),
             display_name: Set(Some(format!("Rouge {n}"))),
             mailbox: Set(Some(format!("rouge{n}@etab{}.mssante.fr", n % 3000))),
             passphrase_hash: Set(None),
@@ -295,6 +293,7 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             liste_rouge: Set(true),
             mssante_enabled: Set(false),
             search_name: Set(None),
+            proven_at: Set(Some(chrono::Utc::now())),
         });
     }
     let count = accounts.len();

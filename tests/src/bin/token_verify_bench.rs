@@ -20,6 +20,8 @@ async fn main() {
         tenants: AllowedTenants::Only(vec![idp::TENANT.to_owned()]),
         audiences: vec![idp::CLIENT_ID.to_owned()],
         refresh_interval: Duration::from_secs(60),
+        client_apps: medimail_server::auth::office::client_apps(None, Some(idp::CLIENT_ID)),
+        clock: medimail_server::clock::Clock::System,
     });
     let token = idp::sign(&provider.current_key(), &idp::valid_claims());
     verifier

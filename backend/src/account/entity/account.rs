@@ -1,4 +1,5 @@
-//! `account`: a Medimail account, bound to one Office identity `(tenant_id, object_id)`.
+//! `account`: a Medimail account, which *is* one mailbox (unique, lowercase). Sign-in
+//! identities reach it through `identity_link`.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,11 +9,10 @@ pub struct Model {
     /// Random UUID (v4), the account's stable reference.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub tenant_id: String,
-    pub object_id: String,
     /// From the token's `name`, refreshed at each sign-in.
     pub display_name: Option<String>,
-    /// The Office 365 mailbox that receives one-time codes, refreshed at each sign-in.
+    /// The mailbox this account is: unique, trimmed and lowercase; one-time codes go
+    /// there. Changes only when a code proven at the new address moves it.
     pub mailbox: Option<String>,
     /// argon2id PHC string; `None` until the user has chosen a passphrase.
     #[sea_orm(column_type = "Text", nullable)]
@@ -29,6 +29,9 @@ pub struct Model {
     pub mssante_enabled: bool,
     /// The display name normalised (`directory::keys::normalize`), for the Medimail directory.
     pub search_name: Option<String>,
+    /// When a code mailed to this mailbox was first proven (`None`: a placeholder that
+    /// only receives envelopes).
+    pub proven_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,3 +1,4 @@
-//! The table this feature owns (sea-orm entity).
+//! The tables this feature owns (sea-orm entities).
 
 pub mod account;
+pub mod identity_link;

@@ -19,6 +19,9 @@ pub struct Model {
     pub revoked_at: Option<ChronoDateTimeUtc>,
     /// Client address when the session was opened.
     pub client: Option<String>,
+    /// The identity that opened it: no other identity's token can carry it.
+    pub tenant_id: String,
+    pub subject: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,12 +13,19 @@ pub struct Model {
     pub code_hash: String,
     pub created_at: ChronoDateTimeUtc,
     pub expires_at: ChronoDateTimeUtc,
-    /// Wrong codes typed against this one; at 5 it is invalidated.
+    /// Attempts claimed against this one (each claimed before it is checked); at 5 it
+    /// can no longer be tried.
     pub failed_attempts: i32,
     /// Set once the code can no longer be used, with why in `outcome`.
     pub consumed_at: Option<ChronoDateTimeUtc>,
     /// `used`, `superseded`, `invalidated`, `expired` or `locked`.
     pub outcome: Option<String>,
+    /// The identity that asked for it (Entra tenant and object id): only it may use it.
+    pub tenant_id: String,
+    pub subject: String,
+    /// Where it was mailed: the account's mailbox, or the new mailbox a moved identity
+    /// proves (docs/ARCHITECTURE.md "Identity model").
+    pub mailbox: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
