@@ -248,19 +248,12 @@ async fn set_account(
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let mailbox = mailbox.trim().to_lowercase();
     let keys = keys(config)?;
-    let updated = crate::account::settings::set_by_operator(
-        &db,
-        &keys,
-        &mailbox,
-        mssante,
-        liste_rouge,
-    )
-    .await?
-    .ok_or_else(|| {
-        CliError::Refused(format!(
-            "aucun compte pour la boîte {mailbox} (le compte est créé à la première connexion)"
-        ))
-    })?;
+    let updated =
+        crate::account::settings::set_by_operator(&db, &keys, &mailbox, mssante, liste_rouge)
+            .await?
+            .ok_or_else(|| {
+                CliError::Refused(format!("{mailbox} n'est pas une adresse de messagerie"))
+            })?;
     println!(
         "{mailbox} : MSSanté {}, liste rouge {}",
         if updated.mssante_enabled {

@@ -571,5 +571,7 @@ async fn three_hundred_concurrent_wrong_codes_are_checked_five_times_and_lock_at
          RSS {before} KiB before, peak growth {growth} KiB; health p99 {p99:.1} ms over {} polls",
         ms.len()
     );
-    assert!(growth < 256 * 1024, "RSS grew by {growth} KiB");
+    // argon2 keeps one 19 MiB working area per hashing thread (2 here); the rest is
+    // 600 TLS connections and their requests.
+    assert!(growth < 160 * 1024, "RSS grew by {growth} KiB");
 }

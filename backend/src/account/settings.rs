@@ -1,10 +1,7 @@
 //! The account's settings: "Liste rouge" (chosen by the user, manual part 2 §2.2) and the
 //! MSSanté flag (set by an operator). Every change is audited.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionSession, TransactionTrait};
 
 use crate::account::entity::account;
 use crate::keys::Keys;
@@ -33,9 +30,9 @@ pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
     Ok(updated)
 }
 
-/// An operator's change (`medimail account set`): the account of `mailbox` (lowercase,
-/// a real account, not a placeholder), its flags changed where given. `None` when no
-/// account has that mailbox.
+/// An operator's change (`medimail account set`): the account of `mailbox` (lowercase)
+/// — created for it if nobody has signed in with it yet, so that an administrator can
+/// prepare it — its flags changed where given.
 pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     keys: &Keys,
@@ -43,14 +40,10 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     mssante: Option<bool>,
     liste_rouge: Option<bool>,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {
-    let Some(found) = account::Entity::find()
-        .filter(account::Column::Mailbox.eq(mailbox))
-        .filter(account::Column::ProvenAt.is_not_null())
-        .one(db)
-        .await?
-    else {
+    if !mailbox.contains('@') {
         return Ok(None);
-    };
+    }
+    let found = crate::account::registry::for_mailbox(db, mailbox, chrono::Utc::now()).await?;
     let mut update: account::ActiveModel = found.into();
     if let Some(on) = mssante {
         update.mssante_enabled = Set(on);

@@ -178,11 +178,19 @@ where
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .is_some_and(|axum::extract::ConnectInfo(addr)| addr.ip().is_loopback());
-        let host_ok = parts
-            .headers
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .is_some_and(|h| h.eq_ignore_ascii_case(&dev.authority));
+        // HTTP/2 carries the host in the URI's authority, HTTP/1.1 in `Host`.
+        let host = parts
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                parts
+                    .headers
+                    .get(axum::http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_owned)
+            });
+        let host_ok = host.is_some_and(|h| h.eq_ignore_ascii_case(&dev.authority));
         if peer_local && host_ok {
             Ok(LocalDeveloper)
         } else {

@@ -6,7 +6,7 @@
 //! affects new hashes. Hashing is CPU-bound: async callers go through [`Hashing`], which
 //! bounds how many run at once.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
@@ -152,36 +152,104 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a passphrase into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
-/// CPU-bound (tens of milliseconds): call it from `spawn_blocking`.
-pub fn hash_blocking(passphrase: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(hasher()
-        .hash_password(passphrase.as_bytes(), &salt)?
-        .to_string())
+thread_local! {
+    /// argon2's working memory (19 MiB), allocated once per thread and reused: freeing
+    /// and allocating it for every hash leaves each freed copy held by the allocator.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// True when `passphrase` matches the stored PHC string (argon2's comparison is
-/// constant-time). CPU-bound: call it from `spawn_blocking`.
+/// argon2id of `passphrase` with `salt` under `params`, into `out`, in this thread's
+/// reused working memory.
+fn argon2_into(
+    params: &Params,
+    passphrase: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        let needed = params.block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, argon2::Block::default());
+        }
+        hasher.hash_password_into_with_memory(passphrase, salt, out, &mut blocks[..needed])
+    })
+}
+
+/// Hashes a passphrase into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
+/// CPU-bound (tens of milliseconds): call it through [`Hashing`].
+pub fn hash_blocking(passphrase: &str) -> Result<String, argon2::password_hash::Error> {
+    use argon2::password_hash::{Output, ParamsString};
+    let salt = SaltString::generate(&mut OsRng);
+    let params = hasher().params().clone();
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt.decode_b64(&mut salt_bytes)?;
+    let output = Output::init_with(32, |out| {
+        argon2_into(&params, passphrase.as_bytes(), salt_raw, out)
+            .map_err(argon2::password_hash::Error::from)
+    })?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    }
+    .to_string())
+}
+
+/// True when `passphrase` matches the stored PHC string (argon2id only; compared in
+/// constant time). CPU-bound: call it through [`Hashing`].
 pub fn verify_blocking(passphrase: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|parsed| {
-            hasher()
-                .verify_password(passphrase.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    if parsed.algorithm != Algorithm::Argon2id.ident() {
+        return false;
+    }
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    // Bounded: a stored hash asking for more memory or time than ours is not checked.
+    if params.m_cost() > M_COST_KIB || params.t_cost() > T_COST.max(4) || params.p_cost() > 4 {
+        return false;
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if argon2_into(&params, passphrase.as_bytes(), salt_raw, &mut out).is_err() {
+        return false;
+    }
+    argon2::password_hash::Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 /// The bound on argon2 work: at most `concurrency` hashes at once (about the core
 /// count; each takes 19 MiB), and a request that cannot start one within `wait` is
-/// answered `busy` (503 with `Retry-After`) instead of queueing without end. One per
-/// server, shared by every request that hashes.
-#[derive(Clone, Debug)]
+/// answered `busy` (503 with `Retry-After`) instead of queueing without end. The hashes
+/// run on `concurrency` threads of their own: the allocator keeps the memory a thread
+/// freed for that thread, so a few dedicated threads hold a few times 19 MiB where the
+/// runtime's blocking pool (up to 512 threads) would each keep some. One per server,
+/// shared by every request that hashes.
+#[derive(Clone)]
 pub struct Hashing {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    jobs: std::sync::mpsc::SyncSender<Job>,
     concurrency: usize,
     wait: std::time::Duration,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl std::fmt::Debug for Hashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hashing({} at once)", self.concurrency)
+    }
 }
 
 /// No argon2 slot freed up in time: the server is busy hashing.
@@ -194,8 +262,29 @@ pub struct HashPermit(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 impl Hashing {
     pub fn new(concurrency: usize, wait: std::time::Duration) -> Self {
         let concurrency = concurrency.max(1);
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(concurrency);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..concurrency {
+            let queue = queue.clone();
+            // The threads end when the last `Hashing` clone is dropped.
+            let _ = std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(q) => q.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
         Self {
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency)),
+            jobs,
             concurrency,
             wait,
         }
@@ -220,25 +309,43 @@ impl Hashing {
         }
     }
 
-    /// [`hash_blocking`] off the async runtime, within the bound.
-    pub async fn hash(&self, passphrase: String) -> Result<Result<String, String>, Busy> {
-        let permit = self.permit().await?;
-        Ok(tokio::task::spawn_blocking(move || {
+    /// Runs `work` on a hashing thread, holding `permit` until it is done.
+    async fn run<T: Send + 'static>(
+        &self,
+        permit: HashPermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            hash_blocking(&passphrase).map_err(|e| format!("argon2: {e}"))
-        })
-        .await
-        .unwrap_or_else(|e| Err(format!("hashing task: {e}"))))
+            let _ = done.send(work());
+        });
+        // Never full: there are as many places in the queue as permits.
+        self.jobs.try_send(job).ok()?;
+        result.await.ok()
     }
 
-    /// [`verify_blocking`] off the async runtime, holding a permit already obtained.
-    pub async fn verify_holding(permit: HashPermit, passphrase: String, phc: String) -> bool {
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_blocking(&passphrase, &phc)
-        })
-        .await
-        .unwrap_or(false)
+    /// [`hash_blocking`] on a hashing thread, within the bound.
+    pub async fn hash(&self, passphrase: String) -> Result<Result<String, String>, Busy> {
+        let permit = self.permit().await?;
+        Ok(self
+            .run(permit, move || {
+                hash_blocking(&passphrase).map_err(|e| format!("argon2: {e}"))
+            })
+            .await
+            .unwrap_or_else(|| Err("the hashing thread stopped".into())))
+    }
+
+    /// [`verify_blocking`] on a hashing thread, holding a permit already obtained.
+    pub async fn verify_holding(
+        &self,
+        permit: HashPermit,
+        passphrase: String,
+        phc: String,
+    ) -> bool {
+        self.run(permit, move || verify_blocking(&passphrase, &phc))
+            .await
+            .unwrap_or(false)
     }
 }
 

@@ -440,7 +440,10 @@ pub async fn open_session(
     };
     let code_ok = otp::matches(ctx.keys, &current, &code);
     // Checked whatever the code, so that timing does not tell which of the two is wrong.
-    let passphrase_ok = Hashing::verify_holding(permit, request.passphrase, phc.clone()).await;
+    let passphrase_ok = ctx
+        .hashing
+        .verify_holding(permit, request.passphrase, phc.clone())
+        .await;
 
     if !(code_ok && passphrase_ok) {
         return Err(failed(ctx, identity, &client, &account, &current).await);

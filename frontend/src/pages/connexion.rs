@@ -505,21 +505,15 @@ fn SignInForm(
             </p>
             <Notice id="notice" notice=notice/>
             {move || moved_to().map(|(old, new)| view! {
-                <div id="mailbox-changed" class="notice" role="status">
-                    <p>
-                        "Votre adresse Office 365 est désormais " <strong>{new.clone()}</strong>
-                        ". Vos codes sont encore envoyés à " <strong>{old}</strong>
-                        ", l'adresse de votre compte Medimail."
-                    </p>
-                    <p>
-                        "Pour passer votre compte à " {new.clone()} ", demandez un code à cette "
-                        "adresse et saisissez-le : les plis qui y attendent rejoindront votre "
-                        "compte."
-                    </p>
-                    <BusyButton id="request-code-new" class="secondary" busy=requesting.into()
-                        label="Recevoir le code à la nouvelle adresse" busy_label="Envoi du code…"
-                        on_click=ask_code_new/>
-                </div>
+                <p id="mailbox-changed" class="notice" role="status">{format!(
+                    "Votre adresse Office 365 est désormais {new}, mais vos codes sont encore \
+                     envoyés à {old}, l'adresse de votre compte Medimail. Pour passer votre \
+                     compte à {new} (les plis qui y attendent le rejoindront), recevez le code \
+                     à la nouvelle adresse et saisissez-le."
+                )}</p>
+                <BusyButton id="request-code-new" class="secondary" busy=requesting.into()
+                    label="Recevoir le code à la nouvelle adresse" busy_label="Envoi du code…"
+                    on_click=ask_code_new/>
             })}
             <BusyButton id="request-code" class="secondary" busy=requesting.into()
                 label="Demander un code" busy_label="Envoi du code…" on_click=ask_code/>
