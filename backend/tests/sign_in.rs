@@ -763,3 +763,44 @@ async fn the_development_identity_is_off_unless_enabled() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["mailbox"], "marie.curie@chu-dev.fr");
 }
+
+/// A hundred wrong codes at once against one code, on both databases: five checks,
+/// never more (each try is claimed before it is checked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_wrong_codes_are_checked_five_times_on_every_database() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        let code = user.receive_code().await;
+        let bad = wrong(&code);
+        let user = std::sync::Arc::new(user);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..100 {
+            let (user, bad) = (user.clone(), bad.clone());
+            tasks.spawn(async move { user.authenticate(&bad, GOOD).await.code().to_owned() });
+        }
+        let answers = tasks.join_all().await;
+        let checked = answers
+            .iter()
+            .filter(|c| *c == "credentials_incorrect")
+            .count();
+        assert_eq!(checked, 5, "{answers:?}");
+        assert!(
+            answers.iter().all(
+                |c| ["credentials_incorrect", "code_invalidated", "code_missing"]
+                    .contains(&c.as_str())
+            ),
+            "{answers:?}"
+        );
+        let codes = one_time_code::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("codes");
+        assert_eq!(codes[0].failed_attempts, 5);
+        let account = account::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("accounts");
+        assert_eq!(account[0].failed_attempts, 5, "five failures, not locked");
+        assert!(account[0].locked_until.is_none());
+    });
+}
