@@ -396,6 +396,7 @@ async fn help_documents_every_setting() {
         "MEDIMAIL_ISSUER_TEMPLATE",
         "MEDIMAIL_ALLOWED_TENANTS",
         "MEDIMAIL_JWKS_REFRESH_SECONDS",
+        "MEDIMAIL_ALLOWED_CLIENT_APPS",
     ] {
         assert!(
             help.contains(name),
