@@ -804,3 +804,50 @@ async fn a_hundred_concurrent_wrong_codes_are_checked_five_times_on_every_databa
         assert!(account[0].locked_until.is_none());
     });
 }
+
+/// Hashing is bounded: with one slot and no patience, passphrases chosen at once beyond
+/// the slot are answered 503 `busy` with `Retry-After`, and nothing is stored for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hashing_beyond_its_bound_answers_busy_with_retry_after() {
+    let db = TestDb::sqlite().await;
+    let mut state = state_with(&db, true).await;
+    state.hashing =
+        medimail_server::auth::passphrase::Hashing::new(1, std::time::Duration::from_millis(1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let user = User::new(&state, &format!("personne{n}@chu-dev.fr"), "Marie CURIE");
+        tasks.spawn(async move {
+            let answer = user.choose(GOOD, GOOD).await;
+            (
+                answer.status,
+                answer.code().to_owned(),
+                answer
+                    .headers
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap_or("").to_owned()),
+            )
+        });
+    }
+    let answers = tasks.join_all().await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "{answers:?}");
+    for (_, code, retry) in &busy {
+        assert_eq!(code, "busy");
+        assert_eq!(retry.as_deref(), Some("2"));
+    }
+    let chosen = answers
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::NO_CONTENT)
+        .count();
+    let stored = identity_link::Entity::find()
+        .all(&state.db)
+        .await
+        .expect("links")
+        .iter()
+        .filter(|l| l.chosen_passphrase_hash.is_some())
+        .count();
+    assert_eq!(stored, chosen, "a busy answer stores nothing");
+}
