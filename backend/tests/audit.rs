@@ -200,3 +200,39 @@ async fn an_event_and_its_action_commit_or_vanish_together() {
         Verdict::Intact { count: 2 }
     );
 }
+
+#[tokio::test]
+async fn export_prints_the_events_since_a_date_as_json_lines() {
+    let db = TestDb::sqlite().await;
+    let conn = medimail_server::db::connect_and_migrate(&db.url)
+        .await
+        .expect("migrated");
+    let (_dir, key_path, keys) = key_file();
+    let ids = record_some(&conn, &keys, 3).await;
+    let export = |since: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_medimail"))
+            .args(["audit", "export", "--since", since])
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .env("MEDIMAIL_MASTER_KEY_FILE", &key_path)
+            .output()
+            .expect("medimail runs")
+    };
+    let out = export("2000-01-01");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], ids[0]);
+    assert_eq!(lines[2]["detail"]["n"], 2);
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    // Nothing after a date to come; a date that does not parse is refused in French.
+    let out = export("2999-01-01T00:00:00Z");
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let out = export("hier");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("attendu une date"));
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionSession,
 };
 
 use super::{Mailer, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT, SendError};
@@ -119,22 +119,18 @@ impl Worker {
         let purpose = purpose_label(&row.purpose);
         match outcome {
             Ok(()) => {
-                self.finish(&row.id, STATUS_SENT, None, now).await?;
-                let queued_for = (now - row.created_at).to_std().ok();
-                crate::metrics::mail_attempt(purpose, MailOutcome::Delivered, queued_for);
-                tracing::info!(outbox = %row.id, purpose = %row.purpose, attempts, "mail accepted by the mail server");
                 let action = match row.purpose.as_str() {
                     "one_time_code" => "code_mail_accepted",
                     _ => "mail_accepted",
                 };
-                crate::audit::record(
-                    &self.db,
-                    &self.keys,
-                    &row.recipient,
+                let event = (
                     action,
                     serde_json::json!({"outbox": row.id, "attempts": attempts}),
-                )
-                .await?;
+                );
+                self.finish(&row, STATUS_SENT, None, now, event).await?;
+                let queued_for = (now - row.created_at).to_std().ok();
+                crate::metrics::mail_attempt(purpose, MailOutcome::Delivered, queued_for);
+                tracing::info!(outbox = %row.id, purpose = %row.purpose, attempts, "mail accepted by the mail server");
             }
             Err(e @ (SendError::Temporary(_) | SendError::RetryAfter(..))) => {
                 let (reason, at_least) = match e {
@@ -159,30 +155,29 @@ impl Worker {
             }
             Err(SendError::Permanent(reason)) => {
                 tracing::error!(outbox = %row.id, recipient = %row.recipient, %reason, "mail refused permanently; it will not be retried");
-                self.finish(&row.id, STATUS_REFUSED, Some(reason.clone()), now)
-                    .await?;
-                crate::metrics::mail_attempt(purpose, MailOutcome::Refused, None);
-                crate::audit::record(
-                    &self.db,
-                    &self.keys,
-                    &row.recipient,
+                let event = (
                     "mail_refused",
                     serde_json::json!({"outbox": row.id, "purpose": row.purpose, "reason": reason}),
-                )
-                .await?;
+                );
+                self.finish(&row, STATUS_REFUSED, Some(reason.clone()), now, event)
+                    .await?;
+                crate::metrics::mail_attempt(purpose, MailOutcome::Refused, None);
             }
         }
         Ok(())
     }
 
-    /// Final state; the sealed content is erased.
+    /// Final state, the sealed content erased, and its audit event, in one transaction.
     async fn finish(
         &self,
-        id: &str,
+        row: &outbox::Model,
         status: &str,
         error: Option<String>,
         now: DateTime<Utc>,
+        (action, detail): (&str, serde_json::Value),
     ) -> Result<(), sea_orm::DbErr> {
+        let id = &row.id;
+        let txn = crate::db::begin_write(&self.db).await?;
         outbox::Entity::update_many()
             .col_expr(outbox::Column::Status, Expr::value(status))
             .col_expr(outbox::Column::Payload, Expr::value(""))
@@ -192,8 +187,10 @@ impl Worker {
                 Expr::value((status == STATUS_SENT).then_some(now)),
             )
             .filter(outbox::Column::Id.eq(id))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        crate::audit::append(&txn, &self.keys, &row.recipient, action, detail).await?;
+        txn.commit().await?;
         Ok(())
     }
 }
