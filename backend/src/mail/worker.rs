@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionSession,
+    QuerySelect,
 };
 
 use super::{Mailer, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT, SendError};
