@@ -67,6 +67,8 @@ impl Pane {
         let server = Server::start(ServerOptions {
             env,
             office_js_url: Some((options.office_js)(&stub)),
+            // The clock file stays absent (real time) unless a test moves it.
+            test_clock: true,
             ..Default::default()
         })
         .await;

@@ -162,6 +162,71 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
     browser.close().await;
 }
 
+/// A renamed user in Outlook: the pane says where codes still go, and proving a code
+/// at the new address moves the account there.
+#[tokio::test]
+async fn after_a_change_of_address_the_pane_moves_the_account_once_the_new_one_is_proven() {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::office().await,
+        office_js: |stub| stub.url("OfficeOnline"),
+        env: Vec::new(),
+    })
+    .await;
+    let (sink, server) = (&pane.sink, &pane.server);
+    // Signed in once as m.pollet@ (same person, same object id, below).
+    let first = pane
+        .open_pane((320, 700), &[], &pane.office_token_script())
+        .await;
+    first.choose_passphrase(PASSPHRASE).await;
+    first.click("#request-code").await;
+    let code = sink.wait_for(1, Duration::from_secs(30)).await[0].code();
+    first.authenticate(&code, PASSPHRASE).await;
+    assert!(
+        first
+            .text_of("#signed-in")
+            .await
+            .contains("Vous êtes identifié")
+    );
+    first.close().await;
+
+    // Entra now says mickael.pollet@.
+    const NEW: &str = "mickael.pollet@chu-exemple.fr";
+    let idp = pane.idp();
+    let renamed = serde_json::to_string(&idp::sign(&idp.current_key(), &{
+        let mut claims = idp::valid_claims();
+        claims["preferred_username"] = NEW.into();
+        claims
+    }))
+    .expect("JSON");
+    server.set_clock_offset(61);
+    let browser = pane
+        .open_pane(
+            (320, 700),
+            &[],
+            &format!("window.__medimailOfficeToken = {renamed};"),
+        )
+        .await;
+    let said = browser.text_of("#mailbox-changed").await;
+    assert!(said.contains(NEW) && said.contains(MAILBOX), "{said}");
+    browser.click("#request-code-new").await;
+    assert!(browser.text_of("#notice").await.contains(NEW));
+    let mails = sink.wait_for(2, Duration::from_secs(30)).await;
+    assert_eq!(mails[1].to, NEW);
+    browser.authenticate(&mails[1].code(), PASSPHRASE).await;
+    let home = browser.text_of("#signed-in").await;
+    assert!(home.contains("Vous êtes identifié à Medimail"), "{home}");
+    let (_, me) = call(
+        server,
+        reqwest::Method::GET,
+        "/api/me",
+        &serde_json::from_str::<String>(&renamed).expect("token"),
+        None,
+    )
+    .await;
+    assert_eq!(me["mailbox"], NEW, "{me}");
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn the_development_identity_signs_in_from_a_plain_browser() {
     let pane = Pane::start(PaneOptions {
