@@ -111,6 +111,59 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
     browser.close().await;
 }
 
+/// Entrée in "Objet" goes on to the message instead of sending; an envelope with no
+/// text and no file is not sent (issue 21, item 1).
+#[tokio::test]
+async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
+    let (pane, browser) = signed_in().await;
+    browser.click("#new-message").await;
+    browser
+        .fill("#compose-to", "pierre.dupond@chu-dev.fr;")
+        .await;
+    browser
+        .element("#compose-subject")
+        .await
+        .send_keys("Compte rendu\u{E007}")
+        .await
+        .expect("type");
+    // The signal: the caret went on to the message.
+    browser
+        .wait_until("document.activeElement && document.activeElement.id === 'compose-body'")
+        .await;
+    // Nothing written and nothing attached: « Envoyer » says so next to the message.
+    browser.click("#compose-send").await;
+    let error = browser.text_of("#compose-body-error").await;
+    assert!(error.contains("Votre message est vide"), "{error}");
+    let db = pane.server.sqlite().await;
+    assert!(
+        envelope::Entity::find()
+            .one(&db)
+            .await
+            .expect("q")
+            .is_none(),
+        "nothing sealed"
+    );
+    // With a text it goes.
+    browser
+        .element("#compose-body")
+        .await
+        .send_keys("Bonjour")
+        .await
+        .expect("type");
+    browser.click("#compose-send").await;
+    browser
+        .wait_until("document.body.innerText.includes('a été scellé et envoyé')")
+        .await;
+    assert!(
+        envelope::Entity::find()
+            .one(&db)
+            .await
+            .expect("q")
+            .is_some()
+    );
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     let (pane, browser) = signed_in().await;
@@ -333,6 +386,13 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
             .any(|c| c.starts_with("s.pateney@chu-exemple.fr")),
         "{chips:?}"
     );
+    // An envelope needs a text or a file.
+    browser
+        .element("#compose-body")
+        .await
+        .send_keys("Voici les résultats.")
+        .await
+        .expect("type");
     browser.click("#compose-send").await;
     assert!(
         browser

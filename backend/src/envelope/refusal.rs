@@ -25,6 +25,8 @@ pub enum EnvelopeRefusal {
     OpeningUnreadable,
     /// A forwarded attachment is not in the original envelope.
     ForwardAttachmentUnknown,
+    /// No text and no file: the recipient would get an empty envelope.
+    MessageEmpty,
 }
 
 impl Refusal for EnvelopeRefusal {
@@ -37,7 +39,8 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::NotOpenYet(_) | EnvelopeRefusal::Closed(_) => StatusCode::FORBIDDEN,
             EnvelopeRefusal::BodyTooLarge
             | EnvelopeRefusal::OpeningUnreadable
-            | EnvelopeRefusal::ForwardAttachmentUnknown => StatusCode::UNPROCESSABLE_ENTITY,
+            | EnvelopeRefusal::ForwardAttachmentUnknown
+            | EnvelopeRefusal::MessageEmpty => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -51,6 +54,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::BodyTooLarge => "body_too_large",
             EnvelopeRefusal::OpeningUnreadable => "opening_window_invalid",
             EnvelopeRefusal::ForwardAttachmentUnknown => "forward_attachment_unknown",
+            EnvelopeRefusal::MessageEmpty => "message_empty",
         }
     }
 
@@ -82,12 +86,15 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::ForwardAttachmentUnknown => "Une pièce jointe du message d'origine \
                  est introuvable : retirez-la et cliquez de nouveau sur « Envoyer »."
                 .to_owned(),
+            EnvelopeRefusal::MessageEmpty => "Votre message est vide : écrivez un texte ou \
+                 joignez un fichier avant de cliquer sur « Envoyer »."
+                .to_owned(),
         }
     }
 
     fn field(&self) -> Option<&'static str> {
         match self {
-            EnvelopeRefusal::BodyTooLarge => Some("body"),
+            EnvelopeRefusal::BodyTooLarge | EnvelopeRefusal::MessageEmpty => Some("body"),
             EnvelopeRefusal::OpeningUnreadable => Some("opening"),
             EnvelopeRefusal::ForwardAttachmentUnknown => Some("attachments"),
             _ => None,

@@ -98,6 +98,7 @@ refusals! {
         EnvelopeRefusal::BodyTooLarge,
         EnvelopeRefusal::OpeningUnreadable,
         EnvelopeRefusal::ForwardAttachmentUnknown,
+        EnvelopeRefusal::MessageEmpty,
         draft_refusals(),
         AppError::NotFound,
     ];

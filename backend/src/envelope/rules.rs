@@ -166,6 +166,25 @@ pub fn body(html: &str) -> Result<String, RuleError> {
     Ok(clean)
 }
 
+/// True when a sanitised body shows nothing: no text once tags, `&nbsp;` and spaces are
+/// gone, and no image.
+pub fn is_blank(clean_html: &str) -> bool {
+    if clean_html.contains("<img") {
+        return false;
+    }
+    let mut inside_tag = false;
+    let mut text = String::new();
+    for c in clean_html.chars() {
+        match c {
+            '<' => inside_tag = true,
+            '>' => inside_tag = false,
+            c if !inside_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace("&nbsp;", " ").trim().is_empty()
+}
+
 /// An attachment's name: as the user chose it (shown), and a safe form for storage and
 /// mail/HTTP headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -447,5 +466,19 @@ mod tests {
             "opening_window_too_long"
         );
         assert!(opening_window(Some(later), Some(w.until), sealed).is_ok());
+    }
+
+    #[test]
+    fn a_body_of_tags_and_spaces_is_blank_but_text_or_an_image_is_not() {
+        for blank in ["", "<p></p>", "<p>&nbsp; </p><div><br></div>", "  \n "] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for shown in [
+            "<p>Bonjour</p>",
+            "x",
+            "<p><img src=\"data:image/png;base64,AA\"></p>",
+        ] {
+            assert!(!is_blank(shown), "{shown:?}");
+        }
     }
 }

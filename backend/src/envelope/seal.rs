@@ -78,6 +78,11 @@ pub async fn send(
         None => uploaded,
     };
 
+    // An envelope with nothing in it is refused (its blobs, if any, are none).
+    if files.is_empty() && rules::is_blank(&body) {
+        return Err(super::refusal::EnvelopeRefusal::MessageEmpty.into());
+    }
+
     // 3. One transaction seals it all; on failure the blobs go.
     let letter = Letter {
         recipients: &recipients,

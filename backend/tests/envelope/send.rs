@@ -202,6 +202,16 @@ async fn every_refusal_leaves_no_envelope_and_no_blob() {
                 draft(),
                 vec![("vide.txt", "text/plain", vec![])],
             ),
+            // Nothing to read: no text (only tags and spaces) and no file.
+            (
+                "message_empty",
+                {
+                    let mut d = draft();
+                    d["body_html"] = json!("<p>&nbsp; </p><div><br></div><script>x</script>");
+                    d
+                },
+                vec![],
+            ),
         ];
         for (code, d, files) in cases {
             let (status, body) = post(&state, &auth, multipart(&d, &files)).await;

@@ -216,6 +216,22 @@ pub fn Compose(
             return;
         }
         let body_html = body_ref.get().map(|d| d.inner_html()).unwrap_or_default();
+        let has_text = body_ref
+            .get()
+            .and_then(|d| d.text_content())
+            .is_some_and(|t| !t.replace('\u{a0}', " ").trim().is_empty())
+            || body_html.contains("<img");
+        if !has_text && all_sizes().is_empty() {
+            body_error.set(Some(
+                "Votre message est vide : écrivez un texte ou joignez un fichier avant de \
+                 cliquer sur « Envoyer »."
+                    .to_owned(),
+            ));
+            if let Some(body) = body_ref.get() {
+                let _ = body.focus();
+            }
+            return;
+        }
         let (from, until) = if opening.get_untracked() {
             (
                 to_rfc3339(&opens_from.get_untracked()),
@@ -329,7 +345,16 @@ pub fn Compose(
                 <label for="compose-subject">"Objet"</label>
                 <input id="compose-subject" type="text" maxlength="255"
                     prop:value=move || subject.get()
-                    on:input=move |ev| subject.set(event_target_value(&ev))/>
+                    on:input=move |ev| subject.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        // Entrée goes on to the message; only « Envoyer » sends.
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            if let Some(body) = body_ref.get() {
+                                let _ = body.focus();
+                            }
+                        }
+                    }/>
                 <FieldError id="compose-subject-error" error=subject_error/>
                 <label id="compose-body-label">"Message"</label>
                 <div class="toolbar" role="toolbar" aria-label="Mise en forme">
