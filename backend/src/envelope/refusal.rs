@@ -26,7 +26,7 @@ pub enum EnvelopeRefusal {
     /// A forwarded attachment is not in the original envelope.
     ForwardAttachmentUnknown,
     /// No text and no file: the recipient would get an empty envelope.
-    MessageEmpty,
+    BodyMissing,
 }
 
 impl Refusal for EnvelopeRefusal {
@@ -40,7 +40,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::BodyTooLarge
             | EnvelopeRefusal::OpeningUnreadable
             | EnvelopeRefusal::ForwardAttachmentUnknown
-            | EnvelopeRefusal::MessageEmpty => StatusCode::UNPROCESSABLE_ENTITY,
+            | EnvelopeRefusal::BodyMissing => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -54,7 +54,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::BodyTooLarge => "body_too_large",
             EnvelopeRefusal::OpeningUnreadable => "opening_window_invalid",
             EnvelopeRefusal::ForwardAttachmentUnknown => "forward_attachment_unknown",
-            EnvelopeRefusal::MessageEmpty => "message_empty",
+            EnvelopeRefusal::BodyMissing => "body_missing",
         }
     }
 
@@ -86,7 +86,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::ForwardAttachmentUnknown => "Une pièce jointe du message d'origine \
                  est introuvable : retirez-la et cliquez de nouveau sur « Envoyer »."
                 .to_owned(),
-            EnvelopeRefusal::MessageEmpty => "Votre message est vide : écrivez un texte ou \
+            EnvelopeRefusal::BodyMissing => "Votre message est vide : écrivez un texte ou \
                  joignez un fichier avant de cliquer sur « Envoyer »."
                 .to_owned(),
         }
@@ -94,7 +94,7 @@ impl Refusal for EnvelopeRefusal {
 
     fn field(&self) -> Option<&'static str> {
         match self {
-            EnvelopeRefusal::BodyTooLarge | EnvelopeRefusal::MessageEmpty => Some("body"),
+            EnvelopeRefusal::BodyTooLarge | EnvelopeRefusal::BodyMissing => Some("body"),
             EnvelopeRefusal::OpeningUnreadable => Some("opening"),
             EnvelopeRefusal::ForwardAttachmentUnknown => Some("attachments"),
             _ => None,

@@ -98,7 +98,7 @@ refusals! {
         EnvelopeRefusal::BodyTooLarge,
         EnvelopeRefusal::OpeningUnreadable,
         EnvelopeRefusal::ForwardAttachmentUnknown,
-        EnvelopeRefusal::MessageEmpty,
+        EnvelopeRefusal::BodyMissing,
         draft_refusals(),
         AppError::NotFound,
     ];

@@ -80,7 +80,7 @@ pub async fn send(
 
     // An envelope with nothing in it is refused (its blobs, if any, are none).
     if files.is_empty() && rules::is_blank(&body) {
-        return Err(super::refusal::EnvelopeRefusal::MessageEmpty.into());
+        return Err(super::refusal::EnvelopeRefusal::BodyMissing.into());
     }
 
     // 3. One transaction seals it all; on failure the blobs go.

@@ -204,7 +204,7 @@ async fn every_refusal_leaves_no_envelope_and_no_blob() {
             ),
             // Nothing to read: no text (only tags and spaces) and no file.
             (
-                "message_empty",
+                "body_missing",
                 {
                     let mut d = draft();
                     d["body_html"] = json!("<p>&nbsp; </p><div><br></div><script>x</script>");
