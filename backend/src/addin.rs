@@ -35,7 +35,62 @@ pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S
         .routes(routes!(taskpane))
         .route("/index.html", get(taskpane))
         .fallback_service(assets)
+        .layer(axum::middleware::map_response(cache_hashed_assets))
         .with_state(addin)
+}
+
+/// True for the files Trunk names after their content (`name-<16 hex>.js`,
+/// `name-<16 hex>_bg.wasm`, `name-<16 hex>.css`): a new build gives new names.
+pub fn is_content_hashed(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let stem = file
+        .strip_suffix("_bg.wasm")
+        .or_else(|| file.strip_suffix(".js"))
+        .or_else(|| file.strip_suffix(".css"));
+    stem.and_then(|s| s.rsplit_once('-'))
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The pane's hashed assets are cached for a year and never revalidated (the page,
+/// `no-cache`, names the current ones): reopening the pane fifty times a day fetches
+/// them once.
+async fn cache_hashed_assets(uri: axum::http::Uri, mut response: Response) -> Response {
+    if response.status().is_success()
+        && is_content_hashed(uri.path())
+        && !response.headers().contains_key(header::CACHE_CONTROL)
+    {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_content_hashed;
+
+    #[test]
+    fn only_trunk_s_content_named_files_are_immutable() {
+        for hashed in [
+            "/medimail-taskpane-5063a769abac8e7b_bg.wasm",
+            "/medimail-taskpane-5063a769abac8e7b.js",
+            "/taskpane-3640b505a817c63f.css",
+        ] {
+            assert!(is_content_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "/taskpane.html",
+            "/icons/icon-16.png",
+            "/done.js",
+            "/medimail-taskpane-5063a769abac8e7.js",
+            "/x-zzzzzzzzzzzzzzzz.js",
+            "/api/health",
+        ] {
+            assert!(!is_content_hashed(plain), "{plain}");
+        }
+    }
 }
 
 /// The Outlook add-in manifest, rendered for the public origin.

@@ -266,3 +266,44 @@ async fn axum_rejections_answer_the_json_error_body() {
         );
     }
 }
+
+/// The pane's content-hashed files are cached for a year without revalidation; the page
+/// that names them is revalidated every time (issue 21, item 12).
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_the_page_is_not() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    let dist = state.config.dist_dir.clone();
+    std::fs::write(dist.join("medimail-taskpane-0123456789abcdef.js"), "var a;").expect("js");
+    std::fs::write(
+        dist.join("medimail-taskpane-0123456789abcdef_bg.wasm"),
+        b"\0asm",
+    )
+    .expect("wasm");
+    for path in [
+        "/medimail-taskpane-0123456789abcdef.js",
+        "/medimail-taskpane-0123456789abcdef_bg.wasm",
+    ] {
+        let (status, headers, _) = get(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{path}"
+        );
+    }
+    for path in [
+        "/taskpane.html",
+        "/",
+        "/medimail-taskpane-ffffffffffffffff.js",
+    ] {
+        let (_, headers, _) = get(&state, path).await;
+        assert_eq!(headers["cache-control"], "no-cache", "{path}");
+    }
+    let (status, headers, _) = get(&state, "/icons/icon-16.png").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .get("cache-control")
+            .is_none_or(|v| !v.to_str().unwrap_or("").contains("immutable"))
+    );
+}
