@@ -465,6 +465,10 @@ pub struct EnvelopeSummary {
     pub attachments: u32,
     /// Not opened yet by the caller (always false in "Messages envoyés").
     pub unread: bool,
+    /// In "Messages envoyés": who it went to ("NOM Prénom", else the address), the
+    /// first three, then `+N` for the others. Empty in the other folders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
 }
 
 /// Answer of `GET /api/envelopes?folder=…&page=…&q=…`.

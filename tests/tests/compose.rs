@@ -161,6 +161,16 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
             .expect("q")
             .is_some()
     );
+    // "Messages envoyés" names the recipient, not the sender (issue 21, item 9).
+    browser.click("#compose-close").await;
+    browser.click("#folder-sent").await;
+    browser
+        .wait_until(
+            "document.querySelector('#envelope-list .envelope-from') && \
+             document.querySelector('#envelope-list .envelope-from').innerText \
+             === 'À : pierre.dupond@chu-dev.fr'",
+        )
+        .await;
     browser.close().await;
 }
 

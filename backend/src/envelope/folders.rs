@@ -161,9 +161,15 @@ pub async fn list<C: ConnectionTrait>(
             .into_iter()
             .collect()
     };
+    let mut recipients = if folder == Folder::Sent {
+        recipients_of(db, rows.iter().map(|r| r.id.clone()).collect()).await?
+    } else {
+        Default::default()
+    };
     let items = rows
         .into_iter()
         .map(|row| EnvelopeSummary {
+            recipients: recipients.remove(&row.id).unwrap_or_default(),
             unread: unread.contains(&row.id),
             reference: row.reference,
             subject: row.subject,
@@ -182,6 +188,46 @@ pub async fn list<C: ConnectionTrait>(
         total_capped,
         items,
     })
+}
+
+/// Who each envelope went to, for "Messages envoyés": "NOM Prénom" where the account
+/// has a name, else the address; three at most, then `+N`. Two queries for the page.
+async fn recipients_of<C: ConnectionTrait>(
+    db: &C,
+    envelopes: Vec<String>,
+) -> Result<std::collections::HashMap<String, Vec<String>>, sea_orm::DbErr> {
+    let rows = envelope_recipient::Entity::find()
+        .filter(envelope_recipient::Column::EnvelopeId.is_in(envelopes))
+        .order_by_asc(envelope_recipient::Column::Position)
+        .all(db)
+        .await?;
+    let names: std::collections::HashMap<String, String> = account::Entity::find()
+        .filter(account::Column::Id.is_in(rows.iter().map(|r| r.account_id.clone())))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            a.display_name
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| (a.id, n))
+        })
+        .collect();
+    let mut by_envelope: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in rows {
+        let shown = names
+            .get(&row.account_id)
+            .cloned()
+            .unwrap_or_else(|| row.address.clone());
+        by_envelope.entry(row.envelope_id).or_default().push(shown);
+    }
+    for list in by_envelope.values_mut() {
+        if list.len() > 3 {
+            let more = list.len() - 3;
+            list.truncate(3);
+            list.push(format!("+{more}"));
+        }
+    }
+    Ok(by_envelope)
 }
 
 /// What a folder action changes, for the caller's role(s) in the envelope.

@@ -28,6 +28,11 @@ async fn the_sender_finds_it_in_sent_and_each_recipient_in_their_inbox_only() {
         assert_eq!(list["items"][0]["reference"], reference);
         assert_eq!(list["items"][0]["subject"], "Compte rendu M. BLANC");
         assert_eq!(list["items"][0]["attachments"], 1);
+        // "Messages envoyés" names who it went to (no account name yet: the addresses).
+        assert_eq!(
+            list["items"][0]["recipients"],
+            serde_json::json!(["pierre.dupond@chu-dev.fr", "s.pateney@chu-dev.fr"])
+        );
         assert_eq!(get_list(&state, &marie, "folder=inbox").await.1["total"], 0);
 
         // The recipient signs in later: the placeholder account is adopted, the envelope waits.
@@ -37,6 +42,14 @@ async fn the_sender_finds_it_in_sent_and_each_recipient_in_their_inbox_only() {
         assert_eq!(inbox["total"], 1, "{inbox}");
         assert_eq!(inbox["items"][0]["unread"], true);
         assert_eq!(inbox["items"][0]["sender"], "marie.curie@chu-dev.fr");
+        assert!(
+            inbox["items"][0].get("recipients").is_none(),
+            "only in the sent folder"
+        );
+        // Once Pierre's account has his name (the helper names everyone Marie CURIE),
+        // the sent folder shows it.
+        let (_, sent) = get_list(&state, &marie, "folder=sent").await;
+        assert_eq!(sent["items"][0]["recipients"][0], "Marie CURIE", "{sent}");
         assert_eq!(
             get_list(&state, &pierre, "folder=inbox&q=blanc").await.1["total"],
             1

@@ -142,11 +142,16 @@ pub fn Boite(
                         <ul class="envelopes" id="envelope-list">
                             {l.items.into_iter().map(|item| {
                                 let reference = item.reference.clone();
-                                let who = item.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(item.sender.clone());
+                                // "Messages envoyés" names the recipients, the others the sender.
+                                let who = if item.recipients.is_empty() {
+                                    item.sender_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(item.sender.clone())
+                                } else {
+                                    format!("À : {}", item.recipients.join(", "))
+                                };
                                 let label = format!(
-                                    "{}{}, de {}, le {}{}",
+                                    "{}{}, {} {}, le {}{}",
                                     if item.unread { "Non lu : " } else { "" },
-                                    item.subject, who, item.date,
+                                    item.subject, if item.recipients.is_empty() { "de" } else { "envoyé" }, who, item.date,
                                     if item.attachments > 0 { ", avec pièces jointes" } else { "" }
                                 );
                                 view! {
