@@ -3,8 +3,17 @@
 
 use medimail_api::limits;
 
-/// "10,57 Mo": bytes in Mo (1 Mo = 1,048,576 bytes), two decimals, French comma.
+/// "10,57 Mo": bytes in Mo (1 Mo = 1,048,576 bytes), two decimals, French comma; under
+/// 1 Mo in Ko ("12 Ko", at least "1 Ko" for a file that is not empty).
 pub fn format_size(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        let ko = div_round_ties_even(bytes, 1024).max(u64::from(bytes > 0));
+        return format!("{ko} Ko");
+    }
+    format_mo(bytes)
+}
+
+fn format_mo(bytes: u64) -> String {
     // Integer arithmetic, not `{:.2}` on an f64: float formatting alone is about 10 KB
     // of the pane's WebAssembly. Same digits (ties to even, like float formatting).
     let hundredths = div_round_ties_even(bytes.saturating_mul(100), 1024 * 1024);
@@ -15,7 +24,7 @@ pub fn format_size(bytes: u64) -> String {
 pub fn gauge_text(total: u64) -> String {
     format!(
         "Total : {} / {} Mo",
-        format_size(total),
+        format_mo(total),
         limits::MAX_ATTACHMENTS_TOTAL_BYTES / (1024 * 1024)
     )
 }
@@ -91,11 +100,67 @@ pub fn check_files(sizes: &[(String, u64)]) -> Result<(), String> {
     if let Some((name, _)) = sizes.iter().find(|(_, s)| *s == 0) {
         return Err(format!("Le fichier « {name} » est vide."));
     }
-    let total: u64 = sizes.iter().map(|(_, s)| s).sum();
-    if total > limits::MAX_ATTACHMENTS_TOTAL_BYTES {
-        return Err("La taille totale des pièces jointes dépasse 25 Mo.".to_owned());
+    let mut total = 0u64;
+    for (name, size) in sizes {
+        total += size;
+        if total > limits::MAX_ATTACHMENTS_TOTAL_BYTES {
+            return Err(format!(
+                "Avec « {name} » ({}), la taille totale des pièces jointes dépasse 25 Mo.",
+                format_size(*size)
+            ));
+        }
     }
     Ok(())
+}
+
+/// Files picked to join `attached`: each is kept while the limits allow it; the others
+/// are named with why. Returns the indexes kept and, if any was refused, the message.
+pub fn pick_files(
+    attached: &[(String, u64)],
+    picked: &[(String, u64)],
+) -> (Vec<usize>, Option<String>) {
+    let mut count = attached.len();
+    let mut total: u64 = attached.iter().map(|(_, s)| s).sum();
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    for (i, (name, size)) in picked.iter().enumerate() {
+        let why = if count >= limits::MAX_ATTACHMENTS {
+            Some(format!(
+                "au plus {} pièces jointes par enveloppe",
+                limits::MAX_ATTACHMENTS
+            ))
+        } else if *size == 0 {
+            Some("fichier vide".to_owned())
+        } else if total + size > limits::MAX_ATTACHMENTS_TOTAL_BYTES {
+            Some(format!(
+                "{} : le total dépasserait 25 Mo",
+                format_size(*size)
+            ))
+        } else {
+            None
+        };
+        match why {
+            Some(why) => refused.push(format!("« {name} » ({why})")),
+            None => {
+                count += 1;
+                total += size;
+                kept.push(i);
+            }
+        }
+    }
+    let message = (!refused.is_empty()).then(|| {
+        format!(
+            "Non joint{} : {}.{}",
+            if refused.len() > 1 { "s" } else { "" },
+            refused.join(", "),
+            if kept.is_empty() {
+                ""
+            } else {
+                " Les autres fichiers choisis sont joints."
+            }
+        )
+    });
+    (kept, message)
 }
 
 #[cfg(test)]
@@ -106,7 +171,11 @@ mod tests {
     fn sizes_read_like_the_manual() {
         assert_eq!(format_size(11_083_448), "10,57 Mo");
         assert_eq!(gauge_text(11_083_448), "Total : 10,57 Mo / 25 Mo");
-        assert_eq!(format_size(0), "0,00 Mo");
+        assert_eq!(format_size(0), "0 Ko");
+        assert_eq!(format_size(10), "1 Ko");
+        assert_eq!(format_size(12 * 1024), "12 Ko");
+        assert_eq!(format_size(1024 * 1024), "1,00 Mo");
+        assert_eq!(gauge_text(12 * 1024), "Total : 0,01 Mo / 25 Mo");
         assert_eq!(gauge_width(limits::MAX_ATTACHMENTS_TOTAL_BYTES), "100.0%");
         assert_eq!(
             gauge_width(limits::MAX_ATTACHMENTS_TOTAL_BYTES / 2),
@@ -133,7 +202,7 @@ mod tests {
             .chain([max - 1, max, max + 1, 3 * max, u64::from(u32::MAX)]);
         for bytes in samples {
             let mo = bytes as f64 / (1024.0 * 1024.0);
-            assert_eq!(format_size(bytes), format!("{mo:.2} Mo").replace('.', ","));
+            assert_eq!(format_mo(bytes), format!("{mo:.2} Mo").replace('.', ","));
             let percent = (bytes as f64 * 100.0 / max as f64).min(100.0);
             assert_eq!(gauge_width(bytes), format!("{percent:.1}%"), "{bytes}");
         }
@@ -168,5 +237,33 @@ mod tests {
         assert!(check_files(&f(1, 0)).is_err());
         assert!(check_files(&f(5, limits::MAX_ATTACHMENTS_TOTAL_BYTES / 5)).is_ok());
         assert!(check_files(&[("a".into(), limits::MAX_ATTACHMENTS_TOTAL_BYTES + 1)]).is_err());
+    }
+
+    #[test]
+    fn picked_files_are_kept_while_they_fit_and_the_others_named() {
+        let attached = vec![("a.pdf".to_owned(), 100), ("b.pdf".to_owned(), 100)];
+        let picked: Vec<(String, u64)> = (0..4).map(|i| (format!("f{i}.txt"), 10)).collect();
+        let (kept, message) = pick_files(&attached, &picked);
+        assert_eq!(kept, vec![0, 1, 2]);
+        let message = message.expect("one refused");
+        assert!(message.contains("« f3.txt »"), "{message}");
+        assert!(message.contains("au plus 5"), "{message}");
+        assert!(
+            message.contains("Les autres fichiers choisis sont joints"),
+            "{message}"
+        );
+        let big = vec![("gros.bin".to_owned(), limits::MAX_ATTACHMENTS_TOTAL_BYTES)];
+        let (kept, message) = pick_files(&attached, &big);
+        assert!(kept.is_empty());
+        assert!(
+            message
+                .expect("refused")
+                .contains("« gros.bin » (25,00 Mo : le total dépasserait 25 Mo)")
+        );
+        assert!(
+            check_files(&[("x.bin".to_owned(), limits::MAX_ATTACHMENTS_TOTAL_BYTES + 1)])
+                .expect_err("too big")
+                .contains("« x.bin »")
+        );
     }
 }

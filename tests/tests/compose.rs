@@ -52,6 +52,8 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
         .await
         .expect("attach");
     assert_eq!(browser.text_of("#file-count").await, "1/5");
+    // Small files in Ko, not "0,00 Mo" (issue 21, item 7).
+    assert_eq!(browser.text_of(".file-size").await, "1 Ko");
     browser.click("#compose-send").await;
     let error = browser.text_of("#compose-to-error").await;
     assert!(error.contains("pierre..dupond@chu-dev.fr"), "{error}");
@@ -74,7 +76,8 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
         1
     );
 
-    // The pane's own checks: a sixth file is refused with the manual's limit.
+    // The pane's own checks: of six more files, four join (5 in all) and the two others
+    // are named with the manual's limit.
     let paths: Vec<String> = (0..6)
         .map(|i| {
             let p = dir.path().join(format!("f{i}.txt"));
@@ -88,16 +91,16 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
         .send_keys(&paths.join("\n"))
         .await
         .expect("attach");
+    let said = browser.text_of("#compose-files-error").await;
     assert!(
-        browser
-            .text_of("#compose-files-error")
-            .await
-            .contains("au plus 5")
+        said.contains("au plus 5") && said.contains("« f4.txt »") && said.contains("« f5.txt »"),
+        "{said}"
     );
+    assert!(!said.contains("« f3.txt »"), "{said}");
     assert_eq!(
         browser.text_of("#file-count").await,
-        "1/5",
-        "the refused batch is not added"
+        "5/5",
+        "the files that fit are joined"
     );
     let db = server.sqlite().await;
     assert!(

@@ -17,7 +17,7 @@ use crate::components::busy_button::BusyButton;
 use crate::components::feedback::{FieldError, Notice};
 use crate::components::gauge::FileGauge;
 use crate::components::recipients::{Chips, commit, invalid_address};
-use crate::compose::{check_files, format_size, progress_text};
+use crate::compose::{check_files, format_size, pick_files, progress_text};
 use crate::session::Auth;
 
 fn exec(command: &str, value: Option<&str>) {
@@ -152,25 +152,21 @@ pub fn Compose(
             return;
         };
         let Some(list) = input.files() else { return };
+        let picked: Vec<_> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        let picked_sizes: Vec<(String, u64)> =
+            picked.iter().map(|f| (f.name(), f.size() as u64)).collect();
+        input.set_value("");
+        // Each file joins while the limits allow; the others are named, with why.
+        let (kept, message) = pick_files(&all_sizes(), &picked_sizes);
         let mut current = files.get_value();
         let mut sizes = listed.get_untracked();
-        let mut checked = all_sizes();
-        for i in 0..list.length() {
-            if let Some(f) = list.get(i) {
-                sizes.push((f.name(), f.size() as u64));
-                checked.push((f.name(), f.size() as u64));
-                current.push(f);
-            }
+        for i in kept {
+            sizes.push(picked_sizes[i].clone());
+            current.push(picked[i].clone());
         }
-        input.set_value("");
-        match check_files(&checked) {
-            Ok(()) => {
-                files_error.set(None);
-                files.set_value(current);
-                listed.set(sizes);
-            }
-            Err(message) => files_error.set(Some(message)),
-        }
+        files.set_value(current);
+        listed.set(sizes);
+        files_error.set(message);
     };
     let remove_file = move |index: usize| {
         files.update_value(|f| {
