@@ -227,6 +227,45 @@ async fn after_a_change_of_address_the_pane_moves_the_account_once_the_new_one_i
     browser.close().await;
 }
 
+/// "Demander un code" again within the minute: the wait is counted down under the
+/// button, and the notice of the code sent stays (issue 21, item 6).
+#[tokio::test]
+async fn asking_a_code_too_soon_counts_the_wait_down_under_the_button() {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: Vec::new(),
+    })
+    .await;
+    let browser = pane.open_pane((320, 700), &[], "").await;
+    browser.click("#dev-continue").await;
+    browser.choose_passphrase(PASSPHRASE).await;
+    browser.click("#request-code").await;
+    let sent = browser.text_of("#notice").await;
+    assert!(sent.contains("vient d'être envoyé"), "{sent}");
+    browser.click("#request-code").await;
+    let seconds = "(() => { const m = document.getElementById('code-wait').innerText\
+                   .match(/dans (\\d+) s/); return m ? parseInt(m[1]) : 0; })()";
+    browser.wait_until(&format!("{seconds} > 0")).await;
+    let first = browser.eval(seconds).await.as_i64().expect("seconds");
+    assert!((1..=60).contains(&first), "{first}");
+    assert!(
+        browser
+            .text_of("#notice")
+            .await
+            .contains("vient d'être envoyé")
+    );
+    assert!(
+        browser.eval("document.querySelector('#passphrase-error') === null || document.querySelector('#passphrase-error').innerText === ''").await == json!(true),
+        "nothing in red under the passphrase"
+    );
+    // It moves.
+    browser
+        .wait_until(&format!("{seconds} > 0 && {seconds} < {first}"))
+        .await;
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn the_development_identity_signs_in_from_a_plain_browser() {
     let pane = Pane::start(PaneOptions {

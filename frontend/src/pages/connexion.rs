@@ -404,6 +404,31 @@ fn SignInForm(
                 .map(|t| (m.mailbox.unwrap_or_default(), t))
         })
     };
+    // A code asked too soon: how long to wait, counted down under the button, the
+    // notice of the code sent kept above.
+    let wait = RwSignal::new(None::<(bool, u64)>);
+    let ticking = StoredValue::new(None::<IntervalHandle>);
+    let count_down = move |hourly: bool, seconds: u64| {
+        wait.set(Some((hourly, seconds)));
+        if ticking.get_value().is_none() {
+            let handle = set_interval_with_handle(
+                move || {
+                    wait.update(|w| {
+                        *w = w.and_then(|(h, s)| (s > 1).then_some((h, s - 1)));
+                    });
+                    if wait.get_untracked().is_none()
+                        && let Some(h) = ticking.get_value()
+                    {
+                        h.clear();
+                        ticking.set_value(None);
+                    }
+                },
+                std::time::Duration::from_secs(1),
+            )
+            .ok();
+            ticking.set_value(handle);
+        }
+    };
     let ask = move |to_token_mailbox: bool| {
         if requesting.get() {
             return;
@@ -411,13 +436,13 @@ fn SignInForm(
         let auth = expect_context::<Auth>();
         requesting.set(true);
         errors.clear();
-        notice.set(None);
         spawn_local(async move {
             match auth
                 .call(|c| async move { api::request_code(&c, to_token_mailbox).await })
                 .await
             {
                 Ok(sent) => {
+                    wait.set(None);
                     notice.set(Some(format!(
                         "Un code à usage unique vient d'être envoyé à {}. Il est valable 10 \
                          minutes. Astuce : il figure aussi dans le sujet du mail.",
@@ -425,7 +450,16 @@ fn SignInForm(
                     )));
                     focus("code");
                 }
-                Err(e) => errors.show(e),
+                Err(e) if matches!(e.code.as_str(), "code_too_soon" | "code_rate_limited") => {
+                    count_down(
+                        e.code == "code_rate_limited",
+                        e.retry_after_seconds.unwrap_or(60).max(1),
+                    );
+                }
+                Err(e) => {
+                    notice.set(None);
+                    errors.show(e)
+                }
             }
             requesting.set(false);
         });
@@ -517,6 +551,20 @@ fn SignInForm(
             })}
             <BusyButton id="request-code" class="secondary" busy=requesting.into()
                 label="Demander un code" busy_label="Envoi du code…" on_click=ask_code/>
+            <p id="code-wait" class="hint" role="status" aria-live="polite">{move || {
+                wait.get().map(|(hourly, s)| {
+                    let left = if s >= 120 {
+                        format!("{} min", s.div_ceil(60))
+                    } else {
+                        format!("{s} s")
+                    };
+                    if hourly {
+                        format!("Vous avez demandé 10 codes en une heure : vous pourrez en demander un nouveau dans {left}.")
+                    } else {
+                        format!("Un code vient de vous être envoyé : vous pourrez en demander un autre dans {left}.")
+                    }
+                })
+            }}</p>
             <form on:submit=submit novalidate>
                 <label for="code">"Code à usage unique"</label>
                 <input id="code" type="text" inputmode="numeric" autocomplete="one-time-code"
