@@ -52,6 +52,13 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
         .await
         .expect("attach");
     assert_eq!(browser.text_of("#file-count").await, "1/5");
+    // The hidden file input is no Tab stop and reads nothing in English (issue 21, item 4).
+    assert_eq!(
+        browser
+            .eval("[document.getElementById('file-input').tabIndex, document.getElementById('file-input').getAttribute('aria-hidden')]")
+            .await,
+        serde_json::json!([-1, "true"])
+    );
     // Small files in Ko, not "0,00 Mo" (issue 21, item 7).
     assert_eq!(browser.text_of(".file-size").await, "1 Ko");
     browser.click("#compose-send").await;

@@ -383,7 +383,10 @@ pub fn Compose(
                 </Show>
                 <FieldError id="compose-opening-error" error=opening_error/>
                 <div class="attachments">
+                    // Reached through « Ajouter un fichier » only: no Tab stop of its own,
+                    // no English name read out.
                     <input id="file-input" type="file" multiple class="visually-hidden"
+                        tabindex="-1" aria-hidden="true"
                         node_ref=file_input on:change=add_files/>
                     <button type="button" class="secondary" id="add-file"
                         disabled=full
