@@ -332,7 +332,6 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
             <Account me=me composing=Signal::derive(move || composing.get().is_some())
                 on_new_message=on_new_message on_signed_out=on_signed_out/>
             {signed_in_screen}
-            <Accueil environment=environment.clone()/>
         }
         .into_any(),
         Frame::Help => view! { <Aide/> }.into_any(),

@@ -126,6 +126,20 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
 #[tokio::test]
 async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
     let (pane, browser) = signed_in().await;
+    // The welcome card is for signed-out users only (issue 21, item 10).
+    assert_eq!(
+        browser
+            .eval("document.getElementById('accueil-titre') === null")
+            .await,
+        serde_json::json!(true)
+    );
+    // Help stays one click away.
+    assert_eq!(
+        browser
+            .eval("document.getElementById('help-link').getAttribute('href')")
+            .await,
+        serde_json::json!("#/aide")
+    );
     browser.click("#new-message").await;
     browser
         .fill("#compose-to", "pierre.dupond@chu-dev.fr;")

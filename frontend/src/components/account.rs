@@ -102,6 +102,7 @@ pub fn Account(
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
+            <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
         </section>
     }
 }
