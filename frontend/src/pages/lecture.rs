@@ -222,7 +222,11 @@ pub fn Lecture(
                                 }.into_any()
                             }}
                         </div>
-                        <p id="reading-engine" class="hint">{format!("Moteur de cryptage : {}", v.engine)}</p>
+                        // The engine's name; the technical detail in the tooltip.
+                        <p id="reading-engine" class="hint" title=v.engine.clone()>{format!(
+                            "Moteur de cryptage : {}",
+                            v.engine.split([' ', ';']).next().unwrap_or(&v.engine)
+                        )}</p>
                         <p id="reading-retention" class="hint">
                             {format!("Ce message sera conservé pendant {} mois sur le serveur Medimail (jusqu'au {kept}).", medimail_api::retention::KEPT_MONTHS)}
                         </p>
