@@ -133,6 +133,19 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
             .await,
         serde_json::json!(true)
     );
+    // The manual's placeholders and label (issue 21, item 10).
+    browser.click("#new-message").await;
+    assert_eq!(
+        browser
+            .eval("[document.getElementById('compose-to').placeholder, document.getElementById('compose-subject').placeholder, document.getElementById('attachments-label').innerText]")
+            .await,
+        serde_json::json!([
+            "Saisissez l'adresse de votre/vos destinataires",
+            "Saisissez l'objet de votre message",
+            "Pièces jointes :"
+        ])
+    );
+    browser.click("#compose-close").await;
     // Help stays one click away.
     assert_eq!(
         browser

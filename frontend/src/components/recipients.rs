@@ -60,7 +60,7 @@ pub fn Chips(
                 }
             </For>
             <input id=id type="email" multiple autocomplete="email"
-                placeholder="adresse ; adresse"
+                placeholder="Saisissez l'adresse de votre/vos destinataires"
                 prop:value=move || typed.get()
                 on:input=move |ev| {
                     let value = event_target_value(&ev);

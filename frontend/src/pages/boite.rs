@@ -162,7 +162,7 @@ pub fn Boite(
                                             <span class="envelope-subject">{item.subject.clone()}</span>
                                             <span class="envelope-from">{who.clone()}</span>
                                             <span class="envelope-date">{item.date.clone()}</span>
-                                            {(item.attachments > 0).then(|| view! { <span class="envelope-clip" aria-hidden="true">"📎"</span> })}
+                                            {(item.attachments > 0).then(|| view! { <span class="envelope-clip" aria-hidden="true"></span> })}
                                         </button>
                                     </li>
                                 }

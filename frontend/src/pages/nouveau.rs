@@ -340,6 +340,7 @@ pub fn Compose(
                 </Show>
                 <label for="compose-subject">"Objet"</label>
                 <input id="compose-subject" type="text" maxlength="255"
+                    placeholder="Saisissez l'objet de votre message"
                     prop:value=move || subject.get()
                     on:input=move |ev| subject.set(event_target_value(&ev))
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -382,7 +383,8 @@ pub fn Compose(
                         on:input=move |ev| opens_until.set(event_target_value(&ev))/>
                 </Show>
                 <FieldError id="compose-opening-error" error=opening_error/>
-                <div class="attachments">
+                <p class="attachments-label" id="attachments-label">"Pièces jointes :"</p>
+                <div class="attachments" role="group" aria-labelledby="attachments-label">
                     // Reached through « Ajouter un fichier » only: no Tab stop of its own,
                     // no English name read out.
                     <input id="file-input" type="file" multiple class="visually-hidden"
