@@ -403,6 +403,13 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(std::fs::read(&saved).expect("read"), scan);
+    // The events list shows the download without reopening (issue 21, item 10).
+    wait_text(
+        &browser,
+        "#reading-events",
+        "Téléchargement de « scanner thorax.pdf »",
+    )
+    .await;
     let (_, view) = call(
         server,
         reqwest::Method::GET,

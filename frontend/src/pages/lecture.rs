@@ -152,7 +152,22 @@ pub fn Lecture(
                 })
                 .await;
             match result {
-                Ok(()) => {}
+                Ok(()) => {
+                    // The download is an event of the envelope: show the list as it is now.
+                    let fresh = auth
+                        .call(|c| {
+                            let r = reference.clone();
+                            async move { api::open_envelope(&c, &r).await }
+                        })
+                        .await;
+                    if let Ok(fresh) = fresh {
+                        view_data.update(|v| {
+                            if let Some(Ok(v)) = v {
+                                v.events = fresh.events;
+                            }
+                        });
+                    }
+                }
                 Err(e) if lost(&e) => {}
                 Err(e) => action_error.set(Some(e.message)),
             }
