@@ -145,6 +145,20 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
             "Pièces jointes :"
         ])
     );
+    // « Envoyer » on an empty form: every error at once, each under its field, the
+    // first one focused (issue 21, item 8).
+    browser.click("#compose-send").await;
+    for (id, words) in [
+        ("#compose-to-error", "au moins un destinataire"),
+        ("#compose-subject-error", "l'objet"),
+        ("#compose-body-error", "Votre message est vide"),
+    ] {
+        assert!(browser.text_of(id).await.contains(words), "{id}");
+    }
+    assert_eq!(
+        browser.eval("document.activeElement.id").await,
+        serde_json::json!("compose-to")
+    );
     browser.click("#compose-close").await;
     // Help stays one click away.
     assert_eq!(

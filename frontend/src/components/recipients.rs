@@ -39,7 +39,16 @@ pub fn Chips(
     typed: RwSignal<String>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let on_commit = move || error.set(commit(typed, chips).map(|bad| invalid_address(&bad)));
+    // A bad address is said at once; an error stays until an address is added (leaving
+    // the field empty does not hide « Indiquez au moins un destinataire »).
+    let on_commit = move || {
+        let before = chips.get_untracked().len();
+        match commit(typed, chips) {
+            Some(bad) => error.set(Some(invalid_address(&bad))),
+            None if chips.get_untracked().len() > before => error.set(None),
+            None => {}
+        }
+    };
     view! {
         <label for=id>{label}</label>
         <div class="chips">

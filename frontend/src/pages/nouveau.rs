@@ -189,27 +189,30 @@ pub fn Compose(
         }
         clear_errors();
         notice.set(None);
+        // Every field is checked: each error under its field, the first one focused.
+        let mut first: Option<&'static str> = None;
+        let mut refuse = |field: &'static str, error: RwSignal<Option<String>>, message: String| {
+            error.set(Some(message));
+            first.get_or_insert(field);
+        };
         if let Some(bad) = commit(to_typed, to) {
-            to_error.set(Some(invalid_address(&bad)));
-            return;
+            refuse("compose-to", to_error, invalid_address(&bad));
+        } else if to.get_untracked().is_empty() {
+            refuse(
+                "compose-to",
+                to_error,
+                "Indiquez au moins un destinataire dans « À ».".to_owned(),
+            );
         }
         if let Some(bad) = commit(cc_typed, cc) {
-            cc_error.set(Some(invalid_address(&bad)));
-            return;
-        }
-        if to.get_untracked().is_empty() {
-            to_error.set(Some(
-                "Indiquez au moins un destinataire dans « À ».".to_owned(),
-            ));
-            return;
+            refuse("compose-cc", cc_error, invalid_address(&bad));
         }
         if subject.get_untracked().trim().is_empty() {
-            subject_error.set(Some("Indiquez l'objet du message.".to_owned()));
-            return;
-        }
-        if let Err(m) = check_files(&all_sizes()) {
-            files_error.set(Some(m));
-            return;
+            refuse(
+                "compose-subject",
+                subject_error,
+                "Indiquez l'objet du message.".to_owned(),
+            );
         }
         let body_html = body_ref.get().map(|d| d.inner_html()).unwrap_or_default();
         let has_text = body_ref
@@ -218,13 +221,23 @@ pub fn Compose(
             .is_some_and(|t| !t.replace('\u{a0}', " ").trim().is_empty())
             || body_html.contains("<img");
         if !has_text && all_sizes().is_empty() {
-            body_error.set(Some(
+            refuse(
+                "compose-body",
+                body_error,
                 "Votre message est vide : écrivez un texte ou joignez un fichier avant de \
                  cliquer sur « Envoyer »."
                     .to_owned(),
-            ));
-            if let Some(body) = body_ref.get() {
-                let _ = body.focus();
+            );
+        }
+        if let Err(m) = check_files(&all_sizes()) {
+            refuse("add-file", files_error, m);
+        }
+        if let Some(id) = first {
+            if let Some(el) = document()
+                .get_element_by_id(id)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus();
             }
             return;
         }
