@@ -159,6 +159,13 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
         browser.eval("document.activeElement.id").await,
         serde_json::json!("compose-to")
     );
+    // « Envoyer » is at the top of the form, as in the manual (issue 21, item 10).
+    assert_eq!(
+        browser
+            .eval("document.getElementById('compose-send').getBoundingClientRect().top < document.getElementById('compose-subject').getBoundingClientRect().top")
+            .await,
+        serde_json::json!(true)
+    );
     browser.click("#compose-close").await;
     // Help stays one click away.
     assert_eq!(

@@ -330,6 +330,14 @@ pub fn Compose(
             <h2 id="compose-titre">"Nouveau message"</h2>
             <Notice id="compose-notice" notice=notice/>
             <form on:submit=send novalidate>
+                // « Envoyer » at the top, as in the manual (part 3 §3).
+                <div class="actions">
+                    <BusyButton id="compose-send" submit=true class="primary" busy=Signal::derive(busy)
+                        label="Envoyer" busy_label="Envoi en cours…"/>
+                    <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| on_close.run(())>
+                        "Fermer"
+                    </button>
+                </div>
                 <label for="compose-from">"De"</label>
                 <input id="compose-from" type="text" readonly prop:value=sender/>
                 <Chips id="compose-to" label="À" chips=to typed=to_typed error=to_error/>
@@ -444,13 +452,6 @@ pub fn Compose(
                     <progress id="upload-progress" max="100" prop:value=p * 100.0>{progress_text(p)}</progress>
                 })}
                 <FieldError id="compose-form-error" error=form_error/>
-                <div class="actions">
-                    <BusyButton id="compose-send" submit=true class="primary" busy=Signal::derive(busy)
-                        label="Envoyer" busy_label="Envoi en cours…"/>
-                    <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| on_close.run(())>
-                        "Fermer"
-                    </button>
-                </div>
             </form>
         </section>
     }
