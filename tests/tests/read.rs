@@ -308,6 +308,13 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         .await
         .expect("js");
     assert_eq!(pwned, json!(true), "no script from the message ran");
+    // Répondre & co. at the top, under the subject (issue 21, item 10).
+    assert_eq!(
+        browser
+            .eval("document.getElementById('reply').getBoundingClientRect().top < document.getElementById('reading-body').getBoundingClientRect().top")
+            .await,
+        json!(true)
+    );
     // The engine's name; the technical detail only in the tooltip (issue 21, item 10).
     assert_eq!(
         browser.text_of("#reading-engine").await,

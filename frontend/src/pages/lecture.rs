@@ -197,6 +197,23 @@ pub fn Lecture(
                     }).unwrap_or_default();
                     view! {
                         <h2 id="reading-subject">{v.subject.clone()}</h2>
+                        // The actions at the top, as in the manual (part 3 §4.3).
+                        <FieldError id="reading-action-error" error=action_error/>
+                        <div class="actions" role="group" aria-label="Actions">
+                            <button type="button" class="primary" id="reply" on:click=move |_| answer(Answer::Reply)>"Répondre"</button>
+                            <button type="button" class="secondary" id="reply-all" on:click=move |_| answer(Answer::ReplyAll)>"Répondre à tous"</button>
+                            <button type="button" class="secondary" id="forward" on:click=move |_| answer(Answer::Forward)>"Transférer"</button>
+                            {if deleted {
+                                view! {
+                                    <button type="button" class="secondary" id="restore" disabled=move || busy.get() on:click=move |_| act("restore")>"Restaurer"</button>
+                                    <button type="button" class="danger" id="remove" disabled=move || busy.get() on:click=move |_| act("remove")>"Supprimer définitivement"</button>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <button type="button" class="secondary" id="delete" disabled=move || busy.get() on:click=move |_| act("delete")>"Supprimer"</button>
+                                }.into_any()
+                            }}
+                        </div>
                         <dl class="headers">
                             <dt>"De"</dt><dd id="reading-from">{sender}</dd>
                             <dt>"À"</dt><dd id="reading-to">{v.to.join("; ")}</dd>
@@ -221,22 +238,6 @@ pub fn Lecture(
                                 }).collect_view()}
                             </ul>
                         })}
-                        <FieldError id="reading-action-error" error=action_error/>
-                        <div class="actions" role="group" aria-label="Actions">
-                            <button type="button" class="primary" id="reply" on:click=move |_| answer(Answer::Reply)>"Répondre"</button>
-                            <button type="button" class="secondary" id="reply-all" on:click=move |_| answer(Answer::ReplyAll)>"Répondre à tous"</button>
-                            <button type="button" class="secondary" id="forward" on:click=move |_| answer(Answer::Forward)>"Transférer"</button>
-                            {if deleted {
-                                view! {
-                                    <button type="button" class="secondary" id="restore" disabled=move || busy.get() on:click=move |_| act("restore")>"Restaurer"</button>
-                                    <button type="button" class="danger" id="remove" disabled=move || busy.get() on:click=move |_| act("remove")>"Supprimer définitivement"</button>
-                                }.into_any()
-                            } else {
-                                view! {
-                                    <button type="button" class="secondary" id="delete" disabled=move || busy.get() on:click=move |_| act("delete")>"Supprimer"</button>
-                                }.into_any()
-                            }}
-                        </div>
                         // The engine's name; the technical detail in the tooltip.
                         <p id="reading-engine" class="hint" title=v.engine.clone()>{format!(
                             "Moteur de cryptage : {}",
