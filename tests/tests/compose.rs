@@ -159,6 +159,16 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
         browser.eval("document.activeElement.id").await,
         serde_json::json!("compose-to")
     );
+    // The directory's search fields look like the others (issue 21, item 10).
+    browser.click("#directory-toggle").await;
+    browser.element("#directory-last-name").await;
+    assert_eq!(
+        browser
+            .eval("(() => { const a = getComputedStyle(document.getElementById('directory-last-name')), b = getComputedStyle(document.getElementById('compose-subject')); return [a.paddingTop === b.paddingTop, a.borderTopColor === b.borderTopColor, a.fontSize === b.fontSize]; })()")
+            .await,
+        serde_json::json!([true, true, true])
+    );
+    browser.click("#directory-toggle").await;
     // « Envoyer » is at the top of the form, as in the manual (issue 21, item 10).
     assert_eq!(
         browser
