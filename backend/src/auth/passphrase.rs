@@ -146,10 +146,9 @@ pub fn check_new(
     Ok(())
 }
 
-fn hasher() -> Argon2<'static> {
-    let params =
-        Params::new(M_COST_KIB, T_COST, P_COST, Some(32)).unwrap_or_else(|_| Params::default());
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// The parameters new hashes are made with (see the module documentation).
+fn params() -> Params {
+    Params::new(M_COST_KIB, T_COST, P_COST, Some(32)).unwrap_or_else(|_| Params::default())
 }
 
 thread_local! {
@@ -182,7 +181,7 @@ fn argon2_into(
 pub fn hash_blocking(passphrase: &str) -> Result<String, argon2::password_hash::Error> {
     use argon2::password_hash::{Output, ParamsString};
     let salt = SaltString::generate(&mut OsRng);
-    let params = hasher().params().clone();
+    let params = params();
     let mut salt_bytes = [0u8; 64];
     let salt_raw = salt.decode_b64(&mut salt_bytes)?;
     let output = Output::init_with(32, |out| {
@@ -294,11 +293,6 @@ impl Hashing {
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self::new(cores, std::time::Duration::from_secs(5))
-    }
-
-    /// How many hashes may run at once.
-    pub fn concurrency(&self) -> usize {
-        self.concurrency
     }
 
     /// Waits (at most the configured time) for leave to hash.

@@ -145,41 +145,22 @@ async fn me(
             .filter(|until| *until > now)
             .map(|t| t.to_rfc3339())
     };
-    let me = match &standing.linked {
-        Some(account) => Me {
-            tenant_id: identity.tenant_id.clone(),
-            object_id: identity.object_id.clone(),
-            name: identity.name.clone(),
-            mailbox: account.mailbox.clone(),
-            token_mailbox: standing.claimed.clone(),
-            linked: true,
-            account_id: Some(account.id.clone()),
-            needs_passphrase: account.passphrase_hash.is_none(),
-            locked_until: locked(account),
-            mssante_enabled: account.mssante_enabled,
-            liste_rouge: account.liste_rouge,
-        },
-        None => {
-            let target = match &standing.claimed {
-                Some(m) => crate::account::registry::by_mailbox(&db, m).await?,
-                None => None,
-            };
-            let has_passphrase = target.as_ref().is_some_and(|t| t.passphrase_hash.is_some())
-                || standing.chosen_passphrase().is_some();
-            Me {
-                tenant_id: identity.tenant_id.clone(),
-                object_id: identity.object_id.clone(),
-                name: identity.name.clone(),
-                mailbox: standing.claimed.clone(),
-                token_mailbox: standing.claimed.clone(),
-                linked: false,
-                account_id: None,
-                needs_passphrase: !has_passphrase,
-                locked_until: target.as_ref().and_then(locked),
-                mssante_enabled: false,
-                liste_rouge: false,
-            }
-        }
+    // Only a linked identity learns its account's settings; a lock is said either way.
+    let target = standing.target(&db).await?;
+    let linked = standing.linked.as_ref();
+    let me = Me {
+        tenant_id: identity.tenant_id,
+        object_id: identity.object_id,
+        name: identity.name,
+        mailbox: linked.map_or(standing.claimed.clone(), |a| a.mailbox.clone()),
+        token_mailbox: standing.claimed.clone(),
+        linked: linked.is_some(),
+        account_id: linked.map(|a| a.id.clone()),
+        needs_passphrase: target.as_ref().is_none_or(|t| t.passphrase_hash.is_none())
+            && standing.chosen_passphrase().is_none(),
+        locked_until: target.as_ref().and_then(locked),
+        mssante_enabled: linked.is_some_and(|a| a.mssante_enabled),
+        liste_rouge: linked.is_some_and(|a| a.liste_rouge),
     };
     Ok(Json(me))
 }

@@ -120,6 +120,19 @@ impl Standing {
         })
     }
 
+    /// The account this identity signs in to: the one it is linked to, else the account
+    /// of the mailbox its token names (read only: `None` if that mailbox has none yet).
+    pub async fn target<C: ConnectionTrait>(
+        &self,
+        db: &C,
+    ) -> Result<Option<account::Model>, sea_orm::DbErr> {
+        match (&self.linked, &self.claimed) {
+            (Some(linked), _) => Ok(Some(linked.clone())),
+            (None, Some(claimed)) => registry::by_mailbox(db, claimed).await,
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The passphrase chosen before the first proof, if any.
     pub fn chosen_passphrase(&self) -> Option<&str> {
         self.link
@@ -375,13 +388,8 @@ pub async fn open_session(
     let standing = Standing::of(ctx.db, identity).await?;
     let Some(current) = otp::current(ctx.db, &identity.tenant_id, &identity.object_id).await?
     else {
-        let target = match (&standing.linked, &standing.claimed) {
-            (Some(linked), _) => Some(linked.clone()),
-            (None, Some(claimed)) => registry::by_mailbox(ctx.db, claimed).await?,
-            (None, None) => None,
-        };
-        if let Some(target) = &target {
-            check_not_locked(target, now)?;
+        if let Some(target) = standing.target(ctx.db).await? {
+            check_not_locked(&target, now)?;
         }
         return Err(AuthRefusal::CodeMissing.into());
     };
@@ -446,7 +454,10 @@ pub async fn open_session(
         .await;
 
     if !(code_ok && passphrase_ok) {
-        return Err(failed(ctx, identity, &client, &account, &current).await);
+        // The answer is the refusal, or the error met while recording it.
+        return Err(failed(ctx, identity, &client, &account, &current)
+            .await
+            .unwrap_or_else(|e| e));
     }
 
     let txn = crate::db::begin_write(ctx.db).await?;
@@ -529,18 +540,6 @@ pub async fn open_session(
 /// which). The account's claimed failure stands; at the 10th the account locks, and at
 /// the code's 5th try the code ends.
 async fn failed(
-    ctx: &Authenticator<'_>,
-    identity: &OfficeIdentity,
-    client: &Option<String>,
-    account: &account::Model,
-    code: &one_time_code::Model,
-) -> AppError {
-    match failed_inner(ctx, identity, client, account, code).await {
-        Ok(e) | Err(e) => e,
-    }
-}
-
-async fn failed_inner(
     ctx: &Authenticator<'_>,
     identity: &OfficeIdentity,
     client: &Option<String>,
