@@ -42,7 +42,33 @@ pub mod paths {
     /// PUT [`crate::DirectoryVisibility`]: the caller's visibility in the directories
     /// ("Visibilité dans l'annuaire", manual part 2 §2.2).
     pub const ACCOUNT_VISIBILITY: &str = "/api/account/visibility";
+    /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
+    /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
+    pub const WEBMAIL_CODE: &str = "/api/webmail/code";
+    /// Webmail, POST [`crate::WebmailSignIn`]: "Connexion" (address, code, and the
+    /// passphrase unless it is to be chosen) sets the session cookie; GET: the session;
+    /// DELETE: "Déconnexion".
+    pub const WEBMAIL_SESSION: &str = "/api/webmail/session";
+    /// Webmail, GET: the conditions of use in force; POST
+    /// [`crate::WebmailAcceptConditions`]: accept them.
+    pub const WEBMAIL_CONDITIONS: &str = "/api/webmail/conditions";
+    /// Webmail, POST [`crate::WebmailPassphrase`]: choose the passphrase (first visit,
+    /// forgotten or reset passphrase) in a session opened by a code alone.
+    pub const WEBMAIL_PASSPHRASE: &str = "/api/webmail/passphrase";
+    /// POST [`crate::WrongRecipientReport`]: "Si vous n'êtes pas le bon destinataire de ce
+    /// Medimail, merci de le signaler" (the notification's link; no sign-in: the token
+    /// proves the mail).
+    pub const WRONG_RECIPIENT: &str = "/api/reports/wrong-recipient";
+    /// Webmail, POST [`crate::WebmailChangePassphrase`]: "Changer mon mot de passe".
+    pub const WEBMAIL_PASSPHRASE_CHANGE: &str = "/api/webmail/passphrase/change";
 }
+
+/// The webmail's session cookie (`__Host-`: Secure, Path=/, no Domain; HttpOnly,
+/// SameSite=Strict).
+pub const SESSION_COOKIE: &str = "__Host-medimail-session";
+/// The header every state-changing webmail request carries: the session's CSRF token
+/// ([`WebmailSession::csrf`]).
+pub const CSRF_HEADER: &str = "X-Medimail-Csrf";
 
 /// The header that carries the Medimail session token on every signed-in call.
 pub const SESSION_HEADER: &str = "X-Medimail-Session";
@@ -166,6 +192,8 @@ pub enum EventKind {
     Sealed,
     Opened,
     Downloaded,
+    /// A recipient said, from the notification's link, that it was not for them.
+    Reported,
 }
 
 impl EventKind {
@@ -175,13 +203,19 @@ impl EventKind {
             EventKind::Sealed => "sealed",
             EventKind::Opened => "opened",
             EventKind::Downloaded => "downloaded",
+            EventKind::Reported => "reported",
         }
     }
 
     pub fn parse(name: &str) -> Option<EventKind> {
-        [EventKind::Sealed, EventKind::Opened, EventKind::Downloaded]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [
+            EventKind::Sealed,
+            EventKind::Opened,
+            EventKind::Downloaded,
+            EventKind::Reported,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 
     /// The manual's word for it.
@@ -190,6 +224,7 @@ impl EventKind {
             EventKind::Sealed => "Scellement",
             EventKind::Opened => "Ouverture",
             EventKind::Downloaded => "Téléchargement",
+            EventKind::Reported => "Signalement : mauvais destinataire",
         }
     }
 }
@@ -399,6 +434,128 @@ pub struct SessionInfo {
     pub idle_expires_at: String,
 }
 
+/// Body of `POST /api/reports/wrong-recipient`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WrongRecipientReport {
+    /// The token of the notification's link (`#/signaler/<token>`).
+    pub token: String,
+}
+
+/// Answer of `POST /api/reports/wrong-recipient`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WrongRecipientReported {
+    /// The title of the envelope reported.
+    pub subject: String,
+    /// False when this recipient had already reported it.
+    pub first: bool,
+}
+
+/// Body of `POST /api/webmail/code`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailCodeRequest {
+    pub mailbox: String,
+}
+
+/// Answer of `POST /api/webmail/code`: the same for every address (a code is mailed
+/// only if the address may use the webmail).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailCodeSent {
+    /// Seconds before another code may be asked for.
+    pub next_request_in_seconds: u64,
+    /// Minutes the code is valid.
+    pub validity_minutes: u32,
+}
+
+/// Body of `POST /api/webmail/session` ("Connexion").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailSignIn {
+    pub mailbox: String,
+    pub code: String,
+    /// Left out (or empty) to choose a passphrase: first visit, or forgotten.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+}
+
+/// Where a webmail session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WebmailStage {
+    /// Signed in: the mailbox is open.
+    SignedIn,
+    /// Opened by a code alone: choose the passphrase (and accept the conditions of use
+    /// if they are not accepted yet).
+    Passphrase,
+    /// The conditions of use changed (or were never accepted): accept them.
+    Conditions,
+}
+
+/// Answer of `POST`/`GET /api/webmail/session`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailSession {
+    pub mailbox: String,
+    pub name: Option<String>,
+    pub stage: WebmailStage,
+    /// To send as `X-Medimail-Csrf` on every state-changing request.
+    pub csrf: String,
+    /// RFC 3339: absolute end (12 hours) and idle end (30 minutes).
+    pub expires_at: String,
+    pub idle_expires_at: String,
+    /// RFC 3339: the previous sign-in to this account ("Dernière connexion").
+    pub last_sign_in: Option<String>,
+    /// The version of the conditions of use in force, and the one this account accepted.
+    pub conditions_version: String,
+    pub conditions_accepted: Option<String>,
+    /// Stage `passphrase` because the account already had one (forgotten or reset).
+    pub resetting: bool,
+    /// Whether this session may write new messages (`MEDIMAIL_WEBMAIL=all`); otherwise
+    /// it replies and forwards within the envelopes it received.
+    pub may_compose: bool,
+}
+
+/// Answer of `GET /api/webmail/conditions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailConditions {
+    pub version: String,
+    pub title: String,
+    /// Plain text, paragraphs separated by blank lines.
+    pub text: String,
+}
+
+/// Body of `POST /api/webmail/conditions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailAcceptConditions {
+    pub version: String,
+}
+
+/// Body of `POST /api/webmail/passphrase`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailPassphrase {
+    pub passphrase: String,
+    pub confirmation: String,
+    /// The version of the conditions of use accepted with it, when they are asked.
+    #[serde(default)]
+    pub conditions_version: Option<String>,
+}
+
+/// Body of `POST /api/webmail/passphrase/change` ("Changer mon mot de passe").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebmailChangePassphrase {
+    pub current: String,
+    pub passphrase: String,
+    pub confirmation: String,
+}
+
 /// The `envelope` part of `POST /api/envelopes`: what the user composed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -423,6 +580,9 @@ pub struct EnvelopeDraft {
     /// server (no re-upload); they count towards the 5 files and 25 Mo.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<ForwardedFiles>,
+    /// "Répondre", "Répondre à tous": the reference of the envelope answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
 }
 
 /// Attachments of another envelope to carry into a new one ("Transférer").

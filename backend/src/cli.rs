@@ -89,6 +89,19 @@ pub enum AccountCommand {
         #[arg(long, value_enum)]
         liste_rouge: Option<Switch>,
     },
+    /// Ends the lock of an account (10 failed sign-ins in a row), at once.
+    Unlock {
+        /// The account's mailbox.
+        #[arg(long)]
+        mailbox: String,
+    },
+    /// Forces a new passphrase: the current one stops working, every session ends, and
+    /// the user chooses a new one at the next sign-in (a code mailed to the mailbox).
+    Reset {
+        /// The account's mailbox.
+        #[arg(long)]
+        mailbox: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -150,6 +163,12 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
         Command::Directory {
             action: DirectoryCommand::Import { source, file },
         } => import_directory(config, source, &file).await,
+        Command::Account {
+            action: AccountCommand::Unlock { mailbox },
+        } => operate(config, &mailbox, Operation::Unlock).await,
+        Command::Account {
+            action: AccountCommand::Reset { mailbox },
+        } => operate(config, &mailbox, Operation::Reset).await,
         Command::Account {
             action:
                 AccountCommand::Set {
@@ -234,6 +253,41 @@ async fn export_audit(config: &Config, since: &str) -> Result<(), CliError> {
         path: PathBuf::from("-"),
         source: e,
     })?;
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Unlock,
+    Reset,
+}
+
+/// `medimail account unlock|reset --mailbox M`: audited with the actor `operator`.
+async fn operate(config: &Config, mailbox: &str, operation: Operation) -> Result<(), CliError> {
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let keys = keys(config)?;
+    let mailbox = crate::account::registry::normalize_mailbox(mailbox);
+    let now = crate::clock::Clock::System.now();
+    let done = match operation {
+        Operation::Unlock => {
+            crate::auth::webmail::unlock_by_operator(&db, &keys, &mailbox, now).await?
+        }
+        Operation::Reset => {
+            crate::auth::webmail::reset_by_operator(&db, &keys, &mailbox, now).await?
+        }
+    };
+    if !done {
+        return Err(CliError::Refused(format!(
+            "{mailbox} : aucun compte Medimail"
+        )));
+    }
+    match operation {
+        Operation::Unlock => println!("{mailbox} : compte débloqué"),
+        Operation::Reset => println!(
+            "{mailbox} : mot de passe réinitialisé, sessions fermées ; un nouveau mot de passe \
+             sera choisi à la prochaine connexion"
+        ),
+    }
     Ok(())
 }
 

@@ -219,6 +219,31 @@ pub struct Config {
     /// otherwise). Unset: no metrics listener.
     #[arg(long, env = "MEDIMAIL_METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Who may sign in to the webmail (a browser outside Outlook, with address,
+    /// passphrase and a mailed code): `recipients` — any mailbox that has received an
+    /// envelope, to read, reply and forward; `all` — any mailbox with an account, to send
+    /// as well; `off` — nobody (the pane inside Outlook only).
+    #[arg(long, env = "MEDIMAIL_WEBMAIL", value_enum, default_value_t = WebmailMode::Recipients, global = true)]
+    pub webmail: WebmailMode,
+
+    /// The support page the notification mails and the help screens link to
+    /// ("Pour obtenir plus d'informations et/ou du support technique"). Default: the help
+    /// screen of this server.
+    #[arg(long, env = "MEDIMAIL_SUPPORT_URL", global = true)]
+    pub support_url: Option<Url>,
+}
+
+/// Who may use the webmail (`MEDIMAIL_WEBMAIL`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum WebmailMode {
+    /// Mailboxes that have received an envelope: read, reply, forward.
+    #[default]
+    Recipients,
+    /// Every mailbox with an account: send new messages too.
+    All,
+    /// No webmail.
+    Off,
 }
 
 /// Microsoft's CDN copy of office.js, the one the Office documentation requires.
@@ -239,6 +264,14 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// The support link of the mails and help screens.
+    pub fn support_link(&self) -> String {
+        match &self.support_url {
+            Some(url) => url.to_string(),
+            None => format!("{}/#/aide", self.origin()),
+        }
+    }
+
     /// The database URL in effect: the configured one, or the SQLite file in the data folder.
     pub fn database_url(&self) -> String {
         match &self.database_url {

@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::health::router())
         .merge(crate::openapi::router())
         .merge(crate::auth::routes::router())
+        .merge(crate::auth::webmail_routes::router())
         .merge(crate::account::routes::router())
         .merge(crate::envelope::routes::router())
         .merge(crate::directory::routes::router());

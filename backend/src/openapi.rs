@@ -34,6 +34,9 @@ use crate::error::{AppError, Refusal};
 pub const OFFICE_TOKEN: &str = "office_token";
 /// The security scheme of the Medimail session (`X-Medimail-Session`).
 pub const SESSION: &str = "medimail_session";
+/// The security scheme of the webmail session (the `__Host-medimail-session` cookie; every
+/// state-changing request also carries `X-Medimail-Csrf`).
+pub const WEBMAIL_SESSION: &str = "webmail_session";
 
 /// The document every feature's registrations are added to: title, version, the two
 /// security schemes and the error body's schema.
@@ -72,6 +75,16 @@ pub fn base() -> OpenApi {
             SESSION_HEADER,
             "The Medimail session token that `POST /api/auth/session` answers (code and \
              passphrase), sent with the Office token: 30 minutes idle, 12 hours in all.",
+        ))),
+    );
+    components.add_security_scheme(
+        WEBMAIL_SESSION,
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            medimail_api::SESSION_COOKIE,
+            "The webmail session that `POST /api/webmail/session` sets (HttpOnly, Secure, \
+             SameSite=Strict): 30 minutes idle, 12 hours in all. Every state-changing \
+             request carries the session's CSRF token as `X-Medimail-Csrf`. It stands in \
+             for both the Office token and `X-Medimail-Session` on every signed-in call.",
         ))),
     );
     components

@@ -36,6 +36,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// The bound on concurrent argon2 work.
     pub hashing: crate::auth::passphrase::Hashing,
+    /// The webmail's code requests, done after their answer (and counted).
+    pub code_requests: crate::auth::webmail::CodeRequests,
 }
 
 /// The parts of the state that come from key material and the outside world.
@@ -122,6 +124,7 @@ impl AppState {
             dev_identity: services.dev_identity.map(Arc::new),
             blobs: services.blobs,
             hashing: crate::auth::passphrase::Hashing::for_this_machine(),
+            code_requests: Default::default(),
         }
     }
 
@@ -151,6 +154,8 @@ impl FromRef<AppState> for crate::auth::session::Gate {
             db: state.db.clone(),
             office: state.office.clone(),
             clock: state.clock.clone(),
+            keys: state.keys.clone(),
+            webmail: state.config.webmail,
         }
     }
 }

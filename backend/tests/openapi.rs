@@ -202,7 +202,17 @@ async fn each_endpoint_lists_its_refusal_codes_with_their_status() {
     );
     assert_eq!(
         codes(search, "get", "403"),
-        ["directory_mssante_not_enabled"]
+        [
+            "csrf_refused",
+            "directory_mssante_not_enabled",
+            "identification_unfinished",
+            "webmail_off"
+        ]
+    );
+    // The webmail's sign-in says one thing for every failed credential.
+    assert_eq!(
+        codes("/api/webmail/session", "post", "400"),
+        ["authentication_failed", "invalid_request"]
     );
     let unauthorized = codes(search, "get", "401");
     for code in ["token_missing", "token_expired", "session_required"] {
@@ -262,7 +272,13 @@ async fn each_endpoint_lists_its_refusal_codes_with_their_status() {
     );
     assert_eq!(
         codes("/api/envelopes/{reference}", "get", "403"),
-        ["envelope_closed", "envelope_not_open_yet"]
+        [
+            "csrf_refused",
+            "envelope_closed",
+            "envelope_not_open_yet",
+            "identification_unfinished",
+            "webmail_off"
+        ]
     );
     assert_eq!(
         codes("/api/directory/favorites", "post", "409"),

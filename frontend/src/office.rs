@@ -125,6 +125,8 @@ pub struct ComposePrefill {
     pub body_html: String,
     /// "Transférer": the original's attachments, carried over on the server.
     pub forward: Option<Carried>,
+    /// The envelope answered or forwarded (its thread).
+    pub thread: Option<String>,
 }
 
 /// Attachments of an envelope carried into a forward: its reference and, per file, the

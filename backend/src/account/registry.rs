@@ -56,6 +56,10 @@ fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
         liste_rouge: Set(false),
         mssante_enabled: Set(false),
         proven_at: Set(None),
+        conditions_version: Set(None),
+        conditions_accepted_at: Set(None),
+        must_reset: Set(false),
+        received_at: Set(None),
     }
 }
 
@@ -93,13 +97,26 @@ pub async fn for_mailbox<C: ConnectionTrait>(
 }
 
 /// The account that receives mail for `address` (lowercase): the mailbox's account,
-/// created as a placeholder if it has none.
+/// created as a placeholder if it has none, marked as having received an envelope.
 pub async fn for_recipient<C: ConnectionTrait>(
     db: &C,
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<account::Model, sea_orm::DbErr> {
-    for_mailbox(db, &normalize_mailbox(address), now).await
+    let account = for_mailbox(db, &normalize_mailbox(address), now).await?;
+    if account.received_at.is_some() {
+        return Ok(account);
+    }
+    account::Entity::update_many()
+        .col_expr(account::Column::ReceivedAt, Expr::value(Some(now)))
+        .filter(account::Column::Id.eq(&account.id))
+        .filter(account::Column::ReceivedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(account::Model {
+        received_at: Some(now),
+        ..account
+    })
 }
 
 /// The identity's row in `identity_link`, if it has one.

@@ -34,7 +34,7 @@ refusals! {
     put,
     path = paths::ACCOUNT_VISIBILITY,
     tag = "account",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     request_body = DirectoryVisibility,
     responses(
         (status = 200, description = "The stored value.", body = DirectoryVisibility),

@@ -1,6 +1,7 @@
 //! Identity, in two layers: the Office identity token (`office`), then Medimail's own
 //! strong authentication (`otp` codes + `passphrase`, opening a `session`).
 
+pub mod conditions;
 pub mod dev_identity;
 pub mod dialog;
 pub mod entity;
@@ -12,3 +13,5 @@ pub mod refusal;
 pub mod routes;
 pub mod session;
 pub mod strong;
+pub mod webmail;
+pub mod webmail_routes;

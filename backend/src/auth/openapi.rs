@@ -45,16 +45,25 @@ pub fn office_token() -> Vec<AppError> {
     all.into_iter().map(AppError::from).collect()
 }
 
-/// Every refusal of a signed-in call: the Office token's, then 401 `session_*`.
+/// Every refusal of a signed-in call: the Office token's, then 401 `session_*`, and the
+/// webmail cookie's 403s.
 pub fn signed_in() -> Vec<AppError> {
     let mut all = office_token();
     for error in [
         SessionError::Missing,
         SessionError::Invalid,
         SessionError::Expired,
+        SessionError::Csrf,
+        SessionError::Unfinished,
+        SessionError::WebmailOff,
     ] {
         match error {
-            SessionError::Missing | SessionError::Invalid | SessionError::Expired => {}
+            SessionError::Missing
+            | SessionError::Invalid
+            | SessionError::Expired
+            | SessionError::Csrf
+            | SessionError::Unfinished
+            | SessionError::WebmailOff => {}
         }
         all.push(error.into());
     }

@@ -242,7 +242,7 @@ async fn open_session(
     get,
     path = paths::AUTH_SESSION,
     tag = "identity",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     responses((status = 200, description = "The session.", body = SessionInfo), SignedInRefusals),
 )]
 async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
@@ -259,7 +259,7 @@ async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
     delete,
     path = paths::AUTH_SESSION,
     tag = "identity",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     responses((status = 204, description = "Revoked."), SignedInRefusals),
 )]
 async fn sign_out(

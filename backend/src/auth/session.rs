@@ -22,9 +22,19 @@ use crate::account::entity::account;
 use crate::auth::entity::auth_session;
 use crate::auth::office::{OfficeIdentity, OfficeUser, OfficeVerifier};
 use crate::clock::Clock;
+use crate::config::WebmailMode;
 use crate::error::{AppError, Refusal};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+/// The `tenant_id` of sessions and codes of the webmail, whose identity is the mailbox
+/// itself (`subject`).
+pub const WEBMAIL: &str = "webmail";
+/// A session that opens the mailbox…
+pub const FULL: &str = "full";
+/// …and one opened by a code alone, which may only choose the passphrase.
+pub const ENROL: &str = "enrol";
+/// How long an `enrol` session lasts: the time to read the conditions and choose.
+pub const ENROL_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
 
 /// A new token: 32 bytes from the OS CSPRNG, base64url without padding (43 characters).
@@ -40,26 +50,41 @@ pub fn token_hash(token: &str) -> String {
     crate::keys::hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Opens a session for `account_id`; returns the row and the token to give the client.
+/// The CSRF token of the webmail session whose token hashes to `token_hash`: what the
+/// page sends as `X-Medimail-Csrf` (a cross-site page can neither read it nor set the
+/// header).
+pub fn csrf(keys: &crate::keys::Keys, token_hash: &str) -> String {
+    keys.code_mac(format!("medimail-csrf:{token_hash}").as_bytes())
+}
+
+/// Opens a session for `account_id` with `scope` ([`FULL`] or [`ENROL`]); returns the
+/// row and the token to give the client.
 pub async fn open<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
     identity: &OfficeIdentity,
     now: DateTime<Utc>,
     client: Option<String>,
+    scope: &str,
 ) -> Result<(auth_session::Model, String), sea_orm::DbErr> {
     let token = new_token();
+    let lasts = if scope == ENROL {
+        ENROL_TIMEOUT
+    } else {
+        ABSOLUTE_TIMEOUT
+    };
     let row = auth_session::ActiveModel {
         id: Set(uuid::Uuid::new_v4().to_string()),
         account_id: Set(account_id.to_owned()),
         token_hash: Set(token_hash(&token)),
         created_at: Set(now),
         last_seen_at: Set(now),
-        expires_at: Set(now + ABSOLUTE_TIMEOUT),
+        expires_at: Set(now + lasts),
         revoked_at: Set(None),
         client: Set(client),
         tenant_id: Set(identity.tenant_id.clone()),
         subject: Set(identity.object_id.clone()),
+        scope: Set(scope.to_owned()),
     }
     .insert(db)
     .await?;
@@ -74,17 +99,28 @@ pub fn ends_at(row: &auth_session::Model) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
-/// Why a session header was refused.
+/// Why a session (header or webmail cookie) was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionError {
     Missing,
     Invalid,
     Expired,
+    /// A state-changing webmail request without the session's CSRF token.
+    Csrf,
+    /// A webmail session that has not chosen its passphrase or accepted the conditions.
+    Unfinished,
+    /// `MEDIMAIL_WEBMAIL=off`.
+    WebmailOff,
 }
 
 impl Refusal for SessionError {
     fn status(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
+        match self {
+            SessionError::Csrf | SessionError::Unfinished | SessionError::WebmailOff => {
+                StatusCode::FORBIDDEN
+            }
+            _ => StatusCode::UNAUTHORIZED,
+        }
     }
 
     fn code(&self) -> &'static str {
@@ -92,6 +128,9 @@ impl Refusal for SessionError {
             SessionError::Missing => "session_required",
             SessionError::Invalid => "session_invalid",
             SessionError::Expired => "session_expired",
+            SessionError::Csrf => "csrf_refused",
+            SessionError::Unfinished => "identification_unfinished",
+            SessionError::WebmailOff => "webmail_off",
         }
     }
 
@@ -107,6 +146,18 @@ impl Refusal for SessionError {
                 "Votre session Medimail a expiré (30 minutes sans activité ou 12 heures au \
                  total). Identifiez-vous à nouveau."
             }
+            SessionError::Csrf => {
+                "Cette demande ne vient pas de la page Medimail : elle est refusée. Rechargez \
+                 la page, puis réessayez."
+            }
+            SessionError::Unfinished => {
+                "Terminez d'abord votre identification : acceptez les conditions \
+                 d'utilisation et choisissez votre mot de passe."
+            }
+            SessionError::WebmailOff => {
+                "La messagerie Medimail dans le navigateur n'est pas ouverte sur ce serveur : \
+                 utilisez Medimail depuis Outlook."
+            }
         }
         .to_owned()
     }
@@ -118,6 +169,20 @@ pub async fn check<C: ConnectionTrait>(
     identity: &OfficeIdentity,
     token: &str,
     now: DateTime<Utc>,
+) -> Result<Result<(account::Model, auth_session::Model), SessionError>, sea_orm::DbErr> {
+    // Bound to the Office identity that opened it: someone else's token cannot carry it.
+    check_bound(db, token, now, |row| {
+        row.tenant_id == identity.tenant_id && row.subject == identity.object_id
+    })
+    .await
+}
+
+/// Finds and checks the session `token` when `bound` accepts its row, and records its use.
+pub async fn check_bound<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+    bound: impl Fn(&auth_session::Model) -> bool,
 ) -> Result<Result<(account::Model, auth_session::Model), SessionError>, sea_orm::DbErr> {
     if token.is_empty() || token.len() > 128 {
         return Ok(Err(SessionError::Invalid));
@@ -132,8 +197,7 @@ pub async fn check<C: ConnectionTrait>(
     if row.revoked_at.is_some() {
         return Ok(Err(SessionError::Invalid));
     }
-    // Bound to the Office identity that opened it: someone else's token cannot carry it.
-    if row.tenant_id != identity.tenant_id || row.subject != identity.object_id {
+    if !bound(&row) {
         return Ok(Err(SessionError::Invalid));
     }
     let Some(account) = account::Entity::find_by_id(&row.account_id).one(db).await? else {
@@ -175,12 +239,87 @@ pub async fn revoke<C: ConnectionTrait>(
     Ok(r.rows_affected == 1)
 }
 
-/// A caller signed in to Medimail: verified Office token and a live session bound to it.
-/// Every call that touches envelopes or the directory takes this extractor.
+/// How a caller reached Medimail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The pane inside Outlook: Office token and `X-Medimail-Session`.
+    Office,
+    /// The webmail: the session cookie (and the CSRF header on every change).
+    Webmail,
+}
+
+/// A caller signed in to Medimail: verified Office token and a live session bound to it,
+/// or a webmail session cookie (whose identity is the mailbox). Every call that touches
+/// envelopes or the directory takes this extractor.
 pub struct SignedIn {
     pub identity: OfficeIdentity,
     pub account: account::Model,
     pub session: auth_session::Model,
+    pub via: Via,
+    /// `MEDIMAIL_WEBMAIL` (what a webmail session may do).
+    pub webmail: WebmailMode,
+}
+
+/// The webmail session cookie's value, if the request carries one.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    let prefix = format!("{}=", medimail_api::SESSION_COOKIE);
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .find_map(|pair| pair.strip_prefix(prefix.as_str()))
+        .map(str::to_owned)
+}
+
+/// A webmail session from the cookie, any scope. State-changing methods must carry its
+/// CSRF token. Returns the account, the session and the token's hash.
+pub async fn webmail_session(
+    gate: &Gate,
+    parts: &Parts,
+) -> Result<(account::Model, auth_session::Model), AppError> {
+    if gate.webmail == WebmailMode::Off {
+        return Err(SessionError::WebmailOff.into());
+    }
+    let token = session_cookie(parts).ok_or(SessionError::Missing)?;
+    let (account, session) = check_bound(&gate.db, &token, gate.clock.now(), |row| {
+        row.tenant_id == WEBMAIL
+    })
+    .await??;
+    let safe = matches!(
+        parts.method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if !safe {
+        let sent = parts
+            .headers
+            .get(medimail_api::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !crate::keys::secrets_equal(sent, &csrf(&gate.keys, &session.token_hash)) {
+            return Err(SessionError::Csrf.into());
+        }
+    }
+    Ok((account, session))
+}
+
+/// The identity a webmail session stands for: the mailbox itself.
+pub fn webmail_identity(account: &account::Model, session: &auth_session::Model) -> OfficeIdentity {
+    OfficeIdentity {
+        tenant_id: WEBMAIL.to_owned(),
+        object_id: session.subject.clone(),
+        name: account.display_name.clone(),
+        mailbox: account.mailbox.clone(),
+    }
+}
+
+/// True when the webmail session may open the mailbox: a passphrase chosen in it (or
+/// proven with it) and the conditions of use in force accepted.
+pub fn webmail_open(account: &account::Model, session: &auth_session::Model) -> bool {
+    session.scope == FULL
+        && account.conditions_version.as_deref() == Some(crate::auth::conditions::VERSION)
 }
 
 /// The `X-Medimail-Session` header value, if present and readable.
@@ -200,6 +339,9 @@ pub struct Gate {
     pub db: DatabaseConnection,
     pub office: Arc<OfficeVerifier>,
     pub clock: Clock,
+    /// The CSRF tokens of webmail sessions derive from the server keys.
+    pub keys: Arc<crate::keys::Keys>,
+    pub webmail: WebmailMode,
 }
 
 impl<S> FromRequestParts<S> for SignedIn
@@ -211,6 +353,23 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let gate = Gate::from_ref(state);
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+            && session_cookie(parts).is_some()
+        {
+            let (account, session) = webmail_session(&gate, parts).await?;
+            if !webmail_open(&account, &session) {
+                return Err(SessionError::Unfinished.into());
+            }
+            return Ok(SignedIn {
+                identity: webmail_identity(&account, &session),
+                account,
+                session,
+                via: Via::Webmail,
+                webmail: gate.webmail,
+            });
+        }
         let OfficeUser(identity) = OfficeUser::verify(&gate.office, parts).await?;
         let token = session_header(parts).ok_or(SessionError::Missing)?;
         let (account, session) = check(&gate.db, &identity, token, gate.clock.now()).await??;
@@ -218,6 +377,8 @@ where
             identity,
             account,
             session,
+            via: Via::Office,
+            webmail: gate.webmail,
         })
     }
 }

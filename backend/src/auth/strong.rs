@@ -58,7 +58,7 @@ fn event(
 }
 
 /// Records an event on its own (a refusal: nothing else is written with it).
-async fn audit_alone(
+pub(crate) async fn audit_alone(
     ctx: &Authenticator<'_>,
     actor: &str,
     identity: &OfficeIdentity,
@@ -72,7 +72,7 @@ async fn audit_alone(
 }
 
 /// Records an event in the transaction of the action it describes.
-async fn audit_in<C: ConnectionTrait>(
+pub(crate) async fn audit_in<C: ConnectionTrait>(
     txn: &C,
     ctx: &Authenticator<'_>,
     actor: &str,
@@ -86,14 +86,17 @@ async fn audit_in<C: ConnectionTrait>(
     Ok(())
 }
 
-fn check_not_locked(account: &account::Model, now: DateTime<Utc>) -> Result<(), AppError> {
+pub(crate) fn check_not_locked(
+    account: &account::Model,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
     match account.locked_until {
         Some(until) if until > now => Err(locked_error(until, now)),
         _ => Ok(()),
     }
 }
 
-fn busy() -> AppError {
+pub(crate) fn busy() -> AppError {
     AuthRefusal::Busy.into()
 }
 
@@ -152,7 +155,14 @@ pub async fn choose_passphrase(
     chosen: medimail_api::ChoosePassphrase,
 ) -> Result<(), AppError> {
     let standing = Standing::of(ctx.db, identity).await?;
-    if standing.linked.is_some() || standing.chosen_passphrase().is_some() {
+    // A linked account keeps its passphrase, unless an operator reset it
+    // (`medimail account reset`).
+    if standing
+        .linked
+        .as_ref()
+        .is_some_and(|a| a.passphrase_hash.is_some())
+        || standing.chosen_passphrase().is_some()
+    {
         return Err(AuthRefusal::PassphraseAlreadySet.into());
     }
     let Some(mailbox) = standing.claimed.clone() else {
@@ -239,7 +249,21 @@ pub async fn request_code(
     if account.passphrase_hash.is_none() && standing.chosen_passphrase().is_none() {
         return Err(AuthRefusal::PassphraseRequired.into());
     }
+    send_code(ctx, &account, &mailbox, identity, &client).await
+}
 
+/// Mails a code to `mailbox` for `account`, asked by `identity`: at most 10 an hour and
+/// one a minute (claimed atomically), the code, its mail and its audit event in one
+/// transaction.
+pub(crate) async fn send_code(
+    ctx: &Authenticator<'_>,
+    account: &account::Model,
+    mailbox: &str,
+    identity: &OfficeIdentity,
+    client: &Option<String>,
+) -> Result<CodeRequested, AppError> {
+    let now = ctx.now;
+    let (mailbox, client) = (mailbox.to_owned(), client.clone());
     // At most 10 per hour…
     let (last_hour, oldest) =
         otp::requested_since(ctx.db, &account.id, now - Duration::hours(1)).await?;
@@ -315,7 +339,7 @@ pub async fn request_code(
 /// most [`MAX_CONSECUTIVE_FAILURES`] checks are ever in flight or failed in a row
 /// before the lock, whatever the concurrency. False when the budget is spent or the
 /// account is locked.
-async fn claim_account_try(
+pub(crate) async fn claim_account_try(
     ctx: &Authenticator<'_>,
     account_id: &str,
 ) -> Result<bool, sea_orm::DbErr> {
@@ -337,7 +361,7 @@ async fn claim_account_try(
 }
 
 /// Gives back an account try claimed but never checked.
-async fn release_account_try(
+pub(crate) async fn release_account_try(
     ctx: &Authenticator<'_>,
     account_id: &str,
 ) -> Result<(), sea_orm::DbErr> {
@@ -474,6 +498,7 @@ pub async fn open_session(
     if account.passphrase_hash.is_none() {
         account::Entity::update_many()
             .col_expr(account::Column::PassphraseHash, Expr::value(Some(phc)))
+            .col_expr(account::Column::MustReset, Expr::value(false))
             .filter(account::Column::Id.eq(&account.id))
             .filter(account::Column::PassphraseHash.is_null())
             .exec(&txn)
@@ -515,7 +540,15 @@ pub async fn open_session(
         )
         .await?;
     }
-    let (row, token) = session::open(&txn, &account.id, identity, now, client.clone()).await?;
+    let (row, token) = session::open(
+        &txn,
+        &account.id,
+        identity,
+        now,
+        client.clone(),
+        session::FULL,
+    )
+    .await?;
     audit_in(
         &txn,
         ctx,
@@ -539,7 +572,7 @@ pub async fn open_session(
 /// A checked try failed (the code, the passphrase or both: the answer does not say
 /// which). The account's claimed failure stands; at the 10th the account locks, and at
 /// the code's 5th try the code ends.
-async fn failed(
+pub(crate) async fn failed(
     ctx: &Authenticator<'_>,
     identity: &OfficeIdentity,
     client: &Option<String>,

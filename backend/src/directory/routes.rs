@@ -105,7 +105,7 @@ fn criteria(q: DirectorySearchQuery) -> Result<Criteria, AppError> {
     get,
     path = paths::DIRECTORY_SEARCH,
     tag = "directory",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(DirectorySearchQuery),
     responses(
         (status = 200, description = "The contacts found, or the favorites.", body = DirectoryResults),
@@ -166,7 +166,7 @@ async fn search_route(
     get,
     path = paths::DIRECTORY_FAVORITES,
     tag = "directory",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(FavoritesQuery),
     responses(
         (status = 200, description = "The favorites (`favorites_only`).", body = DirectoryResults),
@@ -196,7 +196,7 @@ async fn list_favorites(
     post,
     path = paths::DIRECTORY_FAVORITES,
     tag = "directory",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     request_body = FavoriteRequest,
     responses(
         (status = 201, description = "Starred: the contact's details as the directory has them.", body = DirectoryContact),
@@ -228,7 +228,7 @@ async fn add_favorite(
     delete,
     path = "/api/directory/favorites/{annuaire}/{address}",
     tag = "directory",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(
         ("annuaire" = String, Path, description = "`medimail` or `mssante`."),
         ("address" = String, Path, description = "The contact's address (percent-encoded)."),

@@ -7,6 +7,7 @@ pub mod entity;
 pub mod folders;
 pub mod read;
 pub mod refusal;
+pub mod report;
 pub mod retention;
 pub mod routes;
 pub mod rules;

@@ -27,6 +27,11 @@ pub enum EnvelopeRefusal {
     ForwardAttachmentUnknown,
     /// No text and no file: the recipient would get an empty envelope.
     BodyMissing,
+    /// Webmail with `MEDIMAIL_WEBMAIL=recipients`: only a reply to, or a forward of, an
+    /// envelope of the sender's threads.
+    ReplyOnly,
+    /// The report link's token is not one the server gave (or the envelope is gone).
+    ReportUnknown,
 }
 
 impl Refusal for EnvelopeRefusal {
@@ -35,8 +40,11 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::FolderUnknown | EnvelopeRefusal::UploadInterrupted => {
                 StatusCode::BAD_REQUEST
             }
+            EnvelopeRefusal::ReportUnknown => StatusCode::NOT_FOUND,
             EnvelopeRefusal::NotDeleted => StatusCode::CONFLICT,
-            EnvelopeRefusal::NotOpenYet(_) | EnvelopeRefusal::Closed(_) => StatusCode::FORBIDDEN,
+            EnvelopeRefusal::NotOpenYet(_)
+            | EnvelopeRefusal::Closed(_)
+            | EnvelopeRefusal::ReplyOnly => StatusCode::FORBIDDEN,
             EnvelopeRefusal::BodyTooLarge
             | EnvelopeRefusal::OpeningUnreadable
             | EnvelopeRefusal::ForwardAttachmentUnknown
@@ -55,6 +63,8 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::OpeningUnreadable => "opening_window_invalid",
             EnvelopeRefusal::ForwardAttachmentUnknown => "forward_attachment_unknown",
             EnvelopeRefusal::BodyMissing => "body_missing",
+            EnvelopeRefusal::ReplyOnly => "webmail_reply_only",
+            EnvelopeRefusal::ReportUnknown => "report_unknown",
         }
     }
 
@@ -88,6 +98,15 @@ impl Refusal for EnvelopeRefusal {
                 .to_owned(),
             EnvelopeRefusal::BodyMissing => "Votre message est vide : écrivez un texte ou \
                  joignez un fichier avant de cliquer sur « Envoyer »."
+                .to_owned(),
+            EnvelopeRefusal::ReplyOnly => "Depuis votre navigateur, vous pouvez répondre aux \
+                 enveloppes reçues et les transférer (« Répondre », « Répondre à tous », \
+                 « Transférer »). Pour écrire un nouveau message, utilisez Medimail depuis \
+                 Outlook ou demandez l'accès à votre responsable Medimail."
+                .to_owned(),
+            EnvelopeRefusal::ReportUnknown => "Ce lien de signalement n'est pas valable, ou \
+                 l'enveloppe n'est plus conservée. Copiez le lien complet depuis le mail de \
+                 notification."
                 .to_owned(),
         }
     }

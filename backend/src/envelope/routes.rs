@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::{DateTime, Months, Utc};
 use medimail_api::{
-    EnvelopeDraft, EnvelopeList, EnvelopeListQuery, EnvelopeSealed, EnvelopeView, limits, paths,
+    EnvelopeDraft, EnvelopeList, EnvelopeListQuery, EnvelopeSealed, EnvelopeView,
+    WrongRecipientReport, WrongRecipientReported, limits, paths,
 };
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -24,10 +25,10 @@ use super::rules;
 use super::seal;
 use super::stores::Stores;
 use crate::auth::openapi::signed_in;
-use crate::auth::session::{Gate, SignedIn};
+use crate::auth::session::{Gate, SignedIn, Via};
 use crate::client::ClientAddress;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, WebmailMode};
 use crate::error::{AppError, RequestRefusal};
 use crate::keys::Keys;
 use crate::mail::Mailer;
@@ -52,6 +53,7 @@ where
         .routes(routes!(download))
         .routes(routes!(move_to_deleted))
         .routes(routes!(restore))
+        .routes(routes!(report_wrong_recipient))
 }
 
 /// A date for the examples of the opening window's refusals.
@@ -99,9 +101,11 @@ refusals! {
         EnvelopeRefusal::OpeningUnreadable,
         EnvelopeRefusal::ForwardAttachmentUnknown,
         EnvelopeRefusal::BodyMissing,
+        EnvelopeRefusal::ReplyOnly,
         draft_refusals(),
         AppError::NotFound,
     ];
+    ReportRefusals = [RequestRefusal::Unreadable, EnvelopeRefusal::ReportUnknown];
     OpenRefusals = [
         signed_in(),
         AppError::NotFound,
@@ -144,6 +148,36 @@ impl Envelopes {
     }
 }
 
+/// "Signaler": the notification's recipient says it was not for them (no sign-in: the
+/// token of the link proves the mail). The sender is told by mail; the envelope shows
+/// the event. Once per recipient.
+#[utoipa::path(
+    post,
+    path = paths::WRONG_RECIPIENT,
+    tag = "envelopes",
+    request_body = WrongRecipientReport,
+    responses(
+        (status = 200, description = "Recorded.", body = WrongRecipientReported),
+        ReportRefusals,
+    ),
+)]
+async fn report_wrong_recipient(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<Keys>>,
+    State(mailer): State<Arc<Mailer>>,
+    State(clock): State<Clock>,
+    ClientAddress(client): ClientAddress,
+    Json(request): Json<WrongRecipientReport>,
+) -> Result<Json<WrongRecipientReported>, AppError> {
+    let reported = super::report::report(&db, &keys, &request.token, client, clock.now())
+        .await?
+        .ok_or(EnvelopeRefusal::ReportUnknown)?;
+    if reported.first {
+        mailer.wake();
+    }
+    Ok(Json(reported))
+}
+
 /// "Envoyer": seals and sends an envelope.
 ///
 /// Multipart: the part `envelope` first, then up to 5 parts `attachment`. The files are
@@ -152,7 +186,7 @@ impl Envelopes {
     post,
     path = paths::ENVELOPES,
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     request_body(
         content = SendForm,
         content_type = "multipart/form-data",
@@ -171,12 +205,20 @@ async fn send(
     ClientAddress(client): ClientAddress,
     Multipart(mut multipart): Multipart,
 ) -> Result<(StatusCode, Json<EnvelopeSealed>), AppError> {
+    let origin = config.origin();
+    let support = config.support_link();
+    let notices = seal::Notices {
+        origin: &origin,
+        support: &support,
+    };
+    let replies_only = signed_in.via == Via::Webmail && signed_in.webmail != WebmailMode::All;
     let sealed = seal::send(
         envelopes.stores(),
         &signed_in.account,
         client,
         &mut multipart,
-        &config.origin(),
+        &notices,
+        replies_only,
         envelopes.clock.now(),
     )
     .await?;
@@ -191,7 +233,7 @@ async fn send(
     get,
     path = paths::ENVELOPES,
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(EnvelopeListQuery),
     responses(
         (status = 200, description = "The page.", body = EnvelopeList),
@@ -214,7 +256,7 @@ async fn list(
     get,
     path = "/api/envelopes/{reference}",
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(("reference" = String, Path, description = "The envelope's reference.")),
     responses(
         (status = 200, description = "The envelope.", body = EnvelopeView),
@@ -247,7 +289,7 @@ async fn open(
     get,
     path = "/api/envelopes/{reference}/attachments/{id}",
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(
         ("reference" = String, Path, description = "The envelope's reference."),
         ("id" = String, Path, description = "The attachment's id (`attachments[].id`)."),
@@ -308,7 +350,7 @@ async fn download(
     post,
     path = "/api/envelopes/{reference}/delete",
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(("reference" = String, Path, description = "The envelope's reference.")),
     responses((status = 204, description = "In \"Messages supprimés\"."), MoveRefusals),
 )]
@@ -335,7 +377,7 @@ async fn move_to_deleted(
     post,
     path = "/api/envelopes/{reference}/restore",
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(("reference" = String, Path, description = "The envelope's reference.")),
     responses((status = 204, description = "Back in its folder."), MoveRefusals),
 )]
@@ -362,7 +404,7 @@ async fn restore(
     delete,
     path = "/api/envelopes/{reference}",
     tag = "envelopes",
-    security(("office_token" = [], "medimail_session" = [])),
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
     params(("reference" = String, Path, description = "The envelope's reference.")),
     responses((status = 204, description = "Gone for the caller."), RemoveRefusals),
 )]

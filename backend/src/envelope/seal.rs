@@ -7,7 +7,7 @@
 use axum::extract::Multipart;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use medimail_api::{EnvelopeSealed, EventKind, ForwardedFiles, paths};
+use medimail_api::{EnvelopeSealed, EventKind, ForwardedFiles};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::refusal::EnvelopeRefusal;
@@ -22,16 +22,29 @@ use crate::error::AppError;
 /// A sender's "Envoyer": the multipart request read, checked, encrypted and sealed.
 /// `origin` is the public origin the notification links point to. Returns the sealed
 /// envelope; the caller wakes the mailer (notifications are queued).
+/// `replies_only`: the sender may only answer or forward an envelope of its threads
+/// (the webmail with `MEDIMAIL_WEBMAIL=recipients`).
 pub async fn send(
     stores: Stores<'_>,
     sender: &account::Model,
     client: Option<String>,
     multipart: &mut Multipart,
-    origin: &str,
+    notices: &Notices<'_>,
+    replies_only: bool,
     now: DateTime<Utc>,
 ) -> Result<EnvelopeSealed, AppError> {
     // 1. The draft, checked before any file is read.
     let draft = upload::read_draft(multipart).await?;
+    if replies_only {
+        let thread = draft
+            .in_reply_to
+            .as_deref()
+            .or(draft.forward.as_ref().map(|f| f.reference.as_str()));
+        let Some(reference) = thread else {
+            return Err(EnvelopeRefusal::ReplyOnly.into());
+        };
+        super::read::readable(stores.db, sender, reference, now).await?;
+    }
     let recipients = rules::recipients(&draft.to, &draft.cc)?;
     let subject = rules::subject(&draft.subject)?;
     let body = rules::body(&draft.body_html)?;
@@ -96,7 +109,7 @@ pub async fn send(
         sender,
         &key,
         &letter,
-        origin,
+        notices,
         client.as_deref(),
         now,
     )
@@ -173,15 +186,55 @@ async fn forwarded_files(
     Ok((original, chosen))
 }
 
-/// The notification mail of one recipient (manual part 3 §2.1.1). Never the body or
-/// the files: only who sent it, its title and the link.
-pub fn notification_mail(
-    to: &str,
-    sender: &str,
-    subject: &str,
-    origin: &str,
-    reference: &str,
-) -> crate::mail::OutgoingMail {
+/// What every notification mail links to: the public origin (the envelope, the report of
+/// a wrong recipient) and the support page (`MEDIMAIL_SUPPORT_URL`).
+pub struct Notices<'a> {
+    pub origin: &'a str,
+    pub support: &'a str,
+}
+
+/// One recipient's notification.
+pub struct Notification<'a> {
+    pub to: &'a str,
+    /// The sender as the manual shows it: "NOM Prénom (MEDIMAIL)".
+    pub sender: &'a str,
+    pub subject: &'a str,
+    pub reference: &'a str,
+    /// The token of "Si vous n'êtes pas le bon destinataire… signalez-le".
+    pub report: &'a str,
+}
+
+/// The sender as the notification names it (manual part 1 §2): the family name (the
+/// words in capitals) first, then the given name, then "(MEDIMAIL)"; the address when
+/// there is no name.
+pub fn sender_label(name: Option<&str>, mailbox: &str) -> String {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return format!("{mailbox} (MEDIMAIL)");
+    };
+    let is_family =
+        |w: &&str| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let family: Vec<&str> = words.iter().copied().filter(is_family).collect();
+    let given: Vec<&str> = words.iter().copied().filter(|w| !is_family(w)).collect();
+    let ordered = if family.is_empty() || given.is_empty() {
+        words.join(" ")
+    } else {
+        format!("{} {}", family.join(" "), given.join(" "))
+    };
+    format!("{ordered} (MEDIMAIL)")
+}
+
+/// The notification mail of one recipient (manual part 1 §2 and part 3 §2.1.1). Never
+/// the body or the files: only who sent it, its title and the link.
+pub fn notification_mail(n: &Notification<'_>, notices: &Notices<'_>) -> crate::mail::OutgoingMail {
+    let Notification {
+        to,
+        sender,
+        subject,
+        reference,
+        report,
+    } = *n;
+    let Notices { origin, support } = *notices;
     crate::mail::OutgoingMail {
         to: to.to_owned(),
         subject: format!("[MEDIMAIL : Reception] {subject}"),
@@ -197,11 +250,18 @@ pub fn notification_mail(
              suivant ou le copier pour le coller dans la barre d'adresse de votre navigateur \
              Internet :\r\n\
              \r\n\
-             {origin}{}#/inbox/open/{reference}\r\n\
+             {origin}/#/inbox/open/{reference}\r\n\
              \r\n\
              Cordialement,\r\n\
-             L'équipe Medimail\r\n",
-            paths::TASKPANE
+             Le service Medimail\r\n\
+             \r\n\
+             --\r\n\
+             Ceci est un email automatique, merci de ne pas y répondre.\r\n\
+             Medimail est une Messagerie Sécurisée de Santé compatible avec le système \
+             MSSanté.\r\n\
+             Si vous n'êtes pas le bon destinataire de ce Medimail, merci de le signaler sur \
+             ce lien : {origin}/#/signaler/{report}\r\n\
+             Pour obtenir plus d'informations et/ou du support technique : {support}\r\n"
         ),
     }
 }
@@ -214,7 +274,7 @@ pub async fn seal(
     sender_account: &account::Model,
     key: &DataKey,
     letter: &Letter<'_>,
-    origin: &str,
+    notices: &Notices<'_>,
     client: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(envelope::Model, usize), AppError> {
@@ -229,6 +289,7 @@ pub async fn seal(
     let id = uuid::Uuid::new_v4().to_string();
     let reference = new_reference();
     let sender = sender_account.mailbox.clone().unwrap_or_default();
+    let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);
     let txn = crate::db::begin_write(stores.db).await?;
     let envelope = envelope::ActiveModel {
         id: Set(id.clone()),
@@ -254,8 +315,9 @@ pub async fn seal(
     for (kind, list) in [("to", &recipients.to), ("cc", &recipients.cc)] {
         for address in list.iter() {
             let account = crate::account::registry::for_recipient(&txn, address, now).await?;
+            let recipient_id = uuid::Uuid::new_v4().to_string();
             envelope_recipient::ActiveModel {
-                id: Set(uuid::Uuid::new_v4().to_string()),
+                id: Set(recipient_id.clone()),
                 envelope_id: Set(id.clone()),
                 account_id: Set(account.id.clone()),
                 address: Set(address.clone()),
@@ -268,7 +330,15 @@ pub async fn seal(
             }
             .insert(&txn)
             .await?;
-            let mail = notification_mail(address, &sender, subject, origin, &reference);
+            let report = super::report::token(stores.keys, &recipient_id);
+            let notification = Notification {
+                to: address,
+                sender: &sender_label,
+                subject,
+                reference: &reference,
+                report: &report,
+            };
+            let mail = notification_mail(&notification, notices);
             crate::mail::enqueue(
                 &txn,
                 stores.keys,
@@ -336,20 +406,52 @@ mod tests {
     }
 
     #[test]
-    fn the_notification_names_sender_and_title_and_links_the_reference_only() {
-        let m = notification_mail(
-            "a@b.fr",
-            "s@chu.fr",
-            "Compte rendu M. BLANC",
-            "https://medimail.chu.fr",
-            "REF123",
-        );
+    fn the_notification_is_the_manual_s_with_its_footer_and_links_the_reference_only() {
+        let n = Notification {
+            to: "a@b.fr",
+            sender: &sender_label(Some("Mickaël POLLET"), "m.pollet@chu.fr"),
+            subject: "Compte rendu M. BLANC",
+            reference: "REF123",
+            report: "TOKEN",
+        };
+        let notices = Notices {
+            origin: "https://medimail.chu.fr",
+            support: "https://support.chu.fr/medimail",
+        };
+        let m = notification_mail(&n, &notices);
         assert_eq!(m.subject, "[MEDIMAIL : Reception] Compte rendu M. BLANC");
-        assert!(m.text.contains("Expéditeur : s@chu.fr"));
+        assert!(m.text.contains("Expéditeur : POLLET Mickaël (MEDIMAIL)"));
         assert!(m.text.contains("Titre : Compte rendu M. BLANC"));
         assert!(
             m.text
-                .contains("https://medimail.chu.fr/taskpane.html#/inbox/open/REF123")
+                .contains("https://medimail.chu.fr/#/inbox/open/REF123")
         );
+        assert!(m.text.contains("Le service Medimail"));
+        assert!(
+            m.text
+                .contains("Ceci est un email automatique, merci de ne pas y répondre.")
+        );
+        assert!(m.text.contains("https://medimail.chu.fr/#/signaler/TOKEN"));
+        assert!(
+            m.text
+                .contains("support technique : https://support.chu.fr/medimail")
+        );
+    }
+
+    #[test]
+    fn the_sender_is_named_family_name_first() {
+        assert_eq!(
+            sender_label(Some("Marie CURIE"), "x@y.fr"),
+            "CURIE Marie (MEDIMAIL)"
+        );
+        assert_eq!(
+            sender_label(Some("CURIE Marie"), "x@y.fr"),
+            "CURIE Marie (MEDIMAIL)"
+        );
+        assert_eq!(
+            sender_label(Some("Marie Curie"), "x@y.fr"),
+            "Marie Curie (MEDIMAIL)"
+        );
+        assert_eq!(sender_label(None, "x@y.fr"), "x@y.fr (MEDIMAIL)");
     }
 }

@@ -243,6 +243,45 @@ pub fn one_time_code_mail(to: &str, code: &str) -> OutgoingMail {
     }
 }
 
+/// Told to a mailbox whose account is locked when a code is asked for it from the
+/// webmail (the page itself never says whether an address has an account).
+pub fn account_locked_mail(to: &str, until: &str) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_owned(),
+        subject: "Votre compte Medimail est bloqué".to_owned(),
+        text: format!(
+            "Bonjour,\r\n\
+             \r\n\
+             un code d'accès Medimail a été demandé pour votre adresse, mais votre compte est \
+             bloqué après 10 échecs d'authentification consécutifs.\r\n\
+             Vous pourrez vous identifier à nouveau à partir de {until}.\r\n\
+             \r\n\
+             Si ces tentatives ne viennent pas de vous, prévenez votre responsable Medimail.\r\n\
+             \r\n\
+             L'équipe Medimail\r\n"
+        ),
+    }
+}
+
+/// Told to the mailbox when its passphrase changes (reset, forgotten or changed).
+pub fn passphrase_changed_mail(to: &str, when: &str, support: &str) -> OutgoingMail {
+    OutgoingMail {
+        to: to.to_owned(),
+        subject: "Votre mot de passe Medimail a été modifié".to_owned(),
+        text: format!(
+            "Bonjour,\r\n\
+             \r\n\
+             le mot de passe de votre compte Medimail a été modifié le {when}. Toutes vos \
+             sessions ouvertes ont été fermées.\r\n\
+             \r\n\
+             Si vous n'êtes pas à l'origine de ce changement, prévenez immédiatement votre \
+             responsable Medimail ou le support : {support}\r\n\
+             \r\n\
+             L'équipe Medimail\r\n"
+        ),
+    }
+}
+
 /// Writes `mail` to the outbox (inside the caller's transaction). Call
 /// [`Mailer::wake`] once committed.
 pub async fn enqueue<C: ConnectionTrait>(

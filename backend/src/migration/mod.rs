@@ -13,6 +13,7 @@ mod m20261127_000007_directory_search;
 mod m20261127_000008_directory_key_without_rowid;
 mod m20261201_000009_accounts_are_mailboxes;
 mod m20261201_000010_audit_head;
+mod m20261201_000011_webmail;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_directory_key_without_rowid::Migration),
             Box::new(m20261201_000009_accounts_are_mailboxes::Migration),
             Box::new(m20261201_000010_audit_head::Migration),
+            Box::new(m20261201_000011_webmail::Migration),
         ]
     }
 }

@@ -138,6 +138,7 @@ pub fn Lecture(
             subject: lecture::answer_subject(kind, &v.subject),
             body_html: lecture::quoted_original(&v, &safe(&v.body_html)),
             forward,
+            thread: Some(v.reference.clone()),
         });
     };
 

@@ -83,6 +83,7 @@ pub fn Compose(
     let listed = RwSignal::new(Vec::<(String, u64)>::new());
     // "Transférer": the original's files, carried over by the server (id, name, size).
     let carried_from = prefill.forward.as_ref().map(|c| c.reference.clone());
+    let thread = prefill.thread.clone();
     let carried = RwSignal::new(
         prefill
             .forward
@@ -267,6 +268,7 @@ pub fn Compose(
                         .map(|(id, _, _)| id)
                         .collect(),
                 }),
+            in_reply_to: thread.clone(),
         };
         let chosen = files.get_value();
         let auth = expect_context::<Auth>();

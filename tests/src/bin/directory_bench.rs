@@ -294,6 +294,10 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             mssante_enabled: Set(false),
             search_name: Set(None),
             proven_at: Set(Some(chrono::Utc::now())),
+            conditions_version: Set(None),
+            conditions_accepted_at: Set(None),
+            must_reset: Set(false),
+            received_at: Set(None),
         });
     }
     let count = accounts.len();

@@ -32,6 +32,14 @@ pub struct Model {
     /// When a code mailed to this mailbox was first proven (`None`: a placeholder that
     /// only receives envelopes).
     pub proven_at: Option<ChronoDateTimeUtc>,
+    /// The version of the conditions of use accepted (webmail), and when.
+    pub conditions_version: Option<String>,
+    pub conditions_accepted_at: Option<ChronoDateTimeUtc>,
+    /// Set by `medimail account reset`: the passphrase must be chosen again (webmail
+    /// "J'ai oublié mon mot de passe") before signing in.
+    pub must_reset: bool,
+    /// When this mailbox first received an envelope (`MEDIMAIL_WEBMAIL=recipients`).
+    pub received_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

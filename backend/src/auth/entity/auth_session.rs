@@ -22,6 +22,9 @@ pub struct Model {
     /// The identity that opened it: no other identity's token can carry it.
     pub tenant_id: String,
     pub subject: String,
+    /// `full`, or `enrol`: opened by a code alone (webmail first visit or forgotten
+    /// passphrase), it may only choose the passphrase.
+    pub scope: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
