@@ -80,8 +80,10 @@ if [ "$WITH_TEST" = 1 ]; then
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v xmllint >/dev/null || missing+=(libxml2-utils)
+  # pdftotext: the webmail's print view is checked in Chromium's print-to-PDF.
+  command -v pdftotext >/dev/null || missing+=(poppler-utils)
   if [ ${#missing[@]} -eq 0 ]; then
-    say "chromium, chromedriver, xmllint: present"
+    say "chromium, chromedriver, xmllint, pdftotext: present"
   else
     say "installing from Debian: ${missing[*]}"
     SUDO=""

@@ -8,7 +8,9 @@
 use gloo_net::http::{Method, Request, RequestBuilder};
 use medimail_api::{
     ChoosePassphrase, CodeRequested, DevIdentityRequest, DevIdentityToken, ErrorBody, Me,
-    OpenSession, SessionInfo, paths,
+    OpenSession, SessionInfo, WebmailAcceptConditions, WebmailChangePassphrase, WebmailCodeRequest,
+    WebmailCodeSent, WebmailConditions, WebmailPassphrase, WebmailSession, WebmailSignIn,
+    WrongRecipientReport, WrongRecipientReported, paths,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -27,22 +29,45 @@ pub fn network_error() -> ApiError {
     )
 }
 
-/// The credentials of the current user.
+/// The credentials of the current user: in Outlook, the Office token and the Medimail
+/// session; in the webmail, the CSRF token of the session whose cookie the browser
+/// sends by itself (`office_token` empty).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Credentials {
     pub office_token: String,
     pub session: Option<String>,
+    pub csrf: Option<String>,
 }
 
 impl Credentials {
+    /// The webmail's: the cookie and its CSRF token.
+    pub fn webmail(csrf: String) -> Self {
+        Self {
+            csrf: Some(csrf),
+            ..Self::default()
+        }
+    }
+
+    pub fn is_webmail(&self) -> bool {
+        self.office_token.is_empty()
+    }
+
     /// The headers that carry them: the Office token as a bearer token and, once signed
-    /// in, the Medimail session.
+    /// in, the Medimail session; or the webmail's CSRF token.
     fn headers(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
-        std::iter::once(("Authorization", format!("Bearer {}", self.office_token))).chain(
-            self.session
-                .iter()
-                .map(|session| (medimail_api::SESSION_HEADER, session.clone())),
-        )
+        (!self.office_token.is_empty())
+            .then(|| ("Authorization", format!("Bearer {}", self.office_token)))
+            .into_iter()
+            .chain(
+                self.session
+                    .iter()
+                    .map(|session| (medimail_api::SESSION_HEADER, session.clone())),
+            )
+            .chain(
+                self.csrf
+                    .iter()
+                    .map(|csrf| (medimail_api::CSRF_HEADER, csrf.clone())),
+            )
     }
 
     /// `request` with these credentials.
@@ -194,7 +219,87 @@ pub async fn open_session(
 }
 
 pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
-    empty_call::<()>(Method::DELETE, paths::AUTH_SESSION, Some(c), None).await
+    let path = if c.is_webmail() {
+        paths::WEBMAIL_SESSION
+    } else {
+        paths::AUTH_SESSION
+    };
+    empty_call::<()>(Method::DELETE, path, Some(c), None).await
+}
+
+/// Webmail "Demander un code" (the same answer for every address).
+pub async fn webmail_code(mailbox: String) -> Result<WebmailCodeSent, ApiError> {
+    json_call(
+        Method::POST,
+        paths::WEBMAIL_CODE,
+        None,
+        Some(&WebmailCodeRequest { mailbox }),
+    )
+    .await
+}
+
+/// Webmail "Connexion": sets the session cookie.
+pub async fn webmail_sign_in(request: WebmailSignIn) -> Result<WebmailSession, ApiError> {
+    json_call(Method::POST, paths::WEBMAIL_SESSION, None, Some(&request)).await
+}
+
+/// The webmail session the browser's cookie holds, if any.
+pub async fn webmail_session() -> Result<WebmailSession, ApiError> {
+    json_call::<(), _>(Method::GET, paths::WEBMAIL_SESSION, None, None).await
+}
+
+pub async fn webmail_conditions() -> Result<WebmailConditions, ApiError> {
+    json_call::<(), _>(Method::GET, paths::WEBMAIL_CONDITIONS, None, None).await
+}
+
+pub async fn webmail_accept_conditions(
+    c: &Credentials,
+    version: String,
+) -> Result<WebmailSession, ApiError> {
+    json_call(
+        Method::POST,
+        paths::WEBMAIL_CONDITIONS,
+        Some(c),
+        Some(&WebmailAcceptConditions { version }),
+    )
+    .await
+}
+
+pub async fn webmail_choose_passphrase(
+    c: &Credentials,
+    chosen: WebmailPassphrase,
+) -> Result<WebmailSession, ApiError> {
+    json_call(
+        Method::POST,
+        paths::WEBMAIL_PASSPHRASE,
+        Some(c),
+        Some(&chosen),
+    )
+    .await
+}
+
+pub async fn webmail_change_passphrase(
+    c: &Credentials,
+    change: WebmailChangePassphrase,
+) -> Result<(), ApiError> {
+    empty_call(
+        Method::POST,
+        paths::WEBMAIL_PASSPHRASE_CHANGE,
+        Some(c),
+        Some(&change),
+    )
+    .await
+}
+
+/// "Signaler": the notification's link says it was not for this recipient.
+pub async fn report_wrong_recipient(token: String) -> Result<WrongRecipientReported, ApiError> {
+    json_call(
+        Method::POST,
+        paths::WRONG_RECIPIENT,
+        None,
+        Some(&WrongRecipientReport { token }),
+    )
+    .await
 }
 
 /// A folder page: `folder` is `inbox`, `sent` or `deleted`; `page` is 1-based.

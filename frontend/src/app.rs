@@ -24,6 +24,8 @@ use crate::pages::{
     introuvable::Introuvable,
     lecture::Lecture,
     nouveau::Compose,
+    signaler::Signaler,
+    webmail::WebmailSignIn,
 };
 use crate::route::Route;
 use crate::session::Auth;
@@ -52,6 +54,8 @@ pub enum Screen {
     },
     /// "Aide" (`pages::aide`).
     Help,
+    /// "Signaler une erreur de destinataire" (`pages::signaler`), from the notification.
+    Report(String),
     /// An unknown hash (`pages::introuvable`).
     NotFound,
 }
@@ -62,6 +66,7 @@ impl Screen {
         match route {
             Route::Accueil | Route::Ouvrir(_) => Screen::SignIn { signed_out: false },
             Route::Aide => Screen::Help,
+            Route::Signaler(token) => Screen::Report(token.clone()),
             Route::Introuvable => Screen::NotFound,
         }
     }
@@ -103,6 +108,7 @@ enum Frame {
     /// The account card stays, with what it says.
     SignedIn,
     Help,
+    Report,
     NotFound,
 }
 
@@ -112,6 +118,7 @@ impl Frame {
             Screen::SignIn { .. } => Frame::SignIn,
             Screen::Folders | Screen::Reading(_) | Screen::Compose { .. } => Frame::SignedIn,
             Screen::Help => Frame::Help,
+            Screen::Report(_) => Frame::Report,
             Screen::NotFound => Frame::NotFound,
         }
     }
@@ -172,7 +179,17 @@ pub fn App(environment: Environment) -> impl IntoView {
     // page stays (and signed in) when only the envelope to open changes.
     let at_home = Memo::new(move |_| route.with(Route::is_home));
     let screens_environment = environment.clone();
-    let status = environment.status_line();
+    // The webmail (a browser at the public origin, not the pane's page): no word about
+    // Outlook or its library, which this reader does not need.
+    let webmail_page = !matches!(environment, Environment::Office { .. })
+        && web_sys::window()
+            .and_then(|w| w.location().pathname().ok())
+            .is_some_and(|p| p != medimail_api::paths::TASKPANE);
+    let status = if webmail_page {
+        "Messagerie sécurisée de santé, dans votre navigateur.".to_owned()
+    } else {
+        environment.status_line()
+    };
     let code = environment.code();
     view! {
         <div class="shell">
@@ -180,7 +197,7 @@ pub fn App(environment: Environment) -> impl IntoView {
                 <img class="app-logo" src="/icons/icon-32.png" alt="" width="32" height="32"/>
                 <h1>"Medimail"</h1>
             </header>
-            <p class="status" class:status-ok=environment.in_outlook() role="status" data-host=code>
+            <p class="status" class:status-ok={environment.in_outlook() || webmail_page} role="status" data-host=code>
                 {status}
             </p>
             <main id="contenu" class="content" tabindex="-1">
@@ -251,11 +268,38 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
     });
     let on_signed_out = Callback::new(move |()| {
         auth.credentials.update(|c| {
-            if let Some(c) = c {
+            if c.as_ref().is_some_and(|c| c.is_webmail()) {
+                *c = None;
+            } else if let Some(c) = c {
                 c.session = None;
             }
         });
+        auth.webmail.set(None);
         session.set(Screen::SignIn { signed_out: true });
+    });
+    // The webmail: the cookie's session stands for the Office identity and its session.
+    let on_webmail_signed_in = Callback::new(move |opened: medimail_api::WebmailSession| {
+        auth.credentials
+            .set(Some(crate::api::Credentials::webmail(opened.csrf.clone())));
+        me.set(Some(Me {
+            tenant_id: String::new(),
+            object_id: String::new(),
+            name: opened.name.clone(),
+            mailbox: Some(opened.mailbox.clone()),
+            token_mailbox: None,
+            linked: true,
+            account_id: None,
+            needs_passphrase: false,
+            locked_until: None,
+            mssante_enabled: false,
+            liste_rouge: false,
+        }));
+        auth.webmail.set(Some(opened));
+        on_signed_in.run(());
+    });
+    let in_office = matches!(environment, Environment::Office { .. });
+    let dev_identity = LocalResource::new(move || async move {
+        !in_office && crate::api::dev_identity_enabled().await
     });
     // Opened from the notification's link (`#/inbox/open/<reference>`).
     Effect::new(move |_| {
@@ -319,12 +363,26 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
     };
 
     move || match frame.get() {
-        Frame::SignIn => {
+        Frame::SignIn if in_office => {
             let signed_out = matches!(session.get_untracked(), Screen::SignIn { signed_out: true });
             view! {
                 <Connexion environment=environment.clone() me=me signed_out=signed_out
                     on_signed_in=on_signed_in/>
                 <Accueil environment=environment.clone()/>
+            }
+            .into_any()
+        }
+        // Outside Outlook: the webmail's sign-in, and the development identity (an
+        // Outlook user in a plain browser) where the server offers it.
+        Frame::SignIn => {
+            let signed_out = matches!(session.get_untracked(), Screen::SignIn { signed_out: true });
+            let environment = environment.clone();
+            view! {
+                <WebmailSignIn signed_out=signed_out on_signed_in=on_webmail_signed_in/>
+                {move || (dev_identity.get() == Some(true)).then(|| view! {
+                    <Connexion environment=environment.clone() me=me signed_out=false
+                        on_signed_in=on_signed_in/>
+                })}
             }
             .into_any()
         }
@@ -335,6 +393,10 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         }
         .into_any(),
         Frame::Help => view! { <Aide/> }.into_any(),
+        Frame::Report => match screen.get_untracked() {
+            Screen::Report(token) => view! { <Signaler token=token/> }.into_any(),
+            _ => view! { <Introuvable/> }.into_any(),
+        },
         Frame::NotFound => view! { <Introuvable/> }.into_any(),
     }
 }

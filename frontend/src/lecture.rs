@@ -114,6 +114,7 @@ pub fn event_label(event: &EnvelopeEventInfo) -> String {
     match event.kind.as_str() {
         "sealed" => "Scellement".to_owned(),
         "opened" => "Ouverture".to_owned(),
+        "reported" => "Signalement : mauvais destinataire".to_owned(),
         "downloaded" => match &event.attachment {
             Some(name) => format!("Téléchargement de « {name} »"),
             None => "Téléchargement".to_owned(),

@@ -10,6 +10,9 @@ pub enum Route {
     Ouvrir(String),
     /// `#/aide`: help (the manifest's SupportUrl).
     Aide,
+    /// `#/signaler/<token>`: "Si vous n'êtes pas le bon destinataire… signalez-le" (the
+    /// notification's footer).
+    Signaler(String),
     /// Anything else.
     Introuvable,
 }
@@ -29,6 +32,12 @@ impl Route {
         {
             return Route::Ouvrir(reference.to_owned());
         }
+        if let Some(token) = path.strip_prefix("/signaler/")
+            && token.len() == 64
+            && token.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Route::Signaler(token.to_owned());
+        }
         match path {
             "" => Route::Accueil,
             "/aide" => Route::Aide,
@@ -43,7 +52,7 @@ impl Route {
 
     pub fn hash(&self) -> &'static str {
         match self {
-            Route::Accueil | Route::Ouvrir(_) | Route::Introuvable => "#/",
+            Route::Accueil | Route::Ouvrir(_) | Route::Introuvable | Route::Signaler(_) => "#/",
             Route::Aide => "#/aide",
         }
     }
@@ -71,6 +80,16 @@ mod tests {
         );
         assert_eq!(Route::from_hash("#/inbox/open/"), Route::Introuvable);
         assert_eq!(Route::from_hash("#/inbox/open/a<b"), Route::Introuvable);
+    }
+
+    #[test]
+    fn the_report_link_carries_its_token() {
+        let token = "ab".repeat(32);
+        assert_eq!(
+            Route::from_hash(&format!("#/signaler/{token}")),
+            Route::Signaler(token)
+        );
+        assert_eq!(Route::from_hash("#/signaler/xyz"), Route::Introuvable);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum TokenSource {
 pub struct Auth {
     pub credentials: RwSignal<Option<Credentials>>,
     pub source: StoredValue<Option<TokenSource>>,
+    /// The webmail's session (outside Outlook), once signed in.
+    pub webmail: RwSignal<Option<medimail_api::WebmailSession>>,
 }
 
 impl Auth {
@@ -31,6 +33,7 @@ impl Auth {
         Self {
             credentials: RwSignal::new(None),
             source: StoredValue::new(None),
+            webmail: RwSignal::new(None),
         }
     }
 

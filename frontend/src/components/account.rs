@@ -83,15 +83,37 @@ pub fn Account(
             }
         });
     };
+    let auth = expect_context::<Auth>();
+    let webmail = auth.webmail;
+    let may_compose = move || webmail.with(|w| w.as_ref().is_none_or(|w| w.may_compose));
+    let last = move || {
+        webmail.with(|w| {
+            w.as_ref()
+                .and_then(crate::pages::webmail::last_sign_in)
+                .map(|l| view! { <p class="hint" id="last-sign-in">{l}</p> })
+        })
+    };
     view! {
         <section class="card" id="signed-in" aria-labelledby="espace-titre">
             <h2 id="espace-titre">{move || greeting(me)}</h2>
             <p>"Vous êtes identifié à Medimail (" {mailbox} ")."</p>
+            {last}
             <FieldError error=error/>
-            <button id="new-message" type="button" class="primary"
-                on:click=move |_| on_new_message.run(()) disabled=move || composing.get()>
-                "Nouveau message"
-            </button>
+            {move || if may_compose() {
+                view! {
+                    <button id="new-message" type="button" class="primary"
+                        on:click=move |_| on_new_message.run(()) disabled=move || composing.get()>
+                        "Nouveau message"
+                    </button>
+                }.into_any()
+            } else {
+                view! {
+                    <p class="hint" id="reply-only">
+                        "Depuis votre navigateur, vous répondez aux enveloppes reçues et les "
+                        "transférez (« Répondre », « Répondre à tous », « Transférer »)."
+                    </p>
+                }.into_any()
+            }}
             <label class="checkbox">
                 <input id="liste-rouge" type="checkbox"
                     prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
@@ -100,9 +122,87 @@ pub fn Account(
                 "Liste rouge : ne pas apparaître dans l'annuaire"
             </label>
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
+            {move || webmail.with(Option::is_some).then(|| view! { <ChangePassphrase/> })}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
             <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
         </section>
+    }
+}
+
+/// "Changer mon mot de passe" (webmail): the current one, then the new one twice.
+#[component]
+fn ChangePassphrase() -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let passphrase = RwSignal::new(String::new());
+    let confirmation = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        error.set(None);
+        done.set(None);
+        let change = medimail_api::WebmailChangePassphrase {
+            current: current.get_untracked(),
+            passphrase: passphrase.get_untracked(),
+            confirmation: confirmation.get_untracked(),
+        };
+        if change.passphrase != change.confirmation {
+            error.set(Some(
+                "Les deux saisies du nouveau mot de passe sont différentes.".to_owned(),
+            ));
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        busy.set(true);
+        spawn_local(async move {
+            let result = auth
+                .call(|c| {
+                    let change = change.clone();
+                    async move { api::webmail_change_passphrase(&c, change).await }
+                })
+                .await;
+            match result {
+                Ok(()) => {
+                    for s in [current, passphrase, confirmation] {
+                        s.set(String::new());
+                    }
+                    done.set(Some(
+                        "Votre mot de passe est changé ; vos autres sessions sont fermées et un \
+                         mail vous le confirme."
+                            .to_owned(),
+                    ));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <details id="change-passphrase">
+            <summary>"Changer mon mot de passe"</summary>
+            <form on:submit=submit novalidate>
+                <label for="change-current">"Mot de passe actuel"</label>
+                <input id="change-current" type="password" autocomplete="current-password"
+                    prop:value=move || current.get()
+                    on:input=move |ev| current.set(event_target_value(&ev))/>
+                <label for="change-new">"Nouveau mot de passe (12 caractères au moins)"</label>
+                <input id="change-new" type="password" autocomplete="new-password"
+                    prop:value=move || passphrase.get()
+                    on:input=move |ev| passphrase.set(event_target_value(&ev))/>
+                <label for="change-confirmation">"Confirmez le nouveau mot de passe"</label>
+                <input id="change-confirmation" type="password" autocomplete="new-password"
+                    prop:value=move || confirmation.get()
+                    on:input=move |ev| confirmation.set(event_target_value(&ev))/>
+                <FieldError id="change-error" error=error/>
+                {move || done.get().map(|m| view! { <p class="notice" id="change-done" role="status">{m}</p> })}
+                <BusyButton id="change-submit" submit=true class="secondary" busy=busy.into()
+                    label="Changer mon mot de passe" busy_label="Enregistrement…"/>
+            </form>
+        </details>
     }
 }

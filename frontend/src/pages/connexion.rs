@@ -118,6 +118,7 @@ pub fn Connexion(
             let c = Credentials {
                 office_token,
                 session: None,
+                csrf: None,
             };
             match api::me(&c).await {
                 Ok(found) => {

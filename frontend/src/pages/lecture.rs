@@ -204,6 +204,7 @@ pub fn Lecture(
                             <button type="button" class="primary" id="reply" on:click=move |_| answer(Answer::Reply)>"Répondre"</button>
                             <button type="button" class="secondary" id="reply-all" on:click=move |_| answer(Answer::ReplyAll)>"Répondre à tous"</button>
                             <button type="button" class="secondary" id="forward" on:click=move |_| answer(Answer::Forward)>"Transférer"</button>
+                            <button type="button" class="secondary" id="print" on:click=move |_| { let _ = window().print(); }>"Imprimer"</button>
                             {if deleted {
                                 view! {
                                     <button type="button" class="secondary" id="restore" disabled=move || busy.get() on:click=move |_| act("restore")>"Restaurer"</button>

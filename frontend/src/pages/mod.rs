@@ -8,3 +8,5 @@ pub mod connexion;
 pub mod introuvable;
 pub mod lecture;
 pub mod nouveau;
+pub mod signaler;
+pub mod webmail;

@@ -1,0 +1,446 @@
+//! The webmail end to end: the real server binary, a real SMTP server (aiosmtpd) and
+//! headless Chromium. An Outlook user (the development identity, over HTTP) sends to an
+//! address outside the hospital; the notification arrives; its link, opened in a fresh
+//! browser, asks for the address, mails a code, shows the conditions of use and the
+//! choice of the passphrase, and lands on the envelope. A reload keeps the session; the
+//! reply reaches the sender's inbox; a request without the CSRF token is refused; the
+//! print view prints the envelope only (Chromium's print-to-PDF, read back with
+//! pdftotext); "Déconnexion" ends it. Screenshots of the sign-in, the list and the
+//! reading screen at 1280×800 and 390×844 go to `target/e2e/`.
+
+use std::time::{Duration, Instant};
+
+use medimail_e2e::browser::Browser;
+use medimail_e2e::{Server, ServerOptions, SmtpSink};
+use serde_json::{Value, json};
+
+const SENDER: &str = "m.pollet@chu-exemple.fr";
+const EXTERNAL: &str = "dr.martin@cabinet-martin.fr";
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+const WEBMAIL_PASSPHRASE: &str = "Les mouettes volent au dessus du port";
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn server(smtp: &SmtpSink) -> Server {
+    Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("MEDIMAIL_SMTP_URL".into(), smtp.url()),
+            (
+                "MEDIMAIL_SUPPORT_URL".into(),
+                "https://support.chu-exemple.fr/medimail".into(),
+            ),
+        ],
+        test_clock: true,
+        ..Default::default()
+    })
+    .await
+}
+
+/// The mails to `to` so far.
+fn mails_to(smtp: &SmtpSink, to: &str) -> Vec<medimail_e2e::smtp::ReceivedMail> {
+    smtp.mails()
+        .into_iter()
+        .filter(|m| m.to.eq_ignore_ascii_case(to))
+        .collect()
+}
+
+/// Waits for the `n`-th mail to `to`.
+async fn nth_mail(smtp: &SmtpSink, to: &str, n: usize) -> medimail_e2e::smtp::ReceivedMail {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mails = mails_to(smtp, to);
+        if mails.len() >= n {
+            return mails[n - 1].clone();
+        }
+        assert!(Instant::now() < deadline, "mail {n} to {to} never came");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The Outlook user, over HTTP: development token, passphrase, code from the SMTP
+/// server, session.
+async fn outlook_user(server: &Server, smtp: &SmtpSink) -> (String, String) {
+    let client = server.client();
+    let token: Value = client
+        .post(server.url("/api/dev/identity/token"))
+        .json(&json!({"mailbox": SENDER, "name": "Mickaël POLLET"}))
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    let token = token["access_token"].as_str().expect("token").to_owned();
+    let chosen = client
+        .post(server.url("/api/auth/passphrase"))
+        .bearer_auth(&token)
+        .json(&json!({"passphrase": PASSPHRASE, "confirmation": PASSPHRASE}))
+        .send()
+        .await
+        .expect("passphrase");
+    assert_eq!(chosen.status(), 204);
+    let asked = client
+        .post(server.url("/api/auth/code"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("code");
+    assert_eq!(asked.status(), 200);
+    let code = nth_mail(smtp, SENDER, 1).await.code();
+    let session: Value = client
+        .post(server.url("/api/auth/session"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code, "passphrase": PASSPHRASE}))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("json");
+    (
+        token,
+        session["session"].as_str().expect("session").to_owned(),
+    )
+}
+
+async fn send_envelope(server: &Server, auth: &(String, String), to: &str) -> String {
+    let draft = json!({"to": [to], "subject": "Compte rendu patient",
+        "body_html": "<p>Bonjour, voici le compte rendu de Monsieur BLANC.</p>"});
+    const BOUNDARY: &str = "medimail-webmail-e2e";
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: \
+         application/json\r\n\r\n{draft}\r\n--{BOUNDARY}--\r\n"
+    );
+    let sealed: Value = server
+        .client()
+        .post(server.url("/api/envelopes"))
+        .bearer_auth(&auth.0)
+        .header(medimail_api::SESSION_HEADER, &auth.1)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    sealed["reference"].as_str().expect("reference").to_owned()
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    let png = browser.client.screenshot().await.expect("screenshot");
+    let dir = medimail_e2e::target_dir().join("e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, &png).expect("write screenshot");
+    eprintln!("screenshot saved at {}", path.display());
+}
+
+/// The text of `selector` once it contains `needle`.
+async fn wait_text(browser: &Browser, selector: &str, needle: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(el) = browser
+            .client
+            .find(fantoccini::Locator::Css(selector))
+            .await
+            && let Ok(text) = el.text().await
+            && text.contains(needle)
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{selector} never said {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// "Identifiez-vous" → code → "Connexion", with or without a passphrase.
+async fn sign_in(browser: &Browser, smtp: &SmtpSink, passphrase: &str, nth: usize) {
+    browser.fill("#webmail-mailbox", EXTERNAL).await;
+    browser.fill("#webmail-passphrase", passphrase).await;
+    browser.click("#webmail-connect").await;
+    browser.element("#webmail-code").await;
+    let code = nth_mail(smtp, EXTERNAL, nth).await.code();
+    browser.fill("#webmail-code", &code).await;
+    browser.click("#webmail-sign-in-submit").await;
+}
+
+#[tokio::test]
+async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_browser() {
+    let smtp = SmtpSink::start(0).await;
+    let server = server(&smtp).await;
+    let sender = outlook_user(&server, &smtp).await;
+    let reference = send_envelope(&server, &sender, EXTERNAL).await;
+
+    // The notification, as the manual shows it.
+    let notification = nth_mail(&smtp, EXTERNAL, 1).await;
+    assert_eq!(
+        notification.subject,
+        "[MEDIMAIL : Reception] Compte rendu patient"
+    );
+    assert!(
+        notification
+            .text
+            .contains("Expéditeur : POLLET Mickaël (MEDIMAIL)"),
+        "{}",
+        notification.text
+    );
+    assert!(
+        notification
+            .text
+            .contains("https://support.chu-exemple.fr/medimail")
+    );
+    let link = notification
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("#/inbox/open/"))
+        .expect("the envelope's link")
+        .to_owned();
+    assert_eq!(link, format!("{}/#/inbox/open/{reference}", server.origin));
+
+    // A fresh browser follows the link: first visit.
+    let browser = Browser::start(1280, 800, &[]).await;
+    browser.open_pane(&link).await;
+    browser.element("#webmail-sign-in").await;
+    screenshot(&browser, "webmail-sign-in-1280x800").await;
+    sign_in(&browser, &smtp, "", 2).await;
+    // The conditions in full, then the passphrase.
+    wait_text(
+        &browser,
+        "#conditions-text",
+        "MISE A JOUR DES CONDITIONS GENERALES",
+    )
+    .await;
+    browser
+        .fill("#webmail-new-passphrase", WEBMAIL_PASSPHRASE)
+        .await;
+    browser
+        .fill("#webmail-new-confirmation", WEBMAIL_PASSPHRASE)
+        .await;
+    browser.click("#webmail-choose-submit").await;
+    wait_text(&browser, "#webmail-choose-error", "acceptez les conditions").await;
+    browser.click("#conditions-accept").await;
+    browser.click("#webmail-choose-submit").await;
+    // Lands on the envelope.
+    wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+    wait_text(&browser, "#reading-body", "Monsieur BLANC").await;
+    screenshot(&browser, "webmail-reading-1280x800").await;
+
+    // A reload keeps the session (the cookie), and the envelope shows again.
+    browser.client.refresh().await.expect("reload");
+    browser.wait_ready().await;
+    wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+
+    // The cookie: __Host-, HttpOnly, Secure, SameSite=Strict.
+    let cookies = browser.cdp("Network.getCookies", json!({})).await;
+    let cookie = cookies["cookies"]
+        .as_array()
+        .expect("cookies")
+        .iter()
+        .find(|c| c["name"] == medimail_api::SESSION_COOKIE)
+        .expect("session cookie")
+        .clone();
+    assert_eq!(cookie["httpOnly"], true);
+    assert_eq!(cookie["secure"], true);
+    assert_eq!(cookie["sameSite"], "Strict");
+    assert_eq!(cookie["path"], "/");
+    // A request the page did not make (no CSRF token) is refused, cookie or not.
+    let forged = browser
+        .eval(
+            "fetch('/api/webmail/passphrase/change', {method: 'POST', credentials: 'include', \
+             headers: {'Content-Type': 'application/json'}, body: JSON.stringify({current: 'x', \
+             passphrase: 'Une phrase de passe volée ici', confirmation: 'Une phrase de passe volée ici'})})\
+             .then(r => r.json().then(b => [r.status, b.code]))",
+        )
+        .await;
+    assert_eq!(forged, json!([403, "csrf_refused"]));
+
+    // "Imprimer": the envelope, not the chrome.
+    let pdf = browser
+        .cdp("Page.printToPDF", json!({"printBackground": false}))
+        .await;
+    let bytes = base64_decode(pdf["data"].as_str().expect("pdf data"));
+    let dir = tempfile::tempdir().expect("dir");
+    let pdf_path = dir.path().join("enveloppe.pdf");
+    std::fs::write(&pdf_path, bytes).expect("pdf");
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (scripts/install-tools.sh --test installs poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Compte rendu patient"), "{text}");
+    assert!(text.contains("Monsieur BLANC"), "{text}");
+    assert!(text.contains(SENDER), "{text}");
+    for chrome in [
+        "Déconnexion",
+        "Répondre",
+        "Messagerie sécurisée de santé",
+        "Vous êtes identifié",
+    ] {
+        assert!(!text.contains(chrome), "{chrome:?} printed: {text}");
+    }
+
+    // The list, as a screenshot.
+    browser.click("#back-to-list").await;
+    browser.element("#envelope-list").await;
+    screenshot(&browser, "webmail-list-1280x800").await;
+
+    // Reply: it reaches the sender's inbox in Outlook's pane.
+    browser.click("#envelope-list .envelope-open").await;
+    wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+    browser.click("#reply").await;
+    let body = browser.element("#compose-body").await;
+    body.send_keys("Bien reçu, merci.").await.expect("type");
+    browser.click("#compose-send").await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let inbox: Value = server
+            .client()
+            .get(server.url("/api/envelopes?folder=inbox"))
+            .bearer_auth(&sender.0)
+            .header(medimail_api::SESSION_HEADER, &sender.1)
+            .send()
+            .await
+            .expect("inbox")
+            .json()
+            .await
+            .expect("json");
+        if inbox["items"][0]["subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("RE: Compte rendu patient"))
+        {
+            assert_eq!(inbox["items"][0]["sender"], EXTERNAL);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reply never reached {SENDER}: {inbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    while !mails_to(&smtp, SENDER)
+        .iter()
+        .any(|m| m.subject == "[MEDIMAIL : Reception] RE: Compte rendu patient")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the sender was never notified of the reply"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // A returning user (session alive): from the link to the envelope shown.
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        browser.client.goto("about:blank").await.expect("blank");
+        browser.client.goto(&link).await.expect("link");
+        wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let median = medimail_e2e::median(&mut times);
+    eprintln!(
+        "BENCH webmail link → envelope (returning user, session alive): median {median:.0} ms over 5 ({times:?})"
+    );
+
+    // Déconnexion: the sign-in screen, and a reload does not bring the session back.
+    browser.click("#sign-out").await;
+    wait_text(&browser, "#webmail-notice", "déconnecté").await;
+    browser.client.refresh().await.expect("reload");
+    browser.wait_ready().await;
+    browser.element("#webmail-sign-in").await;
+    browser.close().await;
+
+    // A returning user signs in again on a phone: address + passphrase + code.
+    server.set_clock_offset(120);
+    let phone = Browser::start(390, 844, &[]).await;
+    phone.open_pane(&link).await;
+    phone.element("#webmail-sign-in").await;
+    screenshot(&phone, "webmail-sign-in-390x844").await;
+    let started = Instant::now();
+    sign_in(&phone, &smtp, WEBMAIL_PASSPHRASE, 3).await;
+    wait_text(&phone, "#reading-subject", "Compte rendu patient").await;
+    eprintln!(
+        "BENCH webmail sign-in (code typed as soon as mailed) → envelope: {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    wait_text(&phone, "#last-sign-in", "Dernière connexion").await;
+    screenshot(&phone, "webmail-reading-390x844").await;
+    phone.click("#back-to-list").await;
+    phone.element("#envelope-list").await;
+    screenshot(&phone, "webmail-list-390x844").await;
+    phone.close().await;
+}
+
+#[tokio::test]
+async fn the_sign_in_tells_nothing_about_an_address_and_help_explains_the_four_cases() {
+    let smtp = SmtpSink::start(0).await;
+    let server = server(&smtp).await;
+    let browser = Browser::start(1280, 800, &[]).await;
+    browser.open_pane(&server.url("/")).await;
+    // An address that has no account: the same screen as any other.
+    browser
+        .fill("#webmail-mailbox", "personne@nulle-part.fr")
+        .await;
+    browser.click("#webmail-connect").await;
+    let notice = wait_text(
+        &browser,
+        "#webmail-notice",
+        "Si personne@nulle-part.fr peut utiliser Medimail",
+    )
+    .await;
+    assert!(notice.contains("10 minutes"), "{notice}");
+    browser.fill("#webmail-code", "123456").await;
+    browser.click("#webmail-sign-in-submit").await;
+    wait_text(&browser, "#webmail-error", "Échec de l'authentification").await;
+    // "Je n'ai pas reçu mon code": spam, the address, one a minute, and the countdown.
+    browser.click("#webmail-not-received").await;
+    wait_text(
+        &browser,
+        "#webmail-not-received-help",
+        "courriers indésirables",
+    )
+    .await;
+    wait_text(
+        &browser,
+        "#webmail-code-wait",
+        "Vous pourrez demander un nouveau code",
+    )
+    .await;
+    // "Vous n'arrivez pas à accéder à votre compte ?": the four cases.
+    browser.click("#webmail-back").await;
+    browser.click("#webmail-trouble").await;
+    for (id, summary) in [
+        ("#aide-oubli", "J'ai oublié mon mot de passe"),
+        (
+            "#aide-ne-fonctionne-pas",
+            "Mon mot de passe semble ne pas fonctionner",
+        ),
+        ("#aide-bloque", "Mon compte est bloqué"),
+        ("#aide-pas-de-compte", "Je n'ai pas de compte utilisateur"),
+    ] {
+        wait_text(&browser, &format!("{id} summary"), summary).await;
+    }
+    browser.click("#aide-bloque summary").await;
+    wait_text(&browser, "#aide-bloque", "15 minutes").await;
+    screenshot(&browser, "webmail-help-1280x800").await;
+    // The server is done with the request (its log says so): nothing was mailed.
+    server.wait_for_log("webmail code request done", 1).await;
+    assert!(mails_to(&smtp, "personne@nulle-part.fr").is_empty());
+    browser.close().await;
+}
+
+fn base64_decode(data: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64")
+}
