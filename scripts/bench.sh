@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 
 cargo fetch --locked
-trunk build --release >/dev/null
+scripts/build-frontend.sh >/dev/null 2>&1
 cargo build --locked -p medimail-server -p medimail-e2e --bin medimail --bin pane-load-bench >/dev/null
 
 wasm=$(ls dist/*.wasm)

@@ -10,9 +10,9 @@ cd "$ROOT"
 
 "$ROOT/scripts/install-tools.sh"
 
-echo "==> building the task pane (trunk build --release)"
+echo "==> building the task pane and the webmail (scripts/build-frontend.sh)"
 cargo fetch --locked          # Trunk builds with cargo --offline
-trunk build --release
+"$ROOT/scripts/build-frontend.sh"
 
 echo "==> building the server (cargo build --release)"
 cargo build --release --locked -p medimail-server

@@ -44,9 +44,10 @@ echo "==> cargo clippy"
 cargo fetch --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p medimail-taskpane --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
+cargo clippy -p medimail-taskpane --target wasm32-unknown-unknown --all-targets --features webmail --locked -- -D warnings
 
-echo "==> building the task pane (trunk build --release)"
-trunk build --release
+echo "==> building the task pane and the webmail (scripts/build-frontend.sh)"
+"$ROOT/scripts/build-frontend.sh"
 
 echo "==> unit, integration and end-to-end tests (this builds the medimail binary too)"
 cargo test --workspace --locked -- --test-threads=2

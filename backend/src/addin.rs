@@ -20,15 +20,18 @@ use crate::taskpane::TaskpanePage;
 pub struct Addin {
     pub manifest: Arc<str>,
     pub taskpane: Arc<TaskpanePage>,
+    /// The webmail's page (served at `/` and every other path outside `/api`).
+    pub webmail: Arc<TaskpanePage>,
     pub dist_dir: PathBuf,
 }
 
-/// The manifest, the task pane page under its names, and the built assets. Any other
-/// path outside `/api` serves the task pane page, whose hash router shows the screen.
+/// The manifest, the task pane page under its names (`/taskpane.html`, `/index.html`),
+/// the webmail's page at `/`, and the built assets. Any other path outside `/api` serves
+/// the webmail's page, whose hash router shows the screen.
 pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S> {
     let assets = ServeDir::new(&addin.dist_dir)
         .append_index_html_on_directories(false)
-        .fallback(get(taskpane).with_state(addin.clone()));
+        .fallback(get(root).with_state(addin.clone()));
     OpenApiRouter::default()
         .routes(routes!(manifest))
         .routes(routes!(root))
@@ -113,16 +116,16 @@ async fn manifest(State(addin): State<Addin>) -> Response {
         .into_response()
 }
 
-/// The task pane page, at the root (any other path outside `/api` serves it too: its
-/// hash router shows the screen).
+/// The webmail's page, at the root (any other path outside `/api` serves it too: its hash
+/// router shows the screen). The pane's page where the webmail is not built.
 #[utoipa::path(
     get,
     path = "/",
     tag = "add-in",
     responses((status = 200, description = "The page.", content_type = "text/html", body = String)),
 )]
-async fn root(addin: State<Addin>) -> Response {
-    taskpane(addin).await
+async fn root(State(addin): State<Addin>) -> Response {
+    page(&addin.webmail)
 }
 
 /// The task pane page named in the manifest's source locations.
@@ -133,10 +136,15 @@ async fn root(addin: State<Addin>) -> Response {
     responses((status = 200, description = "The page.", content_type = "text/html", body = String)),
 )]
 async fn taskpane(State(addin): State<Addin>) -> Response {
-    let mut response = Html(addin.taskpane.html.clone()).into_response();
+    page(&addin.taskpane)
+}
+
+/// A page with its policy, never cached without revalidation.
+fn page(page: &TaskpanePage) -> Response {
+    let mut response = Html(page.html.clone()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(csp) = HeaderValue::from_str(&addin.taskpane.csp) {
+    if let Ok(csp) = HeaderValue::from_str(&page.csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response

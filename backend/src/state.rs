@@ -23,6 +23,10 @@ pub struct AppState {
     /// The manifest rendered for the public origin.
     pub manifest: Arc<str>,
     pub taskpane: Arc<TaskpanePage>,
+    /// The webmail's page (`dist/webmail/`, the frontend built with its `webmail`
+    /// feature), served at `/`; the pane's page where it is not built.
+    #[from_ref(skip)]
+    pub webmail: Arc<TaskpanePage>,
     /// Verifies the Office token of every authenticated call.
     pub office: Arc<OfficeVerifier>,
     /// Keys derived from the master key.
@@ -111,12 +115,15 @@ impl AppState {
             }),
         };
         let keys = Arc::new(services.keys);
+        let webmail = TaskpanePage::load(&config.dist_dir.join("webmail"), &config.office_js_url)
+            .unwrap_or_else(|_| taskpane.clone());
         let office = office.with_audit(db.clone(), keys.clone());
         Self {
             office: Arc::new(office),
             db,
             config: Arc::new(config),
             manifest: manifest.into(),
+            webmail: Arc::new(webmail),
             taskpane: Arc::new(taskpane),
             keys,
             mailer: Arc::new(services.mailer),
@@ -133,6 +140,7 @@ impl AppState {
         crate::addin::Addin {
             manifest: self.manifest.clone(),
             taskpane: self.taskpane.clone(),
+            webmail: self.webmail.clone(),
             dist_dir: self.config.dist_dir.clone(),
         }
     }

@@ -117,6 +117,34 @@ async fn other_paths_serve_the_task_pane_with_its_policy() {
 }
 
 #[tokio::test]
+async fn the_webmail_s_page_is_served_at_the_root_and_the_pane_s_at_its_own_name() {
+    let db = TestDb::sqlite().await;
+    let plain = state(&db).await;
+    let dist = plain.config.dist_dir.clone();
+    std::fs::create_dir_all(dist.join("webmail")).expect("webmail dir");
+    std::fs::write(
+        dist.join("webmail/index.html"),
+        "<!DOCTYPE html><html><body><div id=\"medimail-app\" data-page=\"webmail\"></div>\
+         <script>var webmail = 1;</script></body></html>",
+    )
+    .expect("webmail page");
+    // The state reads the pages at start.
+    let state = common::state_in(&db, &dist).await;
+    for path in ["/", "/anything/else", "/inbox"] {
+        let (status, headers, body) = get(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(body.contains("data-page=\"webmail\""), "{path}: {body}");
+        let csp = headers["content-security-policy"].to_str().expect("ascii");
+        assert_eq!(csp.matches("'sha256-").count(), 1, "{csp}");
+    }
+    for path in ["/taskpane.html", "/index.html"] {
+        let (_, _, body) = get(&state, path).await;
+        assert!(!body.contains("data-page=\"webmail\""), "{path}");
+        assert!(body.contains("appsforoffice.microsoft.com"), "{path}");
+    }
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id() {
     let db = TestDb::sqlite().await;
     let state = state(&db).await;

@@ -8,9 +8,13 @@
 use gloo_net::http::{Method, Request, RequestBuilder};
 use medimail_api::{
     ChoosePassphrase, CodeRequested, DevIdentityRequest, DevIdentityToken, ErrorBody, Me,
-    OpenSession, SessionInfo, WebmailAcceptConditions, WebmailChangePassphrase, WebmailCodeRequest,
-    WebmailCodeSent, WebmailConditions, WebmailPassphrase, WebmailSession, WebmailSignIn,
-    WrongRecipientReport, WrongRecipientReported, paths,
+    OpenSession, SessionInfo, paths,
+};
+#[cfg(feature = "webmail")]
+use medimail_api::{
+    WebmailAcceptConditions, WebmailChangePassphrase, WebmailCodeRequest, WebmailCodeSent,
+    WebmailConditions, WebmailPassphrase, WebmailSession, WebmailSignIn, WrongRecipientReport,
+    WrongRecipientReported,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -41,6 +45,7 @@ pub struct Credentials {
 
 impl Credentials {
     /// The webmail's: the cookie and its CSRF token.
+    #[cfg(feature = "webmail")]
     pub fn webmail(csrf: String) -> Self {
         Self {
             csrf: Some(csrf),
@@ -227,6 +232,7 @@ pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, path, Some(c), None).await
 }
 
+#[cfg(feature = "webmail")]
 /// Webmail "Demander un code" (the same answer for every address).
 pub async fn webmail_code(mailbox: String) -> Result<WebmailCodeSent, ApiError> {
     json_call(
@@ -238,20 +244,24 @@ pub async fn webmail_code(mailbox: String) -> Result<WebmailCodeSent, ApiError> 
     .await
 }
 
+#[cfg(feature = "webmail")]
 /// Webmail "Connexion": sets the session cookie.
 pub async fn webmail_sign_in(request: WebmailSignIn) -> Result<WebmailSession, ApiError> {
     json_call(Method::POST, paths::WEBMAIL_SESSION, None, Some(&request)).await
 }
 
+#[cfg(feature = "webmail")]
 /// The webmail session the browser's cookie holds, if any.
 pub async fn webmail_session() -> Result<WebmailSession, ApiError> {
     json_call::<(), _>(Method::GET, paths::WEBMAIL_SESSION, None, None).await
 }
 
+#[cfg(feature = "webmail")]
 pub async fn webmail_conditions() -> Result<WebmailConditions, ApiError> {
     json_call::<(), _>(Method::GET, paths::WEBMAIL_CONDITIONS, None, None).await
 }
 
+#[cfg(feature = "webmail")]
 pub async fn webmail_accept_conditions(
     c: &Credentials,
     version: String,
@@ -265,6 +275,7 @@ pub async fn webmail_accept_conditions(
     .await
 }
 
+#[cfg(feature = "webmail")]
 pub async fn webmail_choose_passphrase(
     c: &Credentials,
     chosen: WebmailPassphrase,
@@ -278,6 +289,7 @@ pub async fn webmail_choose_passphrase(
     .await
 }
 
+#[cfg(feature = "webmail")]
 pub async fn webmail_change_passphrase(
     c: &Credentials,
     change: WebmailChangePassphrase,
@@ -291,6 +303,7 @@ pub async fn webmail_change_passphrase(
     .await
 }
 
+#[cfg(feature = "webmail")]
 /// "Signaler": the notification's link says it was not for this recipient.
 pub async fn report_wrong_recipient(token: String) -> Result<WrongRecipientReported, ApiError> {
     json_call(

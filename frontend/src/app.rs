@@ -24,9 +24,9 @@ use crate::pages::{
     introuvable::Introuvable,
     lecture::Lecture,
     nouveau::Compose,
-    signaler::Signaler,
-    webmail::WebmailSignIn,
 };
+#[cfg(feature = "webmail")]
+use crate::pages::{signaler::Signaler, webmail::WebmailSignIn};
 use crate::route::Route;
 use crate::session::Auth;
 
@@ -179,12 +179,10 @@ pub fn App(environment: Environment) -> impl IntoView {
     // page stays (and signed in) when only the envelope to open changes.
     let at_home = Memo::new(move |_| route.with(Route::is_home));
     let screens_environment = environment.clone();
-    // The webmail (a browser at the public origin, not the pane's page): no word about
+    // The webmail (the page at the public origin, without office.js): no word about
     // Outlook or its library, which this reader does not need.
-    let webmail_page = !matches!(environment, Environment::Office { .. })
-        && web_sys::window()
-            .and_then(|w| w.location().pathname().ok())
-            .is_some_and(|p| p != medimail_api::paths::TASKPANE);
+    let webmail_page =
+        cfg!(feature = "webmail") && !matches!(environment, Environment::Office { .. });
     let status = if webmail_page {
         "Messagerie sécurisée de santé, dans votre navigateur.".to_owned()
     } else {
@@ -278,6 +276,7 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         session.set(Screen::SignIn { signed_out: true });
     });
     // The webmail: the cookie's session stands for the Office identity and its session.
+    #[cfg(feature = "webmail")]
     let on_webmail_signed_in = Callback::new(move |opened: medimail_api::WebmailSession| {
         auth.credentials
             .set(Some(crate::api::Credentials::webmail(opened.csrf.clone())));
@@ -297,7 +296,9 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         auth.webmail.set(Some(opened));
         on_signed_in.run(());
     });
+    #[cfg(feature = "webmail")]
     let in_office = matches!(environment, Environment::Office { .. });
+    #[cfg(feature = "webmail")]
     let dev_identity = LocalResource::new(move || async move {
         !in_office && crate::api::dev_identity_enabled().await
     });
@@ -363,26 +364,26 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
     };
 
     move || match frame.get() {
-        Frame::SignIn if in_office => {
+        Frame::SignIn => {
             let signed_out = matches!(session.get_untracked(), Screen::SignIn { signed_out: true });
+            // The webmail, outside Outlook: its sign-in, and the development identity (an
+            // Outlook user in a plain browser) where the server offers it.
+            #[cfg(feature = "webmail")]
+            if !in_office {
+                let environment = environment.clone();
+                return view! {
+                    <WebmailSignIn signed_out=signed_out on_signed_in=on_webmail_signed_in/>
+                    {move || (dev_identity.get() == Some(true)).then(|| view! {
+                        <Connexion environment=environment.clone() me=me signed_out=false
+                            on_signed_in=on_signed_in/>
+                    })}
+                }
+                .into_any();
+            }
             view! {
                 <Connexion environment=environment.clone() me=me signed_out=signed_out
                     on_signed_in=on_signed_in/>
                 <Accueil environment=environment.clone()/>
-            }
-            .into_any()
-        }
-        // Outside Outlook: the webmail's sign-in, and the development identity (an
-        // Outlook user in a plain browser) where the server offers it.
-        Frame::SignIn => {
-            let signed_out = matches!(session.get_untracked(), Screen::SignIn { signed_out: true });
-            let environment = environment.clone();
-            view! {
-                <WebmailSignIn signed_out=signed_out on_signed_in=on_webmail_signed_in/>
-                {move || (dev_identity.get() == Some(true)).then(|| view! {
-                    <Connexion environment=environment.clone() me=me signed_out=false
-                        on_signed_in=on_signed_in/>
-                })}
             }
             .into_any()
         }
@@ -393,10 +394,14 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         }
         .into_any(),
         Frame::Help => view! { <Aide/> }.into_any(),
+        #[cfg(feature = "webmail")]
         Frame::Report => match screen.get_untracked() {
             Screen::Report(token) => view! { <Signaler token=token/> }.into_any(),
             _ => view! { <Introuvable/> }.into_any(),
         },
+        // The report page is the webmail's (the notification's link opens `/`).
+        #[cfg(not(feature = "webmail"))]
+        Frame::Report => view! { <Introuvable/> }.into_any(),
         Frame::NotFound => view! { <Introuvable/> }.into_any(),
     }
 }

@@ -113,7 +113,11 @@ async fn starts_without_office_js_and_says_it_is_outside_outlook() {
     })
     .await;
     let browser = Browser::start(320, 700, &[]).await;
-    browser.client.goto(&server.url("/")).await.expect("open");
+    browser
+        .client
+        .goto(&server.url("/taskpane.html"))
+        .await
+        .expect("open");
     browser.wait_ready().await;
     assert_eq!(browser.text_of(".app-header h1").await, "Medimail");
     let status = browser.text_of("p.status").await;
@@ -148,6 +152,62 @@ async fn explains_in_french_when_webassembly_is_unavailable() {
         .await
         .expect("script");
     assert_eq!(app_hidden, "none");
+    // "Ouvrir Medimail dans mon navigateur": the webmail, at the public origin.
+    let href = browser
+        .client
+        .execute(
+            "return document.getElementById('open-in-browser').getAttribute('href')",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(href, format!("{}/", server.origin));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn without_webassembly_the_browser_link_carries_the_selected_notification() {
+    // The pane opened on a notification in Outlook 2016: the link opens its envelope.
+    let stub = OfficeStub::start().await;
+    let server = Server::start(ServerOptions {
+        office_js_url: Some(stub.url_read()),
+        ..Default::default()
+    })
+    .await;
+    let browser = Browser::start(320, 700, &[]).await;
+    browser
+        .before_each_page(
+            "delete window.WebAssembly; window.__medimailReadItem = { subject: \
+             '[MEDIMAIL : Reception] Compte rendu', body: 'Pour accéder au contenu : \
+             https://medimail.chu-exemple.fr/#/inbox/open/AbCd_123-xyz Cordialement' };",
+        )
+        .await;
+    browser
+        .client
+        .goto(&server.url("/taskpane.html"))
+        .await
+        .expect("open");
+    browser.text_of("#medimail-unsupported").await;
+    let expected = format!("{}/#/inbox/open/AbCd_123-xyz", server.origin);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let href = browser
+            .client
+            .execute(
+                "return document.getElementById('open-in-browser').getAttribute('href')",
+                vec![],
+            )
+            .await
+            .expect("script");
+        if href == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{href} is not {expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     browser.close().await;
 }
 

@@ -121,6 +121,15 @@ pub async fn state_with(db: &TestDb, dev: bool) -> AppState {
     std::fs::write(dist.join("index.html"), PAGE).expect("index");
     std::fs::create_dir_all(dist.join("icons")).expect("icons");
     std::fs::write(dist.join("icons/icon-16.png"), b"\x89PNG fake").expect("icon");
+    state_from(db, &dist, dev).await
+}
+
+/// The state serving the pages of `dist` as they are now.
+pub async fn state_in(db: &TestDb, dist: &std::path::Path) -> AppState {
+    state_from(db, dist, false).await
+}
+
+async fn state_from(db: &TestDb, dist: &std::path::Path, dev: bool) -> AppState {
     let cli = Cli::try_parse_from_env_free(&[
         "medimail",
         "--public-origin",

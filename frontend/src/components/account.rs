@@ -86,6 +86,7 @@ pub fn Account(
     let auth = expect_context::<Auth>();
     let webmail = auth.webmail;
     let may_compose = move || webmail.with(|w| w.as_ref().is_none_or(|w| w.may_compose));
+    #[cfg(feature = "webmail")]
     let last = move || {
         webmail.with(|w| {
             w.as_ref()
@@ -93,6 +94,8 @@ pub fn Account(
                 .map(|l| view! { <p class="hint" id="last-sign-in">{l}</p> })
         })
     };
+    #[cfg(not(feature = "webmail"))]
+    let last = || ();
     view! {
         <section class="card" id="signed-in" aria-labelledby="espace-titre">
             <h2 id="espace-titre">{move || greeting(me)}</h2>
@@ -122,7 +125,7 @@ pub fn Account(
                 "Liste rouge : ne pas apparaître dans l'annuaire"
             </label>
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
-            {move || webmail.with(Option::is_some).then(|| view! { <ChangePassphrase/> })}
+            {change_passphrase(webmail)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
             <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
@@ -130,7 +133,21 @@ pub fn Account(
     }
 }
 
+/// "Changer mon mot de passe", in the webmail only.
+#[cfg(feature = "webmail")]
+fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+    move || {
+        webmail
+            .with(Option::is_some)
+            .then(|| view! { <ChangePassphrase/> })
+    }
+}
+
+#[cfg(not(feature = "webmail"))]
+fn change_passphrase(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
+
 /// "Changer mon mot de passe" (webmail): the current one, then the new one twice.
+#[cfg(feature = "webmail")]
 #[component]
 fn ChangePassphrase() -> impl IntoView {
     let current = RwSignal::new(String::new());

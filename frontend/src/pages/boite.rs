@@ -139,6 +139,10 @@ pub fn Boite(
                     let capped = l.total_capped;
                     view! {
                         <p id="list-count" class="hint">{if capped { format!("Plus de {} messages", l.total) } else { format!("{} message{}", l.total, if l.total > 1 { "s" } else { "" }) }}</p>
+                        // The columns of the full-page list (shown from 1024 px wide).
+                        <div class="envelope-head" aria-hidden="true">
+                            <span>"Titre"</span><span>{if l.folder == "sent" { "Destinataires" } else { "Expéditeur" }}</span><span>"Date"</span><span></span>
+                        </div>
                         <ul class="envelopes" id="envelope-list">
                             {l.items.into_iter().map(|item| {
                                 let reference = item.reference.clone();
@@ -172,7 +176,7 @@ pub fn Boite(
                             <nav class="pager" aria-label="Pages">
                                 <button type="button" class="secondary" id="page-previous" disabled=current <= 1
                                     on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Précédent"</button>
-                                <span id="page-position">{format!("Page {current} / {pages}{}", if capped { "+" } else { "" })}</span>
+                                <span id="page-position">{format!("Page {current} sur {pages}{}", if capped { "+" } else { "" })}</span>
                                 <button type="button" class="secondary" id="page-next" disabled=current >= pages
                                     on:click=move |_| page.update(|p| *p += 1)>"Suivant"</button>
                             </nav>

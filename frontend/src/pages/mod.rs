@@ -8,5 +8,7 @@ pub mod connexion;
 pub mod introuvable;
 pub mod lecture;
 pub mod nouveau;
+#[cfg(feature = "webmail")]
 pub mod signaler;
+#[cfg(feature = "webmail")]
 pub mod webmail;

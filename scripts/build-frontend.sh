@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the frontend's two pages with Trunk (release, offline):
+#
+#   dist/           the pane (frontend/index.html), loaded by Outlook at /taskpane.html
+#   dist/webmail/   the webmail: the same crate with its `webmail` feature, served at /
+#                   (and every path outside /api) in a browser
+#
+# The pane is built without the webmail's screens, which it never shows, to stay within
+# its size budget (docs/PERFORMANCE.md). The webmail's page is frontend/index.html with
+# the feature turned on (written to frontend/webmail.html, not committed).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+trunk build --release
+# The webmail's page loads no office.js: it never runs inside Office.
+sed -e 's/data-bin="medimail-taskpane"/data-bin="medimail-taskpane" data-cargo-features="webmail"/' \
+    -e '/__MEDIMAIL_OFFICE_JS_URL__/d' -e '/office.js: the server fills/d' \
+    -e "s/Cette version d'Outlook est trop ancienne pour Medimail./Ce navigateur est trop ancien pour Medimail./" \
+    frontend/index.html > frontend/webmail.html
+grep -q 'data-cargo-features="webmail"' frontend/webmail.html
+trunk build --release=true --dist dist/webmail --public-url /webmail/ frontend/webmail.html
