@@ -198,6 +198,41 @@ mod tests {
     }
 
     #[test]
+    fn the_read_pane_can_be_pinned_where_mailbox_1_5_is_supported() {
+        let xml = rendered();
+        let doc = doc(&xml);
+        let v1_1 = doc
+            .descendants()
+            .find(|n| {
+                n.tag_name().name() == "VersionOverrides"
+                    && n.tag_name().namespace()
+                        == Some("http://schemas.microsoft.com/office/mailappversionoverrides/1.1")
+            })
+            .expect("the V1_1 override");
+        let sets = v1_1
+            .descendants()
+            .find(|n| n.tag_name().name() == "Sets")
+            .expect("its requirements");
+        assert_eq!(sets.attribute("DefaultMinVersion"), Some("1.5"));
+        let read = v1_1
+            .descendants()
+            .find(|n| {
+                n.tag_name().name() == "ExtensionPoint"
+                    && n.attributes()
+                        .any(|a| a.value() == "MessageReadCommandSurface")
+            })
+            .expect("the read surface");
+        let pinning: Vec<_> = read
+            .descendants()
+            .filter(|n| n.tag_name().name() == "SupportsPinning")
+            .collect();
+        assert_eq!(pinning.len(), 1);
+        assert_eq!(pinning[0].text(), Some("true"));
+        // Only there: the V1_0 override (older clients) has none.
+        assert_eq!(xml.matches("<SupportsPinning>").count(), 1);
+    }
+
+    #[test]
     fn stays_under_the_256_kb_office_limit() {
         assert!(rendered().len() < 256 * 1024);
     }
