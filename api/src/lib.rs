@@ -647,6 +647,12 @@ pub struct EnvelopeList {
     #[serde(default)]
     pub total_capped: bool,
     pub items: Vec<EnvelopeSummary>,
+    /// Envelopes of "Messages reçus" not opened yet (the manual's "Messages reçus (1)"),
+    /// counted up to 1,000 (then `unread_capped`).
+    #[serde(default)]
+    pub unread: u64,
+    #[serde(default)]
+    pub unread_capped: bool,
 }
 
 /// An attachment as the reader sees it.
@@ -690,6 +696,10 @@ pub struct EnvelopeView {
     pub sender_name: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
+    /// "Propriétés", "Destinataires": `to` then `cc` as the manual shows them, "NOM Prénom
+    /// (adresse)" where the recipient's account has a name, else the address.
+    #[serde(default)]
+    pub recipients_named: Vec<String>,
     pub sealed_at: String,
     /// "lundi 25 janvier 2016 à 17:15" (Paris time), for "Envoyé le …".
     #[serde(default)]

@@ -373,10 +373,16 @@ async fn a_recipient_proves_the_mailbox_accepts_the_conditions_chooses_a_passphr
             .await;
         assert_eq!(list.status, StatusCode::OK, "{}", list.body);
         assert_eq!(list.body["items"][0]["reference"], reference.as_str());
+        // "Messages reçus (1)" until it is opened.
+        assert_eq!(list.body["unread"], 1);
         let open = browser
             .call(&state, "GET", &format!("/api/envelopes/{reference}"), None)
             .await;
         assert_eq!(open.status, StatusCode::OK);
+        let list = browser
+            .call(&state, "GET", "/api/envelopes?folder=sent", None)
+            .await;
+        assert_eq!(list.body["unread"], 0, "counted in every folder's answer");
         // A new message is refused in `recipients` mode; a reply goes through.
         let new =
             json!({"to": ["quelquun@ailleurs.fr"], "subject": "Nouveau", "body_html": "<p>x</p>"});
@@ -408,6 +414,22 @@ async fn a_recipient_proves_the_mailbox_accepts_the_conditions_chooses_a_passphr
         let inbox: Value = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(inbox["items"][0]["subject"], "RE: Compte rendu patient");
         assert_eq!(inbox["items"][0]["sender"], EXTERNAL);
+        // "Destinataires" as the manual shows them: NOM Prénom (adresse), or the address.
+        assert_eq!(open.body["recipients_named"], json!([EXTERNAL]));
+        let reply_reference = a.body["reference"].as_str().expect("reference").to_owned();
+        let (_, _, bytes) = common::call_signed_in(
+            &state,
+            &sender,
+            "GET",
+            &format!("/api/envelopes/{reply_reference}"),
+            None,
+        )
+        .await;
+        let reply_view: Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(
+            reply_view["recipients_named"],
+            json!([format!("POLLET Mickaël ({SENDER})")])
+        );
 
         // The acceptance is in the audit trail, with its version.
         use medimail_server::entity::audit_event;

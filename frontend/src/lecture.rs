@@ -148,6 +148,7 @@ mod tests {
             sender_name: Some("Marie CURIE".into()),
             to: vec!["pierre@chu.fr".into(), "Moi@chu.fr".into()],
             cc: vec!["jeanne@chu.fr".into(), "pierre@chu.fr".into()],
+            recipients_named: vec![],
             sealed_at: String::new(),
             sent_on: "lundi 25 janvier 2016 à 17:15".into(),
             opens_from: String::new(),

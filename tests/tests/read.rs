@@ -276,10 +276,12 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         browser.text_of("#reading-from").await,
         format!("Marie CURIE ({SENDER})")
     );
-    assert_eq!(browser.text_of("#reading-to").await, READER);
-    assert_eq!(
-        browser.text_of("#reading-cc").await,
-        "secretariat@chu-exemple.fr"
+    // "Destinataires": NOM Prénom (adresse) where the account has a name.
+    let recipients = browser.text_of("#reading-recipients").await;
+    assert!(
+        recipients.contains(&format!("({READER})"))
+            && recipients.ends_with("; secretariat@chu-exemple.fr"),
+        "{recipients}"
     );
     let date = browser.text_of("#reading-date").await;
     assert!(

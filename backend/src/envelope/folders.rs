@@ -122,28 +122,35 @@ pub async fn list<C: ConnectionTrait>(
     // mailbox reads every row of it (93 ms for 100,000 on SQLite), the page itself 50.
     let offset = (page - 1) * PER_PAGE;
     let cap = offset + PER_PAGE + COUNT_AHEAD;
-    let counted = {
-        let inner = select
+    let counted = count_at_most(
+        db,
+        select
             .clone()
             .select_only()
             .column(envelope::Column::Id)
             .limit(cap + 1)
-            .into_query();
-        let statement = sea_orm::sea_query::Query::select()
-            .expr_as(Expr::cust("COUNT(*)"), "n")
-            .from_subquery(inner, "counted")
-            .to_owned();
-        let backend = db.get_database_backend();
-        db.query_one_raw(backend.build(&statement))
-            .await?
-            .and_then(|row| row.try_get::<i64>("", "n").ok())
-            .map_or(0, |n| u64::try_from(n).unwrap_or(0))
-    };
+            .into_query(),
+    )
+    .await?;
     let (total, total_capped) = if counted > cap {
         (cap, true)
     } else {
         (counted, false)
     };
+    let unread_count = count_at_most(
+        db,
+        envelope_recipient::Entity::find()
+            .select_only()
+            .column(envelope_recipient::Column::Id)
+            .join(JoinType::InnerJoin, recipient_join())
+            .filter(envelope_recipient::Column::AccountId.eq(&me))
+            .filter(envelope_recipient::Column::OpenedAt.is_null())
+            .filter(envelope_recipient::Column::DeletedAt.is_null())
+            .filter(envelope::Column::PurgedAt.is_null())
+            .limit(UNREAD_COUNTED + 1)
+            .into_query(),
+    )
+    .await?;
     let rows = select.offset(offset).limit(PER_PAGE).all(db).await?;
     // The caller's unopened envelopes on this page, in one query.
     let unread: std::collections::HashSet<String> = if folder == Folder::Sent {
@@ -187,7 +194,29 @@ pub async fn list<C: ConnectionTrait>(
         total,
         total_capped,
         items,
+        unread: Ord::min(unread_count, UNREAD_COUNTED),
+        unread_capped: unread_count > UNREAD_COUNTED,
     })
+}
+
+/// Unopened envelopes counted at most (the count reads only that many rows).
+const UNREAD_COUNTED: u64 = 1_000;
+
+/// `SELECT COUNT(*)` of a bounded subquery.
+async fn count_at_most<C: ConnectionTrait>(
+    db: &C,
+    inner: sea_orm::sea_query::SelectStatement,
+) -> Result<u64, sea_orm::DbErr> {
+    let statement = sea_orm::sea_query::Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(inner, "counted")
+        .to_owned();
+    let backend = db.get_database_backend();
+    Ok(db
+        .query_one_raw(backend.build(&statement))
+        .await?
+        .and_then(|row| row.try_get::<i64>("", "n").ok())
+        .map_or(0, |n| u64::try_from(n).unwrap_or(0)))
 }
 
 /// Who each envelope went to, for "Messages envoyés": "NOM Prénom" where the account

@@ -208,6 +208,29 @@ pub async fn open(
         .order_by_asc(envelope_event::Column::Id)
         .all(stores.db)
         .await?;
+    // "Destinataires": each recipient's name, where its account has one.
+    let named = {
+        let ids: Vec<&str> = recipients.iter().map(|r| r.account_id.as_str()).collect();
+        let accounts = account::Entity::find()
+            .filter(account::Column::Id.is_in(ids))
+            .all(stores.db)
+            .await?;
+        recipients
+            .iter()
+            .map(|r| {
+                accounts
+                    .iter()
+                    .find(|a| a.id == r.account_id)
+                    .and_then(|a| a.display_name.as_deref())
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map_or_else(
+                        || r.address.clone(),
+                        |n| format!("{} ({})", super::seal::family_first(n), r.address),
+                    )
+            })
+            .collect::<Vec<_>>()
+    };
     let name_of = |id: &str| {
         attachments
             .iter()
@@ -229,6 +252,7 @@ pub async fn open(
             .filter(|r| r.kind == "cc")
             .map(|r| r.address.clone())
             .collect(),
+        recipients_named: named,
         sealed_at: envelope.sealed_at.to_rfc3339(),
         sent_on: crate::fr::long_date_time(envelope.sealed_at),
         opens_from: envelope.opens_from.to_rfc3339(),

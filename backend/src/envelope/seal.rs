@@ -204,24 +204,29 @@ pub struct Notification<'a> {
     pub report: &'a str,
 }
 
-/// The sender as the notification names it (manual part 1 §2): the family name (the
-/// words in capitals) first, then the given name, then "(MEDIMAIL)"; the address when
-/// there is no name.
-pub fn sender_label(name: Option<&str>, mailbox: &str) -> String {
-    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
-        return format!("{mailbox} (MEDIMAIL)");
-    };
+/// A person's name as the manual writes it: the family name (the words in capitals)
+/// first, then the given name ("Marie CURIE" → "CURIE Marie"); unchanged when it has no
+/// word in capitals or only such words.
+pub fn family_first(name: &str) -> String {
     let is_family =
         |w: &&str| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase);
     let words: Vec<&str> = name.split_whitespace().collect();
     let family: Vec<&str> = words.iter().copied().filter(is_family).collect();
     let given: Vec<&str> = words.iter().copied().filter(|w| !is_family(w)).collect();
-    let ordered = if family.is_empty() || given.is_empty() {
+    if family.is_empty() || given.is_empty() {
         words.join(" ")
     } else {
         format!("{} {}", family.join(" "), given.join(" "))
-    };
-    format!("{ordered} (MEDIMAIL)")
+    }
+}
+
+/// The sender as the notification names it (manual part 1 §2): "NOM Prénom (MEDIMAIL)";
+/// the address when there is no name.
+pub fn sender_label(name: Option<&str>, mailbox: &str) -> String {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{} (MEDIMAIL)", family_first(name)),
+        None => format!("{mailbox} (MEDIMAIL)"),
+    }
 }
 
 /// The notification mail of one recipient (manual part 1 §2 and part 3 §2.1.1). Never

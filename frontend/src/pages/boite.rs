@@ -46,6 +46,18 @@ impl Default for Listing {
     }
 }
 
+/// " (3)" after "Messages reçus" while envelopes wait unopened ("(1000+)" past the count).
+fn unread_label(list: &Option<Result<EnvelopeList, ApiError>>) -> Option<String> {
+    match list {
+        Some(Ok(l)) if l.unread > 0 => Some(format!(
+            " ({}{})",
+            l.unread,
+            if l.unread_capped { "+" } else { "" }
+        )),
+        _ => None,
+    }
+}
+
 #[component]
 pub fn Boite(
     listing: Listing,
@@ -108,6 +120,8 @@ pub fn Boite(
                         aria-selected=move || (folder.get() == f).to_string()
                         on:click=move |_| choose(f)>
                         {f.label()}
+                        // "Messages reçus (1)": the envelopes not opened yet.
+                        {move || (f == Folder::Inbox).then(|| unread_label(&list.get())).flatten()}
                     </button>
                 }
             })

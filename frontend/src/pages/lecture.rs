@@ -218,8 +218,11 @@ pub fn Lecture(
                         </div>
                         <dl class="headers">
                             <dt>"De"</dt><dd id="reading-from">{sender}</dd>
-                            <dt>"À"</dt><dd id="reading-to">{v.to.join("; ")}</dd>
-                            {(!v.cc.is_empty()).then(|| view! { <dt>"CC"</dt><dd id="reading-cc">{v.cc.join("; ")}</dd> })}
+                            <dt>"Destinataires"</dt><dd id="reading-recipients">{if v.recipients_named.is_empty() {
+                                v.to.iter().chain(v.cc.iter()).cloned().collect::<Vec<_>>().join("; ")
+                            } else {
+                                v.recipients_named.join("; ")
+                            }}</dd>
                         </dl>
                         <p id="reading-date" class="hint">{format!("Envoyé le {}", v.sent_on)}</p>
                         <div id="reading-body" class="message-body" inner_html=body node_ref=body_ref></div>
