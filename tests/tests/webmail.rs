@@ -3,7 +3,7 @@
 //! address outside the hospital; the notification arrives; its link, opened in a fresh
 //! browser, asks for the address, mails a code, shows the conditions of use and the
 //! choice of the passphrase, and lands on the envelope. A reload keeps the session; the
-//! reply reaches the sender's inbox; a request without the CSRF token is refused; the
+//! reply reaches the sender's inbox (seen in the pane); a request without the CSRF token is refused; the
 //! print view prints the envelope only (Chromium's print-to-PDF, read back with
 //! pdftotext); "Déconnexion" ends it. Screenshots of the sign-in, the list and the
 //! reading screen at 1280×800 and 390×844 go to `target/e2e/`.
@@ -336,6 +336,36 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // The sender sees the reply in Outlook's pane (the pane's page, signed in as the
+    // Outlook user): "Messages reçus (1)", the reply at the top.
+    server.set_clock_offset(90);
+    let pane = Browser::start(320, 700, &[]).await;
+    pane.open_pane(&server.url("/taskpane.html")).await;
+    pane.fill("#dev-mailbox", SENDER).await;
+    pane.fill("#dev-name", "Mickaël POLLET").await;
+    pane.click("#dev-continue").await;
+    let codes_before = mails_to(&smtp, SENDER)
+        .iter()
+        .filter(|m| m.subject.ends_with("- Votre code d'accès Medimail"))
+        .count();
+    pane.click("#request-code").await;
+    let deadline = Instant::now() + WAIT;
+    let code = loop {
+        let codes: Vec<_> = mails_to(&smtp, SENDER)
+            .into_iter()
+            .filter(|m| m.subject.ends_with("- Votre code d'accès Medimail"))
+            .collect();
+        if codes.len() > codes_before {
+            break codes[codes.len() - 1].code();
+        }
+        assert!(Instant::now() < deadline, "no new code for {SENDER}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    pane.authenticate(&code, PASSPHRASE).await;
+    wait_text(&pane, "#envelope-list", "RE: Compte rendu patient").await;
+    wait_text(&pane, "#folder-inbox", "Messages reçus (1)").await;
+    pane.close().await;
 
     // A returning user (session alive): from the link to the envelope shown.
     let mut times = Vec::new();
