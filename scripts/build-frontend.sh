@@ -20,6 +20,8 @@ trunk build --release
 sed -e 's/data-bin="medimail-taskpane"/data-bin="medimail-taskpane" data-cargo-features="webmail"/' \
     -e '/__MEDIMAIL_OFFICE_JS_URL__/d' -e '/office.js: the server fills/d' \
     -e "s/Cette version d'Outlook est trop ancienne pour Medimail./Ce navigateur est trop ancien pour Medimail./" \
+    -e '/data-pane-only/d' -e 's/data-webmail-only hidden/data-webmail-only/' \
+    -e 's/puis fermez et rouvrez le volet/puis rechargez la page/' \
     frontend/index.html > frontend/webmail.html
 grep -q 'data-cargo-features="webmail"' frontend/webmail.html
 trunk build --release=true --dist dist/webmail --public-url /webmail/ frontend/webmail.html

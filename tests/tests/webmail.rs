@@ -468,6 +468,26 @@ async fn the_sign_in_tells_nothing_about_an_address_and_help_explains_the_four_c
     browser.close().await;
 }
 
+#[tokio::test]
+async fn a_browser_without_webassembly_is_told_to_use_a_recent_one() {
+    let smtp = SmtpSink::start(0).await;
+    let server = server(&smtp).await;
+    let browser = Browser::start(1280, 800, &[]).await;
+    browser.before_each_page("delete window.WebAssembly;").await;
+    browser.client.goto(&server.url("/")).await.expect("open");
+    let text = wait_text(&browser, "#medimail-unsupported", "navigateur récent").await;
+    assert!(
+        text.contains("Ce navigateur est trop ancien pour Medimail."),
+        "{text}"
+    );
+    assert!(!text.contains("Outlook"), "{text}");
+    let link = browser
+        .eval("document.getElementById('open-in-browser') === null")
+        .await;
+    assert_eq!(link, json!(true));
+    browser.close().await;
+}
+
 fn base64_decode(data: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
