@@ -62,6 +62,22 @@ pub fn in_duration(seconds: i64) -> String {
     )
 }
 
+/// A person's name as the manual writes it: the family name (the words in capitals)
+/// first, then the given name ("Marie CURIE" → "CURIE Marie"); unchanged when it has no
+/// word in capitals or only such words.
+pub fn family_first(name: &str) -> String {
+    let is_family =
+        |w: &&str| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase);
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let family: Vec<&str> = words.iter().copied().filter(is_family).collect();
+    let given: Vec<&str> = words.iter().copied().filter(|w| !is_family(w)).collect();
+    if family.is_empty() || given.is_empty() {
+        words.join(" ")
+    } else {
+        format!("{} {}", family.join(" "), given.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

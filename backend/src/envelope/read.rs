@@ -226,7 +226,7 @@ pub async fn open(
                     .filter(|n| !n.is_empty())
                     .map_or_else(
                         || r.address.clone(),
-                        |n| format!("{} ({})", super::seal::family_first(n), r.address),
+                        |n| format!("{} ({})", crate::fr::family_first(n), r.address),
                     )
             })
             .collect::<Vec<_>>()

@@ -204,27 +204,11 @@ pub struct Notification<'a> {
     pub report: &'a str,
 }
 
-/// A person's name as the manual writes it: the family name (the words in capitals)
-/// first, then the given name ("Marie CURIE" → "CURIE Marie"); unchanged when it has no
-/// word in capitals or only such words.
-pub fn family_first(name: &str) -> String {
-    let is_family =
-        |w: &&str| w.chars().any(char::is_alphabetic) && !w.chars().any(char::is_lowercase);
-    let words: Vec<&str> = name.split_whitespace().collect();
-    let family: Vec<&str> = words.iter().copied().filter(is_family).collect();
-    let given: Vec<&str> = words.iter().copied().filter(|w| !is_family(w)).collect();
-    if family.is_empty() || given.is_empty() {
-        words.join(" ")
-    } else {
-        format!("{} {}", family.join(" "), given.join(" "))
-    }
-}
-
 /// The sender as the notification names it (manual part 1 §2): "NOM Prénom (MEDIMAIL)";
 /// the address when there is no name.
 pub fn sender_label(name: Option<&str>, mailbox: &str) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => format!("{} (MEDIMAIL)", family_first(name)),
+        Some(name) => format!("{} (MEDIMAIL)", crate::fr::family_first(name)),
         None => format!("{mailbox} (MEDIMAIL)"),
     }
 }

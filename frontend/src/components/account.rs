@@ -117,6 +117,7 @@ pub fn Account(
                     </p>
                 }.into_any()
             }}
+            <h3 id="parametres">"Paramètres"</h3>
             <label class="checkbox">
                 <input id="liste-rouge" type="checkbox"
                     prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
