@@ -12,6 +12,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod compose;
+pub mod focus;
 pub mod host;
 pub mod lecture;
 pub mod office;

@@ -135,6 +135,8 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
     );
     // The manual's placeholders and label (issue 21, item 10).
     browser.click("#new-message").await;
+    // The new screen starts at its first field (issue 21, item 4).
+    wait_for_focus(&browser, "compose-to").await;
     assert_eq!(
         browser
             .eval("[document.getElementById('compose-to').placeholder, document.getElementById('compose-subject').placeholder, document.getElementById('attachments-label').innerText]")
@@ -329,6 +331,14 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
         notice.contains("scellé et envoyé à 2 destinataires"),
         "{notice}"
     );
+    // The confirmation is focused and in view (issue 21, item 3).
+    wait_for_focus(&browser, "compose-notice").await;
+    assert_eq!(
+        browser
+            .eval("(() => { const r = document.getElementById('compose-notice').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()")
+            .await,
+        serde_json::json!(true)
+    );
     // Cleared after success.
     assert_eq!(browser.text_of("#file-count").await, "0/5");
 
@@ -479,4 +489,22 @@ async fn opened_from_an_outlook_message_being_written_it_starts_from_its_recipie
             .contains("2 destinataires")
     );
     browser.close().await;
+}
+
+/// Waits until the element `id` has the focus (it is given at the next frame).
+async fn wait_for_focus(browser: &medimail_e2e::Browser, id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let focused = browser
+            .eval("document.activeElement && document.activeElement.id")
+            .await;
+        if focused == serde_json::json!(id) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "#{id} never got the focus (it is on {focused})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

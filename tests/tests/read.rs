@@ -272,6 +272,25 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         browser.text_of("#reading-subject").await,
         "Compte rendu M. BLANC"
     );
+    // The subject is focused and at the top of the pane (issue 21, items 3 and 4).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while browser
+        .eval("document.activeElement && document.activeElement.id")
+        .await
+        != serde_json::json!("reading-subject")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the subject never got the focus"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        browser
+            .eval("(() => { const r = document.getElementById('reading-subject').getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; })()")
+            .await,
+        serde_json::json!(true)
+    );
     assert_eq!(
         browser.text_of("#reading-from").await,
         format!("Marie CURIE ({SENDER})")

@@ -71,6 +71,8 @@ pub fn Lecture(
             return;
         }
         view_data.set(Some(result));
+        // The subject (or why it cannot be read), at the top, focused.
+        crate::focus::show("reading-subject");
     });
     let reference = StoredValue::new(reference);
 

@@ -84,6 +84,12 @@ pub fn Compose(
     // "Transférer": the original's files, carried over by the server (id, name, size).
     let carried_from = prefill.forward.as_ref().map(|c| c.reference.clone());
     let thread = prefill.thread.clone();
+    // A new screen starts at its first field to fill: "À", or the message of an answer.
+    crate::focus::show(if to.get_untracked().is_empty() {
+        "compose-to"
+    } else {
+        "compose-body"
+    });
     let carried = RwSignal::new(
         prefill
             .forward
@@ -291,6 +297,8 @@ pub fn Compose(
                         sealed.recipients,
                         if sealed.recipients > 1 { "s" } else { "" }
                     )));
+                    // The confirmation, in view and read out.
+                    crate::focus::show("compose-notice");
                     to.set(Vec::new());
                     cc.set(Vec::new());
                     subject.set(String::new());
