@@ -311,7 +311,10 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
     // A pinned pane follows the mail the user selects.
     if route.with_untracked(Route::is_home) {
         office::on_item_changed(move |reference| {
-            if let Some(reference) = reference {
+            // Selecting another mail does not throw a written message away unasked.
+            if let Some(reference) = reference
+                && auth.may_leave_draft()
+            {
                 go(Screen::Reading(reference));
             }
         });

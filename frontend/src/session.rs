@@ -26,6 +26,9 @@ pub struct Auth {
     pub source: StoredValue<Option<TokenSource>>,
     /// The webmail's session (outside Outlook), once signed in.
     pub webmail: RwSignal<Option<medimail_api::WebmailSession>>,
+    /// While "Nouveau message" is open: whether it holds something the user wrote
+    /// (asked before "Déconnexion" throws it away).
+    pub draft: StoredValue<Option<std::rc::Rc<dyn Fn() -> bool>>, LocalStorage>,
 }
 
 impl Auth {
@@ -34,7 +37,15 @@ impl Auth {
             credentials: RwSignal::new(None),
             source: StoredValue::new(None),
             webmail: RwSignal::new(None),
+            draft: StoredValue::new_local(None),
         }
+    }
+
+    /// True unless a written draft is open and the user chooses to keep it: asks
+    /// "Abandonner ce message ?" first.
+    pub fn may_leave_draft(&self) -> bool {
+        let dirty = self.draft.get_value().is_some_and(|d| d());
+        !dirty || confirm_leaving()
     }
 
     /// Asks the token source for a new Office token and keeps it.
@@ -96,6 +107,18 @@ impl Default for Auth {
 /// The refusals a fresh Office token cures.
 pub fn is_expired_token(e: &ApiError) -> bool {
     e.code == "token_expired"
+}
+
+/// "Abandonner ce message ?": the browser's own dialog (keyboard and screen reader ready).
+pub fn confirm_leaving() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.confirm_with_message(
+                "Abandonner ce message ? Ce que vous avez écrit n'a pas été envoyé et sera perdu.",
+            )
+            .ok()
+        })
+        .unwrap_or(true)
 }
 
 #[cfg(test)]

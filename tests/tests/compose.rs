@@ -508,3 +508,64 @@ async fn wait_for_focus(browser: &medimail_e2e::Browser, id: &str) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Waits for the browser's dialog and returns its text.
+async fn dialog_text(browser: &medimail_e2e::Browser) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = browser.client.get_alert_text().await {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no dialog opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
+    let (_pane, browser) = signed_in().await;
+    // Untouched: "Fermer" closes at once.
+    browser.click("#new-message").await;
+    browser.click("#compose-close").await;
+    browser.element("#folder-inbox").await;
+    assert!(
+        browser.client.get_alert_text().await.is_err(),
+        "nothing asked"
+    );
+
+    // Written: "Fermer" asks (issue 21, item 5); "Annuler" keeps everything.
+    browser.click("#new-message").await;
+    browser
+        .fill("#compose-subject", "Compte rendu à finir")
+        .await;
+    browser.click("#compose-close").await;
+    assert!(
+        dialog_text(&browser)
+            .await
+            .contains("Abandonner ce message")
+    );
+    browser.client.dismiss_alert().await.expect("dismiss");
+    let subject = browser
+        .element("#compose-subject")
+        .await
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(subject.as_deref(), Some("Compte rendu à finir"));
+    // "Déconnexion" asks too, and stays signed in when refused.
+    browser.click("#sign-out").await;
+    assert!(
+        dialog_text(&browser)
+            .await
+            .contains("Abandonner ce message")
+    );
+    browser.client.dismiss_alert().await.expect("dismiss");
+    browser.element("#signed-in").await;
+    browser.element("#compose-subject").await;
+    // Confirmed: the message goes, back to the lists.
+    browser.click("#compose-close").await;
+    dialog_text(&browser).await;
+    browser.client.accept_alert().await.expect("accept");
+    browser.element("#folder-inbox").await;
+    browser.close().await;
+}

@@ -38,6 +38,10 @@ pub fn Account(
             return;
         }
         let auth = expect_context::<Auth>();
+        // A message being written is not thrown away unasked.
+        if !auth.may_leave_draft() {
+            return;
+        }
         busy.set(true);
         spawn_local(async move {
             match auth.call(|c| async move { api::sign_out(&c).await }).await {

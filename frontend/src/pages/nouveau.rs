@@ -98,6 +98,13 @@ pub fn Compose(
             .unwrap_or_default(),
     );
     let initial_body = prefill.body_html.clone();
+    // The form as it opened (or as "Envoyer" left it): leaving it unchanged asks nothing.
+    let initial = StoredValue::new((
+        to.get_untracked(),
+        cc.get_untracked(),
+        prefill.subject.clone(),
+    ));
+    let baseline = StoredValue::new(None::<String>);
     let progress = RwSignal::new(None::<f64>);
     let notice = RwSignal::new(None::<String>);
     let errors = [(); 7].map(|_| RwSignal::new(None::<String>));
@@ -311,6 +318,9 @@ pub fn Compose(
                     if let Some(div) = body_ref.get() {
                         div.set_inner_html("");
                     }
+                    // Sent: the empty form is nothing to lose.
+                    initial.set_value((Vec::new(), Vec::new(), String::new()));
+                    baseline.set_value(Some(String::new()));
                 }
                 Err(e) => show(e),
             }
@@ -335,6 +345,41 @@ pub fn Compose(
     let busy = move || progress.get().is_some();
     let full = move || busy() || count() >= limits::MAX_ATTACHMENTS;
 
+    // What "Fermer", "Déconnexion" and closing the page ask about: anything written since
+    // the screen opened (its recipients, subject, message, files).
+    let auth_context = expect_context::<Auth>();
+    Effect::new(move |_| {
+        if let Some(d) = body_ref.get()
+            && baseline.get_value().is_none()
+        {
+            baseline.set_value(Some(d.inner_html()));
+        }
+    });
+    let dirty: std::rc::Rc<dyn Fn() -> bool> = std::rc::Rc::new(move || {
+        let body = body_ref
+            .get_untracked()
+            .map(|d| d.inner_html())
+            .unwrap_or_default();
+        let (first_to, first_cc, first_subject) = initial.get_value();
+        to.get_untracked() != first_to
+            || cc.get_untracked() != first_cc
+            || subject.get_untracked() != first_subject
+            || !to_typed.get_untracked().trim().is_empty()
+            || !cc_typed.get_untracked().trim().is_empty()
+            || baseline.get_value().is_some_and(|b| b != body)
+            || !files.get_value().is_empty()
+    });
+    auth_context.draft.set_value(Some(dirty.clone()));
+    let leaving = window_event_listener(leptos::ev::beforeunload, move |e| {
+        if dirty() {
+            e.prevent_default();
+        }
+    });
+    on_cleanup(move || {
+        leaving.remove();
+        auth_context.draft.set_value(None);
+    });
+
     view! {
         <section class="card compose" aria-labelledby="compose-titre">
             <h2 id="compose-titre">"Nouveau message"</h2>
@@ -344,7 +389,9 @@ pub fn Compose(
                 <div class="actions">
                     <BusyButton id="compose-send" submit=true class="primary" busy=Signal::derive(busy)
                         label="Envoyer" busy_label="Envoi en cours…"/>
-                    <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| on_close.run(())>
+                    <button id="compose-close" type="button" class="secondary" disabled=busy on:click=move |_| {
+                        if expect_context::<Auth>().may_leave_draft() { on_close.run(()) }
+                    }>
                         "Fermer"
                     </button>
                 </div>
