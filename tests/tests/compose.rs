@@ -61,7 +61,19 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
     );
     // Small files in Ko, not "0,00 Mo" (issue 21, item 7).
     assert_eq!(browser.text_of(".file-size").await, "1 Ko");
+    // A file and no text: "Envoyer sans message ?" first (issue 21); "Annuler" goes back
+    // to the message and sends nothing.
     browser.click("#compose-send").await;
+    assert!(
+        dialog_text(&browser)
+            .await
+            .starts_with("Envoyer sans message ?")
+    );
+    browser.client.dismiss_alert().await.expect("dismiss");
+    wait_for_focus(&browser, "compose-body").await;
+    browser.click("#compose-send").await;
+    dialog_text(&browser).await;
+    browser.client.accept_alert().await.expect("accept");
     let error = browser.text_of("#compose-to-error").await;
     assert!(error.contains("pierre..dupond@chu-dev.fr"), "{error}");
     // Nothing lost: subject, chip and file are still there.
@@ -524,10 +536,11 @@ async fn dialog_text(browser: &medimail_e2e::Browser) -> String {
 #[tokio::test]
 async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
     let (_pane, browser) = signed_in().await;
-    // Untouched: "Fermer" closes at once.
+    // Untouched: "Fermer" closes at once, back to the lists, focus on the folder.
     browser.click("#new-message").await;
     browser.click("#compose-close").await;
     browser.element("#folder-inbox").await;
+    wait_for_focus(&browser, "folder-inbox").await;
     assert!(
         browser.client.get_alert_text().await.is_err(),
         "nothing asked"

@@ -76,6 +76,8 @@ pub fn Boite(
         notice,
     } = listing;
     let auth = expect_context::<Auth>();
+    // The lists start at their folder (after signing in, reading or writing).
+    crate::focus::show(format!("folder-{}", folder.get_untracked().as_str()));
 
     // The list follows the folder, page and search.
     Effect::new(move |_| {

@@ -255,6 +255,11 @@ pub fn Compose(
             }
             return;
         }
+        // Files and no text: asked once, as the user may have forgotten the message.
+        if !has_text && !confirm_no_message() {
+            crate::focus::show("compose-body");
+            return;
+        }
         let (from, until) = if opening.get_untracked() {
             (
                 to_rfc3339(&opens_from.get_untracked()),
@@ -512,4 +517,16 @@ pub fn Compose(
             </form>
         </section>
     }
+}
+
+/// "Envoyer sans message ?" (files joined, no text): the browser's own dialog.
+fn confirm_no_message() -> bool {
+    web_sys::window()
+        .and_then(|w| {
+            w.confirm_with_message(
+                "Envoyer sans message ? L'enveloppe ne contiendra que les pièces jointes.",
+            )
+            .ok()
+        })
+        .unwrap_or(true)
 }
