@@ -154,6 +154,29 @@ impl Browser {
         self.click("#authenticate").await;
     }
 
+    /// Saves a PNG of the viewport as `target/e2e/<name>.png` and returns its path.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = crate::target_dir().join("e2e");
+        std::fs::create_dir_all(&dir).expect("target/e2e");
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, &png).expect("write screenshot");
+        eprintln!("screenshot saved at {}", path.display());
+        path
+    }
+
+    /// Saves a screenshot as Outlook's pane shows it (320×700), then goes back to
+    /// `back` (the size the test runs at).
+    pub async fn screenshot_as_pane(&self, name: &str, back: (u32, u32)) -> std::path::PathBuf {
+        let metrics = |(width, height): (u32, u32)| serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics((320, 700)))
+            .await;
+        let path = self.screenshot(name).await;
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(back))
+            .await;
+        path
+    }
+
     /// The value of a JavaScript expression in the page.
     pub async fn eval(&self, expression: &str) -> serde_json::Value {
         self.client

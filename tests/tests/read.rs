@@ -257,6 +257,9 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
     pane.sign_in(&browser, READER, PASSPHRASE).await;
     let row = wait_text(&browser, "#envelope-list", "Compte rendu M. BLANC").await;
     assert!(row.contains("Marie CURIE"), "{row}");
+    browser
+        .screenshot_as_pane("pane-list-320x700", (360, 900))
+        .await;
     let unread = browser
         .client
         .find_all(fantoccini::Locator::Css(
@@ -272,6 +275,9 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         browser.text_of("#reading-subject").await,
         "Compte rendu M. BLANC"
     );
+    browser
+        .screenshot_as_pane("pane-reading-320x700", (360, 900))
+        .await;
     // The subject is focused and at the top of the pane (issue 21, items 3 and 4).
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while browser
@@ -489,6 +495,9 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         .await
         .expect("value");
     assert_eq!(subject.as_deref(), Some("RE: Compte rendu M. BLANC"));
+    browser
+        .screenshot_as_pane("pane-compose-320x700", (360, 900))
+        .await;
     let quoted = browser.text_of("#compose-body").await;
     assert!(
         quoted.contains("MESSAGE D'ORIGINE") && quoted.contains("voici le compte rendu"),

@@ -243,6 +243,8 @@ async fn asking_a_code_too_soon_counts_the_wait_down_under_the_button() {
     browser.click("#request-code").await;
     let sent = browser.text_of("#notice").await;
     assert!(sent.contains("vient d'être envoyé"), "{sent}");
+    // The "Connexion" screen as Outlook's pane shows it (issue 21's screenshots).
+    browser.screenshot("pane-sign-in-320x700").await;
     browser.click("#request-code").await;
     let seconds = "(() => { const m = document.getElementById('code-wait').innerText\
                    .match(/dans (\\d+) s/); return m ? parseInt(m[1]) : 0; })()";
