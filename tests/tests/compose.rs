@@ -225,14 +225,16 @@ async fn entree_in_the_subject_does_not_send_and_an_empty_message_is_refused() {
             .is_none(),
         "nothing sealed"
     );
-    // With a text it goes.
-    browser
-        .element("#compose-body")
+    // With a text it goes, by Ctrl+Entrée as announced next to « Envoyer ».
+    assert_eq!(
+        browser.text_of("#compose-send-keys").await,
+        "Ctrl+Entrée pour envoyer"
+    );
+    let body = browser.element("#compose-body").await;
+    body.send_keys("Bonjour").await.expect("type");
+    body.send_keys("\u{E009}\u{E007}\u{E009}")
         .await
-        .send_keys("Bonjour")
-        .await
-        .expect("type");
-    browser.click("#compose-send").await;
+        .expect("Ctrl+Entrée");
     browser
         .wait_until("document.body.innerText.includes('a été scellé et envoyé')")
         .await;

@@ -389,7 +389,19 @@ pub fn Compose(
         <section class="card compose" aria-labelledby="compose-titre">
             <h2 id="compose-titre">"Nouveau message"</h2>
             <Notice id="compose-notice" notice=notice/>
-            <form on:submit=send novalidate>
+            <form on:submit=send novalidate
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    // Ctrl+Entrée (⌘+Entrée on a Mac) is « Envoyer », announced on the button.
+                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                        ev.prevent_default();
+                        if let Some(button) = document()
+                            .get_element_by_id("compose-send")
+                            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                        {
+                            button.click();
+                        }
+                    }
+                }>
                 // « Envoyer » at the top, as in the manual (part 3 §3).
                 <div class="actions">
                     <BusyButton id="compose-send" submit=true class="primary" busy=Signal::derive(busy)
@@ -399,6 +411,7 @@ pub fn Compose(
                     }>
                         "Fermer"
                     </button>
+                    <span class="hint" id="compose-send-keys">"Ctrl+Entrée pour envoyer"</span>
                 </div>
                 <label for="compose-from">"De"</label>
                 <input id="compose-from" type="text" readonly prop:value=sender/>
