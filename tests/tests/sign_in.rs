@@ -131,7 +131,14 @@ async fn signs_in_from_outlook_with_a_mailed_code_and_signs_out() {
         assert!(screen.contains(label), "{label} missing from {screen}");
     }
     browser.click("#request-code").await;
-    assert!(browser.text_of("#notice").await.contains(MAILBOX));
+    // The notice of the chosen passphrase is replaced by the one of the code sent: wait
+    // for it rather than read whichever is there.
+    browser
+        .wait_until(&format!(
+            "document.getElementById('notice') && \
+             document.getElementById('notice').innerText.includes('{MAILBOX}')"
+        ))
+        .await;
     let mails = sink.wait_for(1, Duration::from_secs(30)).await;
     assert_eq!(mails[0].to, MAILBOX);
     let code = mails[0].code();
