@@ -861,17 +861,25 @@ async fn a_wrong_recipient_reports_it_once_and_the_sender_is_told() {
             .expect("report link")
             .to_owned();
         let mut b = Browser::default();
-        let a = b
-            .json(
-                &state,
-                "POST",
-                "/api/reports/wrong-recipient",
-                json!({"token": token}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        assert_eq!(a.body["first"], true);
-        assert_eq!(a.body["subject"], "Compte rendu patient");
+        // 100 reports at once: one is recorded, every one answered.
+        let reports = (0..100).map(|_| {
+            let (state, token) = (state.clone(), token.clone());
+            async move {
+                let a = Browser::default()
+                    .json(
+                        &state,
+                        "POST",
+                        "/api/reports/wrong-recipient",
+                        json!({"token": token}),
+                    )
+                    .await;
+                assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+                assert_eq!(a.body["subject"], "Compte rendu patient");
+                a.body["first"] == true
+            }
+        });
+        let firsts = futures::future::join_all(reports).await;
+        assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "recorded once");
         let a = b
             .json(
                 &state,
@@ -894,6 +902,12 @@ async fn a_wrong_recipient_reports_it_once_and_the_sender_is_told() {
         assert_eq!(a.status, StatusCode::NOT_FOUND);
         assert_eq!(a.body["code"], "report_unknown");
         let told = wait_for_mails(&state, SENDER, 1).await;
+        let reported = |m: &[(String, String)]| {
+            m.iter()
+                .filter(|(s, _)| s == "[MEDIMAIL : Signalement] Compte rendu patient")
+                .count()
+        };
+        assert_eq!(reported(&told), 1, "the sender is told once");
         assert!(told.iter().any(
             |(s, t)| s == "[MEDIMAIL : Signalement] Compte rendu patient" && t.contains(EXTERNAL)
         ));

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use medimail_api::{EventKind, WrongRecipientReported};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use super::entity::{envelope, envelope_event, envelope_recipient};
@@ -66,6 +67,17 @@ pub async fn report(
     };
     let kind = EventKind::Reported.as_str();
     let txn = crate::db::begin_write(db).await?;
+    // Once per recipient, whatever arrives at once: an UPDATE of the recipient row takes
+    // its lock (PostgreSQL; SQLite's write transaction is already exclusive), so the
+    // check below and the insert are serialised.
+    envelope_recipient::Entity::update_many()
+        .col_expr(
+            envelope_recipient::Column::Id,
+            Expr::col(envelope_recipient::Column::Id),
+        )
+        .filter(envelope_recipient::Column::Id.eq(&recipient.id))
+        .exec(&txn)
+        .await?;
     let already = envelope_event::Entity::find()
         .filter(envelope_event::Column::EnvelopeId.eq(&envelope.id))
         .filter(envelope_event::Column::Kind.eq(kind))
