@@ -369,15 +369,17 @@ pub async fn open_session(
                 .verify_holding(permit, p.clone(), phc.clone())
                 .await
         }
-        (Some(_), None) => {
+        // No passphrase to check against (none typed: the code alone proves the mailbox;
+        // none chosen: whatever was typed is wrong): the same work on the decoy.
+        (typed, _) => {
             drop(permit);
-            decoy_check(ctx, typed.clone()).await?;
-            false
-        }
-        (None, _) => {
-            drop(permit);
-            decoy_check(ctx, None).await?;
-            true
+            if let Err(e) = decoy_check(ctx, typed.clone()).await {
+                // Nothing was checked: the claimed tries are given back, as when busy.
+                otp::release_try(ctx.db, &current.id).await?;
+                strong::release_account_try(ctx, &account.id).await?;
+                return Err(e);
+            }
+            typed.is_none()
         }
     };
     if !(code_ok && passphrase_ok) {
