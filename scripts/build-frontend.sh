@@ -22,6 +22,16 @@ sed -e 's/data-bin="medimail-taskpane"/data-bin="medimail-taskpane" data-cargo-f
     -e "s/Cette version d'Outlook est trop ancienne pour Medimail./Ce navigateur est trop ancien pour Medimail./" \
     -e '/data-pane-only/d' -e 's/data-webmail-only hidden/data-webmail-only/' \
     -e 's/puis fermez et rouvrez le volet/puis rechargez la page/' \
+    -e 's|\(<link data-trunk rel="css" href="../public/taskpane.css">\)|\1\n  <link data-trunk rel="css" href="../public/webmail.css">|' \
     frontend/index.html > frontend/webmail.html
 grep -q 'data-cargo-features="webmail"' frontend/webmail.html
+grep -q 'public/webmail.css' frontend/webmail.html
 trunk build --release=true --dist dist/webmail --public-url /webmail/ frontend/webmail.html
+
+# Precompressed copies of the content-hashed assets (brotli 11 and gzip 9, made once here
+# rather than at every request): the server sends the one the browser accepts.
+for asset in dist/*-*.wasm dist/*-*.js dist/*-*.css \
+             dist/webmail/*-*.wasm dist/webmail/*-*.js dist/webmail/*-*.css; do
+  brotli --force --keep --quality=11 "$asset"
+  gzip --force --keep --best --no-name "$asset"
+done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, every tool that building and testing Medimail needs.
 #
-#   scripts/install-tools.sh          # build tools: wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt
+#   scripts/install-tools.sh          # build tools: wasm32 target, Trunk, wasm-bindgen-cli, wasm-opt, brotli
 #   scripts/install-tools.sh --test   # the above plus Chromium, chromedriver and xmllint (Debian)
 #
 # Only the package registries are used (crates.io, npm, Debian). Each step is skipped when
@@ -72,6 +72,17 @@ if [ -x "$WASM_OPT" ] && "$WASM_OPT" --version | grep -q "version ${BINARYEN_VER
 else
   say "wasm-opt: installing npm binaryen ${BINARYEN_VERSION}"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- brotli (Debian): the pane's assets are precompressed at build time ----------------
+if command -v brotli >/dev/null; then
+  say "brotli: present"
+else
+  say "installing from Debian: brotli"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq brotli >/dev/null
 fi
 
 # --- Test-only tools (Debian) ------------------------------------------------------------

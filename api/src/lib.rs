@@ -66,6 +66,12 @@ pub mod paths {
 /// The webmail's session cookie (`__Host-`: Secure, Path=/, no Domain; HttpOnly,
 /// SameSite=Strict).
 pub const SESSION_COOKIE: &str = "__Host-medimail-session";
+/// The pane's session cookie, so that reopening the pane (Outlook reopens it for every
+/// message) finds the session again: `__Host-`, HttpOnly, `SameSite=None; Partitioned`
+/// (Outlook on the web shows the pane in a third-party frame, where only a partitioned
+/// cookie is kept). It never stands alone: the Office token of the identity that opened
+/// the session must come with it.
+pub const PANE_SESSION_COOKIE: &str = "__Host-medimail-pane";
 /// The header every state-changing webmail request carries: the session's CSRF token
 /// ([`WebmailSession::csrf`]).
 pub const CSRF_HEADER: &str = "X-Medimail-Csrf";

@@ -29,7 +29,11 @@ pub struct Addin {
 /// the webmail's page at `/`, and the built assets. Any other path outside `/api` serves
 /// the webmail's page, whose hash router shows the screen.
 pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S> {
+    // The hashed assets' brotli and gzip copies (`scripts/build-frontend.sh`), sent to a
+    // browser that accepts them; other files as they are (compressed on the fly).
     let assets = ServeDir::new(&addin.dist_dir)
+        .precompressed_br()
+        .precompressed_gzip()
         .append_index_html_on_directories(false)
         .fallback(get(root).with_state(addin.clone()));
     OpenApiRouter::default()

@@ -74,7 +74,10 @@ pub fn base() -> OpenApi {
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
             SESSION_HEADER,
             "The Medimail session token that `POST /api/auth/session` answers (code and \
-             passphrase), sent with the Office token: 30 minutes idle, 12 hours in all.",
+             passphrase), sent with the Office token: 30 minutes idle, 12 hours in all. \
+             The same answer sets it as the `__Host-medimail-pane` cookie (HttpOnly, \
+             SameSite=None, Partitioned), which a reopened pane sends instead of the \
+             header, always with the Office token of the identity that opened it.",
         ))),
     );
     components.add_security_scheme(

@@ -295,6 +295,56 @@ async fn axum_rejections_answer_the_json_error_body() {
     }
 }
 
+/// The hashed assets' brotli and gzip copies made at build time go to the browsers that
+/// accept them, with the asset's type and caching; others get the file itself (issue 21,
+/// item 12).
+#[tokio::test]
+async fn hashed_assets_go_precompressed_to_browsers_that_accept_them() {
+    let db = TestDb::sqlite().await;
+    let state = state(&db).await;
+    let dist = state.config.dist_dir.clone();
+    let wasm = "medimail-taskpane-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.join(wasm), b"\0asm the file").expect("wasm");
+    std::fs::write(dist.join(format!("{wasm}.br")), b"the brotli copy").expect("br");
+    std::fs::write(dist.join(format!("{wasm}.gz")), b"the gzip copy").expect("gz");
+    for (accepts, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), "the brotli copy"),
+        ("gzip", Some("gzip"), "the gzip copy"),
+        ("identity", None, "\0asm the file"),
+    ] {
+        let response = medimail_server::http::app(state.clone())
+            .oneshot(
+                Request::get(format!("/{wasm}"))
+                    .header("accept-encoding", accepts)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK, "{accepts}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap_or("")),
+            encoding,
+            "{accepts}"
+        );
+        assert_eq!(headers["content-type"], "application/wasm", "{accepts}");
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{accepts}"
+        );
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        assert_eq!(String::from_utf8_lossy(&bytes), body, "{accepts}");
+    }
+}
+
 /// The pane's content-hashed files are cached for a year without revalidation; the page
 /// that names them is revalidated every time (issue 21, item 12).
 #[tokio::test]

@@ -38,6 +38,8 @@ struct User {
     state: AppState,
     token: String,
     session: Option<String>,
+    /// The `Cookie` header the browser would send (a reopened pane's).
+    cookie: Option<String>,
 }
 
 impl User {
@@ -48,14 +50,18 @@ impl User {
             // Office tokens are checked against the real time, not the test clock.
             token: dev.mint(mailbox, name, chrono::Utc::now()).expect("token"),
             session: None,
+            cookie: None,
         }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {}", self.token));
+        let mut request = Request::builder().method(method).uri(path);
+        if !self.token.is_empty() {
+            request = request.header("authorization", format!("Bearer {}", self.token));
+        }
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
         if let Some(session) = &self.session {
             request = request.header("x-medimail-session", session);
         }
@@ -427,6 +433,110 @@ async fn a_mailed_code_and_the_passphrase_open_a_session_bound_to_the_office_ide
 }
 
 #[tokio::test]
+async fn a_reopened_pane_finds_its_session_in_its_cookie_with_the_same_identity_only() {
+    on_every_database!(|state| {
+        const MAILBOX: &str = "marie.curie@chu-dev.fr";
+        let mut user = signed_up(&state, MAILBOX).await;
+        let code = user.receive_code().await;
+        let opened = user.authenticate(&code, GOOD).await;
+        assert_eq!(opened.status, StatusCode::CREATED, "{:?}", opened.body);
+        let token = opened.body["session"].as_str().expect("token").to_owned();
+        let set = opened.headers["set-cookie"].to_str().expect("ascii");
+        assert!(
+            set.starts_with(&format!("{}={token};", medimail_api::PANE_SESSION_COOKIE)),
+            "{set}"
+        );
+        for attribute in [
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=None",
+            "Partitioned",
+            "Max-Age=43200",
+        ] {
+            assert!(
+                set.split("; ").any(|a| a == attribute),
+                "{attribute}: {set}"
+            );
+        }
+        let cookie = format!("theme=clair; {}={token}", medimail_api::PANE_SESSION_COOKIE);
+
+        // The pane reopens: nothing in memory, a new Office token of the same person and
+        // the cookie. The session answers and opens the mailbox.
+        let mut reopened = User::new(&state, MAILBOX, "Marie CURIE");
+        reopened.cookie = Some(cookie.clone());
+        let live = reopened.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(live.status, StatusCode::OK, "{:?}", live.body);
+        let inbox = reopened
+            .call(Method::GET, "/api/envelopes?folder=inbox", None)
+            .await;
+        assert_eq!(inbox.status, StatusCode::OK, "{:?}", inbox.body);
+
+        // The cookie alone opens nothing (a cross-site page cannot add the Office token).
+        let mut bare = User::new(&state, MAILBOX, "Marie CURIE");
+        bare.token = String::new();
+        bare.cookie = Some(cookie.clone());
+        let refused = bare
+            .call(Method::GET, "/api/envelopes?folder=inbox", None)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNAUTHORIZED,
+            "{:?}",
+            refused.body
+        );
+
+        // Someone else's Office token with this cookie: refused, as with the header.
+        let mut intruder = signed_up(&state, "pierre.dupond@chu-dev.fr").await;
+        intruder.cookie = Some(cookie.clone());
+        let stolen = intruder.call(Method::GET, "/api/auth/session", None).await;
+        assert_eq!(
+            (stolen.status, stolen.code()),
+            (StatusCode::UNAUTHORIZED, "session_invalid")
+        );
+
+        // The code just used ends the minute between two codes: asking again at once is
+        // no trap; the one after that waits its minute.
+        let again = user.receive_code().await;
+        let soon = user.request_code().await;
+        assert_eq!(soon.code(), "code_too_soon", "{:?}", soon.body);
+
+        // Another Outlook of the same person opens a second session; "Déconnexion" in
+        // one ends both and clears the cookie.
+        let mut desktop = User::new(&state, MAILBOX, "Marie CURIE");
+        let second = desktop.authenticate(&again, GOOD).await;
+        assert_eq!(second.status, StatusCode::CREATED, "{:?}", second.body);
+        desktop.session = second.body["session"].as_str().map(str::to_owned);
+        user.session = Some(token.clone());
+        let out = user.call(Method::DELETE, "/api/auth/session", None).await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT, "{:?}", out.body);
+        let cleared = out.headers["set-cookie"].to_str().expect("ascii");
+        assert!(
+            cleared.starts_with(&format!("{}=;", medimail_api::PANE_SESSION_COOKIE))
+                && cleared.contains("Max-Age=0"),
+            "{cleared}"
+        );
+        for (who, name) in [(&reopened, "the reopened pane"), (&desktop, "the desktop")] {
+            let after = who.call(Method::GET, "/api/auth/session", None).await;
+            assert_eq!(after.code(), "session_invalid", "{name}");
+        }
+        let out_event = audit_event::Entity::find()
+            .order_by_asc(audit_event::Column::Id)
+            .all(&state.db)
+            .await
+            .expect("audit")
+            .into_iter()
+            .rfind(|e| e.action == "sign_out")
+            .expect("sign_out audited");
+        assert!(
+            out_event.detail.contains("\"sessions_ended\":2"),
+            "{}",
+            out_event.detail
+        );
+    });
+}
+
+#[tokio::test]
 async fn codes_are_rate_limited_per_minute_and_per_hour() {
     on_every_database!(|state| {
         let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
@@ -758,6 +868,7 @@ async fn the_development_identity_is_off_unless_enabled() {
         state: on.clone(),
         token: body["access_token"].as_str().expect("token").to_owned(),
         session: None,
+        cookie: None,
     };
     let me = user.call(Method::GET, "/api/me", None).await;
     assert_eq!(me.status, StatusCode::OK);

@@ -1,11 +1,10 @@
 //! The pane's HTTP client for the Medimail API: every call carries the Office token and,
 //! once signed in, the Medimail session (kept in memory only, never in storage). JSON
-//! calls and downloads go through `gloo-net`'s fetch; "Envoyer" goes through
+//! calls and downloads go through the browser's `fetch`; "Envoyer" goes through
 //! XMLHttpRequest, the one browser API that reports upload progress. A refusal is the
 //! server's JSON error body with its French message; anything unreadable becomes a
 //! French message of its own.
 
-use gloo_net::http::{Method, Request, RequestBuilder};
 use medimail_api::{
     ChoosePassphrase, CodeRequested, DevIdentityRequest, DevIdentityToken, ErrorBody, Me,
     OpenSession, SessionInfo, paths,
@@ -74,12 +73,67 @@ impl Credentials {
                     .map(|csrf| (medimail_api::CSRF_HEADER, csrf.clone())),
             )
     }
+}
 
-    /// `request` with these credentials.
-    fn sign(&self, request: RequestBuilder) -> RequestBuilder {
-        self.headers().fold(request, |request, (name, value)| {
-            request.header(name, &value)
-        })
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::upper_case_acronyms)]
+enum Method {
+    GET,
+    POST,
+    PUT,
+    DELETE,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+        }
+    }
+}
+
+/// The browser's `fetch` (same origin: the browser adds the cookies itself), with the
+/// credentials' headers and a JSON body if any; the response whatever its status.
+async fn fetch(
+    method: Method,
+    path: &str,
+    credentials: Option<&Credentials>,
+    body: Option<String>,
+) -> Result<web_sys::Response, ApiError> {
+    let headers = web_sys::Headers::new().map_err(|_| network_error())?;
+    let _ = headers.set("Accept", "application/json");
+    for (name, value) in credentials.into_iter().flat_map(Credentials::headers) {
+        let _ = headers.set(name, &value);
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method.as_str());
+    if let Some(body) = body {
+        let _ = headers.set("Content-Type", "application/json");
+        init.set_body(&JsValue::from_str(&body));
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(network_error)?;
+    JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .ok()
+        .and_then(|r| r.dyn_into().ok())
+        .ok_or_else(network_error)
+}
+
+/// The body of `response` as text; empty if unreadable (`error_from` then explains with
+/// the status).
+async fn text_of(response: &web_sys::Response) -> String {
+    match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
     }
 }
 
@@ -90,26 +144,8 @@ async fn send(
     credentials: Option<&Credentials>,
     body: Option<String>,
 ) -> Result<(u16, String), ApiError> {
-    let mut request = RequestBuilder::new(path)
-        .method(method)
-        .header("Accept", "application/json");
-    if let Some(c) = credentials {
-        request = c.sign(request);
-    }
-    let sent = match body {
-        Some(body) => {
-            request
-                .header("Content-Type", "application/json")
-                .body(body)
-                .map_err(|_| network_error())?
-                .send()
-                .await
-        }
-        None => request.send().await,
-    };
-    let response = sent.map_err(|_| network_error())?;
-    // An unreadable body reads as empty: `error_from` then explains with the status.
-    let text = response.text().await.unwrap_or_default();
+    let response = fetch(method, path, credentials, body).await?;
+    let text = text_of(&response).await;
     Ok((response.status(), text))
 }
 
@@ -221,6 +257,15 @@ pub async fn open_session(
         Some(&OpenSession { code, passphrase }),
     )
     .await
+}
+
+/// True when the pane's session is still open for this Office identity: a reopened
+/// pane (its cookie, sent by the browser) goes straight to the signed-in screens.
+pub async fn session_alive(c: &Credentials) -> bool {
+    matches!(
+        send(Method::GET, paths::AUTH_SESSION, Some(c), None).await,
+        Ok((200, _))
+    )
 }
 
 pub async fn sign_out(c: &Credentials) -> Result<(), ApiError> {
@@ -444,16 +489,11 @@ pub async fn download_attachment(
         envelope_path(reference),
         String::from(js_sys::encode_uri_component(id))
     );
-    let response = c
-        .sign(Request::get(&path))
-        .send()
-        .await
-        .map_err(|_| network_error())?;
+    let response = fetch(Method::GET, &path, Some(c), None).await?;
     if !response.ok() {
-        let text = response.text().await.unwrap_or_default();
+        let text = text_of(&response).await;
         return Err(error_from(response.status(), &text));
     }
-    let response = web_sys::Response::from(response);
     let download_failed = || {
         ErrorBody::new(
             "download_failed",

@@ -72,7 +72,7 @@ fn div_round_ties_even(n: u64, d: u64) -> u64 {
 /// (`medimail_api::addresses`), in lowercase.
 pub fn split_addresses(typed: &str) -> Vec<String> {
     medimail_api::addresses::split(typed)
-        .map(str::to_lowercase)
+        .map(crate::text::lower)
         .collect()
 }
 

@@ -38,7 +38,7 @@ pub fn answer_recipients(
     let mut to: Vec<String> = Vec::new();
     let mut cc: Vec<String> = Vec::new();
     let push = |list: &mut Vec<String>, seen: &[String], address: &str| {
-        let address = address.trim().to_lowercase();
+        let address = crate::text::lower(address.trim());
         if !address.is_empty()
             && !same(&address, me)
             && !list.iter().any(|a| same(a, &address))

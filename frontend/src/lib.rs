@@ -20,6 +20,7 @@ pub mod pages;
 pub mod route;
 pub mod safe_html;
 pub mod session;
+pub mod text;
 
 /// Id of the element the app mounts into (see `index.html`).
 pub const MOUNT_ID: &str = "medimail-app";

@@ -185,6 +185,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{expression}: {e}"))
     }
 
+    /// The value a JavaScript promise resolves to, in the page.
+    pub async fn eval_async(&self, promise: &str) -> serde_json::Value {
+        self.client
+            .execute_async(
+                &format!(
+                    "const done = arguments[arguments.length - 1]; \
+                     Promise.resolve({promise}).then(done, e => done({{error: String(e)}}));"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{promise}: {e}"))
+    }
+
     /// Waits (30 s at most) until a JavaScript expression is truthy; panics with its last
     /// value otherwise.
     pub async fn wait_until(&self, expression: &str) {

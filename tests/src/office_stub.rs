@@ -37,13 +37,15 @@ impl OfficeStub {
         let script =
             std::fs::read_to_string(crate::workspace_root().join("tests/fixtures/office-stub.js"))
                 .expect("office stub script");
-        let app = Router::new().route(
-            "/office.js",
-            get(move || {
-                let script = script.clone();
-                async move { ([(header::CONTENT_TYPE, "text/javascript")], script) }
-            }),
-        );
+        let app = Router::new()
+            .route(
+                "/office.js",
+                get(move || {
+                    let script = script.clone();
+                    async move { ([(header::CONTENT_TYPE, "text/javascript")], script) }
+                }),
+            )
+            .route("/mail/", get(outlook_on_the_web));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stub");
         let port = listener.local_addr().expect("stub addr").port();
         let handle: Handle<SocketAddr> = Handle::new();
@@ -88,6 +90,24 @@ impl OfficeStub {
         )
     }
 
+    /// Outlook on the web's page as the browser sees it: `https://outlook.office.com/mail/`
+    /// (Chromium started with [`OfficeStub::outlook_host_rule`] reaches this stand-in
+    /// there), showing `pane` in a 320×700 third-party frame, as Outlook shows the pane.
+    pub fn outlook_on_the_web(&self, pane: &str) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("pane", pane)
+            .finish();
+        format!("https://outlook.office.com/mail/?{query}")
+    }
+
+    /// The Chromium flag that sends `outlook.office.com` to this stand-in.
+    pub fn outlook_host_rule(&self) -> String {
+        format!(
+            "--host-resolver-rules=MAP outlook.office.com 127.0.0.1:{}",
+            self.port
+        )
+    }
+
     /// The stand-in's URL, pretending to be Outlook on the given platform.
     pub fn url(&self, platform: &str) -> String {
         format!(
@@ -101,4 +121,24 @@ impl Drop for OfficeStub {
     fn drop(&mut self) {
         self.handle.shutdown();
     }
+}
+
+/// Outlook on the web's page: the pane (the `pane` query parameter, an https URL) in a
+/// frame of the pane's size.
+async fn outlook_on_the_web(
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let pane = query.get("pane").cloned().unwrap_or_default();
+    if !pane.starts_with("https://") || pane.contains(['"', '<', '>']) {
+        return (axum::http::StatusCode::BAD_REQUEST, "pane: an https URL").into_response();
+    }
+    axum::response::Html(format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+         <title>Outlook</title></head><body style=\"margin:0\">\
+         <iframe id=\"pane\" title=\"Medimail\" src=\"{}\" width=\"320\" height=\"700\" \
+         style=\"border:0\"></iframe></body></html>",
+        pane.replace('&', "&amp;")
+    ))
+    .into_response()
 }

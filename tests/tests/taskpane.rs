@@ -43,6 +43,25 @@ async fn renders_the_french_shell_inside_outlook_and_saves_a_screenshot() {
         .expect("script");
     assert_eq!(loading, true);
 
+    // The browser got the wasm, JS and CSS it loaded in their brotli copies, and keeps
+    // them for a year (issue 21, item 12).
+    let served = browser
+        .eval_async(
+            "Promise.all(performance.getEntriesByType('resource')\
+               .map(e => e.name).filter(n => /-[0-9a-f]{16}(_bg\\.wasm|\\.js|\\.css)$/.test(n))\
+               .map(n => fetch(n).then(r => [n.split('/').pop().split('.').pop(), \
+                 r.headers.get('content-encoding'), r.headers.get('cache-control')])))",
+        )
+        .await;
+    let mut kinds: Vec<String> = Vec::new();
+    for asset in served.as_array().expect("a list") {
+        assert_eq!(asset[1], "br", "{asset}");
+        assert_eq!(asset[2], "public, max-age=31536000, immutable", "{asset}");
+        kinds.push(asset[0].as_str().unwrap_or("").to_owned());
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["css", "js", "wasm"], "{served}");
+
     let png = browser.client.screenshot().await.expect("screenshot");
     let dir = medimail_e2e::target_dir().join("e2e");
     std::fs::create_dir_all(&dir).expect("target/e2e");

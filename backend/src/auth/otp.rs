@@ -48,6 +48,25 @@ fn mac_input(account_id: &str, code_id: &str, code: &str) -> Vec<u8> {
     format!("medimail-code:{account_id}:{code_id}:{code}").into_bytes()
 }
 
+/// A code has just opened a session: the next one may be asked at once (the minute
+/// between two codes is there to stop mail floods, which the hourly ten still bounds).
+/// Without this, signing out and asking again within the minute would trap the user:
+/// "wait 50 seconds", then "no code in progress" for the code already used.
+pub async fn cooldown_ends<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+) -> Result<(), sea_orm::DbErr> {
+    crate::account::entity::account::Entity::update_many()
+        .col_expr(
+            crate::account::entity::account::Column::LastCodeRequestedAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(crate::account::entity::account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Ends every code of the account still usable, with `outcome`.
 pub async fn consume_all<C: ConnectionTrait>(
     db: &C,

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use medimail_api::{
     ChoosePassphrase, CodeQuery, CodeRequested, Me, OpenSession, SessionInfo, paths,
@@ -215,7 +216,9 @@ async fn request_code(
 /// "Authentification": the one-time code and the passphrase open a session.
 ///
 /// The answer carries the session token, given once: later calls send it as
-/// `X-Medimail-Session` with the Office token.
+/// `X-Medimail-Session` with the Office token. It is also set as the pane's cookie
+/// (HttpOnly, partitioned), which a reopened pane sends instead, with the Office token
+/// of the same identity.
 #[utoipa::path(
     post,
     path = paths::AUTH_SESSION,
@@ -232,9 +235,23 @@ async fn open_session(
     OfficeUser(identity): OfficeUser,
     ClientAddress(client): ClientAddress,
     Json(request): Json<OpenSession>,
-) -> Result<(StatusCode, Json<SessionInfo>), AppError> {
+) -> Result<
+    (
+        StatusCode,
+        [(HeaderName, HeaderValue); 1],
+        Json<SessionInfo>,
+    ),
+    AppError,
+> {
     let info = strong::open_session(&strong.at_now(), &identity, client, request).await?;
-    Ok((StatusCode::CREATED, Json(info)))
+    let lasts = DateTime::parse_from_rfc3339(&info.expires_at)
+        .map(|end| end.with_timezone(&Utc) - strong.clock.now())
+        .unwrap_or(crate::auth::session::ABSOLUTE_TIMEOUT);
+    let cookie = crate::auth::session::pane_cookie_header(
+        info.session.as_deref().unwrap_or_default(),
+        lasts,
+    );
+    Ok((StatusCode::CREATED, [(SET_COOKIE, cookie)], Json(info)))
 }
 
 /// The session's state: when it ends (`session` left out).
@@ -254,7 +271,8 @@ async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
     })
 }
 
-/// "Déconnexion": revokes the session.
+/// "Déconnexion": revokes the session, and every other session of the same identity;
+/// the pane's cookie is ended.
 #[utoipa::path(
     delete,
     path = paths::AUTH_SESSION,
@@ -266,7 +284,10 @@ async fn sign_out(
     strong: Strong,
     signed_in: SignedIn,
     ClientAddress(client): ClientAddress,
-) -> Result<StatusCode, AppError> {
+) -> Result<(StatusCode, [(HeaderName, HeaderValue); 1]), AppError> {
     strong::sign_out(&strong.at_now(), &signed_in, client).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(SET_COOKIE, crate::auth::session::pane_cookie_cleared())],
+    ))
 }

@@ -1,5 +1,6 @@
 //! Medimail sessions, opened by code + passphrase ("Authentification"): a 256-bit random
-//! token given once to the pane (kept in memory there), of which only the SHA-256 is
+//! token given once to the pane (kept in memory there, and in the pane's partitioned
+//! HttpOnly cookie so that a reopened pane finds it again), of which only the SHA-256 is
 //! stored. A session is bound to the Office identity that opened it and to the account
 //! that identity proved, ends after 30
 //! minutes without use or 12 hours in all, and "Déconnexion" revokes it.
@@ -224,6 +225,41 @@ pub async fn check_bound<C: ConnectionTrait>(
     Ok(Ok((account, row)))
 }
 
+/// Revokes every live session of `identity` ("Déconnexion" in one pane ends the
+/// others: Outlook on the web, the desktop Outlook, another computer); how many.
+pub async fn revoke_identity<C: ConnectionTrait>(
+    db: &C,
+    identity: &OfficeIdentity,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let r = auth_session::Entity::update_many()
+        .col_expr(auth_session::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(auth_session::Column::TenantId.eq(&identity.tenant_id))
+        .filter(auth_session::Column::Subject.eq(&identity.object_id))
+        .filter(auth_session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// The pane's cookie for `token`, kept until the session's absolute end.
+/// `SameSite=None; Partitioned`: Outlook on the web shows the pane in a third-party
+/// frame, where browsers that block third-party cookies still keep a partitioned one
+/// (keyed to Outlook's site, so no other site's frame sees it).
+pub fn pane_cookie_header(token: &str, lasts: Duration) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=None; Partitioned",
+        medimail_api::PANE_SESSION_COOKIE,
+        lasts.num_seconds().max(0)
+    ))
+    .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
+/// Ends the pane's cookie ("Déconnexion").
+pub fn pane_cookie_cleared() -> axum::http::HeaderValue {
+    pane_cookie_header("", Duration::zero())
+}
+
 /// Revokes the session (no effect if it is already revoked).
 pub async fn revoke<C: ConnectionTrait>(
     db: &C,
@@ -262,7 +298,18 @@ pub struct SignedIn {
 
 /// The webmail session cookie's value, if the request carries one.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    let prefix = format!("{}=", medimail_api::SESSION_COOKIE);
+    cookie(parts, medimail_api::SESSION_COOKIE)
+}
+
+/// The pane's session cookie ([`medimail_api::PANE_SESSION_COOKIE`]), if the request
+/// carries one: what a reopened pane, which no longer holds the token in memory, sends.
+pub fn pane_cookie(parts: &Parts) -> Option<String> {
+    cookie(parts, medimail_api::PANE_SESSION_COOKIE)
+}
+
+/// The cookie `name`'s value, if the request carries one.
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     parts
         .headers
         .get_all(axum::http::header::COOKIE)
@@ -371,8 +418,14 @@ where
             });
         }
         let OfficeUser(identity) = OfficeUser::verify(&gate.office, parts).await?;
-        let token = session_header(parts).ok_or(SessionError::Missing)?;
-        let (account, session) = check(&gate.db, &identity, token, gate.clock.now()).await??;
+        // The token in memory, or, in a reopened pane, the pane's cookie: either way it
+        // must belong to the identity of the verified Office token (a cross-site page
+        // cannot send that token, so the cookie alone opens nothing).
+        let token = session_header(parts)
+            .map(str::to_owned)
+            .or_else(|| pane_cookie(parts))
+            .ok_or(SessionError::Missing)?;
+        let (account, session) = check(&gate.db, &identity, &token, gate.clock.now()).await??;
         Ok(SignedIn {
             identity,
             account,

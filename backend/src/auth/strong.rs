@@ -549,6 +549,7 @@ pub async fn open_session(
         session::FULL,
     )
     .await?;
+    otp::cooldown_ends(&txn, &account.id).await?;
     audit_in(
         &txn,
         ctx,
@@ -639,14 +640,16 @@ pub(crate) async fn failed(
     .into())
 }
 
-/// "Déconnexion".
+/// "Déconnexion": ends the session and every other session of the same identity (the
+/// pane's session outlives the pane, so signing out in one place signs out everywhere).
 pub async fn sign_out(
     ctx: &Authenticator<'_>,
     signed_in: &session::SignedIn,
     client: Option<String>,
 ) -> Result<(), AppError> {
     let txn = crate::db::begin_write(ctx.db).await?;
-    if session::revoke(&txn, &signed_in.session.id, ctx.now).await? {
+    let ended = session::revoke_identity(&txn, &signed_in.identity, ctx.now).await?;
+    if ended > 0 {
         audit_in(
             &txn,
             ctx,
@@ -654,7 +657,11 @@ pub async fn sign_out(
             &signed_in.identity,
             &client,
             "sign_out",
-            serde_json::json!({"account": signed_in.account.id, "session": signed_in.session.id}),
+            serde_json::json!({
+                "account": signed_in.account.id,
+                "session": signed_in.session.id,
+                "sessions_ended": ended,
+            }),
         )
         .await?;
     }

@@ -415,6 +415,7 @@ pub async fn open_session(
         .await?;
     let (row, token) =
         session::open(&txn, &account.id, &identity, now, client.clone(), scope).await?;
+    otp::cooldown_ends(&txn, &account.id).await?;
     strong::audit_in(
         &txn,
         ctx,

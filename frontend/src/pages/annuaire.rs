@@ -23,7 +23,7 @@ pub fn row_label(c: &DirectoryContact) -> String {
         (None, None) => parts.push(c.organisation.clone().unwrap_or_else(|| c.address.clone())),
         (last, first) => {
             if let Some(l) = last {
-                parts.push(l.to_uppercase());
+                parts.push(crate::text::upper(l));
             }
             if let Some(f) = first {
                 parts.push(f.clone());
@@ -178,7 +178,7 @@ pub fn Annuaire(
     Effect::new(move |_| run());
 
     let add = move |target: RwSignal<Vec<String>>, label: &'static str, c: &DirectoryContact| {
-        let address = c.address.to_lowercase();
+        let address = crate::text::lower(&c.address);
         let name = row_label(c);
         target.update(|list| {
             if !list.contains(&address) {

@@ -122,6 +122,12 @@ pub fn Connexion(
             };
             match api::me(&c).await {
                 Ok(found) => {
+                    // The pane reopened within the session (its cookie, bound to this
+                    // identity): no new code, no passphrase.
+                    let resumed = !signed_out
+                        && found.linked
+                        && !found.needs_passphrase
+                        && api::session_alive(&c).await;
                     let next = if found.needs_passphrase {
                         Stage::ChoosePassphrase
                     } else {
@@ -129,7 +135,11 @@ pub fn Connexion(
                     };
                     credentials.set(Some(c));
                     me.set(Some(found));
-                    stage.set(next);
+                    if resumed {
+                        on_signed_in.run(());
+                    } else {
+                        stage.set(next);
+                    }
                 }
                 Err(e) => stage.set(Stage::NoIdentity(e.message)),
             }
@@ -207,6 +217,25 @@ pub fn Connexion(
                     me.set(Some(found));
                 }
             });
+        }
+    });
+
+    // Each new sign-in screen takes the focus on its first control (or its title when it
+    // has none), so that the next Tab starts there and a screen reader reads it.
+    Effect::new(move |_| {
+        let first = match stage.get() {
+            Stage::Starting => None,
+            Stage::NoIdentity(_) | Stage::Cancelled(_) => Some("identite-titre"),
+            Stage::Fallback => Some("dialog-sign-in"),
+            Stage::DevPicker => Some("dev-mailbox"),
+            Stage::ChoosePassphrase => Some("choose-passphrase"),
+            Stage::SignIn => Some("request-code"),
+        };
+        match first {
+            Some(id) if id.ends_with("-titre") => crate::focus::show(id),
+            // A control: focused where it is, the explanation above it left in view.
+            Some(id) => focus(id),
+            None => {}
         }
     });
 

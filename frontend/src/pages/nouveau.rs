@@ -62,14 +62,14 @@ pub fn Compose(
         prefill
             .to
             .iter()
-            .map(|a| a.to_lowercase())
+            .map(|a| crate::text::lower(a))
             .collect::<Vec<_>>(),
     );
     let cc = RwSignal::new(
         prefill
             .cc
             .iter()
-            .map(|a| a.to_lowercase())
+            .map(|a| crate::text::lower(a))
             .collect::<Vec<_>>(),
     );
     let to_typed = RwSignal::new(String::new());

@@ -44,6 +44,33 @@ async fn main() {
             i + 1,
             if i == 0 { " (empty cache)" } else { "" }
         );
+        if i == 0 {
+            // What crossed the network on the cold load: the hashed assets as sent (brotli
+            // where the browser accepts it) and their size once decoded.
+            let sizes = browser
+                .client
+                .execute(
+                    "return performance.getEntriesByType('resource')\
+                       .filter(e => /-[0-9a-f]{16}(_bg\\.wasm|\\.js|\\.css)$/.test(e.name))\
+                       .map(e => [e.name.split('/').pop(), e.encodedBodySize, e.decodedBodySize])",
+                    vec![],
+                )
+                .await
+                .expect("resource timings");
+            let mut sent = 0;
+            for asset in sizes.as_array().into_iter().flatten() {
+                let (encoded, decoded) = (
+                    asset[1].as_u64().unwrap_or(0),
+                    asset[2].as_u64().unwrap_or(0),
+                );
+                sent += encoded;
+                println!(
+                    "  {:<48} {encoded:>8} bytes sent, {decoded:>8} decoded",
+                    asset[0].as_str().unwrap_or("?")
+                );
+            }
+            println!("  hashed assets sent on the cold load: {sent} bytes");
+        }
         times.push(ms);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
