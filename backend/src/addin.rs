@@ -46,8 +46,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S
         .with_state(addin)
 }
 
-/// True for the files Trunk names after their content (`name-<16 hex>.js`,
-/// `name-<16 hex>_bg.wasm`, `name-<16 hex>.css`): a new build gives new names.
+/// True for the files Trunk names after their content (`name-<hash>.js`,
+/// `name-<hash>_bg.wasm`, `name-<hash>.css`): a new build gives new names. The hash is
+/// a 64-bit number in hexadecimal without leading zeros, so 16 digits or fewer (8 at
+/// least here, which a random hash misses once in four billion builds).
 pub fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file
@@ -55,7 +57,9 @@ pub fn is_content_hashed(path: &str) -> bool {
         .or_else(|| file.strip_suffix(".js"))
         .or_else(|| file.strip_suffix(".css"));
     stem.and_then(|s| s.rsplit_once('-'))
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|(_, hash)| {
+            (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 /// The pane's hashed assets are cached for a year and never revalidated (the page,
@@ -84,6 +88,8 @@ mod tests {
             "/medimail-taskpane-5063a769abac8e7b_bg.wasm",
             "/medimail-taskpane-5063a769abac8e7b.js",
             "/taskpane-3640b505a817c63f.css",
+            // A hash whose first hex digit was a zero.
+            "/medimail-taskpane-e5dca579d8b06d1.js",
         ] {
             assert!(is_content_hashed(hashed), "{hashed}");
         }
@@ -91,7 +97,7 @@ mod tests {
             "/taskpane.html",
             "/icons/icon-16.png",
             "/done.js",
-            "/medimail-taskpane-5063a769abac8e7.js",
+            "/medimail-taskpane-5063a76.js",
             "/x-zzzzzzzzzzzzzzzz.js",
             "/api/health",
         ] {

@@ -47,8 +47,8 @@ async fn renders_the_french_shell_inside_outlook_and_saves_a_screenshot() {
     // them for a year (issue 21, item 12).
     let served = browser
         .eval_async(
-            "Promise.all(performance.getEntriesByType('resource')\
-               .map(e => e.name).filter(n => /-[0-9a-f]{16}(_bg\\.wasm|\\.js|\\.css)$/.test(n))\
+            "Promise.all(Array.from(document.querySelectorAll('link[href]'), l => l.href)\
+               .filter(n => /-[0-9a-f]{8,16}(_bg\\.wasm|\\.js|\\.css)$/.test(n))\
                .map(n => fetch(n).then(r => [n.split('/').pop().split('.').pop(), \
                  r.headers.get('content-encoding'), r.headers.get('cache-control')])))",
         )

@@ -51,7 +51,7 @@ async fn main() {
                 .client
                 .execute(
                     "return performance.getEntriesByType('resource')\
-                       .filter(e => /-[0-9a-f]{16}(_bg\\.wasm|\\.js|\\.css)$/.test(e.name))\
+                       .filter(e => /-[0-9a-f]{8,16}(_bg\\.wasm|\\.js|\\.css)$/.test(e.name))\
                        .map(e => [e.name.split('/').pop(), e.encodedBodySize, e.decodedBodySize])",
                     vec![],
                 )
