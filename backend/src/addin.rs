@@ -29,21 +29,46 @@ pub struct Addin {
 /// the webmail's page at `/`, and the built assets. Any other path outside `/api` serves
 /// the webmail's page, whose hash router shows the screen.
 pub fn router<S: Clone + Send + Sync + 'static>(addin: Addin) -> OpenApiRouter<S> {
-    // The hashed assets' brotli and gzip copies (`scripts/build-frontend.sh`), sent to a
-    // browser that accepts them; other files as they are (compressed on the fly).
-    let assets = ServeDir::new(&addin.dist_dir)
-        .precompressed_br()
-        .precompressed_gzip()
-        .append_index_html_on_directories(false)
-        .fallback(get(root).with_state(addin.clone()));
     OpenApiRouter::default()
         .routes(routes!(manifest))
         .routes(routes!(root))
         .routes(routes!(taskpane))
         .route("/index.html", get(taskpane))
-        .fallback_service(assets)
+        .fallback(assets)
         .layer(axum::middleware::map_response(cache_hashed_assets))
         .with_state(addin)
+}
+
+/// The built assets (`dist/`). An `.html` file is never sent as it lies on disk (without
+/// its office.js address or its policy), whatever the spelling of the path
+/// (`/%69ndex.html`, `//index.html`, `/./index.html`, `/webmail/index.html`): those paths,
+/// like every path that is no file, get the webmail's page.
+async fn assets(State(addin): State<Addin>, request: axum::extract::Request) -> Response {
+    let path = percent_encoding::percent_decode_str(request.uri().path()).decode_utf8_lossy();
+    if is_html(&path) {
+        return page(&addin.webmail);
+    }
+    // The hashed assets' brotli and gzip copies (`scripts/build-frontend.sh`) go to a
+    // browser that accepts them; other files as they are (compressed on the fly).
+    let files = ServeDir::new(&addin.dist_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false)
+        .fallback(get(root).with_state(addin.clone()));
+    match tower::ServiceExt::oneshot(files, request).await {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+/// True when the (decoded) path names an HTML file, in any case and with any trailing
+/// slashes or dots.
+fn is_html(decoded_path: &str) -> bool {
+    decoded_path
+        .trim_end_matches(['/', '.', ' '])
+        .to_ascii_lowercase()
+        .ends_with(".html")
+        || decoded_path.to_ascii_lowercase().contains(".html/")
 }
 
 /// True for the files Trunk names after their content (`name-<hash>.js`,
@@ -80,7 +105,30 @@ async fn cache_hashed_assets(uri: axum::http::Uri, mut response: Response) -> Re
 
 #[cfg(test)]
 mod tests {
-    use super::is_content_hashed;
+    use super::{is_content_hashed, is_html};
+
+    #[test]
+    fn every_spelling_of_an_html_file_is_a_page() {
+        for html in [
+            "/index.html",
+            "//index.html",
+            "/./index.html",
+            "/webmail/index.html",
+            "/INDEX.HTML",
+            "/index.html/",
+            "/index.html.",
+            "/index.html/x",
+        ] {
+            assert!(is_html(html), "{html}");
+        }
+        for file in [
+            "/x-0123456789abcdef.js",
+            "/icons/icon-16.png",
+            "/htmlfile.png",
+        ] {
+            assert!(!is_html(file), "{file}");
+        }
+    }
 
     #[test]
     fn only_trunk_s_content_named_files_are_immutable() {

@@ -97,7 +97,13 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(CompressionLayer::new().compress_when(Compressible));
+        .layer(CompressionLayer::new().compress_when(Compressible))
+        // Every HTML response has a policy: the pages set their own; any other (whatever
+        // route or file produced it) gets one that runs nothing and cannot be framed.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            html_without_policy,
+        ));
 
     Router::new()
         .merge(api)
@@ -105,6 +111,19 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(layers)
         .layer(axum::middleware::from_fn(crate::metrics::track_request))
+}
+
+/// The policy of an HTML response that came without one.
+pub const FALLBACK_HTML_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn html_without_policy(response: &Response<Body>) -> Option<HeaderValue> {
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    html.then(|| HeaderValue::from_static(FALLBACK_HTML_POLICY))
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -116,6 +116,44 @@ async fn other_paths_serve_the_task_pane_with_its_policy() {
     assert_eq!(headers["content-type"], "image/png");
 }
 
+/// However the path is spelt, an HTML file goes out as a page, filled in and with its
+/// policy; never as it lies on disk (issue 15, item 7).
+#[tokio::test]
+async fn every_spelling_of_a_page_carries_its_policy() {
+    let db = TestDb::sqlite().await;
+    let plain = state(&db).await;
+    let dist = plain.config.dist_dir.clone();
+    std::fs::create_dir_all(dist.join("webmail")).expect("webmail dir");
+    std::fs::write(dist.join("webmail/index.html"), PAGE).expect("webmail page");
+    std::fs::write(dist.join("other.html"), "<p>not a page</p>").expect("other");
+    let state = common::state_in(&db, &dist).await;
+    for path in [
+        "/%69ndex.html",
+        "//index.html",
+        "/./index.html",
+        "/index.html/",
+        "/webmail/index.html",
+        "/webmail/%69ndex.html",
+        "/other.html",
+        "/%2e/index.html",
+    ] {
+        let (status, headers, body) = get(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let csp = headers
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no policy"))
+            .to_str()
+            .expect("ascii");
+        assert!(csp.contains("frame-ancestors"), "{path}: {csp}");
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{path}: {csp}");
+        assert!(
+            !body.contains("__MEDIMAIL_OFFICE_JS_URL__"),
+            "{path}: {body}"
+        );
+        assert!(!body.contains("not a page"), "{path}");
+    }
+}
+
 #[tokio::test]
 async fn the_webmail_s_page_is_served_at_the_root_and_the_pane_s_at_its_own_name() {
     let db = TestDb::sqlite().await;

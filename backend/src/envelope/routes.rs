@@ -297,7 +297,7 @@ async fn open(
     responses(
         (
             status = 200,
-            description = "The file, with the content type the sender's browser gave.",
+            description = "The file, always as `application/octet-stream` (the type the sender's browser gave is `attachments[].content_type`), named after its safe name without format characters.",
             content(("application/octet-stream")),
             headers(
                 ("Content-Disposition" = String, description = "`attachment; filename=\"…\"; filename*=UTF-8''…` (RFC 6266)."),
@@ -325,13 +325,14 @@ async fn download(
     let mut response = Response::new(Body::from_stream(stream));
     response.extensions_mut().insert(Uncompressed);
     let headers = response.headers_mut();
-    let content_type = HeaderValue::from_str(&file.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, content_type);
-    if let Ok(v) = HeaderValue::from_str(&read::content_disposition(
-        &file.safe_name,
-        &file.display_name,
-    )) {
+    // Never the type the sender's browser gave (text/html, image/svg+xml…): a file to
+    // save, which nothing renders on this origin. The reader sees the original type in
+    // the envelope (`attachments[].content_type`).
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&read::content_disposition(&file.safe_name)) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(

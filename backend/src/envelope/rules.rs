@@ -195,9 +195,47 @@ pub struct FileName {
     pub safe: String,
 }
 
+/// True for the Unicode format characters (general category Cf, Unicode 15): invisible
+/// characters that change how a name is drawn, such as U+202E RIGHT-TO-LEFT OVERRIDE,
+/// which makes `facture\u{202E}fdp.exe` show as "factureexe.pdf".
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// `name` without control and format characters: what a reader is shown and what a
+/// download is named (names stored before they were cleaned at upload included).
+pub fn shown_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control() && !is_format_char(*c))
+        .collect()
+}
+
 /// Checks an attachment's name.
 pub fn file_name(typed: &str) -> Result<FileName, RuleError> {
-    let display: String = typed.nfc().filter(|c| !c.is_control()).collect();
+    let display: String = shown_name(&typed.nfc().collect::<String>());
     let display = display.trim().to_owned();
     if display.chars().count() > MAX_NAME_CHARS {
         return Err(refuse(
@@ -425,6 +463,27 @@ mod tests {
             "attachment_name_too_long"
         );
         assert!(file_name(&format!("{}.pdf", "n".repeat(251))).is_ok());
+    }
+
+    #[test]
+    fn names_lose_the_format_characters_that_disguise_them() {
+        let n = file_name("facture\u{202E}fdp.exe").expect("ok");
+        assert_eq!(n.display, "facturefdp.exe");
+        assert_eq!(n.safe, "facturefdp.exe");
+        assert_eq!(
+            file_name("re\u{200B}sultat\u{2066}.pdf\u{FEFF}")
+                .expect("ok")
+                .safe,
+            "resultat.pdf"
+        );
+        assert_eq!(
+            file_name("\u{202E}\u{200D}")
+                .expect_err("nothing left")
+                .code,
+            "attachment_name_invalid"
+        );
+        // Letters of every script stay.
+        assert_eq!(shown_name("تقرير_Öl_報告.pdf"), "تقرير_Öl_報告.pdf");
     }
 
     #[test]

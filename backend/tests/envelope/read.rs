@@ -167,3 +167,50 @@ async fn recipients_see_nothing_outside_the_opening_window() {
         db.drop_postgres().await;
     }
 }
+
+/// A file named to look like another (U+202E RIGHT-TO-LEFT OVERRIDE before `fdp.html`
+/// shows "facturelmth.pdf" on screen) and typed `text/html`: shown and downloaded under its
+/// cleaned name, served as `application/octet-stream` so that nothing renders it on the
+/// pane's origin; the reader still sees the type the sender gave (issue 15, item 6).
+#[tokio::test]
+async fn downloads_are_octet_streams_named_without_format_characters() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let page = b"<script>alert(document.cookie)</script>".to_vec();
+        let (status, sent) = post(
+            &state,
+            &marie,
+            multipart(
+                &draft(),
+                &[("facture\u{202E}fdp.html", "text/html", page.clone())],
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{sent}");
+        let reference = sent["reference"].as_str().expect("reference").to_owned();
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        let (_, _, body) = get_raw(&state, &pierre, &format!("/api/envelopes/{reference}")).await;
+        let view: Value = serde_json::from_slice(&body).expect("json");
+        let attachment = &view["attachments"][0];
+        assert_eq!(attachment["name"], "facturefdp.html");
+        assert_eq!(attachment["content_type"], "text/html");
+        let id = attachment["id"].as_str().expect("id");
+        let (status, headers, bytes) = get_raw(
+            &state,
+            &pierre,
+            &format!("/api/envelopes/{reference}/attachments/{id}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, page);
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"facturefdp.html\"; filename*=UTF-8''facturefdp.html"
+        );
+        db.drop_postgres().await;
+    }
+}

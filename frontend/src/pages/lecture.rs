@@ -236,7 +236,7 @@ pub fn Lecture(
                                     view! {
                                         <li class="file">
                                             <button type="button" class="link attachment-download" data-id=a.id.clone()
-                                                title="Télécharger"
+                                                title=format!("Télécharger ({})", a.content_type)
                                                 on:click=move |_| download(id.clone(), name.clone())>{a.name.clone()}</button>
                                             " "
                                             <span class="file-size">{format_size(a.size)}</span>
