@@ -145,6 +145,36 @@ pub struct Config {
     )]
     pub jwks_refresh_seconds: u64,
 
+    /// Seconds a client has to send a request's headers (and the first request of a
+    /// connection, and between two requests of a kept-alive one), and to finish the TLS
+    /// handshake: slow or silent connections are closed after it.
+    #[arg(
+        long,
+        env = "MEDIMAIL_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a request may take in all (attachment uploads and downloads excepted,
+    /// which last as long as the file takes): past it, 408 `request_timeout`.
+    #[arg(
+        long,
+        env = "MEDIMAIL_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub request_timeout_seconds: u64,
+
+    /// Connections open at once at most; the next ones are closed as soon as accepted.
+    #[arg(
+        long,
+        env = "MEDIMAIL_MAX_CONNECTIONS",
+        default_value_t = 4096,
+        global = true
+    )]
+    pub max_connections: usize,
+
     /// Folder holding the built task pane (Trunk's dist/).
     #[arg(
         long,

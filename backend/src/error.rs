@@ -82,6 +82,8 @@ pub enum RequestRefusal {
     WrongMethod,
     /// A multipart body without its boundary, or not multipart.
     NotMultipart,
+    /// The request took longer than `MEDIMAIL_REQUEST_TIMEOUT_SECONDS`.
+    TimedOut,
 }
 
 impl Refusal for RequestRefusal {
@@ -92,6 +94,7 @@ impl Refusal for RequestRefusal {
             | RequestRefusal::NotMultipart => StatusCode::BAD_REQUEST,
             RequestRefusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             RequestRefusal::WrongMethod => StatusCode::METHOD_NOT_ALLOWED,
+            RequestRefusal::TimedOut => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -102,6 +105,7 @@ impl Refusal for RequestRefusal {
             RequestRefusal::TooLarge => "request_too_large",
             RequestRefusal::WrongMethod => "method_not_allowed",
             RequestRefusal::NotMultipart => "invalid_request",
+            RequestRefusal::TimedOut => "request_timeout",
         }
     }
 
@@ -120,6 +124,10 @@ impl Refusal for RequestRefusal {
             }
             RequestRefusal::WrongMethod => {
                 "Cette adresse du serveur Medimail n'accepte pas cette opération."
+            }
+            RequestRefusal::TimedOut => {
+                "Le serveur Medimail n'a pas pu traiter votre demande à temps. Réessayez dans \
+                 quelques instants."
             }
         }
         .to_owned()

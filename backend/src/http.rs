@@ -79,6 +79,8 @@ pub fn app(state: AppState) -> Router {
             header::COOKIE,
             HeaderName::from_static(SESSION_HEADER),
         ]))
+        // Our own id for every request: one a client sends is only logged beside it.
+        .layer(axum::middleware::map_request(set_aside_client_request_id))
         .layer(SetRequestIdLayer::new(
             x_request_id.clone(),
             MakeRequestUuid,
@@ -105,12 +107,47 @@ pub fn app(state: AppState) -> Router {
             html_without_policy,
         ));
 
+    let deadline = Duration::from_secs(state.config.request_timeout_seconds.max(1));
     Router::new()
         .merge(api)
         .merge(pages)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(deadline, bounded))
         .layer(layers)
         .layer(axum::middleware::from_fn(crate::metrics::track_request))
+}
+
+/// Every request ends within `deadline` (`MEDIMAIL_REQUEST_TIMEOUT_SECONDS`), or is
+/// answered 408 `request_timeout` (its work dropped: an open transaction rolls back).
+/// Attachment transfers are not bounded here: they last as long as the file takes.
+async fn bounded(
+    axum::extract::State(deadline): axum::extract::State<Duration>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if is_transfer(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                seconds = deadline.as_secs(),
+                "request took too long: 408 request_timeout"
+            );
+            AppError::from(RequestRefusal::TimedOut).into_response()
+        }
+    }
+}
+
+/// "Envoyer" (the attachments stream in) and an attachment's download.
+fn is_transfer(method: &axum::http::Method, path: &str) -> bool {
+    let envelopes = medimail_api::paths::ENVELOPES;
+    (method == axum::http::Method::POST && path.trim_end_matches('/') == envelopes)
+        || (method == axum::http::Method::GET
+            && path.starts_with(envelopes)
+            && path.contains("/attachments/"))
 }
 
 /// The policy of an HTML response that came without one.
@@ -139,17 +176,46 @@ async fn wrong_method() -> AppError {
     RequestRefusal::WrongMethod.into()
 }
 
-/// One span per request: its id, method and path. Never the query string (it may carry
-/// search terms), headers or body.
+/// The `X-Request-Id` a client sent: kept aside (at most 64 characters among
+/// `A-Za-z0-9._-`, anything else replaced) for the log, never used as the request's id.
+#[derive(Clone, Debug)]
+pub struct ClientRequestId(pub String);
+
+async fn set_aside_client_request_id(mut request: Request<Body>) -> Request<Body> {
+    if let Some(sent) = request.headers_mut().remove("x-request-id") {
+        let cleaned: String = sent
+            .as_bytes()
+            .iter()
+            .take(64)
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"._-".contains(b) {
+                    *b as char
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        request.extensions_mut().insert(ClientRequestId(cleaned));
+    }
+    request
+}
+
+/// One span per request: its id (and the client's, if it sent one), method and path.
+/// Never the query string (it may carry search terms), headers or body.
 fn make_span(request: &Request<Body>) -> Span {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
+    let client_request_id = request
+        .extensions()
+        .get::<ClientRequestId>()
+        .map_or("-", |c| c.0.as_str());
     tracing::info_span!(
         "request",
         request_id = %request_id,
+        client_request_id = %client_request_id,
         method = %request.method(),
         path = %request.uri().path(),
     )

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod crypto;
 pub mod db;
 pub mod directory;

@@ -273,19 +273,54 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         addr: local,
         source: e,
     };
+    // What a slow or idle client can hold (issue 15, item 1): the TLS handshake, the
+    // first request and every request's headers within MEDIMAIL_HEADER_TIMEOUT_SECONDS
+    // (also the wait for the next request on a kept-alive HTTP/1.1 connection), HTTP/2
+    // connections pinged and closed when silent, and MEDIMAIL_MAX_CONNECTIONS at once.
+    let patience = Duration::from_secs(config.header_timeout_seconds.max(1));
+    let limited = crate::connections::Limited::new(config.max_connections);
+    tracing::info!(
+        header_timeout_seconds = patience.as_secs(),
+        request_timeout_seconds = config.request_timeout_seconds,
+        max_connections = config.max_connections,
+        "connection limits"
+    );
+    let timed = |builder: &mut hyper_util::server::conn::auto::Builder<_>| {
+        builder
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(patience);
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .keep_alive_interval(Some(patience))
+            .keep_alive_timeout(patience);
+    };
     match prepared.rustls {
-        Some(rustls) => axum_server::from_tcp_rustls(listener, rustls)
-            .map_err(listen_err)?
-            .handle(handle)
-            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .map_err(listen_err),
-        None => axum_server::from_tcp(listener)
-            .map_err(listen_err)?
-            .handle(handle)
-            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .map_err(listen_err),
+        Some(rustls) => {
+            let mut server = axum_server::from_tcp_rustls(listener, rustls)
+                .map_err(listen_err)?
+                .map(|tls| tls.handshake_timeout(patience).acceptor(limited))
+                .first_request_timeout(patience)
+                .handle(handle);
+            timed(server.http_builder());
+            server
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .map_err(listen_err)
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener)
+                .map_err(listen_err)?
+                .acceptor(limited)
+                .first_request_timeout(patience)
+                .handle(handle);
+            timed(server.http_builder());
+            server
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .map_err(listen_err)
+        }
     }?;
     // Mails still waiting stay in the outbox; the next start delivers them.
     worker.abort();

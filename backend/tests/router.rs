@@ -189,6 +189,20 @@ async fn every_response_carries_a_request_id() {
     let (_, first, _) = get(&state, "/api/health").await;
     let (_, second, _) = get(&state, "/api/health").await;
     assert_ne!(first["x-request-id"], second["x-request-id"]);
+    // One a client sends is not taken as ours (issue 15, item 8): a forged or reused id
+    // must not mix its requests with another's in the log.
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(
+            Request::get("/api/health")
+                .header("x-request-id", "forged-id")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    let ours = response.headers()["x-request-id"].to_str().expect("ascii");
+    assert_ne!(ours, "forged-id");
+    assert!(uuid::Uuid::parse_str(ours).is_ok(), "{ours}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
