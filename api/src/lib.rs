@@ -82,6 +82,8 @@ pub const SESSION_HEADER: &str = "X-Medimail-Session";
 /// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo"), the same on
 /// both sides: the server refuses past them, the pane says so before sending.
 pub mod limits {
+    /// At most this many events of an envelope in one answer (the count says the rest).
+    pub const EVENTS_SHOWN: u64 = 200;
     /// At most this many attachments in one envelope.
     pub const MAX_ATTACHMENTS: usize = 5;
     /// The total size of an envelope's attachments: 25 Mo = 25 × 1024 × 1024 bytes.
@@ -717,7 +719,11 @@ pub struct EnvelopeView {
     /// The sanitised HTML body.
     pub body_html: String,
     pub attachments: Vec<AttachmentInfo>,
+    /// The first [`limits::EVENTS_SHOWN`] events, in order.
     pub events: Vec<EnvelopeEventInfo>,
+    /// How many events the envelope has in all (more than `events` past the limit).
+    #[serde(default)]
+    pub events_total: u64,
     /// RFC 3339: kept on the server until then (3 months after sealing).
     pub kept_until: String,
     /// In the caller's "Messages supprimés".

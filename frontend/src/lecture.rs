@@ -157,6 +157,7 @@ mod tests {
             body_html: "<p>x</p>".into(),
             attachments: vec![],
             events: vec![],
+            events_total: 0,
             kept_until: String::new(),
             deleted: false,
             sent_by_me: false,

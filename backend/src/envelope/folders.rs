@@ -59,26 +59,26 @@ pub async fn list<C: ConnectionTrait>(
             .filter(envelope_recipient::Column::AccountId.eq(&me))
             .filter(envelope_recipient::Column::DeletedAt.is_null()),
         Folder::Deleted => {
-            // Deleted by the caller as sender or as recipient, not removed for good.
-            let as_sender: Vec<String> = envelope::Entity::find()
-                .select_only()
-                .column(envelope::Column::Id)
-                .filter(envelope::Column::SenderAccountId.eq(&me))
-                .filter(envelope::Column::SenderDeletedAt.is_not_null())
-                .filter(envelope::Column::SenderRemovedAt.is_null())
-                .into_tuple()
-                .all(db)
-                .await?;
-            let as_recipient: Vec<String> = envelope_recipient::Entity::find()
+            // Deleted by the caller as sender or as recipient, not removed for good: one
+            // query with a subquery (no list of ids bound as parameters, which PostgreSQL
+            // caps at 65,535).
+            let as_recipient = envelope_recipient::Entity::find()
                 .select_only()
                 .column(envelope_recipient::Column::EnvelopeId)
                 .filter(envelope_recipient::Column::AccountId.eq(&me))
                 .filter(envelope_recipient::Column::DeletedAt.is_not_null())
                 .filter(envelope_recipient::Column::RemovedAt.is_null())
-                .into_tuple()
-                .all(db)
-                .await?;
-            select.filter(envelope::Column::Id.is_in(as_sender.into_iter().chain(as_recipient)))
+                .into_query();
+            select.filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(envelope::Column::SenderAccountId.eq(&me))
+                            .add(envelope::Column::SenderDeletedAt.is_not_null())
+                            .add(envelope::Column::SenderRemovedAt.is_null()),
+                    )
+                    .add(envelope::Column::Id.in_subquery(as_recipient)),
+            )
         }
     };
     if let Some(q) = query

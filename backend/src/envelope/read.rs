@@ -10,8 +10,8 @@ use futures::StreamExt;
 use medimail_api::{AttachmentInfo, EnvelopeEventInfo, EnvelopeView, EventKind};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::refusal::EnvelopeRefusal;
@@ -203,11 +203,22 @@ pub async fn open(
         .order_by_asc(attachment::Column::Position)
         .all(stores.db)
         .await?;
+    // The first events (sealing, the first openings and downloads) and how many in all:
+    // a much-downloaded envelope does not make an unbounded answer.
     let events = envelope_event::Entity::find()
         .filter(envelope_event::Column::EnvelopeId.eq(&envelope.id))
         .order_by_asc(envelope_event::Column::Id)
+        .limit(medimail_api::limits::EVENTS_SHOWN)
         .all(stores.db)
         .await?;
+    let events_total = if (events.len() as u64) < medimail_api::limits::EVENTS_SHOWN {
+        events.len() as u64
+    } else {
+        envelope_event::Entity::find()
+            .filter(envelope_event::Column::EnvelopeId.eq(&envelope.id))
+            .count(stores.db)
+            .await?
+    };
     // "Destinataires": each recipient's name, where its account has one.
     let named = {
         let ids: Vec<&str> = recipients.iter().map(|r| r.account_id.as_str()).collect();
@@ -280,6 +291,7 @@ pub async fn open(
                     .and_then(|d| d["attachment"].as_str().and_then(name_of)),
             })
             .collect(),
+        events_total,
         kept_until: envelope
             .sealed_at
             .checked_add_months(Months::new(medimail_api::retention::KEPT_MONTHS))

@@ -214,3 +214,51 @@ async fn downloads_are_octet_streams_named_without_format_characters() {
         db.drop_postgres().await;
     }
 }
+
+/// An envelope downloaded thousands of times does not make an unbounded answer: its
+/// first 200 events, and how many there are in all (issue 15, item 8).
+#[tokio::test]
+async fn the_reading_answer_carries_at_most_200_events_and_their_count() {
+    use medimail_server::envelope::entity::envelope;
+    use sea_orm::{ActiveModelTrait, Set};
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let (_, sent) = post(
+            &state,
+            &marie,
+            multipart(&draft(), &[("a.pdf", "application/pdf", file(1, 100))]),
+        )
+        .await;
+        let reference = sent["reference"].as_str().expect("reference").to_owned();
+        let row = envelope::Entity::find()
+            .filter(envelope::Column::Reference.eq(&reference))
+            .one(&state.db)
+            .await
+            .expect("q")
+            .expect("envelope");
+        for n in 0..250 {
+            envelope_event::ActiveModel {
+                envelope_id: Set(row.id.clone()),
+                kind: Set("downloaded".into()),
+                account_id: Set(None),
+                actor: Set(format!("lecteur{n}@chu-dev.fr")),
+                occurred_at: Set(state.clock.now()),
+                detail: Set("{}".into()),
+                ..Default::default()
+            }
+            .insert(&state.db)
+            .await
+            .expect("event");
+        }
+        let (status, _, body) =
+            get_raw(&state, &marie, &format!("/api/envelopes/{reference}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let view: Value = serde_json::from_slice(&body).expect("json");
+        let events = view["events"].as_array().expect("events");
+        assert_eq!(events.len(), 200);
+        assert_eq!(events[0]["kind"], "sealed", "the first ones, in order");
+        assert_eq!(view["events_total"], 251);
+        db.drop_postgres().await;
+    }
+}

@@ -8,6 +8,44 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use crate::common::*;
 use crate::{blob_count, draft, file, multipart, post, signed_in};
 
+/// More envelopes due than one batch: one run purges them all, whatever the volume
+/// (issue 15, item 2: 100 an hour fell behind 2,400 a day).
+#[tokio::test]
+async fn one_run_purges_everything_due_however_many_batches_it_takes() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        for n in 0..7 {
+            let (status, sent) = post(
+                &state,
+                &marie,
+                multipart(&draft(), &[("a.pdf", "application/pdf", file(n, 500))]),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{sent}");
+        }
+        state.clock.advance(chrono::Duration::days(92));
+        use medimail_server::envelope::retention::{purge_all_due, purge_once};
+        let started = std::time::Instant::now();
+        let purged = purge_all_due(&state.db, &state.keys, &state.blobs, state.clock.now(), 3)
+            .await
+            .expect("run");
+        eprintln!(
+            "BENCH retention: {purged} envelopes purged in {:?} in batches of 3",
+            started.elapsed()
+        );
+        assert_eq!(purged, 7, "in batches of 3, one run");
+        assert_eq!(blob_count(&state).await, 0, "every file deleted");
+        assert_eq!(
+            purge_once(&state.db, &state.keys, &state.blobs, state.clock.now())
+                .await
+                .expect("again"),
+            0
+        );
+        db.drop_postgres().await;
+    }
+}
+
 #[tokio::test]
 async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_remains() {
     for db in databases().await {

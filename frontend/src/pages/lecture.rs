@@ -265,6 +265,12 @@ pub fn Lecture(
                                 </li>
                             }).collect_view()}
                         </ul>
+                        {(v.events_total > v.events.len() as u64).then(|| view! {
+                            <p id="reading-events-more" class="hint">{format!(
+                                "Et {} autres événements, non affichés.",
+                                v.events_total - v.events.len() as u64
+                            )}</p>
+                        })}
                     }.into_any()
                 }
             }}
