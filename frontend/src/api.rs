@@ -529,12 +529,22 @@ pub async fn download_attachment(
     Ok(())
 }
 
+/// A new `Idempotency-Key` for "Envoyer": a random UUID from the browser's CSPRNG.
+pub fn new_idempotency_key() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| format!("{:x}", (js_sys::Math::random() * 1e15) as u64))
+}
+
 /// "Envoyer": the draft and the files as multipart, through XMLHttpRequest so that the
-/// upload's progress (0.0 to 1.0) can be shown.
+/// upload's progress (0.0 to 1.0) can be shown. `idempotency_key` is the same when the
+/// same message is sent again.
 pub async fn send_envelope(
     c: &Credentials,
     draft: &medimail_api::EnvelopeDraft,
     files: &[web_sys::File],
+    idempotency_key: &str,
     on_progress: std::rc::Rc<dyn Fn(f64)>,
 ) -> Result<medimail_api::EnvelopeSealed, ApiError> {
     use wasm_bindgen::closure::Closure;
@@ -559,6 +569,7 @@ pub async fn send_envelope(
         let _ = xhr.set_request_header(name, &value);
     }
     let _ = xhr.set_request_header("Accept", "application/json");
+    let _ = xhr.set_request_header("Idempotency-Key", idempotency_key);
     let progress =
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
             if e.length_computable() && e.total() > 0.0 {

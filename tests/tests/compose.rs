@@ -584,3 +584,62 @@ async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
     browser.element("#folder-inbox").await;
     browser.close().await;
 }
+
+/// The answer to « Envoyer » is lost after the server sealed the envelope (the network
+/// dropped it): the pane says the send failed; « Envoyer » again answers that same
+/// envelope, never a second one (issue 15, item 8: the pane's Idempotency-Key).
+#[tokio::test]
+async fn sending_again_after_a_lost_answer_seals_one_envelope() {
+    let (pane, browser) = signed_in().await;
+    // The first answer of « Envoyer » is lost once the server has it.
+    browser
+        .eval(
+            "(() => { let lost = false; \
+             const open = XMLHttpRequest.prototype.open; \
+             XMLHttpRequest.prototype.open = function (m, u) { \
+               this.__medimailSend = m === 'POST' && /\\/api\\/envelopes$/.test(u); \
+               return open.apply(this, arguments); }; \
+             const send = XMLHttpRequest.prototype.send; \
+             XMLHttpRequest.prototype.send = function () { \
+               if (this.__medimailSend && !lost) { lost = true; \
+                 const xhr = this, failed = xhr.onerror; \
+                 xhr.onload = function () { window.__medimailLost = true; \
+                   failed.call(xhr, new ProgressEvent('error')); }; } \
+               return send.apply(this, arguments); }; \
+             return true; })()",
+        )
+        .await;
+    browser.click("#new-message").await;
+    browser
+        .fill("#compose-to", "pierre.dupond@chu-dev.fr;")
+        .await;
+    browser.fill("#compose-subject", "Résultats").await;
+    browser
+        .element("#compose-body")
+        .await
+        .send_keys("Bonjour")
+        .await
+        .expect("type");
+    browser.click("#compose-send").await;
+    browser.wait_until("window.__medimailLost === true").await;
+    let failed = browser.text_of("#compose-form-error").await;
+    assert!(failed.contains("ne répond pas"), "{failed}");
+    let db = pane.server.sqlite().await;
+    let sealed = || async {
+        envelope::Entity::find()
+            .filter(envelope::Column::Subject.eq("Résultats"))
+            .all(&db)
+            .await
+            .expect("q")
+    };
+    assert_eq!(sealed().await.len(), 1, "the server did seal it");
+    // « Envoyer » again: the same envelope is the answer.
+    browser.click("#compose-send").await;
+    browser
+        .wait_until("document.body.innerText.includes('a été scellé et envoyé')")
+        .await;
+    let rows = sealed().await;
+    assert_eq!(rows.len(), 1, "one envelope, not two");
+    assert!(rows[0].idempotency_key.is_some());
+    browser.close().await;
+}

@@ -32,14 +32,16 @@ pub enum EnvelopeRefusal {
     ReplyOnly,
     /// The report link's token is not one the server gave (or the envelope is gone).
     ReportUnknown,
+    /// `Idempotency-Key` is not 1 to 64 characters among `A-Za-z0-9_-`.
+    IdempotencyKeyInvalid,
 }
 
 impl Refusal for EnvelopeRefusal {
     fn status(&self) -> StatusCode {
         match self {
-            EnvelopeRefusal::FolderUnknown | EnvelopeRefusal::UploadInterrupted => {
-                StatusCode::BAD_REQUEST
-            }
+            EnvelopeRefusal::FolderUnknown
+            | EnvelopeRefusal::UploadInterrupted
+            | EnvelopeRefusal::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
             EnvelopeRefusal::ReportUnknown => StatusCode::NOT_FOUND,
             EnvelopeRefusal::NotDeleted => StatusCode::CONFLICT,
             EnvelopeRefusal::NotOpenYet(_)
@@ -65,6 +67,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::BodyMissing => "body_missing",
             EnvelopeRefusal::ReplyOnly => "webmail_reply_only",
             EnvelopeRefusal::ReportUnknown => "report_unknown",
+            EnvelopeRefusal::IdempotencyKeyInvalid => "idempotency_key_invalid",
         }
     }
 
@@ -107,6 +110,10 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::ReportUnknown => "Ce lien de signalement n'est pas valable, ou \
                  l'enveloppe n'est plus conservée. Copiez le lien complet depuis le mail de \
                  notification."
+                .to_owned(),
+            EnvelopeRefusal::IdempotencyKeyInvalid => "La demande d'envoi est mal formée \
+                 (Idempotency-Key : 1 à 64 caractères parmi A-Z, a-z, 0-9, « - » et « _ »). \
+                 Rechargez le volet et réessayez."
                 .to_owned(),
         }
     }

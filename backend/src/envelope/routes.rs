@@ -102,6 +102,7 @@ refusals! {
         EnvelopeRefusal::ForwardAttachmentUnknown,
         EnvelopeRefusal::BodyMissing,
         EnvelopeRefusal::ReplyOnly,
+        EnvelopeRefusal::IdempotencyKeyInvalid,
         draft_refusals(),
         AppError::NotFound,
     ];
@@ -181,12 +182,15 @@ async fn report_wrong_recipient(
 /// "Envoyer": seals and sends an envelope.
 ///
 /// Multipart: the part `envelope` first, then up to 5 parts `attachment`. The files are
-/// encrypted as they stream in; a refusal stores nothing.
+/// encrypted as they stream in; a refusal stores nothing. With an `Idempotency-Key`
+/// header, the same key again (a retry after a lost answer, or twice at once) answers
+/// the envelope already sealed instead of sealing another.
 #[utoipa::path(
     post,
     path = paths::ENVELOPES,
     tag = "envelopes",
     security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 characters among `A-Za-z0-9_-`, new for each message: the same key again answers the envelope already sealed.")),
     request_body(
         content = SendForm,
         content_type = "multipart/form-data",
@@ -203,8 +207,10 @@ async fn send(
     State(config): State<Arc<Config>>,
     signed_in: SignedIn,
     ClientAddress(client): ClientAddress,
+    headers: axum::http::HeaderMap,
     Multipart(mut multipart): Multipart,
 ) -> Result<(StatusCode, Json<EnvelopeSealed>), AppError> {
+    let idempotency_key = idempotency_key(&headers)?;
     let origin = config.origin();
     let support = config.support_link();
     let notices = seal::Notices {
@@ -219,11 +225,29 @@ async fn send(
         &mut multipart,
         &notices,
         replies_only,
+        idempotency_key.as_deref(),
         envelopes.clock.now(),
     )
     .await?;
     mailer.wake();
     Ok((StatusCode::CREATED, Json(sealed)))
+}
+
+/// The `Idempotency-Key` header, if any: 1 to 64 characters among `A-Za-z0-9_-`.
+fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or("");
+    if key.is_empty()
+        || key.len() > 64
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(EnvelopeRefusal::IdempotencyKeyInvalid.into());
+    }
+    Ok(Some(key.to_owned()))
 }
 
 /// A page of a folder ("Messages reçus", "Messages envoyés", "Messages supprimés").

@@ -8,7 +8,9 @@ use axum::extract::Multipart;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use medimail_api::{EnvelopeSealed, EventKind, ForwardedFiles};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 
 use super::refusal::EnvelopeRefusal;
 use super::rules;
@@ -24,6 +26,7 @@ use crate::error::AppError;
 /// envelope; the caller wakes the mailer (notifications are queued).
 /// `replies_only`: the sender may only answer or forward an envelope of its threads
 /// (the webmail with `MEDIMAIL_WEBMAIL=recipients`).
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     stores: Stores<'_>,
     sender: &account::Model,
@@ -31,8 +34,15 @@ pub async fn send(
     multipart: &mut Multipart,
     notices: &Notices<'_>,
     replies_only: bool,
+    idempotency_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<EnvelopeSealed, AppError> {
+    // 0. The same send again (its answer was lost): the envelope already sealed.
+    if let Some(key) = idempotency_key
+        && let Some(sealed) = already_sealed(stores.db, sender, key).await?
+    {
+        return Ok(sealed);
+    }
     // 1. The draft, checked before any file is read.
     let draft = upload::read_draft(multipart).await?;
     if replies_only {
@@ -103,6 +113,7 @@ pub async fn send(
         body: &body,
         window,
         files: &files,
+        idempotency_key,
     };
     let sealed = seal(
         stores,
@@ -118,6 +129,13 @@ pub async fn send(
         Ok(done) => done,
         Err(e) => {
             upload::delete_blobs(stores.blobs, &files).await;
+            // The same send arrived twice at once and the other one sealed first (the
+            // key is unique per sender): its envelope is this one's answer too.
+            if let Some(key) = idempotency_key
+                && let Some(sealed) = already_sealed(stores.db, sender, key).await?
+            {
+                return Ok(sealed);
+            }
             return Err(e);
         }
     };
@@ -129,13 +147,41 @@ pub async fn send(
     })
 }
 
-/// What is sealed: checked recipients, title, sanitised body, opening window, stored files.
+/// What is sealed: checked recipients, title, sanitised body, opening window, stored files,
+/// and the sender's idempotency key if it gave one.
 pub struct Letter<'a> {
     pub recipients: &'a rules::Recipients,
     pub subject: &'a str,
     pub body: &'a str,
     pub window: rules::OpeningWindow,
     pub files: &'a [StoredFile],
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// The envelope `sender` already sealed with `key`, as "Envoyer" answered it.
+async fn already_sealed<C: ConnectionTrait>(
+    db: &C,
+    sender: &account::Model,
+    key: &str,
+) -> Result<Option<EnvelopeSealed>, AppError> {
+    let Some(found) = envelope::Entity::find()
+        .filter(envelope::Column::SenderAccountId.eq(&sender.id))
+        .filter(envelope::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let recipients = envelope_recipient::Entity::find()
+        .filter(envelope_recipient::Column::EnvelopeId.eq(&found.id))
+        .count(db)
+        .await?;
+    Ok(Some(EnvelopeSealed {
+        reference: found.reference,
+        sealed_at: found.sealed_at.to_rfc3339(),
+        recipients: recipients as usize,
+        attachments: found.attachment_count.max(0) as usize,
+    }))
 }
 
 /// An unguessable envelope reference: 192 random bits, base64url (32 characters).
@@ -273,6 +319,7 @@ pub async fn seal(
         body,
         window,
         files,
+        idempotency_key,
     } = *letter;
     let b64 = base64::engine::general_purpose::STANDARD;
     let id = uuid::Uuid::new_v4().to_string();
@@ -297,6 +344,7 @@ pub async fn seal(
         sender_deleted_at: Set(None),
         sender_removed_at: Set(None),
         purged_at: Set(None),
+        idempotency_key: Set(idempotency_key.map(str::to_owned)),
     }
     .insert(&txn)
     .await?;

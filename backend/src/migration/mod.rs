@@ -14,6 +14,7 @@ mod m20261127_000008_directory_key_without_rowid;
 mod m20261201_000009_accounts_are_mailboxes;
 mod m20261201_000010_audit_head;
 mod m20261201_000011_webmail;
+mod m20261201_000012_idempotent_send;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_accounts_are_mailboxes::Migration),
             Box::new(m20261201_000010_audit_head::Migration),
             Box::new(m20261201_000011_webmail::Migration),
+            Box::new(m20261201_000012_idempotent_send::Migration),
         ]
     }
 }

@@ -462,3 +462,111 @@ async fn a_forward_counts_its_files_in_the_limits_and_only_a_reader_can_forward(
         db.drop_postgres().await;
     }
 }
+
+/// "Envoyer" with an `Idempotency-Key`, as the pane sends it.
+async fn post_with_key(
+    state: &AppState,
+    auth: &(String, String),
+    key: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/api/envelopes")
+        .header("authorization", format!("Bearer {}", auth.0))
+        .header(medimail_api::SESSION_HEADER, &auth.1)
+        .header("idempotency-key", key)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={}", crate::BOUNDARY),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// A send retried after its answer was lost, or the same send arriving 100 times at
+/// once, seals one envelope: every answer names it (issue 15, item 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_idempotency_key_seals_one_envelope_even_100_times_at_once() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        let body = multipart(&draft(), &[("a.pdf", "application/pdf", file(1, 3000))]);
+
+        let (status, first) = post_with_key(&state, &marie, "envoi-1", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let (status, again) = post_with_key(&state, &marie, "envoi-1", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        assert_eq!(again, first, "the same answer");
+        assert_eq!(
+            envelope::Entity::find().count(&state.db).await.expect("q"),
+            1
+        );
+
+        let answers = futures::future::join_all((0..100).map(|_| {
+            let (state, marie, body) = (state.clone(), marie.clone(), body.clone());
+            async move { post_with_key(&state, &marie, "envoi-2", body).await }
+        }))
+        .await;
+        let references: std::collections::HashSet<String> = answers
+            .iter()
+            .map(|(status, answer)| {
+                assert_eq!(*status, StatusCode::CREATED, "{answer}");
+                answer["reference"].as_str().expect("reference").to_owned()
+            })
+            .collect();
+        assert_eq!(references.len(), 1, "one envelope for the 100 sends");
+        assert_ne!(
+            references.iter().next(),
+            first["reference"].as_str().map(str::to_owned).as_ref()
+        );
+        assert_eq!(
+            envelope::Entity::find().count(&state.db).await.expect("q"),
+            2
+        );
+        assert_eq!(blob_count(&state).await, 2, "the losers' files are deleted");
+        assert_eq!(
+            attachment::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            2
+        );
+
+        // Another key is another envelope; a malformed one is refused, nothing stored.
+        let (status, _) = post_with_key(&state, &marie, "envoi-3", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, refused) = post_with_key(&state, &marie, "pas une clé !", body.clone()).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("idempotency_key_invalid"))
+        );
+        assert_eq!(
+            envelope::Entity::find().count(&state.db).await.expect("q"),
+            3
+        );
+        // The key belongs to its sender: Pierre's "envoi-1" is his own envelope.
+        let (status, his) = post_with_key(&state, &pierre, "envoi-1", body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_ne!(his["reference"], first["reference"]);
+        db.drop_postgres().await;
+    }
+}

@@ -106,6 +106,8 @@ pub fn Compose(
     ));
     let baseline = StoredValue::new(None::<String>);
     let progress = RwSignal::new(None::<f64>);
+    // The last "Envoyer" not known to have succeeded: its idempotency key and what it sent.
+    let attempt = StoredValue::new(None::<(String, String)>);
     let notice = RwSignal::new(None::<String>);
     let errors = [(); 7].map(|_| RwSignal::new(None::<String>));
     let [
@@ -289,6 +291,22 @@ pub fn Compose(
             in_reply_to: thread.clone(),
         };
         let chosen = files.get_value();
+        // The same message sent again (its answer lost) carries the same key: the server
+        // answers the envelope already sealed instead of sealing a second one. Anything
+        // changed since is a new message, with a new key.
+        // (Sizes as integers: formatting an f64 would add 10 KB to the pane.)
+        let mut fingerprint = serde_json::to_string(&draft).unwrap_or_default();
+        for f in &chosen {
+            fingerprint.push('|');
+            fingerprint.push_str(&f.name());
+            fingerprint.push('|');
+            fingerprint.push_str(&(f.size() as u64).to_string());
+        }
+        let key = match attempt.get_value() {
+            Some((key, same)) if same == fingerprint => key,
+            _ => crate::api::new_idempotency_key(),
+        };
+        attempt.set_value(Some((key.clone(), fingerprint)));
         let auth = expect_context::<Auth>();
         progress.set(Some(0.0));
         spawn_local(async move {
@@ -296,13 +314,15 @@ pub fn Compose(
                 .call(|c| {
                     let draft = draft.clone();
                     let chosen = chosen.clone();
+                    let key = key.clone();
                     let on_progress: Rc<dyn Fn(f64)> = Rc::new(move |p| progress.set(Some(p)));
-                    async move { api::send_envelope(&c, &draft, &chosen, on_progress).await }
+                    async move { api::send_envelope(&c, &draft, &chosen, &key, on_progress).await }
                 })
                 .await;
             progress.set(None);
             match result {
                 Ok(sealed) => {
+                    attempt.set_value(None);
                     notice.set(Some(format!(
                         "Votre message « {} » a été scellé et envoyé à {} destinataire{}.",
                         draft.subject,

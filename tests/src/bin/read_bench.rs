@@ -67,6 +67,7 @@ async fn fill(db: &sea_orm::DatabaseConnection, sender: &str, reader: &str) {
                 sender_deleted_at: Set(None),
                 sender_removed_at: Set(None),
                 purged_at: Set(None),
+                idempotency_key: Set(None),
             });
             recipients.push(envelope_recipient::ActiveModel {
                 id: Set(format!("bench-r-{n:08}")),

@@ -34,6 +34,8 @@ pub struct Model {
     pub sender_removed_at: Option<ChronoDateTimeUtc>,
     /// Content removed by the retention job.
     pub purged_at: Option<ChronoDateTimeUtc>,
+    /// The sender's `Idempotency-Key` for this send (unique per sender), if it gave one.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
