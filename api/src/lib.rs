@@ -82,6 +82,8 @@ pub const SESSION_HEADER: &str = "X-Medimail-Session";
 /// Product limits (user manual, part 3 §4: "5 pièces jointes", "25 Mo"), the same on
 /// both sides: the server refuses past them, the pane says so before sending.
 pub mod limits {
+    /// Minutes a one-time code is valid (and its mail worth delivering).
+    pub const CODE_VALIDITY_MINUTES: i64 = 10;
     /// At most this many events of an envelope in one answer (the count says the rest).
     pub const EVENTS_SHOWN: u64 = 200;
     /// At most this many attachments in one envelope.

@@ -175,6 +175,25 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// Envelopes one sender may seal per hour (sliding); past it 429
+    /// `send_quota_exceeded` with the time sending is possible again.
+    #[arg(
+        long,
+        env = "MEDIMAIL_SEND_ENVELOPES_PER_HOUR",
+        default_value_t = 200,
+        global = true
+    )]
+    pub send_envelopes_per_hour: u64,
+
+    /// Recipients one sender may reach per hour (sliding), all envelopes together.
+    #[arg(
+        long,
+        env = "MEDIMAIL_SEND_RECIPIENTS_PER_HOUR",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub send_recipients_per_hour: u64,
+
     /// Folder holding the built task pane (Trunk's dist/).
     #[arg(
         long,

@@ -536,6 +536,79 @@ async fn a_reopened_pane_finds_its_session_in_its_cookie_with_the_same_identity_
     });
 }
 
+/// The subjects of the mails in the file outbox, oldest first.
+fn outbox_subjects(state: &AppState) -> Vec<String> {
+    let dir = state.mailer.file_dir().expect("file outbox");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.expect("entry").path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let raw = std::fs::read(f).expect("read");
+            mail_parser::MessageParser::default()
+                .parse(&raw)
+                .and_then(|m| m.subject().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// One-time codes never wait behind notifications (issue 15, item 3): with 30
+/// notification mails due before it, the code mail goes first; a code mail that could
+/// not be delivered within the code's 10 minutes is dropped, not sent.
+#[tokio::test]
+async fn code_mails_go_before_notifications_and_expired_ones_are_dropped() {
+    on_every_database!(|state| {
+        let user = signed_up(&state, "marie.curie@chu-dev.fr").await;
+        for n in 0..30 {
+            let mail = medimail_server::mail::OutgoingMail {
+                to: format!("destinataire{n}@chu-dev.fr"),
+                subject: format!("Notification {n}"),
+                text: "Une enveloppe vous attend.".into(),
+            };
+            medimail_server::mail::enqueue(
+                &state.db,
+                &state.keys,
+                state.clock.now(),
+                "notification",
+                None,
+                &mail,
+            )
+            .await
+            .expect("queued");
+        }
+        state.clock.advance(Duration::seconds(1));
+        assert_eq!(user.request_code().await.status, StatusCode::OK);
+        state.mail_worker().drain_once().await.expect("one pass");
+        let subjects = outbox_subjects(&state);
+        assert!(
+            subjects[0].ends_with("Votre code d'accès Medimail"),
+            "the code first: {subjects:?}"
+        );
+
+        // Mail server down for 10 minutes: the code mail is dropped, not sent late.
+        state.clock.advance(Duration::seconds(61));
+        assert_eq!(user.request_code().await.status, StatusCode::OK);
+        state.clock.advance(Duration::minutes(10));
+        let before = outbox_subjects(&state).len();
+        state.mail_worker().drain_once().await.expect("pass");
+        let after = outbox_subjects(&state);
+        assert!(
+            after[before..]
+                .iter()
+                .all(|s| !s.ends_with("Votre code d'accès Medimail")),
+            "{after:?}"
+        );
+        let trail = audit_event::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("audit");
+        assert!(trail.iter().any(|e| e.action == "code_mail_expired"));
+    });
+}
+
 #[tokio::test]
 async fn codes_are_rate_limited_per_minute_and_per_hour() {
     on_every_database!(|state| {

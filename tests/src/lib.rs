@@ -254,14 +254,20 @@ impl Server {
             let mut mails: Vec<PathBuf> = std::fs::read_dir(&outbox)
                 .map(|d| d.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default();
-            if mails.len() > before {
-                mails.sort();
-                let raw = std::fs::read_to_string(mails.last().expect("a mail")).expect("mail");
-                let subject = raw
-                    .lines()
+            mails.sort();
+            // The newest code mail (notifications go out in their own lane, so it need
+            // not be the newest file).
+            let newest_code = mails.iter().rev().find_map(|m| {
+                let raw = std::fs::read_to_string(m).ok()?;
+                raw.lines()
                     .find_map(|l| l.strip_prefix("Subject: ["))
-                    .expect("code subject");
-                break subject[..6].to_owned();
+                    .filter(|s| s.len() > 6 && s.as_bytes()[..6].iter().all(u8::is_ascii_digit))
+                    .map(|s| s[..6].to_owned())
+            });
+            if mails.len() > before
+                && let Some(code) = newest_code
+            {
+                break code;
             }
             assert!(
                 Instant::now() < deadline,

@@ -17,7 +17,7 @@ use sea_orm::{
 use crate::auth::entity::one_time_code;
 use crate::keys::Keys;
 
-pub const VALIDITY: Duration = Duration::minutes(10);
+pub const VALIDITY: Duration = Duration::minutes(medimail_api::limits::CODE_VALIDITY_MINUTES);
 /// One request per account per minute…
 pub const MIN_INTERVAL: Duration = Duration::seconds(60);
 /// …and at most this many per hour.

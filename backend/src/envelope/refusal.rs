@@ -34,6 +34,13 @@ pub enum EnvelopeRefusal {
     ReportUnknown,
     /// `Idempotency-Key` is not 1 to 64 characters among `A-Za-z0-9_-`.
     IdempotencyKeyInvalid,
+    /// The sender's hourly quota of envelopes (or of recipients) is reached.
+    QuotaExceeded {
+        until: DateTime<Utc>,
+        wait: u64,
+        recipients: bool,
+        limit: u64,
+    },
 }
 
 impl Refusal for EnvelopeRefusal {
@@ -43,6 +50,7 @@ impl Refusal for EnvelopeRefusal {
             | EnvelopeRefusal::UploadInterrupted
             | EnvelopeRefusal::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
             EnvelopeRefusal::ReportUnknown => StatusCode::NOT_FOUND,
+            EnvelopeRefusal::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             EnvelopeRefusal::NotDeleted => StatusCode::CONFLICT,
             EnvelopeRefusal::NotOpenYet(_)
             | EnvelopeRefusal::Closed(_)
@@ -68,6 +76,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::ReplyOnly => "webmail_reply_only",
             EnvelopeRefusal::ReportUnknown => "report_unknown",
             EnvelopeRefusal::IdempotencyKeyInvalid => "idempotency_key_invalid",
+            EnvelopeRefusal::QuotaExceeded { .. } => "send_quota_exceeded",
         }
     }
 
@@ -115,6 +124,30 @@ impl Refusal for EnvelopeRefusal {
                  (Idempotency-Key : 1 à 64 caractères parmi A-Z, a-z, 0-9, « - » et « _ »). \
                  Rechargez le volet et réessayez."
                 .to_owned(),
+            EnvelopeRefusal::QuotaExceeded {
+                until,
+                recipients,
+                limit,
+                ..
+            } => {
+                let what = if *recipients {
+                    format!("{limit} destinataires")
+                } else {
+                    format!("{limit} enveloppes")
+                };
+                format!(
+                    "Vous avez atteint la limite de {what} par heure : rien n'a été envoyé. \
+                     Vous pourrez envoyer ce message à partir de {} ; il reste ouvert d'ici là.",
+                    crate::fr::time_of_day(*until)
+                )
+            }
+        }
+    }
+
+    fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            EnvelopeRefusal::QuotaExceeded { wait, .. } => Some(*wait),
+            _ => None,
         }
     }
 

@@ -103,6 +103,12 @@ refusals! {
         EnvelopeRefusal::BodyMissing,
         EnvelopeRefusal::ReplyOnly,
         EnvelopeRefusal::IdempotencyKeyInvalid,
+        EnvelopeRefusal::QuotaExceeded {
+            until: chrono::DateTime::from_timestamp(1_795_000_000, 0).unwrap_or_default(),
+            wait: 1200,
+            recipients: false,
+            limit: 200,
+        },
         draft_refusals(),
         AppError::NotFound,
     ];
@@ -226,6 +232,7 @@ async fn send(
         &notices,
         replies_only,
         idempotency_key.as_deref(),
+        super::quota::Quota::of(&config),
         envelopes.clock.now(),
     )
     .await?;

@@ -35,6 +35,7 @@ pub async fn send(
     notices: &Notices<'_>,
     replies_only: bool,
     idempotency_key: Option<&str>,
+    quota: super::quota::Quota,
     now: DateTime<Utc>,
 ) -> Result<EnvelopeSealed, AppError> {
     // 0. The same send again (its answer was lost): the envelope already sealed.
@@ -56,6 +57,16 @@ pub async fn send(
         super::read::readable(stores.db, sender, reference, now).await?;
     }
     let recipients = rules::recipients(&draft.to, &draft.cc)?;
+    // Over the sender's hourly quota: said before any file is read (and checked again
+    // when sealing, where concurrent sends are serialised).
+    super::quota::check(
+        stores.db,
+        &sender.id,
+        (recipients.to.len() + recipients.cc.len()) as u64,
+        quota,
+        now,
+    )
+    .await?;
     let subject = rules::subject(&draft.subject)?;
     let body = rules::body(&draft.body_html)?;
     let window = rules::opening_window(
@@ -114,6 +125,7 @@ pub async fn send(
         window,
         files: &files,
         idempotency_key,
+        quota,
     };
     let sealed = seal(
         stores,
@@ -156,6 +168,8 @@ pub struct Letter<'a> {
     pub window: rules::OpeningWindow,
     pub files: &'a [StoredFile],
     pub idempotency_key: Option<&'a str>,
+    /// The sender's hourly limits, checked in the sealing transaction.
+    pub quota: super::quota::Quota,
 }
 
 /// The envelope `sender` already sealed with `key`, as "Envoyer" answered it.
@@ -320,6 +334,7 @@ pub async fn seal(
         window,
         files,
         idempotency_key,
+        quota,
     } = *letter;
     let b64 = base64::engine::general_purpose::STANDARD;
     let id = uuid::Uuid::new_v4().to_string();
@@ -327,6 +342,15 @@ pub async fn seal(
     let sender = sender_account.mailbox.clone().unwrap_or_default();
     let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);
     let txn = crate::db::begin_write(stores.db).await?;
+    super::quota::lock_sender(&txn, &sender_account.id).await?;
+    super::quota::check(
+        &txn,
+        &sender_account.id,
+        (recipients.to.len() + recipients.cc.len()) as u64,
+        quota,
+        now,
+    )
+    .await?;
     let envelope = envelope::ActiveModel {
         id: Set(id.clone()),
         reference: Set(reference.clone()),

@@ -60,7 +60,8 @@ pub struct Mailer {
     from: Mailbox,
     /// Longest wait between two attempts.
     pub retry_max: Duration,
-    wake: Notify,
+    /// One per lane of the outbox worker (`worker::Lane`).
+    wake: [Notify; 2],
 }
 
 impl std::fmt::Debug for Mailer {
@@ -90,7 +91,7 @@ impl Mailer {
             transport,
             from,
             retry_max: Duration::from_secs(config.mail_retry_max_seconds.max(1)),
-            wake: Notify::new(),
+            wake: [Notify::new(), Notify::new()],
         })
     }
 
@@ -105,7 +106,7 @@ impl Mailer {
                     .expect("a valid literal address"),
             ),
             retry_max: Duration::from_secs(300),
-            wake: Notify::new(),
+            wake: [Notify::new(), Notify::new()],
         }
     }
 
@@ -128,11 +129,13 @@ impl Mailer {
 
     /// Tells the worker a mail is waiting (call after the transaction commits).
     pub fn wake(&self) {
-        self.wake.notify_one();
+        for lane in &self.wake {
+            lane.notify_one();
+        }
     }
 
-    pub(crate) async fn woken(&self) {
-        self.wake.notified().await;
+    pub(crate) async fn woken(&self, lane: usize) {
+        self.wake[lane % 2].notified().await;
     }
 
     /// Delivers one mail now.

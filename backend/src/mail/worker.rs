@@ -43,28 +43,55 @@ pub fn backoff(attempts: i32, max: Duration) -> Duration {
     Duration::from_secs(1u64 << exp).min(max)
 }
 
+/// The one-time code mails go in their own lane, never behind notifications: whatever
+/// one user queues, a code arrives within its 10 minutes.
+const CODE_PURPOSE: &str = "one_time_code";
+
+/// The worker's two lanes, each its own task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// One-time code mails.
+    Codes = 0,
+    /// Every other mail (notifications, openings, reports…).
+    Others = 1,
+}
+
 impl Worker {
-    /// Runs until the task is dropped.
+    /// Runs both lanes until the task is dropped.
     pub async fn run(self) {
+        tokio::join!(self.run_lane(Lane::Codes), self.run_lane(Lane::Others));
+    }
+
+    async fn run_lane(&self, lane: Lane) {
         loop {
-            match self.drain_once().await {
+            match self.drain_lane(lane).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "outbox worker: database error"),
+                Err(e) => tracing::warn!(error = %e, ?lane, "outbox worker: database error"),
             }
             tokio::select! {
-                _ = self.mailer.woken() => {}
+                _ = self.mailer.woken(lane as usize) => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
         }
     }
 
-    /// One pass over the due mails; returns how many were handled.
+    /// One pass over the due mails, codes first; returns how many were handled.
     pub async fn drain_once(&self) -> Result<usize, sea_orm::DbErr> {
+        Ok(self.drain_lane(Lane::Codes).await? + self.drain_lane(Lane::Others).await?)
+    }
+
+    /// One pass over the due mails of `lane`; returns how many were handled.
+    pub async fn drain_lane(&self, lane: Lane) -> Result<usize, sea_orm::DbErr> {
         let now = self.clock.now();
+        let purpose = match lane {
+            Lane::Codes => outbox::Column::Purpose.eq(CODE_PURPOSE),
+            Lane::Others => outbox::Column::Purpose.ne(CODE_PURPOSE),
+        };
         let due = outbox::Entity::find()
             .filter(outbox::Column::Status.eq(STATUS_PENDING))
             .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(purpose)
             .order_by_asc(outbox::Column::NextAttemptAt)
             .limit(BATCH)
             .all(&self.db)
@@ -104,6 +131,28 @@ impl Worker {
 
     async fn deliver(&self, row: outbox::Model) -> Result<(), sea_orm::DbErr> {
         let attempts = row.attempts + 1;
+        // A code that could not be delivered within its validity is useless: dropped
+        // (the pane then says the code expired and offers a new one).
+        if row.purpose == CODE_PURPOSE
+            && self.clock.now()
+                >= row.created_at
+                    + chrono::Duration::minutes(medimail_api::limits::CODE_VALIDITY_MINUTES)
+        {
+            tracing::warn!(outbox = %row.id, attempts, "code mail dropped: its code expired before delivery");
+            let event = (
+                "code_mail_expired",
+                serde_json::json!({"outbox": row.id, "attempts": row.attempts}),
+            );
+            return self
+                .finish(
+                    &row,
+                    STATUS_REFUSED,
+                    Some("the code expired before it could be delivered".into()),
+                    self.clock.now(),
+                    event,
+                )
+                .await;
+        }
         let mail = base64::engine::general_purpose::STANDARD
             .decode(&row.payload)
             .ok()

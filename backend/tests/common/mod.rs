@@ -226,11 +226,20 @@ pub async fn signed_in_as(state: &AppState, mailbox: &str, name: &str) -> (Strin
         .map(|e| e.expect("e").path())
         .collect();
     files.sort();
-    let raw = std::fs::read(files.last().expect("mail")).expect("read");
-    let parsed = mail_parser::MessageParser::default()
-        .parse(&raw)
-        .expect("mail");
-    let code = parsed.subject().expect("subject")[1..7].to_owned();
+    // The newest code mail (codes go out before notifications queued earlier, so it
+    // need not be the newest file).
+    let code = files
+        .iter()
+        .rev()
+        .find_map(|f| {
+            let raw = std::fs::read(f).expect("read");
+            let parsed = mail_parser::MessageParser::default().parse(&raw)?;
+            let subject = parsed.subject()?;
+            subject
+                .ends_with("] - Votre code d'accès Medimail")
+                .then(|| subject[1..7].to_owned())
+        })
+        .expect("a code mail");
     let r = app
         .oneshot(call(
             "/api/auth/session",

@@ -570,3 +570,92 @@ async fn the_same_idempotency_key_seals_one_envelope_even_100_times_at_once() {
         db.drop_postgres().await;
     }
 }
+
+/// One sender cannot flood recipients (and the outbox) with notifications: past the
+/// hourly quota of envelopes (or of recipients) « Envoyer » is refused with the time it
+/// works again, and the quota holds when 100 sends arrive at once (issue 15, item 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_hourly_sending_quota_holds_even_for_100_sends_at_once() {
+    for db in databases().await {
+        let mut state = state_with(&db, true).await;
+        let mut config = (*state.config).clone();
+        config.send_envelopes_per_hour = 5;
+        config.send_recipients_per_hour = 7;
+        state.config = std::sync::Arc::new(config);
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let one = |n: usize| {
+            multipart(
+                &json!({
+                    "to": ["pierre.dupond@chu-dev.fr"],
+                    "cc": [],
+                    "subject": format!("Envoi {n}"),
+                    "body_html": "<p>Bonjour</p>",
+                }),
+                &[("a.pdf", "application/pdf", file(n, 500))],
+            )
+        };
+        let answers = futures::future::join_all((0..100).map(|n| {
+            let (state, marie, body) = (state.clone(), marie.clone(), one(n));
+            async move { post(&state, &marie, body).await }
+        }))
+        .await;
+        let sealed = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::CREATED)
+            .count();
+        assert_eq!(sealed, 5, "exactly the quota, whatever the concurrency");
+        let refused = answers
+            .iter()
+            .find(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+            .expect("refusals");
+        assert_eq!(refused.1["code"], "send_quota_exceeded");
+        assert!(
+            refused.1["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("5 enveloppes par heure"),
+            "{}",
+            refused.1
+        );
+        assert_eq!(refused.1["retry_after_seconds"], 3600);
+        assert_eq!(
+            envelope::Entity::find().count(&state.db).await.expect("q"),
+            5
+        );
+        assert_eq!(
+            blob_count(&state).await,
+            5,
+            "the refused sends left no file"
+        );
+
+        // An hour later the envelopes may go again, but not to more than 7 recipients
+        // in the hour: 5 + 3 would pass it.
+        // (Used every 21 minutes, the session outlives the hour.)
+        for _ in 0..3 {
+            state.clock.advance(chrono::Duration::minutes(21));
+            let (status, _) = crate::get_list(&state, &marie, "folder=sent").await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, _) = post(&state, &marie, one(100)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let three = multipart(
+            &json!({
+                "to": ["a@chu-dev.fr; b@chu-dev.fr; c@chu-dev.fr; d@chu-dev.fr; e@chu-dev.fr; f@chu-dev.fr; g@chu-dev.fr"],
+                "cc": [],
+                "subject": "Sept",
+                "body_html": "<p>Bonjour</p>",
+            }),
+            &[],
+        );
+        let (status, refused) = post(&state, &marie, three).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+        assert!(
+            refused["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("7 destinataires par heure"),
+            "{refused}"
+        );
+        db.drop_postgres().await;
+    }
+}
