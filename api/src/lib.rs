@@ -145,12 +145,16 @@ pub mod directory {
     pub const REFINE: &str =
         "Plus de 50 contacts correspondent : précisez votre recherche (prénom, code postal…).";
 
-    /// The manual's rule: one of the text fields has [`MIN_CHARS`] characters or more
-    /// (spaces around it do not count).
+    /// Searches one session may run per minute.
+    pub const SEARCHES_PER_MINUTE: u32 = 30;
+
+    /// The manual's rule: one of the text fields has a word of [`MIN_CHARS`] characters
+    /// or more (spaces do not count: "m m m" is three words of one).
     pub fn long_enough<'a>(text_fields: impl IntoIterator<Item = &'a str>) -> bool {
-        text_fields
-            .into_iter()
-            .any(|f| f.trim().chars().count() >= MIN_CHARS)
+        text_fields.into_iter().any(|f| {
+            f.split(|c: char| c.is_whitespace() || c == '-' || c == '\'')
+                .any(|w| w.chars().count() >= MIN_CHARS)
+        })
     }
 }
 

@@ -263,8 +263,16 @@ async fn each_endpoint_lists_its_refusal_codes_with_their_status() {
     }
     assert_eq!(
         codes(send, "post", "400"),
-        ["invalid_request", "upload_interrupted"]
+        [
+            "idempotency_key_invalid",
+            "invalid_request",
+            "upload_interrupted"
+        ]
     );
+    // The hourly quota names its delay.
+    assert_eq!(codes(send, "post", "429"), ["send_quota_exceeded"]);
+    let quota = &doc["paths"][send]["post"]["responses"]["429"];
+    assert!(quota["headers"].get("retry-after").is_some(), "{quota}");
     assert_eq!(
         doc["paths"][send]["post"]["requestBody"]["content"]["multipart/form-data"]["encoding"]["envelope"]
             ["contentType"],

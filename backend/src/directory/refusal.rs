@@ -17,6 +17,8 @@ pub enum DirectoryRefusal {
     CriteriaInvalid(&'static str),
     /// No text field of 3 characters.
     CriteriaTooShort,
+    /// More than `SEARCHES_PER_MINUTE` searches in a minute from one session.
+    RateLimited { wait: u64 },
     /// Starring a contact the directory does not (or no longer) hold.
     ContactUnknown,
     /// Starring past the 200 favorites.
@@ -31,6 +33,7 @@ impl Refusal for DirectoryRefusal {
             | DirectoryRefusal::CriteriaInvalid(_)
             | DirectoryRefusal::CriteriaTooShort => StatusCode::BAD_REQUEST,
             DirectoryRefusal::ContactUnknown => StatusCode::NOT_FOUND,
+            DirectoryRefusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             DirectoryRefusal::FavoritesFull => StatusCode::CONFLICT,
         }
     }
@@ -41,6 +44,7 @@ impl Refusal for DirectoryRefusal {
             DirectoryRefusal::Unknown => "directory_unknown",
             DirectoryRefusal::CriteriaInvalid(_) => "directory_criteria_invalid",
             DirectoryRefusal::CriteriaTooShort => "directory_criteria_too_short",
+            DirectoryRefusal::RateLimited { .. } => "directory_rate_limited",
             DirectoryRefusal::ContactUnknown => "directory_contact_unknown",
             DirectoryRefusal::FavoritesFull => "favorites_full",
         }
@@ -60,6 +64,11 @@ impl Refusal for DirectoryRefusal {
                 "Ce critère est trop long ou illisible ({MAX_FIELD_CHARS} caractères au plus)."
             ),
             DirectoryRefusal::CriteriaTooShort => TOO_SHORT.to_owned(),
+            DirectoryRefusal::RateLimited { wait } => format!(
+                "Vous avez lancé {} recherches dans la minute : patientez {wait} secondes avant \
+                 la prochaine.",
+                medimail_api::directory::SEARCHES_PER_MINUTE
+            ),
             DirectoryRefusal::ContactUnknown => {
                 "Ce contact ne figure pas (ou plus) dans l'annuaire.".to_owned()
             }
@@ -73,6 +82,13 @@ impl Refusal for DirectoryRefusal {
         match self {
             DirectoryRefusal::CriteriaInvalid(field) => Some(field),
             DirectoryRefusal::CriteriaTooShort => Some("nom"),
+            _ => None,
+        }
+    }
+
+    fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            DirectoryRefusal::RateLimited { wait } => Some(*wait),
             _ => None,
         }
     }

@@ -46,6 +46,7 @@ refusals! {
         DirectoryRefusal::CriteriaInvalid("nom"),
         DirectoryRefusal::Unknown,
         DirectoryRefusal::MssanteNotEnabled,
+        DirectoryRefusal::RateLimited { wait: 20 },
     ];
     ListFavoritesRefusals = [
         signed_in(),
@@ -115,6 +116,7 @@ fn criteria(q: DirectorySearchQuery) -> Result<Criteria, AppError> {
 async fn search_route(
     State(db): State<DatabaseConnection>,
     State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
     signed_in: SignedIn,
     Query(query): Query<DirectorySearchQuery>,
 ) -> Result<Json<DirectoryResults>, AppError> {
@@ -132,6 +134,10 @@ async fn search_route(
             more: false,
             favorites_only: true,
         }));
+    }
+    // One session's pace; the favorites above cost nothing and are not counted.
+    if let Err(wait) = super::pace::take(&signed_in.session.id, clock.now()) {
+        return Err(DirectoryRefusal::RateLimited { wait }.into());
     }
     let mut found = match search::search(&db, which, &criteria).await {
         Ok(found) => found,

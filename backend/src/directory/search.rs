@@ -28,6 +28,12 @@ use crate::directory::entity::{directory_entry, directory_key, directory_snapsho
 pub use medimail_api::directory::{LIMIT, REFINE, TOO_SHORT};
 /// Candidates read per criterion in a combined search.
 const CAP: u64 = 100_000;
+/// Words that drive the index in one search (the longest, so the most selective); the
+/// other words typed only filter what those found. With `CAP`, this bounds the rows one
+/// request reads.
+const MAX_DRIVERS: usize = 3;
+/// Ids one single-word search reads at most while refinements drop entries.
+const MAX_SINGLE_SCAN: u64 = 4_096;
 
 /// What was typed; empty strings are absent criteria.
 #[derive(Debug, Clone, Default)]
@@ -276,6 +282,16 @@ async fn single_key(
     Ok((ids, more))
 }
 
+/// The words an entry is found by: its names, organisation and town.
+fn searchable_text(e: &directory_entry::Model) -> String {
+    [&e.last_name, &e.first_name, &e.organisation, &e.city]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Addresses of accounts on the liste rouge among `addresses`.
 async fn liste_rouge(
     txn: &DatabaseTransaction,
@@ -320,6 +336,7 @@ async fn load_in_order(
     txn: &DatabaseTransaction,
     ids: &[i64],
     criteria: &Criteria,
+    filtering: &[String],
     want: usize,
 ) -> Result<Vec<directory_entry::Model>, sea_orm::DbErr> {
     let profession = words(&criteria.profession);
@@ -339,6 +356,7 @@ async fn load_in_order(
         for id in chunk {
             let Some(e) = rows.remove(id) else { continue };
             if red.contains(&e.address)
+                || !filtering.is_empty() && !words_match(filtering, Some(&searchable_text(&e)))
                 || !words_match(&profession, e.profession.as_deref())
                 || !words_match(&speciality, e.speciality.as_deref())
                 || (!department.is_empty()
@@ -399,7 +417,9 @@ async fn search_snapshot(
     let Some(snapshot) = active_snapshot(txn, source).await? else {
         return Ok((Vec::new(), false));
     };
-    let mut drivers = Vec::new();
+    // Each word once; the longest drive the index, the others (if more than
+    // MAX_DRIVERS) only filter what those found.
+    let mut keys: Vec<(String, String)> = Vec::new();
     for (kind, text, organisation_like) in [
         ("n", &criteria.last_name, false),
         ("p", &criteria.first_name, false),
@@ -411,12 +431,23 @@ async fn search_snapshot(
         } else {
             words(text)
         };
-        drivers.extend(
-            typed
-                .into_iter()
-                .map(|w| Driver::Key(format!("{kind}:{w}"))),
-        );
+        for w in typed {
+            if !keys.iter().any(|(k, seen)| k == kind && *seen == w) {
+                keys.push((kind.to_owned(), w));
+            }
+        }
     }
+    keys.sort_by_key(|(_, w)| std::cmp::Reverse(w.chars().count()));
+    let filtering: Vec<String> = keys
+        .iter()
+        .skip(MAX_DRIVERS)
+        .map(|(_, w)| w.clone())
+        .collect();
+    let mut drivers: Vec<Driver> = keys
+        .into_iter()
+        .take(MAX_DRIVERS)
+        .map(|(kind, w)| Driver::Key(format!("{kind}:{w}")))
+        .collect();
     let postal = criteria.postal_code.trim();
     if !postal.is_empty() {
         drivers.push(Driver::PostalCode(postal.to_owned()));
@@ -435,21 +466,24 @@ async fn search_snapshot(
         let mut limit = want as u64;
         loop {
             let (ids, more_ids) = single_key(txn, snapshot.id, key, limit).await?;
-            let entries = load_in_order(txn, &ids, criteria, want).await?;
-            if entries.len() == want || !more_ids {
-                let more = entries.len() > LIMIT;
-                let page: Vec<i64> = entries.iter().map(|e| e.id).collect();
-                let exact = exact_ids(txn, snapshot.id, key, &page).await?;
-                return Ok((
-                    entries
-                        .into_iter()
-                        .take(LIMIT)
-                        .map(|e| (exact.contains(&e.id), e))
-                        .collect(),
-                    more,
-                ));
+            let entries = load_in_order(txn, &ids, criteria, &filtering, want).await?;
+            // Refinements dropped entries: read further, up to a bound (past it, the
+            // user is asked to refine).
+            if entries.len() < want && more_ids && limit < MAX_SINGLE_SCAN {
+                limit *= 4;
+                continue;
             }
-            limit *= 4;
+            let more = entries.len() > LIMIT || (more_ids && limit >= MAX_SINGLE_SCAN);
+            let page: Vec<i64> = entries.iter().map(|e| e.id).collect();
+            let exact = exact_ids(txn, snapshot.id, key, &page).await?;
+            return Ok((
+                entries
+                    .into_iter()
+                    .take(LIMIT)
+                    .map(|e| (exact.contains(&e.id), e))
+                    .collect(),
+                more,
+            ));
         }
     }
     let mut found: Option<HashMap<i64, bool>> = None;
@@ -474,7 +508,7 @@ async fn search_snapshot(
         .filter(|(_, e)| *e)
         .map(|(id, _)| *id)
         .collect();
-    let entries = load_in_order(txn, &ids, criteria, want).await?;
+    let entries = load_in_order(txn, &ids, criteria, &filtering, want).await?;
     let more = entries.len() > LIMIT || capped;
     Ok((
         entries

@@ -309,3 +309,85 @@ async fn searching_needs_a_session() {
         db.drop_postgres().await;
     }
 }
+
+/// What one session can make the directory do is bounded (issue 15, item 4): "m m m …"
+/// is not 3 characters; 50 words typed drive the index by their 3 longest only and
+/// still find the right contact; 100 searches at once from one session get the
+/// minute's allowance, the rest a clear refusal with the wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn searches_are_bounded_in_words_and_pace() {
+    for db in databases().await {
+        let d = Directories::activated(&db).await;
+        let spaced = vec!["m"; 50].join("%20");
+        let (status, body) = d
+            .as_me("GET", &national_search(&format!("nom={spaced}")), None)
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["code"], "directory_criteria_too_short");
+
+        // Fifty words, the real name among them: found, and as fast as a normal search.
+        let mut words = vec!["dupont".to_owned(), "luc".to_owned()];
+        words.extend((0..48u8).map(|i| ((b'a' + i % 26) as char).to_string()));
+        let (status, body) = d
+            .as_me(
+                "GET",
+                &national_search(&format!("nom={}", words[..1].join("%20"))),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let started = std::time::Instant::now();
+        let (status, body) = d
+            .as_me(
+                "GET",
+                &national_search(&format!(
+                    "nom=dupont%20dupont%20dupont&prenom={}",
+                    words[1..].join("%20")
+                )),
+                None,
+            )
+            .await;
+        eprintln!("BENCH directory: 50 words typed: {:?}", started.elapsed());
+        assert_eq!(status, 200, "{body}");
+        // Every typed word must match: "a", "b"… are prefixes of nothing in Luc DUPONT.
+        assert_eq!(addresses_of(&body), Vec::<String>::new());
+        let (status, body) = d
+            .as_me(
+                "GET",
+                &national_search("nom=dupont%20dupont%20dup%20d&prenom=luc%20lu%20l"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(addresses_of(&body), ["l.dupont@clinique.mssante.fr"]);
+
+        // The pace: 100 at once from one session (4 were run above).
+        let path = national_search("nom=dupont");
+        let answers =
+            futures::future::join_all((0..100).map(|_| d.as_me("GET", &path, None))).await;
+        let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+        assert_eq!(
+            ok,
+            medimail_api::directory::SEARCHES_PER_MINUTE as usize - 4,
+            "the minute's allowance, whatever the concurrency"
+        );
+        let refused = answers
+            .iter()
+            .find(|(s, _)| *s == 429)
+            .expect("refused searches");
+        assert_eq!(refused.1["code"], "directory_rate_limited");
+        assert!(
+            refused.1["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("patientez"),
+            "{}",
+            refused.1
+        );
+        // A minute later the session searches again.
+        d.state.clock.advance(chrono::Duration::seconds(61));
+        let (status, _) = d.as_me("GET", &national_search("nom=dupont"), None).await;
+        assert_eq!(status, 200);
+        db.drop_postgres().await;
+    }
+}
