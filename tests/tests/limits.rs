@@ -205,3 +205,156 @@ async fn a_request_that_cannot_finish_in_time_is_answered_408() {
         .expect("answer");
     assert_eq!(again.status(), 204);
 }
+
+/// The multipart body of « Envoyer » to `to` with one attachment of `size` bytes.
+fn multipart(to: &str, size: usize) -> Vec<u8> {
+    let mut body = format!(
+        "--B0undary\r\nContent-Disposition: form-data; name=\"envelope\"\r\n\
+         Content-Type: application/json\r\n\r\n{}\r\n--B0undary\r\n\
+         Content-Disposition: form-data; name=\"attachment\"; filename=\"scan.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n",
+        serde_json::json!({"to": [to], "cc": [], "subject": "Scanner", "body_html": "<p>Bonjour</p>"})
+    )
+    .into_bytes();
+    body.extend((0..size).map(|i| (i % 251) as u8));
+    body.extend_from_slice(b"\r\n--B0undary--\r\n");
+    body
+}
+
+/// Files of the data folder still being written (`…#1`: staging blobs).
+fn staging_files(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            count += staging_files(&path);
+        } else if path.to_string_lossy().ends_with("#1") {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// 550 uploads that stall after their first bytes and 40 downloads that are never read,
+/// all from one session, hold no thread of the shared blocking pool (512): a new user
+/// still signs in (argon2) and a send still goes through (issue 15, item 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stalled_uploads_and_downloads_do_not_stop_sign_in_or_sending() {
+    let server = Server::start(ServerOptions {
+        env: vec![("MEDIMAIL_DEV_IDENTITY".into(), "true".into())],
+        ..Default::default()
+    })
+    .await;
+    const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+    let (token, session) = server
+        .dev_sign_in("marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    let client = server.client();
+    let send = |body: Vec<u8>| {
+        client
+            .post(server.url("/api/envelopes"))
+            .bearer_auth(&token)
+            .header(medimail_api::SESSION_HEADER, &session)
+            .header("content-type", "multipart/form-data; boundary=B0undary")
+            .body(body)
+            .send()
+    };
+    // A 6 MB file for the downloads (larger than what the sockets buffer).
+    let sent = send(multipart("marie.curie@chu-dev.fr", 6_000_000))
+        .await
+        .expect("send");
+    assert_eq!(sent.status(), 201);
+    let reference = sent.json::<serde_json::Value>().await.expect("JSON")["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let view: serde_json::Value = client
+        .get(server.url(&format!("/api/envelopes/{reference}")))
+        .bearer_auth(&token)
+        .header(medimail_api::SESSION_HEADER, &session)
+        .send()
+        .await
+        .expect("open")
+        .json()
+        .await
+        .expect("JSON");
+    let attachment = view["attachments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let tls = connector(&server);
+    let head = |method: &str, path: &str, length: Option<usize>| {
+        let mut h = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             {}: {session}\r\n",
+            medimail_api::SESSION_HEADER
+        );
+        if let Some(length) = length {
+            h.push_str(&format!(
+                "Content-Type: multipart/form-data; boundary=B0undary\r\nContent-Length: {length}\r\n"
+            ));
+        }
+        h.push_str("\r\n");
+        h.into_bytes()
+    };
+    // The uploads: headers, the envelope part and the first bytes of a 10 MB file.
+    let body = multipart("pierre.dupond@chu-dev.fr", 10_000_000);
+    let mut stalled = Vec::new();
+    for _ in 0..550 {
+        let tcp = TcpStream::connect(server.addr()).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let mut stream = tls.connect(name, tcp).await.expect("TLS");
+        stream
+            .write_all(&head("POST", "/api/envelopes", Some(body.len())))
+            .await
+            .expect("head");
+        stream.write_all(&body[..2_000]).await.expect("first bytes");
+        stream.flush().await.expect("flush");
+        stalled.push(stream);
+    }
+    // The downloads, through a tiny receive window, never read.
+    let mut unread = Vec::new();
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("small window");
+        let tcp = socket.connect(server.addr()).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let mut stream = tls.connect(name, tcp).await.expect("TLS");
+        stream
+            .write_all(&head(
+                "GET",
+                &format!("/api/envelopes/{reference}/attachments/{attachment}"),
+                None,
+            ))
+            .await
+            .expect("request");
+        stream.flush().await.expect("flush");
+        unread.push(stream);
+    }
+    // The signal: every stalled upload has its blob open on the server.
+    let data = server.data_dir.path().to_owned();
+    medimail_e2e::wait_until(
+        "550 uploads receiving",
+        Duration::from_secs(60),
+        async || staging_files(&data) >= 550,
+    )
+    .await;
+
+    let started = Instant::now();
+    server
+        .dev_sign_in("pierre.dupond@chu-dev.fr", PASSPHRASE)
+        .await;
+    let signed_in = started.elapsed();
+    let started = Instant::now();
+    let small = send(multipart("pierre.dupond@chu-dev.fr", 10_000))
+        .await
+        .expect("send");
+    assert_eq!(small.status(), 201, "{:?}", small.text().await);
+    eprintln!(
+        "BENCH with 550 stalled uploads and 40 unread downloads: sign-in {signed_in:?}, send {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+    drop(unread);
+}

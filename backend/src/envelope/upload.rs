@@ -13,6 +13,10 @@ use crate::envelope::entity::attachment;
 use crate::error::AppError;
 use crate::storage::BlobStore;
 
+/// An upload that sends nothing for this long is interrupted (`upload_interrupted`):
+/// the least pace a sender must keep, whatever the size of the file.
+pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The `envelope` part: at most this many bytes (the body is at most 1 Mo).
 const MAX_DRAFT_BYTES: usize = 2 * 1024 * 1024;
 
@@ -21,9 +25,19 @@ fn upload_broken(detail: impl std::fmt::Display) -> AppError {
     EnvelopeRefusal::UploadInterrupted.into()
 }
 
+/// The next piece of the upload, if it comes within [`UPLOAD_IDLE`].
+async fn idle_bounded<T>(
+    next: impl std::future::Future<Output = Result<T, axum::extract::multipart::MultipartError>>,
+) -> Result<T, AppError> {
+    tokio::time::timeout(UPLOAD_IDLE, next)
+        .await
+        .map_err(|_| upload_broken("no byte for too long"))?
+        .map_err(upload_broken)
+}
+
 /// The first part, `envelope`: the draft (JSON), read before any file.
 pub async fn read_draft(multipart: &mut Multipart) -> Result<EnvelopeDraft, AppError> {
-    let Some(field) = multipart.next_field().await.map_err(upload_broken)? else {
+    let Some(field) = idle_bounded(multipart.next_field()).await? else {
         return Err(upload_broken("empty request"));
     };
     if field.name() != Some("envelope") {
@@ -31,7 +45,7 @@ pub async fn read_draft(multipart: &mut Multipart) -> Result<EnvelopeDraft, AppE
     }
     let mut draft_bytes = Vec::new();
     let mut field = field;
-    while let Some(chunk) = field.chunk().await.map_err(upload_broken)? {
+    while let Some(chunk) = idle_bounded(field.chunk()).await? {
         draft_bytes.extend_from_slice(&chunk);
         if draft_bytes.len() > MAX_DRAFT_BYTES {
             return Err(EnvelopeRefusal::BodyTooLarge.into());
@@ -83,29 +97,44 @@ pub async fn encrypt_into_blob(
     rx: tokio::sync::mpsc::Receiver<BlobFeed>,
     id: String,
 ) -> Result<(), crate::storage::BlobError> {
-    use crate::storage::{BlobError, BlobWriter};
+    use crate::storage::BlobWriter;
     match writer {
-        BlobWriter::Local(writer) => {
-            tokio::task::spawn_blocking(move || encrypt_into_file(writer, encryptor, rx))
-                .await
-                .map_err(|e| BlobError::Io(std::io::Error::other(e)))?
-        }
+        BlobWriter::Local(writer) => encrypt_into_file(writer, encryptor, rx).await,
         BlobWriter::Remote(writer) => encrypt_into_upload(writer, encryptor, rx, id).await,
     }
 }
 
-fn encrypt_into_file(
+/// Waits for the client's bytes here, asynchronously, and takes a blocking thread only
+/// for each chunk's encryption and write: a client that dribbles its upload holds no
+/// thread of the shared blocking pool (which argon2 and every file need), however many
+/// such uploads are open (issue 15, item 1).
+async fn encrypt_into_file(
     mut writer: crate::storage::LocalBlobWriter,
     mut encryptor: crate::crypto::StreamEncryptor,
     mut rx: tokio::sync::mpsc::Receiver<BlobFeed>,
 ) -> Result<(), crate::storage::BlobError> {
+    use crate::storage::BlobError;
+    let joined = |e: tokio::task::JoinError| BlobError::Io(std::io::Error::other(e));
     // An error returns early: dropping the writer removes its staging file.
-    while let Some(feed) = rx.blocking_recv() {
+    while let Some(feed) = rx.recv().await {
         match feed {
-            BlobFeed::Data(chunk) => encryptor.push_into(&chunk, &mut writer)?,
+            BlobFeed::Data(chunk) => {
+                let (w, e, written) = tokio::task::spawn_blocking(move || {
+                    let written = encryptor.push_into(&chunk, &mut writer);
+                    (writer, encryptor, written)
+                })
+                .await
+                .map_err(joined)?;
+                (writer, encryptor) = (w, e);
+                written?;
+            }
             BlobFeed::Finish => {
-                encryptor.finish_into(&mut writer)?;
-                return writer.finish();
+                return tokio::task::spawn_blocking(move || {
+                    encryptor.finish_into(&mut writer)?;
+                    writer.finish()
+                })
+                .await
+                .map_err(joined)?;
             }
         }
     }
@@ -238,7 +267,7 @@ async fn receive_into(
     already_bytes: u64,
 ) -> Result<(), AppError> {
     let mut total: u64 = already_bytes;
-    while let Some(mut field) = multipart.next_field().await.map_err(upload_broken)? {
+    while let Some(mut field) = idle_bounded(multipart.next_field()).await? {
         if field.name() != Some("attachment") {
             return Err(upload_broken("unexpected part"));
         }
@@ -249,7 +278,9 @@ async fn receive_into(
         let (tx, sealing) = start_blob(blobs, key, &id).await?;
         let mut size: u64 = 0;
         let outcome: Result<(), AppError> = async {
-            while let Some(chunk) = field.chunk().await.map_err(upload_broken)? {
+            // A client that stops sending for UPLOAD_IDLE has given up (or is holding
+            // the server): the send fails, and what it wrote is deleted.
+            while let Some(chunk) = idle_bounded(field.chunk()).await? {
                 size += chunk.len() as u64;
                 total += chunk.len() as u64;
                 // Refused as soon as the total passes 25 Mo, not after reading it all.

@@ -163,37 +163,38 @@ impl BlobStore {
                 Err(e) => return Err(e.into()),
             };
             let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, BlobError>>(4);
-            tokio::task::spawn_blocking(move || {
-                use std::io::Read;
-                let mut file = file;
+            // Each piece is read on a blocking thread, and handed on here, asynchronously:
+            // a client that does not read its download holds no thread of the shared
+            // blocking pool, only this task and its few pieces (issue 15, item 1).
+            tokio::spawn(async move {
+                let mut file = Some(file);
                 loop {
-                    let mut buf = vec![0u8; 256 * 1024];
-                    let mut filled = 0;
-                    // Fill the piece (short reads happen) unless the file ends.
-                    let outcome = loop {
-                        match file.read(&mut buf[filled..]) {
-                            Ok(0) => break Ok(()),
-                            Ok(n) => {
-                                filled += n;
-                                if filled == buf.len() {
-                                    break Ok(());
-                                }
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => break Err(e),
+                    let Some(mut f) = file.take() else { return };
+                    let read = tokio::task::spawn_blocking(move || {
+                        let piece = read_piece(&mut f);
+                        (f, piece)
+                    })
+                    .await;
+                    let (f, piece) = match read {
+                        Ok(done) => done,
+                        Err(e) => {
+                            let _ = tx.send(Err(BlobError::Io(std::io::Error::other(e)))).await;
+                            return;
                         }
                     };
-                    if let Err(e) = outcome {
-                        let _ = tx.blocking_send(Err(e.into()));
-                        return;
-                    }
-                    if filled == 0 {
-                        return;
-                    }
-                    buf.truncate(filled);
-                    let last = filled < 256 * 1024;
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() || last {
-                        return;
+                    file = Some(f);
+                    match piece {
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                        Ok(buf) if buf.is_empty() => return,
+                        Ok(buf) => {
+                            let last = buf.len() < PIECE;
+                            if tx.send(Ok(Bytes::from(buf))).await.is_err() || last {
+                                return;
+                            }
+                        }
                     }
                 }
             });
@@ -385,6 +386,32 @@ impl BlobWriter {
             BlobWriter::Remote(w) => w.abort().await,
         }
     }
+}
+
+/// The size of the pieces a local blob is read in.
+const PIECE: usize = 256 * 1024;
+
+/// The next piece of `file` (blocking): [`PIECE`] bytes, fewer at the end of the file
+/// (short reads are filled), none once it is read.
+fn read_piece(file: &mut std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; PIECE];
+    let mut filled = 0;
+    loop {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == buf.len() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 #[cfg(test)]
