@@ -5,6 +5,7 @@
 
 pub mod entity;
 pub mod folders;
+pub mod lease;
 pub mod quota;
 pub mod read;
 pub mod refusal;

@@ -151,6 +151,7 @@ impl Envelopes {
             db: &self.db,
             keys: &self.keys,
             blobs: &self.blobs,
+            clock: &self.clock,
         }
     }
 }

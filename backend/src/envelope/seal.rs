@@ -89,7 +89,67 @@ pub async fn send(
     // under this envelope's key (listed first, as in the original).
     let key = DataKey::generate();
     let uploaded =
-        upload::receive_files(stores.blobs, multipart, &key, forward_count, forward_bytes).await?;
+        upload::receive_files(stores, multipart, &key, forward_count, forward_bytes).await?;
+    let leased: Vec<String> = uploaded.iter().map(|f| f.id.clone()).collect();
+    let outcome = seal_received(
+        stores,
+        sender,
+        client,
+        notices,
+        idempotency_key,
+        quota,
+        now,
+        Received {
+            key,
+            uploaded,
+            forward,
+            recipients,
+            subject,
+            body,
+            window,
+        },
+    )
+    .await;
+    // Sealed (the attachments refer to the blobs) or refused (the blobs are gone): the
+    // leases have done their work.
+    if let Err(e) = super::lease::release(stores.db, &leased).await {
+        tracing::warn!(error = %e, "could not release an upload's leases; they expire");
+    }
+    outcome
+}
+
+/// What `send` received and checked, to seal.
+struct Received {
+    key: DataKey,
+    uploaded: Vec<StoredFile>,
+    forward: Option<(envelope::Model, Vec<attachment::Model>)>,
+    recipients: rules::Recipients,
+    subject: String,
+    body: String,
+    window: rules::OpeningWindow,
+}
+
+/// The end of `send`: the forwarded copies, the last checks, the sealing transaction.
+#[allow(clippy::too_many_arguments)]
+async fn seal_received(
+    stores: Stores<'_>,
+    sender: &account::Model,
+    client: Option<String>,
+    notices: &Notices<'_>,
+    idempotency_key: Option<&str>,
+    quota: super::quota::Quota,
+    now: DateTime<Utc>,
+    received: Received,
+) -> Result<EnvelopeSealed, AppError> {
+    let Received {
+        key,
+        uploaded,
+        forward,
+        recipients,
+        subject,
+        body,
+        window,
+    } = received;
     let files = match &forward {
         Some((original, rows)) => {
             let copied = match super::read::data_key(stores.keys, original) {

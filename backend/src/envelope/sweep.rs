@@ -1,7 +1,7 @@
 //! The orphan-blob sweep: blobs no attachment row references (a send that failed after
 //! writing them, or a crash mid-upload) are deleted once older than [`GRACE`], at start
-//! and then every [`EVERY`]. The grace protects sends still in progress, here or on
-//! another instance.
+//! and then every [`EVERY`]. The grace protects sends that just started, and the leases
+//! (`envelope::lease`) those that go on longer, here or on another instance.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -26,7 +26,7 @@ pub async fn sweep_once<C: ConnectionTrait>(
     blobs: &BlobStore,
     now: DateTime<Utc>,
 ) -> Result<usize, String> {
-    let referenced: HashSet<String> = attachment::Entity::find()
+    let mut referenced: HashSet<String> = attachment::Entity::find()
         .select_only()
         .column(attachment::Column::BlobId)
         .into_tuple::<String>()
@@ -35,6 +35,12 @@ pub async fn sweep_once<C: ConnectionTrait>(
         .map_err(|e| e.to_string())?
         .into_iter()
         .collect();
+    // The blobs of uploads in progress (leased), whatever their age.
+    referenced.extend(
+        crate::envelope::lease::held(db, now)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     blobs
         .sweep(&referenced, now - GRACE)
         .await

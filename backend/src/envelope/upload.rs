@@ -8,6 +8,7 @@ use medimail_api::{EnvelopeDraft, limits};
 
 use super::refusal::EnvelopeRefusal;
 use super::rules;
+use super::stores::Stores;
 use crate::crypto::DataKey;
 use crate::envelope::entity::attachment;
 use crate::error::AppError;
@@ -184,23 +185,30 @@ async fn encrypt_into_upload(
     }
 }
 
-/// Receives the files, encrypting and storing each; on error, deletes what it stored.
+/// Receives the files, encrypting and storing each; on error, deletes what it stored
+/// (and releases its leases). On success the blobs stay leased: the caller releases them
+/// once the envelope is sealed or refused (`lease::release`).
 /// `already` files of `already_bytes` bytes (forwarded ones) count towards the limits.
 pub async fn receive_files(
-    blobs: &BlobStore,
+    stores: Stores<'_>,
     multipart: &mut Multipart,
     key: &DataKey,
     already: usize,
     already_bytes: u64,
 ) -> Result<Vec<StoredFile>, AppError> {
+    let blobs = stores.blobs;
     let mut stored: Vec<StoredFile> = Vec::new();
     let mut writing = Vec::new();
+    let mut leased = Vec::new();
     let mut result = receive_into(
-        blobs,
+        stores,
         multipart,
         key,
-        &mut stored,
-        &mut writing,
+        Receiving {
+            stored: &mut stored,
+            writing: &mut writing,
+            leased: &mut leased,
+        },
         already,
         already_bytes,
     )
@@ -220,8 +228,18 @@ pub async fn receive_files(
     }
     if result.is_err() {
         delete_blobs(blobs, &stored).await;
+        if let Err(e) = super::lease::release(stores.db, &leased).await {
+            tracing::warn!(error = %e, "could not release the leases of a failed upload; they expire");
+        }
     }
     result.map(|()| stored)
+}
+
+/// What receiving fills in: the files stored, their blob tasks, the blobs leased.
+struct Receiving<'a> {
+    stored: &'a mut Vec<StoredFile>,
+    writing: &'a mut Vec<BlobTask>,
+    leased: &'a mut Vec<String>,
 }
 
 type BlobTask = tokio::task::JoinHandle<Result<(), crate::storage::BlobError>>;
@@ -258,15 +276,20 @@ pub async fn delete_blobs(blobs: &BlobStore, files: &[StoredFile]) {
 }
 
 async fn receive_into(
-    blobs: &BlobStore,
+    stores: Stores<'_>,
     multipart: &mut Multipart,
     key: &DataKey,
-    stored: &mut Vec<StoredFile>,
-    writing: &mut Vec<BlobTask>,
+    into: Receiving<'_>,
     already: usize,
     already_bytes: u64,
 ) -> Result<(), AppError> {
+    let Receiving {
+        stored,
+        writing,
+        leased,
+    } = into;
     let mut total: u64 = already_bytes;
+    let mut renewed = stores.clock.now();
     while let Some(mut field) = idle_bounded(multipart.next_field()).await? {
         if field.name() != Some("attachment") {
             return Err(upload_broken("unexpected part"));
@@ -275,7 +298,10 @@ async fn receive_into(
         let name = rules::file_name(field.file_name().unwrap_or(""))?;
         let content_type = content_type(field.content_type());
         let id = uuid::Uuid::new_v4().to_string();
-        let (tx, sealing) = start_blob(blobs, key, &id).await?;
+        // Leased before it is written: the sweep leaves it, however long the upload.
+        leased.push(id.clone());
+        super::lease::hold(stores.db, std::slice::from_ref(&id), stores.clock.now()).await?;
+        let (tx, sealing) = start_blob(stores.blobs, key, &id).await?;
         let mut size: u64 = 0;
         let outcome: Result<(), AppError> = async {
             // A client that stops sending for UPLOAD_IDLE has given up (or is holding
@@ -289,6 +315,12 @@ async fn receive_into(
                 }
                 if tx.send(BlobFeed::Data(chunk)).await.is_err() {
                     break; // The task failed; its error is reported below.
+                }
+                // A long upload renews the leases of all its blobs now and then.
+                let now = stores.clock.now();
+                if now - renewed >= super::lease::RENEW {
+                    super::lease::hold(stores.db, leased, now).await?;
+                    renewed = now;
                 }
             }
             rules::attachment_size(&name.display, size, total)?;

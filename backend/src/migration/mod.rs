@@ -15,6 +15,7 @@ mod m20261201_000009_accounts_are_mailboxes;
 mod m20261201_000010_audit_head;
 mod m20261201_000011_webmail;
 mod m20261201_000012_idempotent_send;
+mod m20261201_000013_blob_lease;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_audit_head::Migration),
             Box::new(m20261201_000011_webmail::Migration),
             Box::new(m20261201_000012_idempotent_send::Migration),
+            Box::new(m20261201_000013_blob_lease::Migration),
         ]
     }
 }

@@ -243,14 +243,15 @@ impl BlobStore {
             }
         }
         if let Some(root) = &self.local_root {
-            removed += sweep_staging(&root.join(self.prefix.as_ref()), older_than);
+            removed += sweep_staging(&root.join(self.prefix.as_ref()), referenced, older_than);
         }
         Ok(removed)
     }
 }
 
-/// Removes the staging files (`<id>#<n>`) of uploads a crash interrupted.
-fn sweep_staging(dir: &Path, older_than: DateTime<Utc>) -> usize {
+/// Removes the staging files (`<id>#<n>`) of uploads a crash interrupted (not those of
+/// the blobs in `kept`: uploads still going on).
+fn sweep_staging(dir: &Path, kept: &HashSet<String>, older_than: DateTime<Utc>) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -260,7 +261,8 @@ fn sweep_staging(dir: &Path, older_than: DateTime<Utc>) -> usize {
         let staging = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.contains('#'));
+            .and_then(|n| n.split_once('#'))
+            .is_some_and(|(id, _)| !kept.contains(id));
         let old = entry
             .metadata()
             .and_then(|m| m.modified())

@@ -178,3 +178,126 @@ async fn the_sweep_removes_old_orphan_blobs_and_keeps_the_envelopes_files() {
         .expect("row");
     assert_eq!(left, vec![att.blob_id]);
 }
+
+/// An upload that goes on longer than the sweep's hour keeps its files (issue 15, item
+/// 8): its blobs are leased while bytes keep coming, and the sweep leaves them — the
+/// first file already written and the second still being written.
+#[tokio::test]
+async fn a_slow_upload_keeps_its_files_through_the_sweep() {
+    use axum::body::Body;
+    use futures::SinkExt;
+    use medimail_server::envelope::entity::blob_lease;
+    use medimail_server::envelope::sweep::sweep_once;
+    use tower::ServiceExt;
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let body = multipart(
+            &draft(),
+            &[
+                ("premier.pdf", "application/pdf", file(1, 20_000)),
+                ("second.pdf", "application/pdf", file(2, 20_000)),
+            ],
+        );
+        // Cut inside the second file: the first is whole, the second begun.
+        let second_at = body
+            .windows(10)
+            .position(|w| w == b"second.pdf")
+            .expect("second part");
+        let (head, tail) = body.split_at(second_at + 1_000);
+        let (mut tx, rx) =
+            futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+        let request = axum::http::Request::post("/api/envelopes")
+            .header("authorization", format!("Bearer {}", marie.0))
+            .header(medimail_api::SESSION_HEADER, &marie.1)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={}", crate::BOUNDARY),
+            )
+            .body(Body::from_stream(rx))
+            .expect("request");
+        let app = medimail_server::http::app(state.clone());
+        let sending = tokio::spawn(async move { app.oneshot(request).await });
+        tx.send(Ok(bytes::Bytes::copy_from_slice(head)))
+            .await
+            .expect("first bytes");
+        // The signal: the first file's blob is written.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while blob_count(&state).await < 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first blob is written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The blob's age is its file time (the system clock): the test clock starts there.
+        let (_, written) = state.blobs.list().await.expect("list")[0].clone();
+        state.clock.set(written);
+        // A few bytes now, then 50 minutes later a few more, then 50 minutes more.
+        let renewed_past = |at: chrono::DateTime<chrono::Utc>| {
+            let db = state.db.clone();
+            async move {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                loop {
+                    let leases = blob_lease::Entity::find().all(&db).await.expect("leases");
+                    if leases.len() == 2 && leases.iter().all(|l| l.until > at) {
+                        return;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "leases renewed: {leases:?}"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        };
+        tx.send(Ok(bytes::Bytes::copy_from_slice(&tail[..100])))
+            .await
+            .expect("bytes");
+        renewed_past(state.clock.now() + chrono::Duration::minutes(59)).await;
+        state.clock.advance(chrono::Duration::minutes(50));
+        tx.send(Ok(bytes::Bytes::copy_from_slice(&tail[100..200])))
+            .await
+            .expect("bytes");
+        renewed_past(state.clock.now() + chrono::Duration::minutes(59)).await;
+        state.clock.advance(chrono::Duration::minutes(50));
+        assert_eq!(
+            sweep_once(&state.db, &state.blobs, state.clock.now())
+                .await
+                .expect("sweep"),
+            0,
+            "the upload's blobs are 100 minutes old and still in use"
+        );
+        tx.send(Ok(bytes::Bytes::copy_from_slice(&tail[200..])))
+            .await
+            .expect("the rest");
+        drop(tx);
+        let response = sending.await.expect("task").expect("infallible");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        // Both files are there, and nothing is leased any more.
+        let rows = attachment::Entity::find()
+            .all(&state.db)
+            .await
+            .expect("rows");
+        assert_eq!(rows.len(), 2);
+        let stored: Vec<String> = state
+            .blobs
+            .list()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        for row in &rows {
+            assert!(stored.contains(&row.blob_id), "{} kept", row.display_name);
+        }
+        assert_eq!(
+            blob_lease::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            0
+        );
+        db.drop_postgres().await;
+    }
+}

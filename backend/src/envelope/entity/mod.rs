@@ -2,6 +2,7 @@
 //! attachments and their events.
 
 pub mod attachment;
+pub mod blob_lease;
 pub mod envelope;
 pub mod envelope_event;
 pub mod envelope_recipient;
