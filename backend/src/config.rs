@@ -166,6 +166,16 @@ pub struct Config {
     )]
     pub request_timeout_seconds: u64,
 
+    /// Seconds an attachment upload may stay silent (no byte) before it fails with
+    /// `upload_interrupted` and what it wrote is deleted: the least pace a sender keeps.
+    #[arg(
+        long,
+        env = "MEDIMAIL_TRANSFER_IDLE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub transfer_idle_seconds: u64,
+
     /// Connections open at once at most; the next ones are closed as soon as accepted.
     #[arg(
         long,

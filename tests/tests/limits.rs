@@ -358,3 +358,63 @@ async fn stalled_uploads_and_downloads_do_not_stop_sign_in_or_sending() {
     drop(stalled);
     drop(unread);
 }
+
+/// An upload that stops sending for `MEDIMAIL_TRANSFER_IDLE_SECONDS` fails with
+/// `upload_interrupted`, and leaves no envelope and no file (issue 15, item 1).
+#[tokio::test]
+async fn a_silent_upload_is_interrupted_and_leaves_nothing() {
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("MEDIMAIL_TRANSFER_IDLE_SECONDS".into(), "1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let (token, session) = server
+        .dev_sign_in("marie.curie@chu-dev.fr", "Le chat dort sur le radiateur")
+        .await;
+    let body = multipart("pierre.dupond@chu-dev.fr", 1_000_000);
+    let tls = connector(&server);
+    let tcp = TcpStream::connect(server.addr()).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut stream = tls.connect(name, tcp).await.expect("TLS");
+    let head = format!(
+        "POST /api/envelopes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         {}: {session}\r\nContent-Type: multipart/form-data; boundary=B0undary\r\n\
+         Content-Length: {}\r\n\r\n",
+        medimail_api::SESSION_HEADER,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&body[..5_000]).await.expect("first bytes");
+    stream.flush().await.expect("flush");
+    // The answer is the signal: nothing more is sent.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !String::from_utf8_lossy(&answer).contains("upload_interrupted") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buf[..n]),
+            other => panic!("no answer: {other:?} {}", String::from_utf8_lossy(&answer)),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    let db = server.sqlite().await;
+    use sea_orm::EntityTrait;
+    assert_eq!(
+        medimail_server::envelope::entity::envelope::Entity::find()
+            .all(&db)
+            .await
+            .expect("q")
+            .len(),
+        0
+    );
+    let data = server.data_dir.path().to_owned();
+    medimail_e2e::wait_until("no file left", Duration::from_secs(30), async || {
+        staging_files(&data) == 0
+    })
+    .await;
+}

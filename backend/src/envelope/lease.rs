@@ -1,6 +1,7 @@
 //! Leases that keep the blobs of an upload in progress from the orphan sweep (issue 15,
-//! item 8). An upload takes one per blob as it starts writing it, renews them all while
-//! bytes keep arriving, and releases them once the envelope is sealed or refused. An
+//! item 8). An upload that has lasted [`RENEW`] takes one per blob (younger blobs are
+//! within the sweep's grace), renews them all every [`RENEW`] while bytes keep arriving,
+//! and releases them once the envelope is sealed or refused. An
 //! upload cut by a crash leaves leases that expire, and the sweep then takes its blobs.
 //! In the database, so that the sweep of any instance sees the uploads of all.
 

@@ -233,7 +233,10 @@ async fn send(
         &notices,
         replies_only,
         idempotency_key.as_deref(),
-        super::quota::Quota::of(&config),
+        seal::SendLimits {
+            quota: super::quota::Quota::of(&config),
+            upload_idle: std::time::Duration::from_secs(config.transfer_idle_seconds.max(1)),
+        },
         envelopes.clock.now(),
     )
     .await?;

@@ -35,7 +35,7 @@ pub async fn send(
     notices: &Notices<'_>,
     replies_only: bool,
     idempotency_key: Option<&str>,
-    quota: super::quota::Quota,
+    limits: SendLimits,
     now: DateTime<Utc>,
 ) -> Result<EnvelopeSealed, AppError> {
     // 0. The same send again (its answer was lost): the envelope already sealed.
@@ -45,7 +45,7 @@ pub async fn send(
         return Ok(sealed);
     }
     // 1. The draft, checked before any file is read.
-    let draft = upload::read_draft(multipart).await?;
+    let draft = upload::read_draft(multipart, limits.upload_idle).await?;
     if replies_only {
         let thread = draft
             .in_reply_to
@@ -63,7 +63,7 @@ pub async fn send(
         stores.db,
         &sender.id,
         (recipients.to.len() + recipients.cc.len()) as u64,
-        quota,
+        limits.quota,
         now,
     )
     .await?;
@@ -88,8 +88,14 @@ pub async fn send(
     // 2. The files, encrypted as they arrive; then the forwarded ones, re-encrypted
     // under this envelope's key (listed first, as in the original).
     let key = DataKey::generate();
-    let uploaded =
-        upload::receive_files(stores, multipart, &key, forward_count, forward_bytes).await?;
+    let uploaded = upload::receive_files(
+        stores,
+        multipart,
+        &key,
+        (forward_count, forward_bytes),
+        limits.upload_idle,
+    )
+    .await?;
     let leased: Vec<String> = uploaded.iter().map(|f| f.id.clone()).collect();
     let outcome = seal_received(
         stores,
@@ -97,7 +103,7 @@ pub async fn send(
         client,
         notices,
         idempotency_key,
-        quota,
+        limits.quota,
         now,
         Received {
             key,
@@ -116,6 +122,14 @@ pub async fn send(
         tracing::warn!(error = %e, "could not release an upload's leases; they expire");
     }
     outcome
+}
+
+/// What bounds one sender's « Envoyer »: the hourly quotas, and how long the upload may
+/// stay silent (`MEDIMAIL_TRANSFER_IDLE_SECONDS`) before it is `upload_interrupted`.
+#[derive(Clone, Copy, Debug)]
+pub struct SendLimits {
+    pub quota: super::quota::Quota,
+    pub upload_idle: std::time::Duration,
 }
 
 /// What `send` received and checked, to seal.

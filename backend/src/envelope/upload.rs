@@ -14,10 +14,6 @@ use crate::envelope::entity::attachment;
 use crate::error::AppError;
 use crate::storage::BlobStore;
 
-/// An upload that sends nothing for this long is interrupted (`upload_interrupted`):
-/// the least pace a sender must keep, whatever the size of the file.
-pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// The `envelope` part: at most this many bytes (the body is at most 1 Mo).
 const MAX_DRAFT_BYTES: usize = 2 * 1024 * 1024;
 
@@ -26,19 +22,23 @@ fn upload_broken(detail: impl std::fmt::Display) -> AppError {
     EnvelopeRefusal::UploadInterrupted.into()
 }
 
-/// The next piece of the upload, if it comes within [`UPLOAD_IDLE`].
+/// The next piece of the upload, if it comes within `idle`.
 async fn idle_bounded<T>(
+    idle: std::time::Duration,
     next: impl std::future::Future<Output = Result<T, axum::extract::multipart::MultipartError>>,
 ) -> Result<T, AppError> {
-    tokio::time::timeout(UPLOAD_IDLE, next)
+    tokio::time::timeout(idle, next)
         .await
         .map_err(|_| upload_broken("no byte for too long"))?
         .map_err(upload_broken)
 }
 
 /// The first part, `envelope`: the draft (JSON), read before any file.
-pub async fn read_draft(multipart: &mut Multipart) -> Result<EnvelopeDraft, AppError> {
-    let Some(field) = idle_bounded(multipart.next_field()).await? else {
+pub async fn read_draft(
+    multipart: &mut Multipart,
+    idle: std::time::Duration,
+) -> Result<EnvelopeDraft, AppError> {
+    let Some(field) = idle_bounded(idle, multipart.next_field()).await? else {
         return Err(upload_broken("empty request"));
     };
     if field.name() != Some("envelope") {
@@ -46,7 +46,7 @@ pub async fn read_draft(multipart: &mut Multipart) -> Result<EnvelopeDraft, AppE
     }
     let mut draft_bytes = Vec::new();
     let mut field = field;
-    while let Some(chunk) = idle_bounded(field.chunk()).await? {
+    while let Some(chunk) = idle_bounded(idle, field.chunk()).await? {
         draft_bytes.extend_from_slice(&chunk);
         if draft_bytes.len() > MAX_DRAFT_BYTES {
             return Err(EnvelopeRefusal::BodyTooLarge.into());
@@ -193,8 +193,8 @@ pub async fn receive_files(
     stores: Stores<'_>,
     multipart: &mut Multipart,
     key: &DataKey,
-    already: usize,
-    already_bytes: u64,
+    (already, already_bytes): (usize, u64),
+    idle: std::time::Duration,
 ) -> Result<Vec<StoredFile>, AppError> {
     let blobs = stores.blobs;
     let mut stored: Vec<StoredFile> = Vec::new();
@@ -208,6 +208,7 @@ pub async fn receive_files(
             stored: &mut stored,
             writing: &mut writing,
             leased: &mut leased,
+            idle,
         },
         already,
         already_bytes,
@@ -240,6 +241,8 @@ struct Receiving<'a> {
     stored: &'a mut Vec<StoredFile>,
     writing: &'a mut Vec<BlobTask>,
     leased: &'a mut Vec<String>,
+    /// How long the client may stay silent.
+    idle: std::time::Duration,
 }
 
 type BlobTask = tokio::task::JoinHandle<Result<(), crate::storage::BlobError>>;
@@ -287,10 +290,11 @@ async fn receive_into(
         stored,
         writing,
         leased,
+        idle,
     } = into;
     let mut total: u64 = already_bytes;
     let mut renewed = stores.clock.now();
-    while let Some(mut field) = idle_bounded(multipart.next_field()).await? {
+    while let Some(mut field) = idle_bounded(idle, multipart.next_field()).await? {
         if field.name() != Some("attachment") {
             return Err(upload_broken("unexpected part"));
         }
@@ -298,15 +302,15 @@ async fn receive_into(
         let name = rules::file_name(field.file_name().unwrap_or(""))?;
         let content_type = content_type(field.content_type());
         let id = uuid::Uuid::new_v4().to_string();
-        // Leased before it is written: the sweep leaves it, however long the upload.
+        // Leased with the others once the upload has lasted `lease::RENEW` (younger
+        // blobs are within the sweep's grace): a quick send writes no lease at all.
         leased.push(id.clone());
-        super::lease::hold(stores.db, std::slice::from_ref(&id), stores.clock.now()).await?;
         let (tx, sealing) = start_blob(stores.blobs, key, &id).await?;
         let mut size: u64 = 0;
         let outcome: Result<(), AppError> = async {
-            // A client that stops sending for UPLOAD_IDLE has given up (or is holding
-            // the server): the send fails, and what it wrote is deleted.
-            while let Some(chunk) = idle_bounded(field.chunk()).await? {
+            // A client that stops sending for `idle` has given up (or is holding the
+            // server): the send fails, and what it wrote is deleted.
+            while let Some(chunk) = idle_bounded(idle, field.chunk()).await? {
                 size += chunk.len() as u64;
                 total += chunk.len() as u64;
                 // Refused as soon as the total passes 25 Mo, not after reading it all.
@@ -316,7 +320,7 @@ async fn receive_into(
                 if tx.send(BlobFeed::Data(chunk)).await.is_err() {
                     break; // The task failed; its error is reported below.
                 }
-                // A long upload renews the leases of all its blobs now and then.
+                // A long upload takes, then renews, the leases of all its blobs.
                 let now = stores.clock.now();
                 if now - renewed >= super::lease::RENEW {
                     super::lease::hold(stores.db, leased, now).await?;
