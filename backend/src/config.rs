@@ -168,6 +168,8 @@ pub struct Config {
 
     /// Seconds an attachment upload may stay silent (no byte) before it fails with
     /// `upload_interrupted` and what it wrote is deleted: the least pace a sender keeps.
+    /// Also how long a client may stop reading (a download) before its connection is
+    /// closed.
     #[arg(
         long,
         env = "MEDIMAIL_TRANSFER_IDLE_SECONDS",

@@ -278,7 +278,10 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     // (also the wait for the next request on a kept-alive HTTP/1.1 connection), HTTP/2
     // connections pinged and closed when silent, and MEDIMAIL_MAX_CONNECTIONS at once.
     let patience = Duration::from_secs(config.header_timeout_seconds.max(1));
-    let limited = crate::connections::Limited::new(config.max_connections);
+    let limited = crate::connections::Limited::new(
+        config.max_connections,
+        Duration::from_secs(config.transfer_idle_seconds.max(1)),
+    );
     tracing::info!(
         header_timeout_seconds = patience.as_secs(),
         request_timeout_seconds = config.request_timeout_seconds,

@@ -418,3 +418,78 @@ async fn a_silent_upload_is_interrupted_and_leaves_nothing() {
     })
     .await;
 }
+
+/// A download the client stops reading is cut after `MEDIMAIL_TRANSFER_IDLE_SECONDS`:
+/// the connection is closed and frees its place (issue 15, item 1).
+#[tokio::test]
+async fn a_download_nobody_reads_is_cut() {
+    let server = Server::start(ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("MEDIMAIL_TRANSFER_IDLE_SECONDS".into(), "1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let (token, session) = server
+        .dev_sign_in("marie.curie@chu-dev.fr", "Le chat dort sur le radiateur")
+        .await;
+    let client = server.client();
+    let size = 12_000_000;
+    let sent = client
+        .post(server.url("/api/envelopes"))
+        .bearer_auth(&token)
+        .header(medimail_api::SESSION_HEADER, &session)
+        .header("content-type", "multipart/form-data; boundary=B0undary")
+        .body(multipart("marie.curie@chu-dev.fr", size))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(sent.status(), 201);
+    let reference = sent.json::<serde_json::Value>().await.expect("JSON")["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let view: serde_json::Value = client
+        .get(server.url(&format!("/api/envelopes/{reference}")))
+        .bearer_auth(&token)
+        .header(medimail_api::SESSION_HEADER, &session)
+        .send()
+        .await
+        .expect("open")
+        .json()
+        .await
+        .expect("JSON");
+    let attachment = view["attachments"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small window");
+    let tcp = socket.connect(server.addr()).await.expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut stream = connector(&server).connect(name, tcp).await.expect("TLS");
+    let request = format!(
+        "GET /api/envelopes/{reference}/attachments/{attachment} HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {token}\r\n{}: {session}\r\n\r\n",
+        medimail_api::SESSION_HEADER
+    );
+    stream.write_all(request.as_bytes()).await.expect("request");
+    stream.flush().await.expect("flush");
+    // The signal: the server says it closed a connection whose client stopped reading.
+    server
+        .wait_for_log("connection closed: the client stopped reading", 1)
+        .await;
+    // What arrives now is what was already in flight, then the end: not the whole file.
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => received += n,
+            Err(_) => panic!("the connection is still open after {received} bytes"),
+        }
+    }
+    assert!(received < size, "{received} bytes of {size}");
+    eprintln!("BENCH an unread download of {size} bytes cut after {received} bytes sent");
+}
