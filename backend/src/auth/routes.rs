@@ -244,12 +244,10 @@ async fn open_session(
     AppError,
 > {
     let info = strong::open_session(&strong.at_now(), &identity, client, request).await?;
-    let lasts = DateTime::parse_from_rfc3339(&info.expires_at)
-        .map(|end| end.with_timezone(&Utc) - strong.clock.now())
-        .unwrap_or(crate::auth::session::ABSOLUTE_TIMEOUT);
+    // Kept as long as the session can last (it was opened just now).
     let cookie = crate::auth::session::pane_cookie_header(
         info.session.as_deref().unwrap_or_default(),
-        lasts,
+        crate::auth::session::ABSOLUTE_TIMEOUT,
     );
     Ok((StatusCode::CREATED, [(SET_COOKIE, cookie)], Json(info)))
 }

@@ -48,11 +48,7 @@ pub async fn check<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let since = now - WINDOW;
-    let sent = envelope::Entity::find()
-        .filter(envelope::Column::SenderAccountId.eq(sender_id))
-        .filter(envelope::Column::SealedAt.gt(since))
-        .count(db)
-        .await?;
+    let sent = sent_since(sender_id, since).count(db).await?;
     let reached = recipients_since(db, sender_id, since).await?;
     let envelopes_over = sent + 1 > quota.envelopes_per_hour;
     let recipients_over = reached + recipients > quota.recipients_per_hour;
@@ -60,11 +56,9 @@ pub async fn check<C: ConnectionTrait>(
         return Ok(());
     }
     // Sending is possible again when the oldest envelope of the window leaves it.
-    let oldest: Option<DateTime<Utc>> = envelope::Entity::find()
+    let oldest: Option<DateTime<Utc>> = sent_since(sender_id, since)
         .select_only()
         .column(envelope::Column::SealedAt)
-        .filter(envelope::Column::SenderAccountId.eq(sender_id))
-        .filter(envelope::Column::SealedAt.gt(since))
         .order_by_asc(envelope::Column::SealedAt)
         .into_tuple()
         .one(db)
@@ -94,17 +88,22 @@ pub async fn lock_sender<C: ConnectionTrait>(db: &C, sender_id: &str) -> Result<
     Ok(())
 }
 
+/// The envelopes `sender_id` sealed after `since`.
+fn sent_since(sender_id: &str, since: DateTime<Utc>) -> sea_orm::Select<envelope::Entity> {
+    envelope::Entity::find()
+        .filter(envelope::Column::SenderAccountId.eq(sender_id))
+        .filter(envelope::Column::SealedAt.gt(since))
+}
+
 /// Recipients of the envelopes `sender_id` sealed after `since`.
 async fn recipients_since<C: ConnectionTrait>(
     db: &C,
     sender_id: &str,
     since: DateTime<Utc>,
 ) -> Result<u64, sea_orm::DbErr> {
-    let sent = envelope::Entity::find()
+    let sent = sent_since(sender_id, since)
         .select_only()
         .column(envelope::Column::Id)
-        .filter(envelope::Column::SenderAccountId.eq(sender_id))
-        .filter(envelope::Column::SealedAt.gt(since))
         .into_query();
     envelope_recipient::Entity::find()
         .filter(envelope_recipient::Column::EnvelopeId.in_subquery(sent))

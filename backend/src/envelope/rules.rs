@@ -40,6 +40,13 @@ pub struct Recipients {
     pub cc: Vec<String>,
 }
 
+impl Recipients {
+    /// How many addresses, To and Cc together.
+    pub fn count(&self) -> u64 {
+        (self.to.len() + self.cc.len()) as u64
+    }
+}
+
 /// Splits what the user typed: addresses separated by `;`, `,` or line breaks (the
 /// pane splits the same way).
 pub use medimail_api::addresses::split as split_addresses;
@@ -225,17 +232,20 @@ pub fn is_format_char(c: char) -> bool {
     )
 }
 
+/// A character a name keeps: neither a control nor a format character.
+fn shown(c: &char) -> bool {
+    !c.is_control() && !is_format_char(*c)
+}
+
 /// `name` without control and format characters: what a reader is shown and what a
 /// download is named (names stored before they were cleaned at upload included).
 pub fn shown_name(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_control() && !is_format_char(*c))
-        .collect()
+    name.chars().filter(shown).collect()
 }
 
 /// Checks an attachment's name.
 pub fn file_name(typed: &str) -> Result<FileName, RuleError> {
-    let display: String = shown_name(&typed.nfc().collect::<String>());
+    let display: String = typed.nfc().filter(shown).collect();
     let display = display.trim().to_owned();
     if display.chars().count() > MAX_NAME_CHARS {
         return Err(refuse(

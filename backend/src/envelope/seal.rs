@@ -59,14 +59,7 @@ pub async fn send(
     let recipients = rules::recipients(&draft.to, &draft.cc)?;
     // Over the sender's hourly quota: said before any file is read (and checked again
     // when sealing, where concurrent sends are serialised).
-    super::quota::check(
-        stores.db,
-        &sender.id,
-        (recipients.to.len() + recipients.cc.len()) as u64,
-        limits.quota,
-        now,
-    )
-    .await?;
+    super::quota::check(stores.db, &sender.id, recipients.count(), limits.quota, now).await?;
     let subject = rules::subject(&draft.subject)?;
     let body = rules::body(&draft.body_html)?;
     let window = rules::opening_window(
@@ -117,8 +110,11 @@ pub async fn send(
     )
     .await;
     // Sealed (the attachments refer to the blobs) or refused (the blobs are gone): the
-    // leases have done their work.
-    if let Err(e) = super::lease::release(stores.db, &leased).await {
+    // leases have done their work. Only an upload that lasted `RENEW` took any: a quick
+    // send writes nothing more.
+    if stores.clock.now() - now >= super::lease::RENEW
+        && let Err(e) = super::lease::release(stores.db, &leased).await
+    {
         tracing::warn!(error = %e, "could not release an upload's leases; they expire");
     }
     outcome
@@ -417,14 +413,7 @@ pub async fn seal(
     let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);
     let txn = crate::db::begin_write(stores.db).await?;
     super::quota::lock_sender(&txn, &sender_account.id).await?;
-    super::quota::check(
-        &txn,
-        &sender_account.id,
-        (recipients.to.len() + recipients.cc.len()) as u64,
-        quota,
-        now,
-    )
-    .await?;
+    super::quota::check(&txn, &sender_account.id, recipients.count(), quota, now).await?;
     let envelope = envelope::ActiveModel {
         id: Set(id.clone()),
         reference: Set(reference.clone()),

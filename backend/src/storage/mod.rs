@@ -167,22 +167,23 @@ impl BlobStore {
             // a client that does not read its download holds no thread of the shared
             // blocking pool, only this task and its few pieces (issue 15, item 1).
             tokio::spawn(async move {
-                let mut file = Some(file);
+                let mut file = file;
                 loop {
-                    let Some(mut f) = file.take() else { return };
                     let read = tokio::task::spawn_blocking(move || {
-                        let piece = read_piece(&mut f);
-                        (f, piece)
+                        let piece = read_piece(&mut file);
+                        (file, piece)
                     })
                     .await;
-                    let (f, piece) = match read {
-                        Ok(done) => done,
+                    let piece = match read {
+                        Ok((f, piece)) => {
+                            file = f;
+                            piece
+                        }
                         Err(e) => {
                             let _ = tx.send(Err(BlobError::Io(std::io::Error::other(e)))).await;
                             return;
                         }
                     };
-                    file = Some(f);
                     match piece {
                         Err(e) => {
                             let _ = tx.send(Err(e.into())).await;
