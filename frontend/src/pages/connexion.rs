@@ -222,21 +222,14 @@ pub fn Connexion(
 
     // Each new sign-in screen takes the focus on its first control (or its title when it
     // has none), so that the next Tab starts there and a screen reader reads it.
-    Effect::new(move |_| {
-        let first = match stage.get() {
-            Stage::Starting => None,
-            Stage::NoIdentity(_) | Stage::Cancelled(_) => Some("identite-titre"),
-            Stage::Fallback => Some("dialog-sign-in"),
-            Stage::DevPicker => Some("dev-mailbox"),
-            Stage::ChoosePassphrase => Some("choose-passphrase"),
-            Stage::SignIn => Some("request-code"),
-        };
-        match first {
-            Some(id) if id.ends_with("-titre") => crate::focus::show(id),
-            // A control: focused where it is, the explanation above it left in view.
-            Some(id) => focus(id),
-            None => {}
-        }
+    // A control is focused where it is, the explanation above it left in view.
+    Effect::new(move |_| match stage.get() {
+        Stage::Starting => {}
+        Stage::NoIdentity(_) | Stage::Cancelled(_) => crate::focus::show("identite-titre"),
+        Stage::Fallback => focus("dialog-sign-in"),
+        Stage::DevPicker => focus("dev-mailbox"),
+        Stage::ChoosePassphrase => focus("choose-passphrase"),
+        Stage::SignIn => focus("request-code"),
     });
 
     move || {
