@@ -35,7 +35,12 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbOpen
         .sqlx_logging(false);
     if kind == DatabaseKind::Sqlite {
         // One writer at a time in SQLite; a small pool avoids needless lock contention.
-        options.max_connections(8);
+        // `secure_delete`: what a row held before an update or a delete (a title sealed
+        // from clear, a purged key) is overwritten with zeros in the file, not left in its
+        // free pages for a copy of the file to show.
+        options
+            .max_connections(8)
+            .map_sqlx_sqlite_opts(|o| o.pragma("secure_delete", "ON"));
     }
     let db = Database::connect(options).await.map_err(|e| DbOpenError {
         url: shown.clone(),

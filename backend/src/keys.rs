@@ -39,6 +39,8 @@ pub struct Keys {
     code_mac: hmac::Key,
     /// HMAC key chaining the audit trail.
     audit_mac: hmac::Key,
+    /// HMAC key of the envelopes' search terms (`envelope::at_rest`).
+    search_mac: hmac::Key,
     /// AES-256-GCM key sealing mails waiting in the outbox (they may hold a code).
     outbox: LessSafeKey,
     /// AES-256-GCM key wrapping envelope data keys.
@@ -70,6 +72,7 @@ impl Keys {
         Self {
             code_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/one-time-code/v1")),
             audit_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/audit-chain/v1")),
+            search_mac: hmac::Key::new(hmac::HMAC_SHA256, &derive(b"medimail/envelope-search/v1")),
             outbox: aes(b"medimail/outbox/v1"),
             envelope_wrap: aes(b"medimail/envelope-key-wrap/v1"),
             master,
@@ -155,6 +158,15 @@ impl Keys {
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
             .ok()?;
         Some(plain.to_vec())
+    }
+
+    /// The keyed, non-reversible tag of one search term (the first 8 bytes of its
+    /// HMAC-SHA256, as a signed 64-bit integer for both databases' BIGINT).
+    pub fn search_term(&self, term: &str) -> i64 {
+        let tag = hmac::sign(&self.search_mac, term.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&tag.as_ref()[..8]);
+        i64::from_be_bytes(first)
     }
 
     /// The master key.

@@ -168,6 +168,18 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
         url: crate::db::redact(&state.config.database_url()),
         reason: e.to_string(),
     })?;
+    // Titles, names and types written in clear before they were sealed at rest.
+    match crate::envelope::at_rest::seal_legacy(&state.db, &state.keys).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(envelopes = n, "envelopes from before sealed at rest"),
+        Err(e) => {
+            return Err(crate::db::DbOpenError {
+                url: crate::db::redact(&state.config.database_url()),
+                reason: format!("sealing the envelopes from before: {e}"),
+            }
+            .into());
+        }
+    }
     crate::audit::record(
         &state.db,
         &state.keys,

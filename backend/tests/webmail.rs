@@ -923,13 +923,16 @@ async fn a_wrong_recipient_reports_it_once_and_the_sender_is_told() {
         let told = wait_for_mails(&state, SENDER, 1).await;
         let reported = |m: &[(String, String)]| {
             m.iter()
-                .filter(|(s, _)| s == "[MEDIMAIL : Signalement] Compte rendu patient")
+                .filter(|(s, _)| s.starts_with("[MEDIMAIL : Signalement] Votre enveloppe du "))
                 .count()
         };
         assert_eq!(reported(&told), 1, "the sender is told once");
-        assert!(told.iter().any(
-            |(s, t)| s == "[MEDIMAIL : Signalement] Compte rendu patient" && t.contains(EXTERNAL)
-        ));
+        assert!(told.iter().any(|(s, t)| {
+            s.starts_with("[MEDIMAIL : Signalement] Votre enveloppe du ")
+                && t.contains(EXTERNAL)
+                && !s.contains("Compte rendu patient")
+                && !t.contains("Compte rendu patient")
+        }));
         let (status, _, bytes) = common::call_signed_in(
             &state,
             &sender,

@@ -415,7 +415,12 @@ async fn composes_and_sends_an_envelope_with_three_files_to_two_recipients() {
     assert_eq!(atts.len(), 3);
     for att in atts {
         let (name, data) = &contents[att.position as usize];
-        assert_eq!(&att.display_name, name);
+        assert_eq!(
+            &medimail_server::envelope::at_rest::attachment_meta(&key, &att)
+                .expect("opens")
+                .name,
+            name
+        );
         let stored = std::fs::read(
             server
                 .data_dir
@@ -625,12 +630,19 @@ async fn sending_again_after_a_lost_answer_seals_one_envelope() {
     let failed = browser.text_of("#compose-form-error").await;
     assert!(failed.contains("ne répond pas"), "{failed}");
     let db = pane.server.sqlite().await;
+    let keys = Keys::load(None, pane.server.data_dir.path()).expect("master key");
+    // Titles are sealed at rest: the envelopes whose title opens to « Résultats ».
     let sealed = || async {
         envelope::Entity::find()
-            .filter(envelope::Column::Subject.eq("Résultats"))
             .all(&db)
             .await
             .expect("q")
+            .into_iter()
+            .filter(|e| {
+                medimail_server::envelope::at_rest::shown(&keys, e)
+                    .is_ok_and(|s| s.subject == "Résultats")
+            })
+            .collect::<Vec<_>>()
     };
     assert_eq!(sealed().await.len(), 1, "the server did seal it");
     // « Envoyer » again: the same envelope is the answer.

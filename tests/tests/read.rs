@@ -365,7 +365,12 @@ async fn opens_the_envelope_of_the_selected_notification_reads_downloads_answers
         "{events}"
     );
     assert!(events.contains(READER), "{events}");
-    let opened = mail_to(sink, SENDER, "[MEDIMAIL : Ouverture] Compte rendu M. BLANC").await;
+    let opened = mail_to(sink, SENDER, "[MEDIMAIL : Ouverture] Votre enveloppe du ").await;
+    assert!(
+        !opened.subject.contains("BLANC") && !opened.text.contains("BLANC"),
+        "the title never leaves by mail: {}",
+        opened.subject
+    );
     assert!(
         opened.text.contains(READER) || opened.text.contains("Mickaël"),
         "{}",

@@ -1,5 +1,6 @@
 //! The folders of a mailbox: "Messages reçus", "Messages envoyés", "Messages supprimés"
-//! — newest first, 50 a page, searched by title or sender (case-insensitive), only the
+//! — newest first, 50 a page, searched by title or sender (case and accents ignored;
+//! titles and names are sealed, so through their keyed tags: `at_rest`), only the
 //! caller's own envelopes — and moving an envelope between them ("Supprimer", back,
 //! "Supprimer définitivement"), which changes the caller's view only.
 
@@ -13,7 +14,7 @@ use sea_orm::{
 
 use super::refusal::EnvelopeRefusal;
 use crate::account::entity::account;
-use crate::envelope::entity::{envelope, envelope_recipient};
+use crate::envelope::entity::{envelope, envelope_recipient, envelope_term};
 use crate::error::AppError;
 
 pub use medimail_api::limits::ENVELOPES_PER_PAGE as PER_PAGE;
@@ -37,9 +38,14 @@ fn recipient_join() -> RelationDef {
         .into()
 }
 
+/// Envelopes a search opens and checks at most (the newest of those its tags find, or of
+/// the folder for a query shorter than 3 characters).
+pub const SEARCH_OPENED: u64 = 2_000;
+
 /// One page of a folder of `owner`'s mailbox.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
+    keys: &crate::keys::Keys,
     owner: &account::Model,
     query: EnvelopeListQuery,
 ) -> Result<EnvelopeList, AppError> {
@@ -81,36 +87,36 @@ pub async fn list<C: ConnectionTrait>(
             )
         }
     };
-    if let Some(q) = query
+    let search = query
         .q
-        .map(|q| q.trim().to_owned())
-        .filter(|q| !q.is_empty())
-    {
-        let pattern = like_pattern(&q.chars().take(100).collect::<String>());
-        select = select.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        envelope::Entity,
-                        envelope::Column::Subject,
-                    ))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        envelope::Entity,
-                        envelope::Column::SenderMailbox,
-                    ))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col((
-                        envelope::Entity,
-                        envelope::Column::SenderName,
-                    ))))
-                    .like(LikeExpr::new(pattern).escape('\\')),
-                ),
+        .map(|q| q.trim().chars().take(100).collect::<String>())
+        .filter(|q| !q.is_empty());
+    if let Some(q) = &search {
+        // The mailbox is in clear; the title and the sender's name are found by their
+        // tags (every tag of the query), then checked once opened below.
+        let mut found = Condition::any().add(
+            Expr::expr(Func::lower(Expr::col((
+                envelope::Entity,
+                envelope::Column::SenderMailbox,
+            ))))
+            .like(LikeExpr::new(like_pattern(q)).escape('\\')),
         );
+        match super::at_rest::query_terms(keys, q) {
+            Some(terms) => {
+                let needed = terms.len() as i64;
+                let tagged = envelope_term::Entity::find()
+                    .select_only()
+                    .column(envelope_term::Column::EnvelopeId)
+                    .filter(envelope_term::Column::Term.is_in(terms))
+                    .group_by(envelope_term::Column::EnvelopeId)
+                    .having(Expr::cust("COUNT(*)").eq(needed))
+                    .into_query();
+                found = found.add(envelope::Column::Id.in_subquery(tagged));
+            }
+            // Too short for a tag: the newest of the folder are opened and checked.
+            None => found = Condition::all(),
+        }
+        select = select.filter(found);
     }
     // The inbox is read in the order of the recipient rows' index (account, sealed_at).
     let select = if folder == Folder::Inbox {
@@ -118,6 +124,9 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         select.order_by_desc(envelope::Column::SealedAt)
     };
+    if let Some(q) = &search {
+        return searched(db, keys, &me, folder, page, select, q).await;
+    }
     // Counted up to COUNT_AHEAD rows past this page only: an exact count of a large
     // mailbox reads every row of it (93 ms for 100,000 on SQLite), the page itself 50.
     let offset = (page - 1) * PER_PAGE;
@@ -137,56 +146,19 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         (counted, false)
     };
-    let unread_count = count_at_most(
-        db,
-        envelope_recipient::Entity::find()
-            .select_only()
-            .column(envelope_recipient::Column::Id)
-            .join(JoinType::InnerJoin, recipient_join())
-            .filter(envelope_recipient::Column::AccountId.eq(&me))
-            .filter(envelope_recipient::Column::OpenedAt.is_null())
-            .filter(envelope_recipient::Column::DeletedAt.is_null())
-            .filter(envelope::Column::PurgedAt.is_null())
-            .limit(UNREAD_COUNTED + 1)
-            .into_query(),
-    )
-    .await?;
+    let unread_count = unread_total(db, &me).await?;
     let rows = select.offset(offset).limit(PER_PAGE).all(db).await?;
-    // The caller's unopened envelopes on this page, in one query.
-    let unread: std::collections::HashSet<String> = if folder == Folder::Sent {
-        Default::default()
-    } else {
-        envelope_recipient::Entity::find()
-            .select_only()
-            .column(envelope_recipient::Column::EnvelopeId)
-            .filter(envelope_recipient::Column::EnvelopeId.is_in(rows.iter().map(|r| r.id.clone())))
-            .filter(envelope_recipient::Column::AccountId.eq(&me))
-            .filter(envelope_recipient::Column::OpenedAt.is_null())
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let unread = unread_among(db, &me, folder, rows.iter().map(|r| r.id.clone()).collect()).await?;
     let mut recipients = if folder == Folder::Sent {
         recipients_of(db, rows.iter().map(|r| r.id.clone()).collect()).await?
     } else {
         Default::default()
     };
-    let items = rows
-        .into_iter()
-        .map(|row| EnvelopeSummary {
-            recipients: recipients.remove(&row.id).unwrap_or_default(),
-            unread: unread.contains(&row.id),
-            reference: row.reference,
-            subject: row.subject,
-            sender: row.sender_mailbox,
-            sender_name: row.sender_name,
-            sealed_at: row.sealed_at.to_rfc3339(),
-            date: crate::fr::date_time(row.sealed_at),
-            attachments: u32::try_from(row.attachment_count).unwrap_or(0),
-        })
-        .collect();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let shown = super::at_rest::shown(keys, &row)?;
+        items.push(summary(row, shown, &unread, &mut recipients));
+    }
     Ok(EnvelopeList {
         folder: folder.as_str().to_owned(),
         page,
@@ -197,6 +169,117 @@ pub async fn list<C: ConnectionTrait>(
         unread: Ord::min(unread_count, UNREAD_COUNTED),
         unread_capped: unread_count > UNREAD_COUNTED,
     })
+}
+
+/// One line of a folder.
+fn summary(
+    row: envelope::Model,
+    shown: super::at_rest::Shown,
+    unread: &std::collections::HashSet<String>,
+    recipients: &mut std::collections::HashMap<String, Vec<String>>,
+) -> EnvelopeSummary {
+    EnvelopeSummary {
+        recipients: recipients.remove(&row.id).unwrap_or_default(),
+        unread: unread.contains(&row.id),
+        reference: row.reference,
+        subject: shown.subject,
+        sender: row.sender_mailbox,
+        sender_name: shown.sender_name,
+        sealed_at: row.sealed_at.to_rfc3339(),
+        date: crate::fr::date_time(row.sealed_at),
+        attachments: u32::try_from(row.attachment_count).unwrap_or(0),
+    }
+}
+
+/// A searched folder: the newest [`SEARCH_OPENED`] candidates opened, those that really
+/// contain `q` kept, then the page cut from them (the total is exact up to that bound).
+async fn searched<C: ConnectionTrait>(
+    db: &C,
+    keys: &crate::keys::Keys,
+    me: &str,
+    folder: Folder,
+    page: u64,
+    select: sea_orm::Select<envelope::Entity>,
+    q: &str,
+) -> Result<EnvelopeList, AppError> {
+    let candidates = select.limit(SEARCH_OPENED).all(db).await?;
+    let capped = candidates.len() as u64 >= SEARCH_OPENED;
+    let mut kept = Vec::new();
+    for row in candidates {
+        let shown = super::at_rest::shown(keys, &row)?;
+        if super::at_rest::matches(q, &shown, &row.sender_mailbox) {
+            kept.push((row, shown));
+        }
+    }
+    let total = kept.len() as u64;
+    let offset = ((page - 1) * PER_PAGE) as usize;
+    let rows: Vec<_> = kept
+        .into_iter()
+        .skip(offset)
+        .take(PER_PAGE as usize)
+        .collect();
+    let ids: Vec<String> = rows.iter().map(|(r, _)| r.id.clone()).collect();
+    let unread = unread_among(db, me, folder, ids.clone()).await?;
+    let mut recipients = if folder == Folder::Sent {
+        recipients_of(db, ids).await?
+    } else {
+        Default::default()
+    };
+    let unread_count = unread_total(db, me).await?;
+    Ok(EnvelopeList {
+        folder: folder.as_str().to_owned(),
+        page,
+        per_page: PER_PAGE,
+        total,
+        total_capped: capped,
+        items: rows
+            .into_iter()
+            .map(|(row, shown)| summary(row, shown, &unread, &mut recipients))
+            .collect(),
+        unread: Ord::min(unread_count, UNREAD_COUNTED),
+        unread_capped: unread_count > UNREAD_COUNTED,
+    })
+}
+
+/// How many envelopes `me` has not opened yet, up to [`UNREAD_COUNTED`] + 1.
+async fn unread_total<C: ConnectionTrait>(db: &C, me: &str) -> Result<u64, sea_orm::DbErr> {
+    count_at_most(
+        db,
+        envelope_recipient::Entity::find()
+            .select_only()
+            .column(envelope_recipient::Column::Id)
+            .join(JoinType::InnerJoin, recipient_join())
+            .filter(envelope_recipient::Column::AccountId.eq(me))
+            .filter(envelope_recipient::Column::OpenedAt.is_null())
+            .filter(envelope_recipient::Column::DeletedAt.is_null())
+            .filter(envelope::Column::PurgedAt.is_null())
+            .limit(UNREAD_COUNTED + 1)
+            .into_query(),
+    )
+    .await
+}
+
+/// Which of `envelopes` (a page) `me` has not opened, in one query.
+async fn unread_among<C: ConnectionTrait>(
+    db: &C,
+    me: &str,
+    folder: Folder,
+    envelopes: Vec<String>,
+) -> Result<std::collections::HashSet<String>, sea_orm::DbErr> {
+    if folder == Folder::Sent {
+        return Ok(Default::default());
+    }
+    Ok(envelope_recipient::Entity::find()
+        .select_only()
+        .column(envelope_recipient::Column::EnvelopeId)
+        .filter(envelope_recipient::Column::EnvelopeId.is_in(envelopes))
+        .filter(envelope_recipient::Column::AccountId.eq(me))
+        .filter(envelope_recipient::Column::OpenedAt.is_null())
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 /// Unopened envelopes counted at most (the count reads only that many rows).

@@ -1,8 +1,10 @@
 //! Secure envelopes: sealing ("Envoyer": `seal`, receiving the files: `upload`), the
 //! folders (`folders`), reading and downloading (`read`), the rules of a draft (`rules`),
 //! the refusals (`refusal`), the 3-month retention (`retention`) and the orphan-blob
-//! sweep (`sweep`); `routes` is the HTTP API.
+//! sweep (`sweep`), what stays sealed at rest beside the body (`at_rest`); `routes` is
+//! the HTTP API.
 
+pub mod at_rest;
 pub mod entity;
 pub mod folders;
 pub mod lease;

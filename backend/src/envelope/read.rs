@@ -17,7 +17,6 @@ use sea_orm::{
 use super::refusal::EnvelopeRefusal;
 use super::stores::Stores;
 use crate::account::entity::account;
-use crate::crypto::DataKey;
 use crate::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use crate::error::AppError;
 use crate::keys::Keys;
@@ -81,15 +80,6 @@ pub fn check_window(envelope: &envelope::Model, now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-/// The data key of `envelope`, unwrapped with the server keys.
-pub fn data_key(keys: &Keys, envelope: &envelope::Model) -> Result<DataKey, AppError> {
-    let wrapped = base64::engine::general_purpose::STANDARD
-        .decode(&envelope.wrapped_key)
-        .map_err(|e| AppError::Internal(format!("wrapped key: {e}")))?;
-    DataKey::unwrap(keys, &envelope.id, &wrapped)
-        .map_err(|e| AppError::Internal(format!("envelope {}: {e}", envelope.id)))
-}
-
 /// Records the first opening by a recipient: one event, one mail to the sender.
 async fn record_opening(
     db: &DatabaseConnection,
@@ -124,12 +114,17 @@ async fn record_opening(
     }
     .insert(&txn)
     .await?;
+    // Never the title (health data leaving by plain mail): the date the envelope was
+    // sent says which one, and the pane shows the rest.
     let mail = crate::mail::OutgoingMail {
         to: envelope.sender_mailbox.clone(),
-        subject: format!("[MEDIMAIL : Ouverture] {}", envelope.subject),
+        subject: format!(
+            "[MEDIMAIL : Ouverture] Votre enveloppe du {} a été ouverte",
+            crate::fr::date_time(envelope.sealed_at)
+        ),
         text: format!(
-            "Bonjour,\r\n\r\nVotre enveloppe Medimail « {} » a été ouverte par {} le {}.\r\n\r\nL'équipe Medimail\r\n",
-            envelope.subject,
+            "Bonjour,\r\n\r\nVotre enveloppe Medimail envoyée le {} a été ouverte par {} le {}.\r\n\r\nRetrouvez-la dans « Messages envoyés ».\r\n\r\nL'équipe Medimail\r\n",
+            crate::fr::date_time(envelope.sealed_at),
             who,
             crate::fr::date_time(now)
         ),
@@ -183,7 +178,8 @@ pub async fn open(
         )
         .await?;
     }
-    let key = data_key(stores.keys, &envelope)?;
+    let key = super::at_rest::data_key(stores.keys, &envelope)?;
+    let shown = super::at_rest::shown_with(&key, &envelope)?;
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(&envelope.body_sealed)
         .map_err(|e| AppError::Internal(format!("body: {e}")))?;
@@ -242,17 +238,22 @@ pub async fn open(
             })
             .collect::<Vec<_>>()
     };
+    let metas = attachments
+        .iter()
+        .map(|a| super::at_rest::attachment_meta(&key, a))
+        .collect::<Result<Vec<_>, _>>()?;
     let name_of = |id: &str| {
         attachments
             .iter()
-            .find(|a| a.id == id)
-            .map(|a| a.display_name.clone())
+            .zip(&metas)
+            .find(|(a, _)| a.id == id)
+            .map(|(_, m)| m.name.clone())
     };
     let view = EnvelopeView {
         reference: envelope.reference.clone(),
-        subject: envelope.subject.clone(),
+        subject: shown.subject,
         sender: envelope.sender_mailbox.clone(),
-        sender_name: envelope.sender_name.clone(),
+        sender_name: shown.sender_name,
         to: recipients
             .iter()
             .filter(|r| r.kind == "to")
@@ -272,11 +273,12 @@ pub async fn open(
         body_html,
         attachments: attachments
             .iter()
-            .map(|a| AttachmentInfo {
+            .zip(&metas)
+            .map(|(a, m)| AttachmentInfo {
                 id: a.id.clone(),
-                name: crate::envelope::rules::shown_name(&a.display_name),
+                name: crate::envelope::rules::shown_name(&m.name),
                 size: a.size.max(0) as u64,
-                content_type: a.content_type.clone(),
+                content_type: m.content_type.clone(),
             })
             .collect(),
         events: events
@@ -380,6 +382,8 @@ pub fn content_disposition(safe: &str) -> String {
 /// An attachment being downloaded: its row and its plaintext, decrypted as it streams.
 pub struct Download<S> {
     pub file: attachment::Model,
+    /// Its name and type, opened (`at_rest`).
+    pub meta: super::at_rest::AttachmentMeta,
     pub stream: S,
 }
 
@@ -400,7 +404,8 @@ pub async fn download(
         .one(stores.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let key = data_key(stores.keys, &envelope)?;
+    let key = super::at_rest::data_key(stores.keys, &envelope)?;
+    let meta = super::at_rest::attachment_meta(&key, &file)?;
     let blob = stores
         .blobs
         .read(&file.blob_id)
@@ -430,7 +435,7 @@ pub async fn download(
     // Decrypted as it streams out; an altered blob ends the stream with an error (the
     // client sees a truncated download, never unauthenticated bytes past the bad chunk).
     let stream = decrypted(blob, key.decryptor(&file.blob_id), file.blob_id.clone());
-    Ok(Download { file, stream })
+    Ok(Download { file, meta, stream })
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ pub async fn report(
     else {
         return Ok(None);
     };
+    let subject = super::at_rest::shown(keys, &envelope)?.subject;
     let kind = EventKind::Reported.as_str();
     let txn = crate::db::begin_write(db).await?;
     // Once per recipient, whatever arrives at once: an UPDATE of the recipient row takes
@@ -88,7 +89,7 @@ pub async fn report(
     if already {
         txn.rollback().await?;
         return Ok(Some(WrongRecipientReported {
-            subject: envelope.subject,
+            subject,
             first: false,
         }));
     }
@@ -105,14 +106,17 @@ pub async fn report(
     .await?;
     let mail = crate::mail::OutgoingMail {
         to: envelope.sender_mailbox.clone(),
-        subject: format!("[MEDIMAIL : Signalement] {}", envelope.subject),
+        // Never the title (health data leaving by plain mail): the date says which one.
+        subject: format!(
+            "[MEDIMAIL : Signalement] Votre enveloppe du {}",
+            crate::fr::date_time(envelope.sealed_at)
+        ),
         text: format!(
             "Bonjour,\r\n\r\n{} signale ne pas être le bon destinataire de votre enveloppe \
-             Medimail « {} » envoyée le {}.\r\n\r\nVérifiez l'adresse de ce destinataire ; si \
-             l'enveloppe contenait des données de santé, prévenez votre responsable de la \
-             sécurité.\r\n\r\nL'équipe Medimail\r\n",
+             Medimail envoyée le {}.\r\n\r\nVérifiez l'adresse de ce destinataire dans « Messages \
+             envoyés » ; si l'enveloppe contenait des données de santé, prévenez votre \
+             responsable de la sécurité.\r\n\r\nL'équipe Medimail\r\n",
             recipient.address,
-            envelope.subject,
             crate::fr::date_time(envelope.sealed_at),
         ),
     };
@@ -135,7 +139,7 @@ pub async fn report(
     .await?;
     txn.commit().await?;
     Ok(Some(WrongRecipientReported {
-        subject: envelope.subject,
+        subject,
         first: true,
     }))
 }

@@ -85,6 +85,17 @@ async fn purge_batch(
             .col_expr(envelope::Column::PurgedAt, Expr::value(Some(now)))
             .col_expr(envelope::Column::WrappedKey, Expr::value(""))
             .col_expr(envelope::Column::BodySealed, Expr::value(""))
+            // What it keeps is the reference, the dates, the mailboxes and the events.
+            .col_expr(envelope::Column::SubjectSealed, Expr::value(Some("")))
+            .col_expr(
+                envelope::Column::SenderNameSealed,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(envelope::Column::Subject, Expr::value(""))
+            .col_expr(
+                envelope::Column::SenderName,
+                Expr::value(Option::<String>::None),
+            )
             .filter(envelope::Column::Id.eq(&id))
             .filter(envelope::Column::PurgedAt.is_null())
             .exec(&txn)
@@ -106,6 +117,7 @@ async fn purge_batch(
             .filter(attachment::Column::EnvelopeId.eq(&id))
             .exec(&txn)
             .await?;
+        super::at_rest::forget(&txn, &id).await?;
         crate::audit::append(
             &txn,
             keys,

@@ -277,10 +277,13 @@ fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, Ap
 )]
 async fn list(
     State(db): State<DatabaseConnection>,
+    State(keys): State<Arc<Keys>>,
     signed_in: SignedIn,
     Query(query): Query<EnvelopeListQuery>,
 ) -> Result<Json<EnvelopeList>, AppError> {
-    Ok(Json(folders::list(&db, &signed_in.account, query).await?))
+    Ok(Json(
+        folders::list(&db, &keys, &signed_in.account, query).await?,
+    ))
 }
 
 /// An envelope, opened, for its sender or one of its recipients (anyone else: 404).
@@ -349,7 +352,7 @@ async fn download(
     signed_in: SignedIn,
     Path((reference, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let read::Download { file, stream } = read::download(
+    let read::Download { file, meta, stream } = read::download(
         envelopes.stores(),
         &signed_in.account,
         &reference,
@@ -367,7 +370,7 @@ async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(v) = HeaderValue::from_str(&read::content_disposition(&file.safe_name)) {
+    if let Ok(v) = HeaderValue::from_str(&read::content_disposition(&meta.safe_name)) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(

@@ -162,7 +162,7 @@ async fn seal_received(
     } = received;
     let files = match &forward {
         Some((original, rows)) => {
-            let copied = match super::read::data_key(stores.keys, original) {
+            let copied = match super::at_rest::data_key(stores.keys, original) {
                 Ok(original_key) => {
                     upload::copy_forwarded(stores.blobs, &original_key, rows, &key).await
                 }
@@ -308,10 +308,12 @@ async fn forwarded_files(
         }
     }
     rules::attachment_count(chosen.len())?;
+    let key = super::at_rest::data_key(stores.keys, &original)?;
     let mut total = 0;
     for row in &chosen {
         total += row.size.max(0) as u64;
-        rules::attachment_size(&row.display_name, row.size.max(0) as u64, total)?;
+        let name = super::at_rest::attachment_meta(&key, row)?.name;
+        rules::attachment_size(&name, row.size.max(0) as u64, total)?;
     }
     Ok((original, chosen))
 }
@@ -411,6 +413,9 @@ pub async fn seal(
     let reference = new_reference();
     let sender = sender_account.mailbox.clone().unwrap_or_default();
     let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);
+    let shown =
+        super::at_rest::seal_shown(key, &id, subject, sender_account.display_name.as_deref());
+    let terms = super::at_rest::terms(stores.keys, subject, sender_account.display_name.as_deref());
     let txn = crate::db::begin_write(stores.db).await?;
     super::quota::lock_sender(&txn, &sender_account.id).await?;
     super::quota::check(&txn, &sender_account.id, recipients.count(), quota, now).await?;
@@ -419,8 +424,11 @@ pub async fn seal(
         reference: Set(reference.clone()),
         sender_account_id: Set(sender_account.id.clone()),
         sender_mailbox: Set(sender.clone()),
-        sender_name: Set(sender_account.display_name.clone()),
-        subject: Set(subject.to_owned()),
+        // Title and sender name sealed at rest (`at_rest`); the clear columns stay blank.
+        sender_name: Set(None),
+        subject: Set(String::new()),
+        subject_sealed: Set(Some(shown.subject)),
+        sender_name_sealed: Set(shown.sender_name),
         body_sealed: Set(b64.encode(key.seal(&format!("{id}/body"), body.as_bytes()))),
         wrapped_key: Set(b64.encode(key.wrap(stores.keys, &id))),
         engine: Set(crate::crypto::ENGINE.to_owned()),
@@ -435,6 +443,7 @@ pub async fn seal(
     }
     .insert(&txn)
     .await?;
+    super::at_rest::index(&txn, &id, &terms).await?;
     let mut count = 0;
     for (kind, list) in [("to", &recipients.to), ("cc", &recipients.cc)] {
         for address in list.iter() {
@@ -480,11 +489,21 @@ pub async fn seal(
             id: Set(file.id.clone()),
             envelope_id: Set(id.clone()),
             position: Set(position as i32),
-            display_name: Set(file.name.display.clone()),
-            safe_name: Set(file.name.safe.clone()),
-            content_type: Set(file.content_type.clone()),
+            display_name: Set(String::new()),
+            safe_name: Set(String::new()),
+            content_type: Set(String::new()),
             size: Set(file.size as i64),
             blob_id: Set(file.id.clone()),
+            meta_sealed: Set(Some(super::at_rest::seal_attachment(
+                key,
+                &id,
+                &file.id,
+                &super::at_rest::AttachmentMeta {
+                    name: file.name.display.clone(),
+                    safe_name: file.name.safe.clone(),
+                    content_type: file.content_type.clone(),
+                },
+            ))),
         }
         .insert(&txn)
         .await?;

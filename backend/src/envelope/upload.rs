@@ -378,6 +378,7 @@ async fn copy_one(
     key: &DataKey,
 ) -> Result<StoredFile, AppError> {
     let internal = |e: &dyn std::fmt::Display| AppError::Internal(format!("forward: {e}"));
+    let meta = super::at_rest::attachment_meta(original_key, row)?;
     let source = blobs.read(&row.blob_id).await.map_err(|e| internal(&e))?;
     let mut plain = Box::pin(super::read::decrypted(
         source,
@@ -416,10 +417,10 @@ async fn copy_one(
     Ok(StoredFile {
         id,
         name: rules::FileName {
-            display: row.display_name.clone(),
-            safe: row.safe_name.clone(),
+            display: meta.name,
+            safe: meta.safe_name,
         },
-        content_type: row.content_type.clone(),
+        content_type: meta.content_type,
         size,
     })
 }

@@ -16,6 +16,7 @@ mod m20261201_000010_audit_head;
 mod m20261201_000011_webmail;
 mod m20261201_000012_idempotent_send;
 mod m20261201_000013_blob_lease;
+mod m20261201_000014_sealed_at_rest;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_webmail::Migration),
             Box::new(m20261201_000012_idempotent_send::Migration),
             Box::new(m20261201_000013_blob_lease::Migration),
+            Box::new(m20261201_000014_sealed_at_rest::Migration),
         ]
     }
 }

@@ -6,7 +6,8 @@
 //!   no envelope and no blob;
 //! - `folders`: the lists of each mailbox and the moves between them;
 //! - `read`: reading and downloading, the first opening, the opening window;
-//! - `retention`: the 3-month purge and the orphan-blob sweep.
+//! - `retention`: the 3-month purge and the orphan-blob sweep;
+//! - `at_rest`: titles, names and file types sealed at rest, searched through their tags.
 //!
 //! One test binary for the whole feature: each file in `backend/tests/` links the server.
 
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 #[path = "../common/mod.rs"]
 mod common;
 
+mod at_rest;
 mod folders;
 mod read;
 mod retention;

@@ -77,6 +77,26 @@ async fn only_sender_and_recipients_read_and_download_and_the_first_opening_is_r
             .expect("q");
         assert_eq!(openings.len(), 1);
         assert_eq!(openings[0].recipient, "marie.curie@chu-dev.fr");
+        // The "Ouverture" mail says which envelope by its date, never by its title.
+        let opening: serde_json::Value = {
+            use base64::Engine;
+            let sealed = base64::engine::general_purpose::STANDARD
+                .decode(&openings[0].payload)
+                .expect("b64");
+            serde_json::from_slice(
+                &state
+                    .keys
+                    .open_outbox(&openings[0].id, &sealed)
+                    .expect("opens"),
+            )
+            .expect("json")
+        };
+        let subject = opening["subject"].as_str().expect("subject");
+        assert!(
+            subject.starts_with("[MEDIMAIL : Ouverture] Votre enveloppe du "),
+            "{subject}"
+        );
+        assert!(!opening.to_string().contains("BLANC"), "{opening}");
 
         // Download: decrypted, byte-identical, as an attachment named per RFC 6266.
         let att = view["attachments"][0]["id"]

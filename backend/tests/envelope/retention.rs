@@ -90,6 +90,25 @@ async fn three_months_after_sealing_the_content_is_purged_once_and_the_trace_rem
             (env.wrapped_key.as_str(), env.body_sealed.as_str()),
             ("", "")
         );
+        // The title and the sender's name are blanked too, their search tags gone: the
+        // row keeps the reference, the dates and the mailboxes.
+        assert_eq!(
+            (
+                env.subject_sealed.as_deref(),
+                env.sender_name_sealed.as_deref(),
+                env.subject.as_str(),
+                env.sender_name.as_deref()
+            ),
+            (Some(""), None, "", None)
+        );
+        assert_eq!(env.sender_mailbox, "marie.curie@chu-dev.fr");
+        assert_eq!(
+            medimail_server::envelope::entity::envelope_term::Entity::find()
+                .count(&state.db)
+                .await
+                .expect("q"),
+            0
+        );
         assert_eq!(
             attachment::Entity::find()
                 .count(&state.db)
@@ -289,7 +308,7 @@ async fn a_slow_upload_keeps_its_files_through_the_sweep() {
             .map(|(id, _)| id)
             .collect();
         for row in &rows {
-            assert!(stored.contains(&row.blob_id), "{} kept", row.display_name);
+            assert!(stored.contains(&row.blob_id), "{} kept", row.blob_id);
         }
         assert_eq!(
             blob_lease::Entity::find()

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use medimail_server::crypto::DataKey;
 use medimail_server::entity::outbox;
+use medimail_server::envelope::at_rest;
 use medimail_server::envelope::entity::{attachment, envelope, envelope_event, envelope_recipient};
 use medimail_server::state::AppState;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -39,7 +40,19 @@ async fn seals_an_envelope_with_encrypted_files() {
             .await
             .expect("q")
             .expect("row");
-        assert_eq!(env.subject, "Compte rendu M. BLANC");
+        // Sealed at rest: the clear column is blank, the sealed one opens to the title.
+        assert_eq!(env.subject, "");
+        assert_eq!(env.sender_name, None);
+        assert!(
+            !env.subject_sealed
+                .as_deref()
+                .expect("sealed")
+                .contains("BLANC")
+        );
+        assert_eq!(
+            at_rest::shown(&state.keys, &env).expect("opens").subject,
+            "Compte rendu M. BLANC"
+        );
         assert!(env.engine.starts_with("AES-256-GCM"));
         // The default window: from the sealing time (the test clock) to 3 calendar months
         // later, computed here from the same start (never from today's date).
@@ -85,10 +98,16 @@ async fn seals_an_envelope_with_encrypted_files() {
         for att in &attachments {
             let (name, _, plain) = &files[att.position as usize];
             assert_eq!(att.size as usize, plain.len());
+            assert_eq!(
+                (att.display_name.as_str(), att.content_type.as_str()),
+                ("", ""),
+                "sealed at rest"
+            );
+            let meta = at_rest::attachment_meta(&key, att).expect("opens");
             if att.position == 2 {
-                assert_eq!(att.display_name, "ordonnancé.txt", "NFC");
+                assert_eq!(meta.name, "ordonnancé.txt", "NFC");
             } else {
-                assert_eq!(&att.display_name, name);
+                assert_eq!(&meta.name, name);
             }
             // Stored: ciphertext, which decrypts back byte-identical.
             let stored = stored_blob(&state, &att.blob_id).await;

@@ -7,14 +7,19 @@
 //! 2. Attachment download throughput (a 25 Mo file, decrypted as it streams) next to a
 //!    plain static file of the same size served by the same server: medians of 10.
 //!
-//! Run by `scripts/bench.sh`. Envelopes are inserted straight into the database (their
-//! bodies are not readable; the list does not read bodies).
+//! Run by `scripts/bench.sh`. Envelopes are inserted straight into the database, sealed
+//! as the server seals them (title and sender name under each envelope's own key, its
+//! search tags) except the body, which the list does not read.
 
 use std::time::Instant;
 
+use base64::Engine;
 use medimail_e2e::{PgDatabase, Server, ServerOptions, median};
 use medimail_server::account::entity::account;
-use medimail_server::envelope::entity::{envelope, envelope_recipient};
+use medimail_server::crypto::DataKey;
+use medimail_server::envelope::at_rest;
+use medimail_server::envelope::entity::{envelope, envelope_recipient, envelope_term};
+use medimail_server::keys::Keys;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::json;
 
@@ -39,26 +44,41 @@ async fn account_id(db: &sea_orm::DatabaseConnection, mailbox: &str) -> String {
         .id
 }
 
-async fn fill(db: &sea_orm::DatabaseConnection, sender: &str, reader: &str) {
+async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reader: &str) {
+    let b64 = base64::engine::general_purpose::STANDARD;
     let started = Instant::now();
     let base = chrono::Utc::now() - chrono::Duration::days(80);
     for batch in 0..ENVELOPES / 1000 {
         let txn = db.begin().await.expect("begin");
         let mut envelopes = Vec::with_capacity(1000);
         let mut recipients = Vec::with_capacity(1000);
+        let mut terms = Vec::new();
         for j in 0..1000 {
             let n = batch * 1000 + j;
             let id = format!("bench-{n:08}");
+            let key = DataKey::generate();
+            let subject = format!("Compte rendu n° {n}");
+            let shown = at_rest::seal_shown(&key, &id, &subject, Some("Marie CURIE"));
+            terms.extend(
+                at_rest::terms(keys, &subject, Some("Marie CURIE"))
+                    .into_iter()
+                    .map(|term| envelope_term::ActiveModel {
+                        term: Set(term),
+                        envelope_id: Set(id.clone()),
+                    }),
+            );
             let sealed = base + chrono::Duration::seconds(n as i64 * 60);
             envelopes.push(envelope::ActiveModel {
                 id: Set(id.clone()),
                 reference: Set(format!("benchref{n:024}")),
                 sender_account_id: Set(sender.to_owned()),
                 sender_mailbox: Set("marie.curie@chu-dev.fr".into()),
-                sender_name: Set(Some("Marie CURIE".into())),
-                subject: Set(format!("Compte rendu n° {n}")),
+                sender_name: Set(None),
+                subject: Set(String::new()),
+                subject_sealed: Set(Some(shown.subject)),
+                sender_name_sealed: Set(shown.sender_name),
                 body_sealed: Set(String::new()),
-                wrapped_key: Set(String::new()),
+                wrapped_key: Set(b64.encode(key.wrap(keys, &id))),
                 engine: Set("bench".into()),
                 sealed_at: Set(sealed),
                 opens_from: Set(sealed),
@@ -90,6 +110,13 @@ async fn fill(db: &sea_orm::DatabaseConnection, sender: &str, reader: &str) {
             .exec(&txn)
             .await
             .expect("insert recipients");
+        // In chunks under PostgreSQL's 65,535 parameters.
+        for chunk in terms.chunks(10_000) {
+            envelope_term::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(&txn)
+                .await
+                .expect("insert tags");
+        }
         txn.commit().await.expect("commit");
     }
     println!(
@@ -148,7 +175,8 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
         .expect("db");
     let sender = account_id(&db, "marie.curie@chu-dev.fr").await;
     let reader = account_id(&db, "pierre.dupond@chu-dev.fr").await;
-    fill(&db, &sender, &reader).await;
+    let keys = Keys::load(None, server.data_dir.path()).expect("the server's master key");
+    fill(&db, &keys, &sender, &reader).await;
     let _ = marie;
     if label == "PostgreSQL" {
         use sea_orm::ConnectionTrait;

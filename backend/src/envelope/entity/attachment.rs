@@ -18,6 +18,11 @@ pub struct Model {
     /// Plaintext size in bytes.
     pub size: i64,
     pub blob_id: String,
+    /// The name as sent, the safe name and the sender's type, sealed together under the
+    /// envelope's key (`at_rest::AttachmentMeta`); the three clear columns above are
+    /// written blank, and hold a row from before until `at_rest::seal_legacy` runs.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub meta_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

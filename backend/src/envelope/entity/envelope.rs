@@ -36,6 +36,12 @@ pub struct Model {
     pub purged_at: Option<ChronoDateTimeUtc>,
     /// The sender's `Idempotency-Key` for this send (unique per sender), if it gave one.
     pub idempotency_key: Option<String>,
+    /// The title, sealed under the envelope's key (base64); blank once purged.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub subject_sealed: Option<String>,
+    /// The sender's name as it was when sealed, sealed the same way.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub sender_name_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

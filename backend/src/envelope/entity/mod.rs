@@ -6,3 +6,4 @@ pub mod blob_lease;
 pub mod envelope;
 pub mod envelope_event;
 pub mod envelope_recipient;
+pub mod envelope_term;
