@@ -24,6 +24,8 @@ cargo build --release --locked -p medimail-server --bin medimail >/dev/null
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin code-mail-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin envelope-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin read-bench
+# 100 senders and 20 readers for 60 s on PostgreSQL (DATABASE_URL).
+MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin load-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin directory-bench
 # 2,200,000 entries: import, then 1,000 searches in-process on SQLite and PostgreSQL (about
 # 8 minutes; DATABASE_URL selects the PostgreSQL server).

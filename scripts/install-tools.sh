@@ -16,6 +16,7 @@ TRUNK_VERSION="0.21.14"     # 0.22.x needs rustc >= 1.96.1
 BINARYEN_VERSION="132.0.0"  # Debian's binaryen (108) silently produces a blank page
 
 AIOSMTPD_VERSION="1.4.6"    # PyPI; the SMTP server the end-to-end tests deliver to
+MOTO_VERSION="5.2.1"         # PyPI; the S3-compatible server of the several-instances test
 
 WITH_TEST=0
 for arg in "$@"; do
@@ -108,5 +109,14 @@ if [ "$WITH_TEST" = 1 ]; then
   else
     say "aiosmtpd ${AIOSMTPD_VERSION}: installing (pip)"
     python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION}"
+  fi
+  # The S3-compatible object store of the several-instances test (tests/tests/instances.rs):
+  # moto's server, from PyPI, on loopback.
+  if python3 -c 'import moto, sys; sys.exit(0 if moto.__version__ == "'"${MOTO_VERSION}"'" else 1)' 2>/dev/null \
+      && command -v moto_server >/dev/null; then
+    say "moto ${MOTO_VERSION} (S3 server): present"
+  else
+    say "moto ${MOTO_VERSION} (S3 server): installing (pip)"
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==${MOTO_VERSION}"
   fi
 fi

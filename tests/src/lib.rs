@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod graph;
 pub mod idp;
 pub mod office_stub;
+pub mod s3;
 pub mod smtp;
 
 pub use browser::Browser;
@@ -206,6 +207,16 @@ impl Server {
         self.wait_ready().await;
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or a lost machine would; no
+    /// clean-up runs. [`Server::restart`] starts it again.
+    pub fn kill(&self) {
+        let pid = self.pid().expect("pid");
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill");
+    }
+
     /// The test clock file (`MEDIMAIL_TEST_CLOCK_FILE`) of a server started with
     /// [`ServerOptions::test_clock`]: moves the server's clock `seconds` ahead of real time.
     pub fn set_clock_offset(&self, seconds: i64) {
@@ -219,19 +230,7 @@ impl Server {
     pub async fn dev_sign_in(&self, mailbox: &str, passphrase: &str) -> (String, String) {
         use serde_json::{Value, json};
         let client = self.client();
-        let token: Value = client
-            .post(self.url(medimail_api::paths::DEV_IDENTITY_TOKEN))
-            .json(&json!({"mailbox": mailbox, "name": "Marie CURIE"}))
-            .send()
-            .await
-            .expect("development token")
-            .json()
-            .await
-            .expect("JSON");
-        let token = token["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned();
+        let token = self.dev_token(mailbox).await;
         let chosen = client
             .post(self.url(medimail_api::paths::AUTH_PASSPHRASE))
             .bearer_auth(&token)
@@ -288,6 +287,26 @@ impl Server {
             .expect("JSON");
         let session = session["session"].as_str().expect("session").to_owned();
         (token, session)
+    }
+
+    /// A token of the development identity provider for `mailbox` (named "Marie CURIE").
+    /// Its signing key lives as long as the process: a restarted server needs a new one,
+    /// and accepts it with the sessions opened before.
+    pub async fn dev_token(&self, mailbox: &str) -> String {
+        let token: serde_json::Value = self
+            .client()
+            .post(self.url(medimail_api::paths::DEV_IDENTITY_TOKEN))
+            .json(&serde_json::json!({"mailbox": mailbox, "name": "Marie CURIE"}))
+            .send()
+            .await
+            .expect("development token")
+            .json()
+            .await
+            .expect("JSON");
+        token["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
     }
 
     /// The server process id (for memory readings in benches).
@@ -473,6 +492,17 @@ pub async fn run_to_end(mut command: Command) -> std::process::Output {
 }
 
 /// Median of a list of measurements.
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
+pub fn proc_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));
     let n = values.len();

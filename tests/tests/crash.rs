@@ -98,14 +98,6 @@ impl Upload {
     }
 }
 
-fn kill(server: &Server) {
-    let pid = server.pid().expect("pid");
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .expect("kill");
-}
-
 /// Restarts two hours later (server clock), waits for the start-up sweep to empty the
 /// blob folder, and checks that no trace of the killed send is visible.
 async fn restart_and_check_nothing_was_sealed(server: &mut Server, db: &DatabaseConnection) {
@@ -177,7 +169,7 @@ async fn a_server_killed_during_an_upload_leaves_no_envelope_and_its_blobs_are_s
             files_under(&blobs, true) >= 2 && files_under(&blobs, false) >= 3
         })
         .await;
-    kill(&server);
+    server.kill();
     drop(upload.sender);
     let _ = tokio::time::timeout(Duration::from_secs(10), upload.request).await;
 
@@ -217,7 +209,7 @@ async fn kill_while_sealing(
         })
         .await;
     assert!(!upload.request.is_finished(), "the send waits for the lock");
-    kill(&server);
+    server.kill();
     held.rollback().await.expect("release the lock");
     let _ = tokio::time::timeout(Duration::from_secs(10), upload.request).await;
     restart_and_check_nothing_was_sealed(&mut server, db).await;

@@ -121,9 +121,9 @@ async fn slow_and_silent_connections_are_closed_and_everyone_else_is_served() {
     })
     .await;
     let tls = connector(&server);
-    // 300 connections that finished TLS and sent half a request line (slow headers)…
+    // 1,000 connections that finished TLS and sent half a request line (slow headers)…
     let mut slow = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1_000 {
         let tcp = TcpStream::connect(server.addr()).await.expect("connect");
         let mut stream = over_tls(&tls, tcp).await;
         stream
@@ -133,9 +133,10 @@ async fn slow_and_silent_connections_are_closed_and_everyone_else_is_served() {
         stream.flush().await.expect("flush");
         slow.push(stream);
     }
-    // …and 300 that connected and said nothing (not even a TLS hello).
+    // …and 1,000 that connected and said nothing (not even a TLS hello): 2,000 slow
+    // sockets in all.
     let mut silent = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1_000 {
         silent.push(TcpStream::connect(server.addr()).await.expect("connect"));
     }
     // Meanwhile a secretary signs in as usual.
@@ -153,7 +154,7 @@ async fn slow_and_silent_connections_are_closed_and_everyone_else_is_served() {
         .await
         .expect("list");
     assert_eq!(envelopes.status(), 200);
-    eprintln!("BENCH sign-in with 600 stalled connections open: {signed_in:?}");
+    eprintln!("BENCH sign-in with 2,000 stalled connections open: {signed_in:?}");
 
     // The server closes every one of them (2 s of patience; the wait is for that signal).
     let started = Instant::now();
@@ -170,7 +171,7 @@ async fn slow_and_silent_connections_are_closed_and_everyone_else_is_served() {
         );
     }
     eprintln!(
-        "BENCH 600 stalled connections closed by the server within {:?} of the sign-in",
+        "BENCH 2,000 stalled connections closed by the server within {:?} of the sign-in",
         started.elapsed()
     );
     assert_eq!(server.get("/api/health").await.status(), 200);
@@ -315,7 +316,7 @@ fn staging_files(dir: &std::path::Path) -> usize {
     count
 }
 
-/// 550 uploads that stall after their first bytes and 40 downloads that are never read,
+/// 600 uploads that stall after their first bytes and 40 downloads that are never read,
 /// all from one session, hold no thread of the shared blocking pool (512): a new user
 /// still signs in (argon2) and a send still goes through (issue 15, item 1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -346,7 +347,7 @@ async fn stalled_uploads_and_downloads_do_not_stop_sign_in_or_sending() {
     // The uploads: headers, the envelope part and the first bytes of a 10 MB file.
     let body = multipart("pierre.dupond@chu-dev.fr", 10_000_000);
     let mut stalled = Vec::new();
-    for _ in 0..550 {
+    for _ in 0..600 {
         let tcp = TcpStream::connect(server.addr()).await.expect("connect");
         let mut stream = over_tls(&tls, tcp).await;
         stream
@@ -376,9 +377,9 @@ async fn stalled_uploads_and_downloads_do_not_stop_sign_in_or_sending() {
     // The signal: every stalled upload has its blob open on the server.
     let data = server.data_dir.path().to_owned();
     medimail_e2e::wait_until(
-        "550 uploads receiving",
+        "600 uploads receiving",
         Duration::from_secs(60),
-        async || staging_files(&data) >= 550,
+        async || staging_files(&data) >= 600,
     )
     .await;
 
@@ -393,7 +394,7 @@ async fn stalled_uploads_and_downloads_do_not_stop_sign_in_or_sending() {
         .expect("send");
     assert_eq!(small.status(), 201, "{:?}", small.text().await);
     eprintln!(
-        "BENCH with 550 stalled uploads and 40 unread downloads: sign-in {signed_in:?}, send {:?}",
+        "BENCH with 600 stalled uploads and 40 unread downloads: sign-in {signed_in:?}, send {:?}",
         started.elapsed()
     );
     drop(stalled);

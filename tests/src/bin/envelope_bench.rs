@@ -6,23 +6,13 @@
 
 use std::time::Instant;
 
-use medimail_e2e::{Server, ServerOptions};
+use medimail_e2e::{Server, ServerOptions, proc_kib};
 use serde_json::json;
 
 const RUNS: usize = 10;
 const FILE_BYTES: usize = 5 * 1024 * 1024;
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 const BOUNDARY: &str = "medimail-bench-boundary";
-
-fn proc_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn draft_only() -> Vec<u8> {
     let draft =
