@@ -6,7 +6,9 @@
 //! Prints throughput, p50 / p99 latency per route, errors by route and status (goal: 0),
 //! envelopes lost (a 201 without its envelope) or duplicated (an envelope without its
 //! 201, or two for one send) (goal: 0), and the server's resident memory (VmRSS at the
-//! end, VmHWM the peak). A bench, not a test: it asserts nothing about time.
+//! end, VmHWM the peak); then, three months later on the server's test clock, how fast
+//! the restarted server purges all of it. A bench, not a test: it asserts nothing about
+//! time.
 //! `LOAD_BENCH_SECONDS`, `LOAD_BENCH_SENDERS`, `LOAD_BENCH_READERS` change the shape.
 
 use std::collections::{BTreeMap, HashMap};
@@ -209,8 +211,13 @@ async fn main() {
             ("DATABASE_URL".into(), pg.url.clone()),
             ("MEDIMAIL_SEND_ENVELOPES_PER_HOUR".into(), "100000".into()),
             ("MEDIMAIL_SEND_RECIPIENTS_PER_HOUR".into(), "100000".into()),
-            ("RUST_LOG".into(), "warn".into()),
+            (
+                "RUST_LOG".into(),
+                "warn,medimail_server::envelope::retention=info".into(),
+            ),
         ],
+        // Three months later, the purge of what was sent (the last figure).
+        test_clock: true,
         ..Default::default()
     })
     .await;
@@ -327,6 +334,28 @@ async fn main() {
         .await
         .unwrap_or(0);
     println!("outbox rows: {notifications}");
+
+    // Retention: three months later the restarted server purges every envelope at start
+    // (bodies and keys blanked, attachment rows, files and search tags deleted, one
+    // audit row each), and logs how fast.
+    let mut server = Arc::try_unwrap(server).unwrap_or_else(|_| panic!("tasks are done"));
+    server.set_clock_offset(95 * 24 * 3600);
+    server.restart().await;
+    let purged = medimail_e2e::poll_until(Duration::from_secs(900), async || {
+        server.log_count("envelopes past their 3 months purged") >= 1
+    })
+    .await;
+    assert!(purged, "no purge within 15 minutes:\n{}", server.log());
+    let line = server
+        .log()
+        .lines()
+        .find(|l| l.contains("envelopes past their 3 months purged"))
+        .unwrap_or_default()
+        .to_owned();
+    println!(
+        "retention: {}",
+        line.split_once("purged ").map_or(line.as_str(), |(_, r)| r)
+    );
     drop(db);
     drop(f);
     pg.drop_database().await;
