@@ -154,7 +154,23 @@ async fn slow_and_silent_connections_are_closed_and_everyone_else_is_served() {
         .await
         .expect("list");
     assert_eq!(envelopes.status(), 200);
-    eprintln!("BENCH sign-in with 2,000 stalled connections open: {signed_in:?}");
+    // …and sends.
+    let started = Instant::now();
+    let sent = server
+        .client()
+        .post(server.url("/api/envelopes"))
+        .bearer_auth(&token)
+        .header(medimail_api::SESSION_HEADER, &session)
+        .header("content-type", "multipart/form-data; boundary=B0undary")
+        .body(multipart("pierre.dupond@chu-dev.fr", 10_000))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(sent.status(), 201);
+    eprintln!(
+        "BENCH with 2,000 stalled connections open: sign-in {signed_in:?}, send {:?}",
+        started.elapsed()
+    );
 
     // The server closes every one of them (2 s of patience; the wait is for that signal).
     let started = Instant::now();
