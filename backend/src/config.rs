@@ -187,6 +187,54 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// The SMTP gateway's address (`#med#` mails from the hospital's mail server, manual
+    /// part 4); unset: no SMTP listener.
+    #[arg(long, env = "MEDIMAIL_SMTP_LISTEN", global = true)]
+    pub smtp_listen: Option<std::net::SocketAddr>,
+
+    /// Who may submit to the SMTP gateway: addresses or networks (`10.0.0.0/8`),
+    /// comma-separated; every other client is refused at RCPT.
+    #[arg(
+        long,
+        env = "MEDIMAIL_SMTP_RELAYS",
+        default_value = "127.0.0.1/8,::1",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub smtp_relays: Vec<String>,
+
+    /// The SMTP gateway's STARTTLS certificate chain (PEM); default: the HTTPS one.
+    #[arg(
+        long,
+        env = "MEDIMAIL_SMTP_TLS_CERT",
+        requires = "smtp_tls_key",
+        global = true
+    )]
+    pub smtp_tls_cert: Option<PathBuf>,
+
+    /// The private key matching --smtp-tls-cert.
+    #[arg(
+        long,
+        env = "MEDIMAIL_SMTP_TLS_KEY",
+        requires = "smtp_tls_cert",
+        global = true
+    )]
+    pub smtp_tls_key: Option<PathBuf>,
+
+    /// Refuse mail on the SMTP gateway until the client has started TLS (STARTTLS).
+    #[arg(long, env = "MEDIMAIL_SMTP_REQUIRE_TLS", global = true)]
+    pub smtp_require_tls: bool,
+
+    /// Mail domains whose mailboxes are hosted here (comma-separated): a message to one
+    /// of them becomes an envelope without the `#med#` tag.
+    #[arg(
+        long,
+        env = "MEDIMAIL_HOSTED_DOMAINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub hosted_domains: Vec<String>,
+
     /// Envelopes one sender may seal per hour (sliding); past it 429
     /// `send_quota_exceeded` with the time sending is possible again.
     #[arg(

@@ -24,6 +24,7 @@ pub mod entity;
 pub mod envelope;
 pub mod error;
 pub mod fr;
+pub mod gateway;
 pub mod health;
 pub mod http;
 pub mod http_client;

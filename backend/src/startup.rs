@@ -260,6 +260,10 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         state.blobs.clone(),
         state.clock.clone(),
     ));
+    let gateway = match config.smtp_listen {
+        Some(addr) => Some(start_gateway(addr, &config, state, prepared.tls.as_ref()).await?),
+        None => None,
+    };
     let app = crate::http::app(prepared.state);
 
     let handle: Handle<SocketAddr> = Handle::new();
@@ -341,6 +345,9 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     worker.abort();
     sweeper.abort();
     retention.abort();
+    if let Some(gateway) = gateway {
+        gateway.abort();
+    }
     refresher.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
@@ -371,4 +378,61 @@ async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
     }
     tracing::info!("shutdown signal received, finishing requests in flight");
     handle.graceful_shutdown(Some(Duration::from_secs(10)));
+}
+
+/// Binds the SMTP gateway (`MEDIMAIL_SMTP_LISTEN`) and starts serving it.
+async fn start_gateway(
+    addr: SocketAddr,
+    config: &Config,
+    state: &AppState,
+    https: Option<&tls::TlsFiles>,
+) -> Result<tokio::task::JoinHandle<()>, StartupError> {
+    use crate::gateway::listener::{Gateway, Network, serve};
+    let relays = config
+        .smtp_relays
+        .iter()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| Network::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartupError::Config(format!("MEDIMAIL_SMTP_RELAYS: {e}")))?;
+    let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key, https) {
+        (Some(cert), Some(key), _) => Some(tls::server_config(cert, key)?),
+        (_, _, Some(files)) => Some(tls::server_config(&files.cert, &files.key)?),
+        _ => None,
+    };
+    if config.smtp_require_tls && tls.is_none() {
+        return Err(StartupError::Config(
+            "MEDIMAIL_SMTP_REQUIRE_TLS needs a certificate (MEDIMAIL_SMTP_TLS_CERT)".into(),
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartupError::Config(format!("MEDIMAIL_SMTP_LISTEN {addr}: {e}")))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let gateway = Gateway {
+        db: state.db.clone(),
+        keys: state.keys.clone(),
+        blobs: state.blobs.clone(),
+        clock: state.clock.clone(),
+        mailer: state.mailer.clone(),
+        tls,
+        relays,
+        hosted: config
+            .hosted_domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect(),
+        require_tls: config.smtp_require_tls,
+        hostname: config
+            .public_origin
+            .host_str()
+            .unwrap_or("localhost")
+            .to_owned(),
+        origin: config.origin(),
+        support: config.support_link(),
+        quota: crate::envelope::quota::Quota::of(config),
+    };
+    tracing::info!(smtp = %bound, "SMTP gateway listening (#med# messages from the allowed relays)");
+    Ok(tokio::spawn(serve(listener, std::sync::Arc::new(gateway))))
 }

@@ -20,6 +20,7 @@ pub mod idp;
 pub mod office_stub;
 pub mod s3;
 pub mod smtp;
+pub mod smtp_client;
 
 pub use browser::Browser;
 pub use fixture::{Identity, Pane, PaneOptions};

@@ -120,6 +120,58 @@ pub async fn send(
     outcome
 }
 
+/// A message that arrived whole (the SMTP gateway, manual part 4), sealed by the same
+/// rules and the same transaction as « Envoyer »: recipients, quota, title, sanitised
+/// body, the default opening window, the files stored encrypted, then `seal`. Nothing
+/// is kept when anything is refused.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_message(
+    stores: Stores<'_>,
+    sender: &account::Model,
+    client: Option<String>,
+    message: Message,
+    notices: &Notices<'_>,
+    quota: super::quota::Quota,
+    now: DateTime<Utc>,
+) -> Result<EnvelopeSealed, AppError> {
+    let recipients = rules::recipients(&message.to, &message.cc)?;
+    super::quota::check(stores.db, &sender.id, recipients.count(), quota, now).await?;
+    let subject = rules::subject(&message.subject)?;
+    let body = rules::body(&message.body_html)?;
+    let window = rules::opening_window(None, None, now)?;
+    let key = DataKey::generate();
+    let uploaded = upload::store_files(stores.blobs, &key, message.files).await?;
+    seal_received(
+        stores,
+        sender,
+        client,
+        notices,
+        None,
+        quota,
+        now,
+        Received {
+            key,
+            uploaded,
+            forward: None,
+            recipients,
+            subject,
+            body,
+            window,
+        },
+    )
+    .await
+}
+
+/// What [`send_message`] seals: the recipients as typed (To, Cc), the title, the body
+/// (HTML, sanitised here), the files.
+pub struct Message {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body_html: String,
+    pub files: Vec<upload::ReceivedFile>,
+}
+
 /// What bounds one sender's « Envoyer »: the hourly quotas, and how long the upload may
 /// stay silent (`MEDIMAIL_TRANSFER_IDLE_SECONDS`) before it is `upload_interrupted`.
 #[derive(Clone, Copy, Debug)]

@@ -270,6 +270,60 @@ async fn start_blob(
     Ok((tx, task))
 }
 
+/// A file that arrived whole in memory (the SMTP gateway's MIME parts): name as sent,
+/// type as given, bytes.
+pub struct ReceivedFile {
+    pub name: String,
+    pub content_type: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
+/// Checks `files` against the same rules as an upload (5 files, 25 Mo, names) and
+/// stores each encrypted under `key`; on any failure deletes what it stored.
+pub async fn store_files(
+    blobs: &BlobStore,
+    key: &DataKey,
+    files: Vec<ReceivedFile>,
+) -> Result<Vec<StoredFile>, AppError> {
+    let mut stored: Vec<StoredFile> = Vec::new();
+    let outcome: Result<(), AppError> = async {
+        rules::attachment_count(files.len())?;
+        let mut total = 0;
+        for file in &files {
+            let name = rules::file_name(&file.name)?;
+            total += file.bytes.len() as u64;
+            rules::attachment_size(&name.display, file.bytes.len() as u64, total)?;
+        }
+        for file in files {
+            let name = rules::file_name(&file.name)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let (tx, task) = start_blob(blobs, key, &id).await?;
+            let size = file.bytes.len() as u64;
+            let _ = tx.send(BlobFeed::Data(file.bytes)).await;
+            let _ = tx.send(BlobFeed::Finish).await;
+            drop(tx);
+            let written = task
+                .await
+                .map_err(|e| AppError::Internal(format!("blob task: {e}")))?;
+            // Recorded before its outcome is known: a half-written blob is deleted too.
+            stored.push(StoredFile {
+                id,
+                name,
+                content_type: content_type(file.content_type.as_deref()),
+                size,
+            });
+            written.map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        delete_blobs(blobs, &stored).await;
+        return Err(e);
+    }
+    Ok(stored)
+}
+
 pub async fn delete_blobs(blobs: &BlobStore, files: &[StoredFile]) {
     for file in files {
         if let Err(e) = blobs.delete(&file.id).await {

@@ -250,6 +250,7 @@ fn purpose_label(purpose: &str) -> &'static str {
         "one_time_code" => "one_time_code",
         "notification" => "notification",
         "opening_notification" => "opening_notification",
+        "registration" => "registration",
         _ => "other",
     }
 }

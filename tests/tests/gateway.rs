@@ -1,0 +1,319 @@
+//! The SMTP gateway (issue 19, inbound), on real sockets: the real `medimail` binary with
+//! `MEDIMAIL_SMTP_LISTEN`, Python's smtplib as the hospital's relay (STARTTLS, a
+//! multipart message with three PDF files), and a raw SMTP client for what a relay
+//! would not send (pipelined commands, six files, 25 Mo + 1 byte, malformed MIME, an
+//! unknown client, foreign to foreign).
+
+use medimail_e2e::smtp_client::{SmtpClient as Smtp, mime as mime_from};
+use medimail_e2e::{Server, ServerOptions};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+const SENDER: &str = "marie.curie@chu-exemple.fr";
+const READER: &str = "pierre.dupond@chu-dev.fr";
+
+fn options(smtp_port: u16, extra: &[(&str, &str)]) -> ServerOptions {
+    let mut env = vec![
+        ("MEDIMAIL_DEV_IDENTITY".to_owned(), "true".to_owned()),
+        (
+            "MEDIMAIL_SMTP_LISTEN".to_owned(),
+            format!("127.0.0.1:{smtp_port}"),
+        ),
+        (
+            "MEDIMAIL_HOSTED_DOMAINS".to_owned(),
+            "chu-dev.fr".to_owned(),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    ServerOptions {
+        env,
+        ..Default::default()
+    }
+}
+
+/// A MIME message from Marie.
+fn mime(subject: &str, to: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    mime_from(SENDER, subject, to, files)
+}
+
+fn content(seed: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 7 + seed * 13) % 251) as u8)
+        .collect()
+}
+
+async fn get(server: &Server, auth: &(String, String), path: &str) -> reqwest::Response {
+    server
+        .client()
+        .get(server.url(path))
+        .bearer_auth(&auth.0)
+        .header("x-medimail-session", &auth.1)
+        .send()
+        .await
+        .expect("request")
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    if e.path().is_dir() {
+                        count_files(&e.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_med_message_from_the_relay_becomes_an_envelope_and_everything_else_is_refused() {
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(smtp_port, &[])).await;
+    let reader = server.dev_sign_in(READER, PASSPHRASE).await;
+
+    // Python's smtplib, STARTTLS, three PDF files, "#med# " in the subject.
+    let files_dir = tempfile::tempdir().expect("dir");
+    let mut sent_files = Vec::new();
+    for (i, len) in [(1, 120_000), (2, 3_000), (3, 800_000)] {
+        let path = files_dir.path().join(format!("resultat-{i}.pdf"));
+        std::fs::write(&path, content(i, len)).expect("file");
+        sent_files.push(path);
+    }
+    let output = tokio::process::Command::new("python3")
+        .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
+        .arg(smtp_port.to_string())
+        .arg(server.cert_path())
+        .arg(SENDER)
+        .arg(READER)
+        .arg("#med# Compte rendu M. BLANC")
+        .args(&sent_files)
+        .output()
+        .await
+        .expect("python3");
+    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        said.starts_with("250 "),
+        "{said} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reference = said.rsplit(' ').next().expect("reference").to_owned();
+
+    // Pierre reads it in the pane's API: the tag removed, the script gone, the files.
+    let list: Value = get(&server, &reader, "/api/envelopes?folder=inbox")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["subject"], "Compte rendu M. BLANC");
+    assert_eq!(list["items"][0]["sender"], SENDER);
+    assert_eq!(list["items"][0]["reference"], reference.as_str());
+    let view: Value = get(&server, &reader, &format!("/api/envelopes/{reference}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let body = view["body_html"].as_str().expect("body");
+    assert!(
+        body.contains("<b>compte rendu</b>") && !body.contains("script"),
+        "{body}"
+    );
+    let attachments = view["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 3);
+    for (shown, path) in attachments.iter().zip(&sent_files) {
+        assert_eq!(
+            shown["name"],
+            path.file_name().expect("name").to_string_lossy().as_ref()
+        );
+        let bytes = get(
+            &server,
+            &reader,
+            &format!(
+                "/api/envelopes/{reference}/attachments/{}",
+                shown["id"].as_str().expect("id")
+            ),
+        )
+        .await
+        .bytes()
+        .await
+        .expect("bytes");
+        assert!(bytes.as_ref() == std::fs::read(path).expect("file").as_slice());
+    }
+    // The sender's account was made on first use, with the manual's mail; Pierre got
+    // his notification.
+    let outbox = server.data_dir.path().join("outbox");
+    server
+        .wait_until("the registration and notification mails", async || {
+            let all: Vec<String> = std::fs::read_dir(&outbox)
+                .map(|d| {
+                    d.flatten()
+                        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.iter().any(|m| {
+                m.contains(&format!("To: {SENDER}"))
+                    && m.contains("Confirmation d'inscription Medimail")
+            }) && all
+                .iter()
+                .any(|m| m.contains(&format!("To: {READER}")) && m.contains("MEDIMAIL : Reception"))
+        })
+        .await;
+
+    let blobs = server.data_dir.path().join("blobs");
+    let stored = count_files(&blobs);
+    let mut smtp = Smtp::connect(smtp_port).await;
+    let ehlo = smtp.send("EHLO relais.chu-exemple.fr").await;
+    for capability in [
+        "SIZE 36000000",
+        "8BITMIME",
+        "SMTPUTF8",
+        "PIPELINING",
+        "STARTTLS",
+    ] {
+        assert!(ehlo.contains(capability), "{ehlo}");
+    }
+    // Without the tag, to a foreign domain: refused, never relayed.
+    let r = smtp
+        .mail(
+            SENDER,
+            &["quelquun@gmail.com"],
+            &mime("Compte rendu", "quelquun@gmail.com", &[]),
+        )
+        .await;
+    assert!(r.starts_with("550 5.7.1") && r.contains("#med#"), "{r}");
+    // Six files: the envelope rule, nothing stored.
+    let six: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|i| (format!("f{i}.pdf"), content(i, 100)))
+        .collect();
+    let r = smtp
+        .mail(SENDER, &[READER], &mime("#med# Six", READER, &six))
+        .await;
+    assert!(
+        r.starts_with("550") && r.contains("attachments_too_many"),
+        "{r}"
+    );
+    // 25 Mo + 1 byte of files: refused, nothing stored.
+    let big = vec![
+        ("a.pdf".to_owned(), content(1, 13_000_000)),
+        (
+            "b.pdf".to_owned(),
+            content(2, 25 * 1024 * 1024 - 13_000_000 + 1),
+        ),
+    ];
+    let r = smtp
+        .mail(SENDER, &[READER], &mime("#med# Gros", READER, &big))
+        .await;
+    assert!(
+        r.starts_with("552") && r.contains("attachments_too_large"),
+        "{r}"
+    );
+    // Over SIZE, said before the data is sent.
+    let r = smtp
+        .send(&format!("MAIL FROM:<{SENDER}> SIZE=36000001"))
+        .await;
+    assert!(r.starts_with("552"), "{r}");
+    // Malformed MIME: refused or sealed cleanly, the server goes on.
+    let headers: String = (0..10_000).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let nested = {
+        let mut m = String::from("Content-Type: multipart/mixed; boundary=\"n0\"\r\n\r\n");
+        for i in 1..200 {
+            m.push_str(&format!(
+                "--n{}\r\nContent-Type: multipart/mixed; boundary=\"n{i}\"\r\n\r\n",
+                i - 1
+            ));
+        }
+        m
+    };
+    let corpus: Vec<Vec<u8>> = vec![
+        format!("Subject: #med# tronque\r\nTo: {READER}\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBE").into_bytes(),
+        format!("Subject: =?utf-8?B?####?= #med#\r\nTo: {READER}\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n").into_bytes(),
+        format!("{headers}Subject: #med# en-tetes\r\nTo: {READER}\r\n\r\nx\r\n").into_bytes(),
+        format!("Subject: #med# imbrique\r\nTo: {READER}\r\n{nested}").into_bytes(),
+        b"\xff\xfe\x00garbage without headers".to_vec(),
+    ];
+    for (i, raw) in corpus.iter().enumerate() {
+        let r = smtp.mail(SENDER, &[READER], raw).await;
+        assert!(
+            r.starts_with("250") || r.starts_with("550") || r.starts_with("552"),
+            "corpus {i}: {r}"
+        );
+    }
+    assert_eq!(server.get("/api/health").await.status(), 200);
+    // Pipelined: MAIL, RCPT and DATA in one write, the replies in order.
+    smtp.stream
+        .write_all(
+            format!("RSET\r\nMAIL FROM:<{SENDER}>\r\nRCPT TO:<{READER}>\r\nDATA\r\n").as_bytes(),
+        )
+        .await
+        .expect("pipelined");
+    for expected in ["250", "250", "250", "354"] {
+        let r = smtp.reply().await;
+        assert!(r.starts_with(expected), "{r}");
+    }
+    smtp.stream
+        .write_all(
+            format!("Subject: #med# En file\r\nTo: {READER}\r\n\r\nBonjour\r\n.\r\nQUIT\r\n")
+                .as_bytes(),
+        )
+        .await
+        .expect("data and quit");
+    let r = smtp.reply().await;
+    assert!(r.starts_with("250 "), "{r}");
+    assert!(smtp.reply().await.starts_with("221"));
+    // What was refused left no file: every blob is an attachment of an envelope sealed.
+    let list: Value = get(&server, &reader, "/api/envelopes?folder=inbox")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sealed_files: u64 = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["attachments"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(stored >= 3);
+    assert_eq!(count_files(&blobs), sealed_files as usize);
+}
+
+#[tokio::test]
+async fn an_unknown_client_is_refused_at_rcpt_and_starttls_can_be_required() {
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(
+        smtp_port,
+        &[
+            ("MEDIMAIL_SMTP_RELAYS", "10.20.30.0/24"),
+            ("MEDIMAIL_SMTP_REQUIRE_TLS", "true"),
+        ],
+    ))
+    .await;
+    let mut smtp = Smtp::connect(smtp_port).await;
+    smtp.send("EHLO inconnu.example").await;
+    let r = smtp.send(&format!("MAIL FROM:<{SENDER}>")).await;
+    assert!(r.starts_with("530 5.7.0"), "STARTTLS first: {r}");
+    drop(smtp);
+    // With TLS, an address outside the relays is still refused at RCPT: no open relay.
+    let output = tokio::process::Command::new("python3")
+        .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
+        .arg(smtp_port.to_string())
+        .arg(server.cert_path())
+        .arg(SENDER)
+        .arg(READER)
+        .arg("#med# Compte rendu")
+        .output()
+        .await
+        .expect("python3");
+    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(
+        said.starts_with("550 5.7.1 Relais non autorisé"),
+        "{said} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(server.log().contains("smtp: refused, not an allowed relay"));
+}
