@@ -432,6 +432,7 @@ async fn start_gateway(
         origin: config.origin(),
         support: config.support_link(),
         quota: crate::envelope::quota::Quota::of(config),
+        limits: Default::default(),
     };
     tracing::info!(smtp = %bound, "SMTP gateway listening (#med# messages from the allowed relays)");
     Ok(tokio::spawn(serve(listener, std::sync::Arc::new(gateway))))

@@ -317,3 +317,105 @@ async fn an_unknown_client_is_refused_at_rcpt_and_starttls_can_be_required() {
     );
     assert!(server.log().contains("smtp: refused, not an allowed relay"));
 }
+
+/// The sender's hourly quota holds when 100 messages of one sender arrive at once on
+/// 100 connections: exactly the quota is sealed, the others are told to retry later
+/// (452, temporary) and leave nothing.
+#[tokio::test]
+async fn a_hundred_messages_at_once_seal_exactly_the_sender_s_quota() {
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(
+        smtp_port,
+        &[("MEDIMAIL_SEND_ENVELOPES_PER_HOUR", "5")],
+    ))
+    .await;
+    let message = mime(
+        "#med# Quota",
+        READER,
+        &[("cr.pdf".to_owned(), content(1, 20_000))],
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let message = message.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut smtp = Smtp::connect(smtp_port).await;
+            smtp.send("EHLO relais.chu-exemple.fr").await;
+            smtp.mail(SENDER, &[READER], &message).await
+        }));
+    }
+    let mut sealed = 0;
+    let mut later = 0;
+    for t in tasks {
+        let r = t.await.expect("task");
+        if r.starts_with("250 ") {
+            sealed += 1;
+        } else if r.starts_with("452 4.5.3") && r.contains("send_quota_exceeded") {
+            later += 1;
+        } else {
+            panic!("unexpected reply: {r}");
+        }
+    }
+    assert_eq!((sealed, later), (5, 95));
+    let blobs = server.data_dir.path().join("blobs");
+    assert_eq!(
+        count_files(&blobs),
+        5,
+        "one file per sealed envelope, none left by the others"
+    );
+}
+
+/// SIGKILL while a message's DATA is arriving: the relay was never told 250, and after a
+/// restart nothing of it exists (no envelope; the sweep removes any file).
+#[tokio::test]
+async fn a_gateway_killed_during_data_keeps_nothing_half_stored() {
+    let smtp_port = medimail_e2e::free_port();
+    let mut server = Server::start(ServerOptions {
+        test_clock: true,
+        ..options(smtp_port, &[])
+    })
+    .await;
+    let mut smtp = Smtp::connect(smtp_port).await;
+    smtp.send("EHLO relais.chu-exemple.fr").await;
+    assert!(
+        smtp.send(&format!("MAIL FROM:<{SENDER}>"))
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        smtp.send(&format!("RCPT TO:<{READER}>"))
+            .await
+            .starts_with("250")
+    );
+    assert!(smtp.send("DATA").await.starts_with("354"));
+    let message = mime(
+        "#med# Interrompu",
+        READER,
+        &[("gros.pdf".to_owned(), content(2, 3_000_000))],
+    );
+    smtp.stream
+        .write_all(&message[..message.len() / 2])
+        .await
+        .expect("half the data");
+    server.kill();
+    // The relay's side: the connection ends without a reply.
+    let mut rest = Vec::new();
+    use tokio::io::AsyncReadExt;
+    let _ = smtp.stream.read_to_end(&mut rest).await;
+    assert!(
+        !String::from_utf8_lossy(&rest).contains("250 "),
+        "never told 250"
+    );
+    server.set_clock_offset(2 * 3600);
+    server.restart().await;
+    let reader = server.dev_sign_in(READER, PASSPHRASE).await;
+    let list: Value = get(&server, &reader, "/api/envelopes?folder=inbox")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 0, "{list}");
+    let blobs = server.data_dir.path().join("blobs");
+    server
+        .wait_until("no file left", async || count_files(&blobs) == 0)
+        .await;
+}

@@ -39,6 +39,13 @@ const CONNECTION_MAX: Duration = Duration::from_secs(1800);
 const MAX_LINE: usize = 4096;
 /// Commands refused in a row before the connection is closed.
 const MAX_ERRORS: usize = 20;
+/// Connections open at once at most; the next are told to come back (421) and closed.
+pub const MAX_CONNECTIONS: usize = 200;
+/// Messages received at once at most (each is held in memory, up to
+/// [`MAX_MESSAGE_BYTES`], until it is sealed): 8 × 36 MB bounds the gateway's memory.
+pub const DATA_AT_ONCE: usize = 8;
+/// How long a DATA waits for one of those places before the client is told to retry.
+const DATA_WAIT: Duration = Duration::from_secs(120);
 
 /// An address or a network (`10.0.0.0/8`, `::1`) relays may submit from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +116,24 @@ pub struct Gateway {
     pub origin: String,
     pub support: String,
     pub quota: crate::envelope::quota::Quota,
+    /// Places for connections ([`MAX_CONNECTIONS`]) and for messages being received
+    /// ([`DATA_AT_ONCE`]).
+    pub limits: Limits,
+}
+
+/// What bounds the gateway's connections and memory.
+pub struct Limits {
+    connections: Arc<tokio::sync::Semaphore>,
+    data: tokio::sync::Semaphore,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connections: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+            data: tokio::sync::Semaphore::new(DATA_AT_ONCE),
+        }
+    }
 }
 
 /// Accepts connections until the task is dropped.
@@ -122,8 +147,16 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
                 continue;
             }
         };
+        let Ok(place) = gateway.limits.connections.clone().try_acquire_owned() else {
+            tokio::spawn(async move {
+                let mut stream = stream;
+                let _ = reply(&mut stream, "421 4.7.0 Trop de connexions, réessayez / Too many connections, try again later").await;
+            });
+            continue;
+        };
         let gateway = gateway.clone();
         tokio::spawn(async move {
+            let _place = place;
             let _ = stream.set_nodelay(true);
             if tokio::time::timeout(CONNECTION_MAX, connection(stream, peer, gateway))
                 .await
@@ -277,8 +310,19 @@ impl Session<'_> {
                     }
                 }
                 Ok(Request::Data) => {
+                    let slot = if transaction.to.is_empty() {
+                        None
+                    } else {
+                        tokio::time::timeout(DATA_WAIT, self.gateway.limits.data.acquire())
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                    };
                     if transaction.to.is_empty() {
                         "503 5.5.1 Aucun destinataire accepté / No valid recipients".to_owned()
+                    } else if slot.is_none() {
+                        transaction = Transaction::default();
+                        "451 4.3.2 Serveur occupé, réessayez / Busy, try again later".to_owned()
                     } else {
                         reply(
                             &mut stream,
