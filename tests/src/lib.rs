@@ -310,6 +310,33 @@ impl Server {
             .to_owned()
     }
 
+    /// A JSON request to the API with an Office token and, if given, a Medimail session:
+    /// the status and the JSON answer (`null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: (&str, Option<&str>),
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client()
+            .request(method, self.url(path))
+            .bearer_auth(auth.0);
+        if let Some(session) = auth.1 {
+            request = request.header("x-medimail-session", session);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// The server process id (for memory readings in benches).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
@@ -493,6 +520,24 @@ pub async fn run_to_end(mut command: Command) -> std::process::Output {
 }
 
 /// Median of a list of measurements.
+/// The body of « Envoyer » (`POST /api/envelopes`, `multipart/form-data; boundary=…`):
+/// the `envelope` part with `draft`, then each file as an `attachment` part of type
+/// `application/pdf`.
+pub fn envelope_multipart(
+    boundary: &str,
+    draft: &serde_json::Value,
+    files: &[(&str, &[u8])],
+) -> Vec<u8> {
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").into_bytes();
+    for (name, data) in files {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
 /// A field of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
 pub fn proc_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -32,6 +32,35 @@ fn options(smtp_port: u16, extra: &[(&str, &str)]) -> ServerOptions {
     }
 }
 
+/// Marie's message to Pierre sent by Python's smtplib with STARTTLS (trusting the
+/// server's certificate) and `files`: the final reply, or the refusal, and smtplib's own
+/// errors if any.
+async fn smtplib_send(
+    server: &Server,
+    smtp_port: u16,
+    subject: &str,
+    files: &[std::path::PathBuf],
+) -> String {
+    let output = tokio::process::Command::new("python3")
+        .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
+        .arg(smtp_port.to_string())
+        .arg(server.cert_path())
+        .arg(SENDER)
+        .arg(READER)
+        .arg(subject)
+        .args(files)
+        .output()
+        .await
+        .expect("python3");
+    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let errors = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    if errors.is_empty() {
+        said
+    } else {
+        format!("{said} (smtplib: {errors})")
+    }
+}
+
 /// A MIME message from Marie.
 fn mime(subject: &str, to: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
     mime_from(SENDER, subject, to, files)
@@ -84,23 +113,14 @@ async fn a_med_message_from_the_relay_becomes_an_envelope_and_everything_else_is
         std::fs::write(&path, content(i, len)).expect("file");
         sent_files.push(path);
     }
-    let output = tokio::process::Command::new("python3")
-        .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
-        .arg(smtp_port.to_string())
-        .arg(server.cert_path())
-        .arg(SENDER)
-        .arg(READER)
-        .arg("#med# Compte rendu M. BLANC")
-        .args(&sent_files)
-        .output()
-        .await
-        .expect("python3");
-    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert!(
-        said.starts_with("250 "),
-        "{said} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = smtplib_send(
+        &server,
+        smtp_port,
+        "#med# Compte rendu M. BLANC",
+        &sent_files,
+    )
+    .await;
+    assert!(said.starts_with("250 "), "{said}");
     let reference = said.rsplit(' ').next().expect("reference").to_owned();
 
     // Pierre reads it in the pane's API: the tag removed, the script gone, the files.
@@ -299,22 +319,8 @@ async fn an_unknown_client_is_refused_at_rcpt_and_starttls_can_be_required() {
     assert!(r.starts_with("530 5.7.0"), "STARTTLS first: {r}");
     drop(smtp);
     // With TLS, an address outside the relays is still refused at RCPT: no open relay.
-    let output = tokio::process::Command::new("python3")
-        .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
-        .arg(smtp_port.to_string())
-        .arg(server.cert_path())
-        .arg(SENDER)
-        .arg(READER)
-        .arg("#med# Compte rendu")
-        .output()
-        .await
-        .expect("python3");
-    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert!(
-        said.starts_with("550 5.7.1 Relais non autorisé"),
-        "{said} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let said = smtplib_send(&server, smtp_port, "#med# Compte rendu", &[]).await;
+    assert!(said.starts_with("550 5.7.1 Relais non autorisé"), "{said}");
     assert!(server.log().contains("smtp: refused, not an allowed relay"));
 }
 

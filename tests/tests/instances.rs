@@ -52,19 +52,7 @@ async fn call(
     auth: (&str, Option<&str>),
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = server
-        .client()
-        .request(method, server.url(path))
-        .bearer_auth(auth.0);
-    if let Some(session) = auth.1 {
-        request = request.header("x-medimail-session", session);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    server.call(method, path, auth, body).await
 }
 
 /// Signs `mailbox` in on `server`: the passphrase the first time, a code from the SMTP
@@ -138,14 +126,11 @@ fn content(seed: usize, len: usize) -> Vec<u8> {
 fn multipart(subject: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
     let draft =
         json!({"to": [READER], "cc": [CC], "subject": subject, "body_html": "<p>Bonjour</p>"});
-    let mut body = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").into_bytes();
-    for (name, data) in files {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    medimail_e2e::envelope_multipart(BOUNDARY, &draft, &files)
 }
 
 async fn send(server: &Server, auth: &Auth, subject: &str, files: &[(String, Vec<u8>)]) -> String {

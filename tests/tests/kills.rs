@@ -57,14 +57,11 @@ fn body(key: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
         "subject": format!("Envoi {key}"),
         "body_html": "<p>Bonjour</p>",
     });
-    let mut out = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").into_bytes();
-    for (name, data) in files {
-        out.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        out.extend_from_slice(data);
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    out
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    medimail_e2e::envelope_multipart(BOUNDARY, &draft, &files)
 }
 
 fn blob_files(dir: &std::path::Path) -> Vec<String> {

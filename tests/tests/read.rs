@@ -42,19 +42,7 @@ async fn call(
     auth: (&str, Option<&str>),
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = server
-        .client()
-        .request(method, server.url(path))
-        .bearer_auth(auth.0);
-    if let Some(session) = auth.1 {
-        request = request.header("x-medimail-session", session);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    server.call(method, path, auth, body).await
 }
 
 /// Waits for a mail to `to` whose subject contains `subject`.
@@ -125,13 +113,8 @@ async fn send(
     draft: Value,
     files: &[(&str, Vec<u8>)],
 ) -> String {
-    let mut body = format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: application/json\r\n\r\n{draft}\r\n").into_bytes();
-    for (name, data) in files {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes());
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (*n, d.as_slice())).collect();
+    let body = medimail_e2e::envelope_multipart(BOUNDARY, &draft, &files);
     let response = server
         .client()
         .post(server.url("/api/envelopes"))
