@@ -221,6 +221,12 @@ pub struct Config {
     )]
     pub smtp_tls_key: Option<PathBuf>,
 
+    /// Roots (PEM) of the client certificates the SMTP gateway accepts from peers of the
+    /// MSSanté trust space (IGC-Santé): a peer presenting one may deliver to the hosted
+    /// domains from any address; unset: no client certificate is asked.
+    #[arg(long, env = "MEDIMAIL_SMTP_CLIENT_CA", global = true)]
+    pub smtp_client_ca: Option<PathBuf>,
+
     /// Refuse mail on the SMTP gateway until the client has started TLS (STARTTLS).
     #[arg(long, env = "MEDIMAIL_SMTP_REQUIRE_TLS", global = true)]
     pub smtp_require_tls: bool,

@@ -395,11 +395,17 @@ async fn start_gateway(
         .map(|r| Network::parse(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StartupError::Config(format!("MEDIMAIL_SMTP_RELAYS: {e}")))?;
+    let roots = config.smtp_client_ca.as_deref();
     let tls = match (&config.smtp_tls_cert, &config.smtp_tls_key, https) {
-        (Some(cert), Some(key), _) => Some(tls::server_config(cert, key)?),
-        (_, _, Some(files)) => Some(tls::server_config(&files.cert, &files.key)?),
+        (Some(cert), Some(key), _) => Some(tls::smtp_config(cert, key, roots)?),
+        (_, _, Some(files)) => Some(tls::smtp_config(&files.cert, &files.key, roots)?),
         _ => None,
     };
+    if roots.is_some() && tls.is_none() {
+        return Err(StartupError::Config(
+            "MEDIMAIL_SMTP_CLIENT_CA needs a certificate (MEDIMAIL_SMTP_TLS_CERT)".into(),
+        ));
+    }
     if config.smtp_require_tls && tls.is_none() {
         return Err(StartupError::Config(
             "MEDIMAIL_SMTP_REQUIRE_TLS needs a certificate (MEDIMAIL_SMTP_TLS_CERT)".into(),

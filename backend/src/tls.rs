@@ -86,6 +86,75 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Reads and checks a certificate chain and its key, and builds the rustls configuration
 /// (HTTP/2 and HTTP/1.1 offered by ALPN). Every failure names the file concerned.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let (chain, private_key) = read_pair(cert, key)?;
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(|e| mismatch(cert, key, e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn mismatch(cert: &Path, key: &Path, e: rustls::Error) -> TlsError {
+    TlsError::Certificate(format!(
+        "the TLS key {} does not fit the certificate {}: {e}",
+        key.display(),
+        cert.display()
+    ))
+}
+
+/// The SMTP gateway's TLS: the certificate and key, and, with `client_roots` (PEM), the
+/// client certificates it accepts (mutual TLS with the MSSanté trust space's peers). A
+/// client without a certificate is still served (the relays); one presenting a
+/// certificate that does not chain to those roots fails the handshake.
+pub fn smtp_config(
+    cert: &Path,
+    key: &Path,
+    client_roots: Option<&Path>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let (chain, private_key) = read_pair(cert, key)?;
+    let builder = ServerConfig::builder();
+    let config = match client_roots {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| TlsError::Io {
+                what: "read the SMTP client certificate roots",
+                path: path.to_owned(),
+                source: e,
+            })?;
+            let mut roots = rustls::RootCertStore::empty();
+            for der in CertificateDer::pem_slice_iter(&pem) {
+                let der = der.map_err(|e| {
+                    TlsError::Certificate(format!("{} is not valid PEM: {e}", path.display()))
+                })?;
+                roots.add(der).map_err(|e| {
+                    TlsError::Certificate(format!("{}: a root is refused: {e}", path.display()))
+                })?;
+            }
+            if roots.is_empty() {
+                return Err(TlsError::Certificate(format!(
+                    "{} holds no certificate",
+                    path.display()
+                )));
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| TlsError::Certificate(format!("{}: {e}", path.display())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = config
+        .with_single_cert(chain, private_key)
+        .map_err(|e| mismatch(cert, key, e))?;
+    Ok(Arc::new(config))
+}
+
+/// Reads a certificate chain and its key (PEM); every failure names the file.
+fn read_pair(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let read = |path: &Path, what: &'static str| {
         std::fs::read(path).map_err(|e| TlsError::Io {
             what,
@@ -117,18 +186,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
         ))
     })?;
 
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, private_key)
-        .map_err(|e| {
-            TlsError::Certificate(format!(
-                "the TLS key {} does not fit the certificate {}: {e}",
-                key.display(),
-                cert.display()
-            ))
-        })?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((chain, private_key))
 }
 
 #[cfg(test)]

@@ -425,3 +425,84 @@ async fn a_gateway_killed_during_data_keeps_nothing_half_stored() {
         .wait_until("no file left", async || count_files(&blobs) == 0)
         .await;
 }
+
+/// A test "IGC-Santé" authority and a peer certificate it signed (client
+/// authentication): the authority's PEM, and the peer's chain and key in one PEM file.
+fn trust_space(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, format!("AC {name} de test"));
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let authority = rcgen::CertifiedIssuer::self_signed(ca, ca_key).expect("authority");
+    let mut peer =
+        rcgen::CertificateParams::new(vec!["mss.autre-operateur.fr".to_owned()]).expect("params");
+    peer.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let peer_key = rcgen::KeyPair::generate().expect("key");
+    let cert = peer.signed_by(&peer_key, &authority).expect("peer");
+    let roots = dir.join(format!("{name}-roots.pem"));
+    std::fs::write(&roots, authority.pem()).expect("roots");
+    let client = dir.join(format!("{name}-peer.pem"));
+    std::fs::write(
+        &client,
+        format!("{}{}", cert.pem(), peer_key.serialize_pem()),
+    )
+    .expect("peer");
+    (roots, client)
+}
+
+/// Mutual TLS with the MSSanté trust space: a peer whose certificate chains to
+/// `MEDIMAIL_SMTP_CLIENT_CA` delivers to a hosted address (not a listed relay, no
+/// `#med#` tag) and only there; a certificate of another authority fails the handshake.
+#[tokio::test]
+async fn a_trust_space_peer_with_a_known_certificate_delivers_to_hosted_addresses_only() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (roots, peer) = trust_space(dir.path(), "igc-sante");
+    let (_, stranger) = trust_space(dir.path(), "inconnue");
+    let smtp_port = medimail_e2e::free_port();
+    let roots = roots.display().to_string();
+    let server = Server::start(options(
+        smtp_port,
+        &[
+            ("MEDIMAIL_SMTP_RELAYS", "10.20.30.0/24"),
+            ("MEDIMAIL_SMTP_CLIENT_CA", roots.as_str()),
+        ],
+    ))
+    .await;
+    let send_as = async |cert: &std::path::Path, to: &str| {
+        let output = tokio::process::Command::new("python3")
+            .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
+            .arg(smtp_port.to_string())
+            .arg(server.cert_path())
+            .arg("dr.martin@autre-operateur.mssante.fr")
+            .arg(to)
+            .arg("Compte rendu de consultation")
+            .env("SMTP_CLIENT_CERT", cert)
+            .output()
+            .await
+            .expect("python3");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    let said = send_as(&peer, READER).await;
+    assert!(said.starts_with("250 "), "{said}");
+    assert!(server.log().contains("trust-space peer authenticated"));
+    let said = send_as(&peer, "quelquun@gmail.com").await;
+    assert!(
+        said.starts_with("550 5.7.1 Destinataire non hébergé"),
+        "{said}"
+    );
+    let said = send_as(&stranger, READER).await;
+    assert!(said.starts_with("TLS refused"), "{said}");
+    let reader = server.dev_sign_in(READER, PASSPHRASE).await;
+    let list: Value = get(&server, &reader, "/api/envelopes?folder=inbox")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["items"][0]["subject"], "Compte rendu de consultation");
+    assert_eq!(
+        list["items"][0]["sender"],
+        "dr.martin@autre-operateur.mssante.fr"
+    );
+}

@@ -175,6 +175,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, gateway: Arc<Gateway>) 
         peer,
         relay,
         tls: false,
+        trusted_peer: false,
     };
     match session.run(stream, true).await {
         Ok(Next::StartTls(stream)) => {
@@ -185,6 +186,16 @@ async fn connection(stream: TcpStream, peer: SocketAddr, gateway: Arc<Gateway>) 
             match tokio::time::timeout(COMMAND_IDLE, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
                     session.tls = true;
+                    // A client certificate that chains to MEDIMAIL_SMTP_CLIENT_CA (the
+                    // handshake fails for any other): a peer of the trust space.
+                    session.trusted_peer = tls
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .is_some_and(|c| !c.is_empty());
+                    if session.trusted_peer {
+                        tracing::info!(%peer, "smtp: trust-space peer authenticated by its certificate");
+                    }
                     if let Err(e) = session.run(tls, false).await {
                         tracing::debug!(%peer, error = %e, "smtp: connection ended");
                     }
@@ -210,6 +221,9 @@ struct Session<'a> {
     peer: SocketAddr,
     relay: bool,
     tls: bool,
+    /// Authenticated by a client certificate of the trust space: may deliver to the
+    /// hosted domains only.
+    trusted_peer: bool,
 }
 
 /// One mail transaction.
@@ -294,7 +308,11 @@ impl Session<'_> {
                 Ok(Request::Rcpt { to }) => {
                     if transaction.from.is_none() {
                         "503 5.5.1 MAIL d'abord / Send MAIL first".to_owned()
-                    } else if !self.relay {
+                    } else if !self.relay && self.trusted_peer && !self.is_hosted(&to.address) {
+                        "550 5.7.1 Destinataire non hébergé ici : aucun relais / Recipient not \
+                         hosted here: relaying denied"
+                            .to_owned()
+                    } else if !self.relay && !self.trusted_peer {
                         tracing::info!(peer = %self.peer, "smtp: refused, not an allowed relay");
                         "550 5.7.1 Relais non autorisé : ce serveur n'accepte que les relais de \
                          l'établissement / Relaying denied: this server only accepts the \
@@ -371,10 +389,25 @@ impl Session<'_> {
         }
     }
 
+    /// Is `address` in a domain hosted here?
+    fn is_hosted(&self, address: &str) -> bool {
+        address
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| self.gateway.hosted.contains(&d.to_ascii_lowercase()))
+    }
+
     /// Seals the message (or says why not) and gives the DATA reply.
     async fn deliver(&self, raw: &[u8], from: &str, to: &[String]) -> String {
         let gateway = self.gateway;
         let inbound = match message::read(raw, from, to, &gateway.hosted) {
+            // A peer of the trust space delivers to our mailboxes only: its RCPT (all
+            // hosted here), not the other addresses its headers name (the peer serves
+            // those itself).
+            Ok(mut inbound) if self.trusted_peer && !self.relay => {
+                inbound.message.to = to.to_vec();
+                inbound.message.cc.clear();
+                inbound
+            }
             Ok(inbound) => inbound,
             Err(not) => {
                 tracing::info!(peer = %self.peer, reason = ?not, "smtp: message refused");
