@@ -506,3 +506,61 @@ async fn a_trust_space_peer_with_a_known_certificate_delivers_to_hosted_addresse
         "dr.martin@autre-operateur.mssante.fr"
     );
 }
+
+/// lettre, the other real client: STARTTLS required (trusting the server's
+/// certificate), a `#med#` message with a PDF, answered 250 with the reference, which
+/// the recipient then reads.
+#[tokio::test]
+async fn lettre_sends_a_med_message_over_starttls() {
+    use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(smtp_port, &[("MEDIMAIL_SMTP_REQUIRE_TLS", "true")])).await;
+    let pdf = content(4, 50_000);
+    let message = lettre::Message::builder()
+        .from(format!("Marie CURIE <{SENDER}>").parse().expect("from"))
+        .to(READER.parse().expect("to"))
+        .subject("#med# Résultats d'analyses")
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain("Bonjour,\n\nles résultats.".to_owned()))
+                .singlepart(Attachment::new("resultats.pdf".to_owned()).body(
+                    pdf.clone(),
+                    ContentType::parse("application/pdf").expect("type"),
+                )),
+        )
+        .expect("message");
+    let certificate =
+        Certificate::from_pem(&std::fs::read(server.cert_path()).expect("cert")).expect("pem");
+    let tls = TlsParameters::builder("localhost".to_owned())
+        .add_root_certificate(certificate)
+        .build_rustls()
+        .expect("tls");
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(smtp_port)
+        .tls(Tls::Required(tls))
+        .build();
+    let response = mailer.send(message).await.expect("sent");
+    assert_eq!(response.code().to_string(), "250");
+    let said = response.message().collect::<Vec<_>>().join(" ");
+    let reference = said.rsplit(' ').next().expect("reference").to_owned();
+    let reader = server.dev_sign_in(READER, PASSPHRASE).await;
+    let view: Value = get(&server, &reader, &format!("/api/envelopes/{reference}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(view["subject"], "Résultats d'analyses", "{view}");
+    let id = view["attachments"][0]["id"].as_str().expect("id");
+    let bytes = get(
+        &server,
+        &reader,
+        &format!("/api/envelopes/{reference}/attachments/{id}"),
+    )
+    .await
+    .bytes()
+    .await
+    .expect("bytes");
+    assert!(bytes.as_ref() == pdf.as_slice());
+}
