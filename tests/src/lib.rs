@@ -538,6 +538,21 @@ pub fn envelope_multipart(
     body
 }
 
+/// The names of every file under `dir`, however deep (a missing folder: none): the
+/// blobs of a local store, with their staging files (`<id>#<n>`).
+pub fn file_names_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(file_names_under(&path));
+        } else {
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
 /// A field of `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
 pub fn proc_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))

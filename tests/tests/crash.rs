@@ -25,22 +25,12 @@ use serde_json::json;
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 const BOUNDARY: &str = "medimail-crash-boundary";
 
+/// Files under `dir`; with `complete_only`, not the staging files (`<id>#<n>`).
 fn files_under(dir: &std::path::Path, complete_only: bool) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        files_under(&e.path(), complete_only)
-                    } else if complete_only && e.file_name().to_string_lossy().contains('#') {
-                        0
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+    medimail_e2e::file_names_under(dir)
+        .iter()
+        .filter(|name| !complete_only || !name.contains('#'))
+        .count()
 }
 
 /// A multipart upload streamed part by part, so the test decides when each byte leaves.

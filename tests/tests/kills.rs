@@ -64,20 +64,6 @@ fn body(key: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
     medimail_e2e::envelope_multipart(BOUNDARY, &draft, &files)
 }
 
-fn blob_files(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                out.extend(blob_files(&e.path()));
-            } else {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out
-}
-
 async fn storm(label: &str, options: ServerOptions, db_url: impl Fn(&Server) -> String) {
     let rounds: usize = std::env::var("MEDIMAIL_KILLS")
         .ok()
@@ -215,7 +201,10 @@ async fn storm(label: &str, options: ServerOptions, db_url: impl Fn(&Server) -> 
     let referenced: HashSet<String> = rows.iter().map(|r| r.blob_id.clone()).collect();
     server
         .wait_until("only referenced blobs remain", async || {
-            blob_files(&blobs_dir).into_iter().collect::<HashSet<_>>() == referenced
+            medimail_e2e::file_names_under(&blobs_dir)
+                .into_iter()
+                .collect::<HashSet<_>>()
+                == referenced
         })
         .await;
 

@@ -320,16 +320,10 @@ fn multipart(to: &str, size: usize) -> Vec<u8> {
 
 /// Files of the data folder still being written (`…#1`: staging blobs).
 fn staging_files(dir: &std::path::Path) -> usize {
-    let mut count = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            count += staging_files(&path);
-        } else if path.to_string_lossy().ends_with("#1") {
-            count += 1;
-        }
-    }
-    count
+    medimail_e2e::file_names_under(dir)
+        .iter()
+        .filter(|name| name.ends_with("#1"))
+        .count()
 }
 
 /// 600 uploads that stall after their first bytes and 40 downloads that are never read,

@@ -391,9 +391,7 @@ impl Session<'_> {
 
     /// Is `address` in a domain hosted here?
     fn is_hosted(&self, address: &str) -> bool {
-        address
-            .rsplit_once('@')
-            .is_some_and(|(_, d)| self.gateway.hosted.contains(&d.to_ascii_lowercase()))
+        self.gateway.hosted.contains(&message::domain_of(address))
     }
 
     /// Seals the message (or says why not) and gives the DATA reply.

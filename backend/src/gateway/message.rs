@@ -82,10 +82,7 @@ pub fn read(
         .get(..TAG.len())
         .is_some_and(|t| t.eq_ignore_ascii_case(TAG));
     let secure_domain = |address: &String| {
-        let domain = address
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
-            .unwrap_or_default();
+        let domain = domain_of(address);
         domain == "mssante.fr" || domain.ends_with(".mssante.fr") || hosted.contains(&domain)
     };
     if !tagged && !to.iter().chain(&cc).chain(rcpt_to).any(secure_domain) {
@@ -126,6 +123,14 @@ pub fn read(
             files,
         },
     })
+}
+
+/// The domain of `address`, lower case (empty without `@`).
+pub fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// "Confirmation d'inscription Medimail" (manual part 4 §2): the account made for a
