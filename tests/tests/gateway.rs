@@ -84,19 +84,7 @@ async fn get(server: &Server, auth: &(String, String), path: &str) -> reqwest::R
 }
 
 fn count_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        count_files(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+    medimail_e2e::file_names_under(dir).len()
 }
 
 #[tokio::test]
@@ -563,4 +551,43 @@ async fn lettre_sends_a_med_message_over_starttls() {
     .await
     .expect("bytes");
     assert!(bytes.as_ref() == pdf.as_slice());
+}
+
+/// The gateway's connection limit holds: with 200 connections open (each greeted), the
+/// next one is told to come back (421) and closed; once one leaves, a new one is served.
+#[tokio::test]
+async fn the_201st_connection_at_once_is_told_to_come_back() {
+    let smtp_port = medimail_e2e::free_port();
+    let _server = Server::start(options(smtp_port, &[])).await;
+    let mut open = Vec::new();
+    for _ in 0..200 {
+        open.push(Smtp::connect(smtp_port).await);
+    }
+    let mut extra = tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
+        .await
+        .expect("connect");
+    let mut said = Vec::new();
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        extra.read_to_end(&mut said),
+    )
+    .await
+    .expect("closed within 30 s")
+    .expect("read");
+    let said = String::from_utf8_lossy(&said);
+    assert!(said.starts_with("421 4.7.0"), "{said}");
+    let mut leaving = open.pop().expect("one");
+    assert!(leaving.send("QUIT").await.starts_with("221"));
+    drop(leaving);
+    // Its place frees as the server ends that session: a new client is greeted.
+    let greeted = medimail_e2e::poll_until(std::time::Duration::from_secs(30), async || {
+        let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", smtp_port)).await else {
+            return false;
+        };
+        let mut buf = [0u8; 64];
+        matches!(s.read(&mut buf).await, Ok(n) if buf[..n].starts_with(b"220 "))
+    })
+    .await;
+    assert!(greeted);
 }
