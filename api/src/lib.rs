@@ -198,16 +198,21 @@ impl Folder {
     }
 }
 
-/// What happened to an envelope ("Scellement", "Ouverture", "Téléchargement").
+/// What happened to an envelope ("Scellement", "Ouverture", "Téléchargement", "Remis à
+/// l'opérateur", "Échec de remise").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Sealed,
     Opened,
     Downloaded,
     /// A recipient said, from the notification's link, that it was not for them.
     Reported,
+    /// Handed to the MSSanté operator serving a recipient (its SMTP server said 250).
+    Delivered,
+    /// The recipient's MSSanté operator refused it, or could not be reached in time.
+    DeliveryFailed,
 }
 
 impl EventKind {
@@ -218,6 +223,8 @@ impl EventKind {
             EventKind::Opened => "opened",
             EventKind::Downloaded => "downloaded",
             EventKind::Reported => "reported",
+            EventKind::Delivered => "delivered",
+            EventKind::DeliveryFailed => "delivery_failed",
         }
     }
 
@@ -227,6 +234,8 @@ impl EventKind {
             EventKind::Opened,
             EventKind::Downloaded,
             EventKind::Reported,
+            EventKind::Delivered,
+            EventKind::DeliveryFailed,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -239,8 +248,23 @@ impl EventKind {
             EventKind::Opened => "Ouverture",
             EventKind::Downloaded => "Téléchargement",
             EventKind::Reported => "Signalement : mauvais destinataire",
+            EventKind::Delivered => "Remis à l'opérateur",
+            EventKind::DeliveryFailed => "Échec de remise",
         }
     }
+}
+
+/// Extracts an envelope reference from a notification's text: the part after
+/// `#/inbox/open/` made of base64url characters (at least 16).
+pub fn reference_in(text: &str) -> Option<String> {
+    const MARK: &str = "#/inbox/open/";
+    let start = text.find(MARK)? + MARK.len();
+    let reference: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    (reference.len() >= 16).then_some(reference)
 }
 
 /// Query of `GET /api/envelopes`: `folder` (a [`Folder`] name, default `inbox`; an
@@ -680,11 +704,12 @@ pub struct AttachmentInfo {
     pub content_type: String,
 }
 
-/// One event of an envelope ("Scellement", "Ouverture", "Téléchargement").
+/// One event of an envelope ("Scellement", "Ouverture", "Téléchargement", "Remis à
+/// l'opérateur", "Échec de remise").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvelopeEventInfo {
-    /// `sealed`, `opened` or `downloaded`.
+    /// `sealed`, `opened`, `downloaded`, `reported`, `delivered` or `delivery_failed`.
     #[cfg_attr(feature = "openapi", schema(value_type = EventKind))]
     pub kind: String,
     /// Who (mailbox).
@@ -738,6 +763,10 @@ pub struct EnvelopeView {
     /// The caller sent it.
     #[serde(default)]
     pub sent_by_me: bool,
+    /// The reference of the envelope it answers (« Répondre », or a reply from a mail
+    /// client), when the caller may see that one too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
 }
 
 /// Body of `POST /api/dev/identity/token`: who to be in development.
@@ -903,7 +932,14 @@ mod tests {
             );
         }
         assert_eq!(Folder::parse("spam"), None);
-        for kind in [EventKind::Sealed, EventKind::Opened, EventKind::Downloaded] {
+        for kind in [
+            EventKind::Sealed,
+            EventKind::Opened,
+            EventKind::Downloaded,
+            EventKind::Reported,
+            EventKind::Delivered,
+            EventKind::DeliveryFailed,
+        ] {
             assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
         }
     }

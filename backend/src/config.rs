@@ -241,6 +241,53 @@ pub struct Config {
     )]
     pub hosted_domains: Vec<String>,
 
+    /// Our operator certificate chain (PEM, IGC-Santé) for deliveries to the other MSSanté
+    /// operators: set (with its key), a recipient in an MSSanté domain that is not hosted
+    /// here, or in a domain of MEDIMAIL_MSSANTE_ROUTES, receives the message itself from
+    /// its operator's SMTP server (STARTTLS required, this certificate presented).
+    #[arg(
+        long,
+        env = "MEDIMAIL_MSSANTE_RELAY_CERT",
+        requires = "mssante_relay_key",
+        global = true
+    )]
+    pub mssante_relay_cert: Option<PathBuf>,
+
+    /// The private key matching --mssante-relay-cert.
+    #[arg(
+        long,
+        env = "MEDIMAIL_MSSANTE_RELAY_KEY",
+        requires = "mssante_relay_cert",
+        global = true
+    )]
+    pub mssante_relay_key: Option<PathBuf>,
+
+    /// Roots (PEM) the other operators' server certificates must chain to (IGC-Santé);
+    /// required with MEDIMAIL_MSSANTE_RELAY_CERT.
+    #[arg(long, env = "MEDIMAIL_MSSANTE_ROOTS", global = true)]
+    pub mssante_roots: Option<PathBuf>,
+
+    /// Where other operators' domains are delivered, comma-separated `domain=host:port`
+    /// (the server certificate is checked against `host`); a domain without a route is
+    /// delivered to the host of its DNS MX record, port 25.
+    #[arg(
+        long,
+        env = "MEDIMAIL_MSSANTE_ROUTES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub mssante_routes: Vec<String>,
+
+    /// Hours a delivery to another operator is retried (with backoff) before it counts as
+    /// failed: the « Échec de remise » event, and a mail to the sender.
+    #[arg(
+        long,
+        env = "MEDIMAIL_MSSANTE_RETRY_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub mssante_retry_hours: u64,
+
     /// Envelopes one sender may seal per hour (sliding); past it 429
     /// `send_quota_exceeded` with the time sending is possible again.
     #[arg(

@@ -155,7 +155,22 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
         );
     }
     tracing::info!(mail = %services.mailer.describe(), "outbound mail");
-    let state = AppState::new(config, db, taskpane, services);
+    let mut state = AppState::new(config, db, taskpane, services);
+    let outbound = crate::gateway::outbound::Outbound::from_config(
+        &state.config,
+        state.db.clone(),
+        state.keys.clone(),
+        state.blobs.clone(),
+        state.clock.clone(),
+    )
+    .map_err(StartupError::Config)?;
+    if outbound.is_some() {
+        tracing::info!(
+            "deliveries to the other MSSanté operators on (MEDIMAIL_MSSANTE_RELAY_CERT)"
+        );
+    }
+    state.courier =
+        outbound.map(|o| std::sync::Arc::new(o) as std::sync::Arc<dyn crate::mail::Courier>);
     let opened = crate::audit::open_trail(&state.db, &state.keys).await;
     if let Ok(Some(first_bad)) = opened {
         tracing::warn!(
@@ -429,6 +444,7 @@ async fn start_gateway(
             .map(|d| d.trim().to_ascii_lowercase())
             .filter(|d| !d.is_empty())
             .collect(),
+        operators: crate::envelope::operators::Operators::of(config),
         require_tls: config.smtp_require_tls,
         hostname: config
             .public_origin
@@ -439,6 +455,7 @@ async fn start_gateway(
         support: config.support_link(),
         quota: crate::envelope::quota::Quota::of(config),
         limits: Default::default(),
+        peer_domains: Default::default(),
     };
     tracing::info!(smtp = %bound, "SMTP gateway listening (#med# messages from the allowed relays)");
     Ok(tokio::spawn(serve(listener, std::sync::Arc::new(gateway))))

@@ -42,6 +42,9 @@ pub struct AppState {
     pub hashing: crate::auth::passphrase::Hashing,
     /// The webmail's code requests, done after their answer (and counted).
     pub code_requests: crate::auth::webmail::CodeRequests,
+    /// Delivers to the other MSSanté operators (`MEDIMAIL_MSSANTE_RELAY_CERT`).
+    #[from_ref(skip)]
+    pub courier: Option<Arc<dyn crate::mail::Courier>>,
 }
 
 /// The parts of the state that come from key material and the outside world.
@@ -132,6 +135,7 @@ impl AppState {
             blobs: services.blobs,
             hashing: crate::auth::passphrase::Hashing::for_this_machine(),
             code_requests: Default::default(),
+            courier: None,
         }
     }
 
@@ -152,6 +156,7 @@ impl AppState {
             keys: self.keys.clone(),
             mailer: self.mailer.clone(),
             clock: self.clock.clone(),
+            courier: self.courier.clone(),
         }
     }
 }

@@ -117,26 +117,7 @@ pub fn smtp_config(
     let config = match client_roots {
         None => builder.with_no_client_auth(),
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| TlsError::Io {
-                what: "read the SMTP client certificate roots",
-                path: path.to_owned(),
-                source: e,
-            })?;
-            let mut roots = rustls::RootCertStore::empty();
-            for der in CertificateDer::pem_slice_iter(&pem) {
-                let der = der.map_err(|e| {
-                    TlsError::Certificate(format!("{} is not valid PEM: {e}", path.display()))
-                })?;
-                roots.add(der).map_err(|e| {
-                    TlsError::Certificate(format!("{}: a root is refused: {e}", path.display()))
-                })?;
-            }
-            if roots.is_empty() {
-                return Err(TlsError::Certificate(format!(
-                    "{} holds no certificate",
-                    path.display()
-                )));
-            }
+            let roots = read_roots(path, "read the SMTP client certificate roots")?;
             let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
                 .allow_unauthenticated()
                 .build()
@@ -148,6 +129,48 @@ pub fn smtp_config(
         .with_single_cert(chain, private_key)
         .map_err(|e| mismatch(cert, key, e))?;
     Ok(Arc::new(config))
+}
+
+/// The client configuration for delivering to the other MSSanté operators: their server
+/// certificates must chain to `roots` (IGC-Santé), and ours (`cert`, `key`: the chain
+/// and its key, PEM) is presented. TLS 1.2 or 1.3.
+pub fn mssante_client_config(
+    cert: &Path,
+    key: &Path,
+    roots: &Path,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let (chain, private_key) = read_pair(cert, key)?;
+    let roots = read_roots(roots, "read the MSSanté operators' roots")?;
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, private_key)
+        .map_err(|e| mismatch(cert, key, e))?;
+    Ok(Arc::new(config))
+}
+
+/// A store of the roots in `path` (PEM); refused when it holds none.
+fn read_roots(path: &Path, what: &'static str) -> Result<rustls::RootCertStore, TlsError> {
+    let pem = std::fs::read(path).map_err(|e| TlsError::Io {
+        what,
+        path: path.to_owned(),
+        source: e,
+    })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(&pem) {
+        let der = der.map_err(|e| {
+            TlsError::Certificate(format!("{} is not valid PEM: {e}", path.display()))
+        })?;
+        roots.add(der).map_err(|e| {
+            TlsError::Certificate(format!("{}: a root is refused: {e}", path.display()))
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::Certificate(format!(
+            "{} holds no certificate",
+            path.display()
+        )));
+    }
+    Ok(roots)
 }
 
 /// Reads a certificate chain and its key (PEM); every failure names the file.

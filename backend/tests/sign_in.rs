@@ -580,6 +580,7 @@ async fn code_mails_go_before_notifications_and_expired_ones_are_dropped() {
                 to: format!("destinataire{n}@chu-dev.fr"),
                 subject: format!("Notification {n}"),
                 text: "Une enveloppe vous attend.".into(),
+                ..Default::default()
             };
             medimail_server::mail::enqueue(
                 &state.db,

@@ -115,6 +115,8 @@ pub fn event_label(event: &EnvelopeEventInfo) -> String {
         "sealed" => "Scellement".to_owned(),
         "opened" => "Ouverture".to_owned(),
         "reported" => "Signalement : mauvais destinataire".to_owned(),
+        "delivered" => "Remis à l'opérateur".to_owned(),
+        "delivery_failed" => "Échec de remise".to_owned(),
         "downloaded" => match &event.attachment {
             Some(name) => format!("Téléchargement de « {name} »"),
             None => "Téléchargement".to_owned(),
@@ -123,18 +125,9 @@ pub fn event_label(event: &EnvelopeEventInfo) -> String {
     }
 }
 
-/// Extracts an envelope reference from a notification's text: the part after
-/// `#/inbox/open/` made of base64url characters (at least 16).
-pub fn reference_in(text: &str) -> Option<String> {
-    const MARK: &str = "#/inbox/open/";
-    let start = text.find(MARK)? + MARK.len();
-    let reference: String = text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(64)
-        .collect();
-    (reference.len() >= 16).then_some(reference)
-}
+/// Extracts an envelope reference from a notification's text (shared with the server,
+/// which threads a mail client's reply quoting it).
+pub use medimail_api::reference_in;
 
 #[cfg(test)]
 mod tests {
@@ -161,6 +154,7 @@ mod tests {
             kept_until: String::new(),
             deleted: false,
             sent_by_me: false,
+            in_reply_to: None,
         }
     }
 

@@ -5,7 +5,16 @@
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn error(message: &str);
+}
+
 fn main() {
-    console_error_panic_hook::set_once();
+    // A panic is said in the console with its message and place (the smaller hook than
+    // console_error_panic_hook's: no JavaScript stack, which `panic = "abort"` builds
+    // do not unwind anyway).
+    std::panic::set_hook(Box::new(|info| error(&info.to_string())));
     medimail_taskpane::start();
 }

@@ -337,6 +337,29 @@ impl Server {
         )
     }
 
+    /// « Envoyer » over HTTP as the pane sends it: `draft` and `files` (name, bytes) in
+    /// one multipart body, with the Office token and the session of `auth`.
+    pub async fn send_envelope(
+        &self,
+        auth: (&str, &str),
+        draft: &serde_json::Value,
+        files: &[(&str, &[u8])],
+    ) -> reqwest::Response {
+        const BOUNDARY: &str = "medimail-e2e-boundary";
+        self.client()
+            .post(self.url("/api/envelopes"))
+            .bearer_auth(auth.0)
+            .header("x-medimail-session", auth.1)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(envelope_multipart(BOUNDARY, draft, files))
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// The server process id (for memory readings in benches).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()

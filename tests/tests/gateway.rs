@@ -440,8 +440,10 @@ fn trust_space(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::p
 }
 
 /// Mutual TLS with the MSSanté trust space: a peer whose certificate chains to
-/// `MEDIMAIL_SMTP_CLIENT_CA` delivers to a hosted address (not a listed relay, no
-/// `#med#` tag) and only there; a certificate of another authority fails the handshake.
+/// `MEDIMAIL_SMTP_CLIENT_CA` and whose domain the national directory lists delivers to a
+/// hosted address (not a listed relay, no `#med#` tag) and only there; a domain not in
+/// the directory, or a hosted mailbox as sender, is refused; a certificate of another
+/// authority fails the handshake.
 #[tokio::test]
 async fn a_trust_space_peer_with_a_known_certificate_delivers_to_hosted_addresses_only() {
     let dir = tempfile::tempdir().expect("dir");
@@ -457,12 +459,12 @@ async fn a_trust_space_peer_with_a_known_certificate_delivers_to_hosted_addresse
         ],
     ))
     .await;
-    let send_as = async |cert: &std::path::Path, to: &str| {
+    let send_from = async |cert: &std::path::Path, from: &str, to: &str| {
         let output = tokio::process::Command::new("python3")
             .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_send.py"))
             .arg(smtp_port.to_string())
             .arg(server.cert_path())
-            .arg("dr.martin@autre-operateur.mssante.fr")
+            .arg(from)
             .arg(to)
             .arg("Compte rendu de consultation")
             .env("SMTP_CLIENT_CERT", cert)
@@ -471,8 +473,51 @@ async fn a_trust_space_peer_with_a_known_certificate_delivers_to_hosted_addresse
             .expect("python3");
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     };
+    let send_as = async |cert: &std::path::Path, to: &str| {
+        send_from(cert, "dr.martin@autre-operateur.mssante.fr", to).await
+    };
+    // A peer is an operator of the national directory: none imported yet, come back.
+    let said = send_as(&peer, READER).await;
+    assert!(
+        said.starts_with("451 4.7.1 Annuaire national MSSanté non chargé"),
+        "{said}"
+    );
+    let national = dir.path().join("Extraction_Correspondance_MSSante.txt");
+    let mut line = vec![""; 31];
+    line[0] = "PER";
+    line[1] = "dr.martin@autre-operateur.mssante.fr";
+    line[9] = "MARTIN";
+    std::fs::write(
+        &national,
+        format!(
+            "{}\n{}\n",
+            medimail_server::directory::extraction::COLUMNS.join("|"),
+            line.join("|")
+        ),
+    )
+    .expect("directory");
+    let mut import = medimail_e2e::base_command(
+        &server.data_dir,
+        medimail_e2e::free_port(),
+        &ServerOptions::default(),
+    );
+    import
+        .args(["directory", "import", "--source", "mssante"])
+        .arg(&national);
+    assert!(medimail_e2e::run_to_end(import).await.status.success());
     let said = send_as(&peer, READER).await;
     assert!(said.starts_with("250 "), "{said}");
+    // Another domain than the directory's, or a mailbox hosted here: refused.
+    let said = send_from(&peer, "dr.who@inconnu.mssante.fr", READER).await;
+    assert!(
+        said.starts_with("550 5.7.1 Domaine inconnu de l'annuaire national MSSanté"),
+        "{said}"
+    );
+    let said = send_from(&peer, "pierre.dupond@chu-dev.fr", READER).await;
+    assert!(
+        said.starts_with("550 5.7.1 Expéditeur hébergé ici"),
+        "{said}"
+    );
     assert!(server.log().contains("trust-space peer authenticated"));
     let said = send_as(&peer, "quelquun@gmail.com").await;
     assert!(
@@ -590,4 +635,101 @@ async fn the_201st_connection_at_once_is_told_to_come_back() {
     })
     .await;
     assert!(greeted);
+}
+
+/// A reply from a mail client threads with the envelope it answers: the notification
+/// carries `Message-ID` and `Reply-To` (the sender), the reply names it in `In-Reply-To`,
+/// and the new envelope shows what it answers to its reader. Someone who was not a
+/// recipient naming the same mail (and quoting its link) seals an envelope, unthreaded.
+#[tokio::test]
+async fn a_reply_from_a_mail_client_threads_with_the_envelope_it_answers() {
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(smtp_port, &[])).await;
+    let mut smtp = Smtp::connect(smtp_port).await;
+    smtp.send("EHLO relais.chu-exemple.fr").await;
+    let said = smtp
+        .mail(
+            SENDER,
+            &[READER],
+            &mime("#med# Compte rendu M. BLANC", READER, &[]),
+        )
+        .await;
+    assert!(said.starts_with("250 "), "{said}");
+    let original = said.rsplit(' ').next().expect("reference").to_owned();
+
+    // Pierre's notification: its id names the envelope, a reply goes to Marie.
+    let outbox = server.data_dir.path().join("outbox");
+    let notification = {
+        let mut found = None;
+        server
+            .wait_until("Pierre's notification", async || {
+                found = medimail_e2e::file_names_under(&outbox)
+                    .into_iter()
+                    .find_map(|n| {
+                        let raw = std::fs::read(outbox.join(n)).ok()?;
+                        let text = String::from_utf8_lossy(&raw).into_owned();
+                        (text.contains(&format!("To: {READER}")) && text.contains("Reception"))
+                            .then_some(raw)
+                    });
+                found.is_some()
+            })
+            .await;
+        found.expect("notification")
+    };
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&notification)
+        .expect("mail");
+    let message_id = parsed.message_id().expect("Message-ID").to_owned();
+    assert_eq!(message_id, format!("{original}.0@localhost"));
+    assert_eq!(
+        parsed
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some(SENDER)
+    );
+    let quoted = parsed.body_text(0).expect("text").into_owned();
+
+    // Pierre answers from his mail client, through the relay, quoting it.
+    let reply = |from: &str| {
+        format!(
+            "From: {from}\r\nTo: {SENDER}\r\nSubject: #med# RE: [MEDIMAIL : Reception] Compte \
+             rendu M. BLANC\r\nIn-Reply-To: <{message_id}>\r\nReferences: <{message_id}>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBien reçu, \
+             merci.\r\n\r\n> {}\r\n",
+            quoted.replace("\r\n", "\r\n> ")
+        )
+        .into_bytes()
+    };
+    let said = smtp.mail(READER, &[SENDER], &reply(READER)).await;
+    assert!(said.starts_with("250 "), "{said}");
+    let answer = said.rsplit(' ').next().expect("reference").to_owned();
+    // Claire was not a recipient: her message is sealed, but answers nothing she may see.
+    let said = smtp
+        .mail(
+            "claire.martin@chu-dev.fr",
+            &[SENDER],
+            &reply("claire.martin@chu-dev.fr"),
+        )
+        .await;
+    assert!(said.starts_with("250 "), "{said}");
+    let unrelated = said.rsplit(' ').next().expect("reference").to_owned();
+
+    let marie = server.dev_sign_in(SENDER, PASSPHRASE).await;
+    let view: Value = get(&server, &marie, &format!("/api/envelopes/{answer}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        view["subject"],
+        "RE: [MEDIMAIL : Reception] Compte rendu M. BLANC"
+    );
+    assert_eq!(view["in_reply_to"], original.as_str(), "{view}");
+    let view: Value = get(&server, &marie, &format!("/api/envelopes/{unrelated}"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(view["in_reply_to"].is_null(), "{view}");
 }

@@ -395,6 +395,33 @@ async fn active_snapshot<C: sea_orm::ConnectionTrait>(
         .await
 }
 
+/// Is `domain` a mail domain of the national MSSanté directory (the active `mssante`
+/// snapshot holds an address in it)? `None` when no national directory is imported.
+/// The operators of the trust space are known by their domains there. A scan of the
+/// snapshot's addresses (no index serves a suffix): the caller keeps the answers.
+pub async fn national_domain<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    domain: &str,
+) -> Result<Option<bool>, sea_orm::DbErr> {
+    let Some(snapshot) = active_snapshot(db, "mssante").await? else {
+        return Ok(None);
+    };
+    // Only what a domain may hold, so that nothing in it is a LIKE wildcard.
+    let plain = !domain.is_empty()
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !plain {
+        return Ok(Some(false));
+    }
+    let found = directory_entry::Entity::find()
+        .filter(directory_entry::Column::SnapshotId.eq(snapshot.id))
+        .filter(directory_entry::Column::Address.like(format!("%@{domain}")))
+        .one(db)
+        .await?;
+    Ok(Some(found.is_some()))
+}
+
 /// A Medimail account as a contact of the Medimail directory.
 fn account_contact(mailbox: String, display_name: &str) -> DirectoryContact {
     let (last_name, first_name) = split_display_name(display_name);

@@ -1,13 +1,15 @@
 //! Secure envelopes: sealing ("Envoyer": `seal`, receiving the files: `upload`), the
 //! folders (`folders`), reading and downloading (`read`), the rules of a draft (`rules`),
 //! the refusals (`refusal`), the 3-month retention (`retention`) and the orphan-blob
-//! sweep (`sweep`), what stays sealed at rest beside the body (`at_rest`); `routes` is
-//! the HTTP API.
+//! sweep (`sweep`), what stays sealed at rest beside the body (`at_rest`), which
+//! recipients another MSSanté operator serves (`operators`), which envelope a new one
+//! answers (`threads`); `routes` is the HTTP API.
 
 pub mod at_rest;
 pub mod entity;
 pub mod folders;
 pub mod lease;
+pub mod operators;
 pub mod quota;
 pub mod read;
 pub mod refusal;
@@ -18,4 +20,5 @@ pub mod rules;
 pub mod seal;
 pub mod stores;
 pub mod sweep;
+pub mod threads;
 pub mod upload;

@@ -128,6 +128,7 @@ async fn record_opening(
             who,
             crate::fr::date_time(now)
         ),
+        ..Default::default()
     };
     crate::mail::enqueue(
         &txn,
@@ -180,15 +181,7 @@ pub async fn open(
     }
     let key = super::at_rest::data_key(stores.keys, &envelope)?;
     let shown = super::at_rest::shown_with(&key, &envelope)?;
-    let sealed = base64::engine::general_purpose::STANDARD
-        .decode(&envelope.body_sealed)
-        .map_err(|e| AppError::Internal(format!("body: {e}")))?;
-    let body = key
-        .open(&format!("{}/body", envelope.id), &sealed)
-        .map_err(|e| AppError::Internal(format!("envelope {} body: {e}", envelope.id)))?;
-    // Sanitised again on the way out: stored HTML is not trusted even if altered.
-    let body_html =
-        crate::envelope::rules::body(&String::from_utf8_lossy(&body)).unwrap_or_default();
+    let body_html = body(&key, &envelope)?;
     let recipients = envelope_recipient::Entity::find()
         .filter(envelope_recipient::Column::EnvelopeId.eq(&envelope.id))
         .order_by_asc(envelope_recipient::Column::Position)
@@ -249,6 +242,17 @@ pub async fn open(
             .find(|(a, _)| a.id == id)
             .map(|(_, m)| m.name.clone())
     };
+    // The envelope it answers, named only to a reader who may see it too.
+    let in_reply_to = match &envelope.in_reply_to_id {
+        Some(id) => match envelope::Entity::find_by_id(id).one(stores.db).await? {
+            Some(answered) => accessible(stores.db, reader, &answered.reference)
+                .await
+                .ok()
+                .map(|(e, _)| e.reference),
+            None => None,
+        },
+        None => None,
+    };
     let view = EnvelopeView {
         reference: envelope.reference.clone(),
         subject: shown.subject,
@@ -302,8 +306,21 @@ pub async fn open(
         deleted: (envelope.sender_account_id == reader.id && envelope.sender_deleted_at.is_some())
             || recipient.as_ref().is_some_and(|r| r.deleted_at.is_some()),
         sent_by_me: envelope.sender_account_id == reader.id,
+        in_reply_to,
     };
     Ok((view, mail_queued))
+}
+
+/// The envelope's body (HTML), opened with its data key and sanitised again on the way
+/// out: stored HTML is not trusted even if altered.
+pub fn body(key: &crate::crypto::DataKey, envelope: &envelope::Model) -> Result<String, AppError> {
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&envelope.body_sealed)
+        .map_err(|e| AppError::Internal(format!("body: {e}")))?;
+    let body = key
+        .open(&format!("{}/body", envelope.id), &sealed)
+        .map_err(|e| AppError::Internal(format!("envelope {} body: {e}", envelope.id)))?;
+    Ok(crate::envelope::rules::body(&String::from_utf8_lossy(&body)).unwrap_or_default())
 }
 
 /// The plaintext of a blob, decrypted as it streams; an altered or truncated blob ends

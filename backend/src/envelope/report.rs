@@ -119,6 +119,7 @@ pub async fn report(
             recipient.address,
             crate::fr::date_time(envelope.sealed_at),
         ),
+        ..Default::default()
     };
     crate::mail::enqueue(
         &txn,

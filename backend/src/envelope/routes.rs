@@ -220,9 +220,11 @@ async fn send(
     let idempotency_key = idempotency_key(&headers)?;
     let origin = config.origin();
     let support = config.support_link();
+    let operators = super::operators::Operators::of(&config);
     let notices = seal::Notices {
         origin: &origin,
         support: &support,
+        operators: &operators,
     };
     let replies_only = signed_in.via == Via::Webmail && signed_in.webmail != WebmailMode::All;
     let sealed = seal::send(

@@ -56,6 +56,13 @@ pub async fn send(
         };
         super::read::readable(stores.db, sender, reference, now).await?;
     }
+    // « Répondre »: the envelope answered, kept when the sender may see it.
+    let hints: Vec<super::threads::Hint> = draft
+        .in_reply_to
+        .iter()
+        .map(|r| super::threads::Hint::Reference(r.clone()))
+        .collect();
+    let in_reply_to = super::threads::answered(stores.db, sender, &hints).await?;
     let recipients = rules::recipients(&draft.to, &draft.cc)?;
     // Over the sender's hourly quota: said before any file is read (and checked again
     // when sealing, where concurrent sends are serialised).
@@ -106,6 +113,7 @@ pub async fn send(
             subject,
             body,
             window,
+            in_reply_to,
         },
     )
     .await;
@@ -139,6 +147,7 @@ pub async fn send_message(
     let subject = rules::subject(&message.subject)?;
     let body = rules::body(&message.body_html)?;
     let window = rules::opening_window(None, None, now)?;
+    let in_reply_to = super::threads::answered(stores.db, sender, &message.answers).await?;
     let key = DataKey::generate();
     let uploaded = upload::store_files(stores.blobs, &key, message.files).await?;
     seal_received(
@@ -157,6 +166,7 @@ pub async fn send_message(
             subject,
             body,
             window,
+            in_reply_to,
         },
     )
     .await
@@ -170,6 +180,8 @@ pub struct Message {
     pub subject: String,
     pub body_html: String,
     pub files: Vec<upload::ReceivedFile>,
+    /// What may name the envelope it answers (`threads`).
+    pub answers: Vec<super::threads::Hint>,
 }
 
 /// What bounds one sender's « Envoyer »: the hourly quotas, and how long the upload may
@@ -189,6 +201,8 @@ struct Received {
     subject: String,
     body: String,
     window: rules::OpeningWindow,
+    /// The envelope answered (id).
+    in_reply_to: Option<String>,
 }
 
 /// The end of `send`: the forwarded copies, the last checks, the sealing transaction.
@@ -211,6 +225,7 @@ async fn seal_received(
         subject,
         body,
         window,
+        in_reply_to,
     } = received;
     let files = match &forward {
         Some((original, rows)) => {
@@ -248,6 +263,7 @@ async fn seal_received(
         files: &files,
         idempotency_key,
         quota,
+        in_reply_to: in_reply_to.as_deref(),
     };
     let sealed = seal(
         stores,
@@ -292,6 +308,8 @@ pub struct Letter<'a> {
     pub idempotency_key: Option<&'a str>,
     /// The sender's hourly limits, checked in the sealing transaction.
     pub quota: super::quota::Quota,
+    /// The envelope it answers (id), already checked by `threads::answered`.
+    pub in_reply_to: Option<&'a str>,
 }
 
 /// The envelope `sender` already sealed with `key`, as "Envoyer" answered it.
@@ -370,11 +388,29 @@ async fn forwarded_files(
     Ok((original, chosen))
 }
 
-/// What every notification mail links to: the public origin (the envelope, the report of
-/// a wrong recipient) and the support page (`MEDIMAIL_SUPPORT_URL`).
+/// How each recipient is told: what every notification mail links to (the public
+/// origin: the envelope, the report of a wrong recipient; the support page,
+/// `MEDIMAIL_SUPPORT_URL`), and which recipients another MSSanté operator serves (they
+/// receive the message itself from theirs, no notification).
 pub struct Notices<'a> {
     pub origin: &'a str,
     pub support: &'a str,
+    pub operators: &'a super::operators::Operators,
+}
+
+impl Notices<'_> {
+    /// The public origin's host (the domain of our `Message-ID`s).
+    pub fn host(&self) -> &str {
+        let rest = self
+            .origin
+            .split_once("://")
+            .map_or(self.origin, |(_, r)| r);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => authority.split(':').next().unwrap_or(authority),
+        }
+    }
 }
 
 /// One recipient's notification.
@@ -407,7 +443,9 @@ pub fn notification_mail(n: &Notification<'_>, notices: &Notices<'_>) -> crate::
         reference,
         report,
     } = *n;
-    let Notices { origin, support } = *notices;
+    let Notices {
+        origin, support, ..
+    } = *notices;
     crate::mail::OutgoingMail {
         to: to.to_owned(),
         subject: format!("[MEDIMAIL : Reception] {subject}"),
@@ -436,6 +474,7 @@ pub fn notification_mail(n: &Notification<'_>, notices: &Notices<'_>) -> crate::
              ce lien : {origin}/#/signaler/{report}\r\n\
              Pour obtenir plus d'informations et/ou du support technique : {support}\r\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -459,6 +498,7 @@ pub async fn seal(
         files,
         idempotency_key,
         quota,
+        in_reply_to,
     } = *letter;
     let b64 = base64::engine::general_purpose::STANDARD;
     let id = uuid::Uuid::new_v4().to_string();
@@ -492,6 +532,7 @@ pub async fn seal(
         sender_removed_at: Set(None),
         purged_at: Set(None),
         idempotency_key: Set(idempotency_key.map(str::to_owned)),
+        in_reply_to_id: Set(in_reply_to.map(str::to_owned)),
     }
     .insert(&txn)
     .await?;
@@ -515,6 +556,27 @@ pub async fn seal(
             }
             .insert(&txn)
             .await?;
+            count += 1;
+            if notices.operators.serves_elsewhere(address) {
+                let delivery = super::operators::Delivery {
+                    envelope_id: id.clone(),
+                    recipient_id,
+                    address: address.clone(),
+                };
+                let plain = serde_json::to_vec(&delivery)
+                    .map_err(|e| AppError::Internal(format!("delivery: {e}")))?;
+                crate::mail::enqueue_payload(
+                    &txn,
+                    stores.keys,
+                    now,
+                    super::operators::DELIVERY_PURPOSE,
+                    Some(&account.id),
+                    address,
+                    &plain,
+                )
+                .await?;
+                continue;
+            }
             let report = super::report::token(stores.keys, &recipient_id);
             let notification = Notification {
                 to: address,
@@ -523,7 +585,14 @@ pub async fn seal(
                 reference: &reference,
                 report: &report,
             };
-            let mail = notification_mail(&notification, notices);
+            let mut mail = notification_mail(&notification, notices);
+            // A reply from a mail client goes to the sender and names this envelope.
+            mail.message_id = Some(super::threads::notification_id(
+                &reference,
+                count - 1,
+                notices.host(),
+            ));
+            mail.reply_to = Some(sender.clone());
             crate::mail::enqueue(
                 &txn,
                 stores.keys,
@@ -533,7 +602,6 @@ pub async fn seal(
                 &mail,
             )
             .await?;
-            count += 1;
         }
     }
     for (position, file) in files.iter().enumerate() {
@@ -612,6 +680,7 @@ mod tests {
         let notices = Notices {
             origin: "https://medimail.chu.fr",
             support: "https://support.chu.fr/medimail",
+            operators: &super::super::operators::Operators::none(),
         };
         let m = notification_mail(&n, &notices);
         assert_eq!(m.subject, "[MEDIMAIL : Reception] Compte rendu M. BLANC");

@@ -110,6 +110,9 @@ pub struct Gateway {
     pub relays: Vec<Network>,
     /// Domains hosted here, lower case.
     pub hosted: Vec<String>,
+    /// Which recipients another MSSanté operator serves (they receive the message from
+    /// theirs).
+    pub operators: crate::envelope::operators::Operators,
     pub require_tls: bool,
     /// The name in the greeting.
     pub hostname: String,
@@ -119,6 +122,44 @@ pub struct Gateway {
     /// Places for connections ([`MAX_CONNECTIONS`]) and for messages being received
     /// ([`DATA_AT_ONCE`]).
     pub limits: Limits,
+    /// What the national directory said of the peers' domains.
+    pub peer_domains: PeerDomains,
+}
+
+/// How long the national directory's answer about a peer's domain is kept.
+const PEER_DOMAIN_KEPT: Duration = Duration::from_secs(600);
+
+/// The national directory's answers about the domains peers send from: a peer of the
+/// trust space is an operator whose domain the directory lists. Kept a while (a check
+/// scans the directory's addresses), at most 10,000 domains.
+#[derive(Default)]
+pub struct PeerDomains {
+    known: std::sync::Mutex<std::collections::HashMap<String, (bool, std::time::Instant)>>,
+}
+
+impl PeerDomains {
+    /// Is `domain` in the national directory? `None` when none is imported.
+    async fn listed(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        domain: &str,
+    ) -> Result<Option<bool>, sea_orm::DbErr> {
+        let lock = || self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((listed, at)) = lock().get(domain)
+            && at.elapsed() < PEER_DOMAIN_KEPT
+        {
+            return Ok(Some(*listed));
+        }
+        let answer = crate::directory::search::national_domain(db, domain).await?;
+        if let Some(listed) = answer {
+            let mut known = lock();
+            if known.len() >= 10_000 {
+                known.clear();
+            }
+            known.insert(domain.to_owned(), (listed, std::time::Instant::now()));
+        }
+        Ok(answer)
+    }
 }
 
 /// What bounds the gateway's connections and memory.
@@ -300,6 +341,8 @@ impl Session<'_> {
                             "552 5.3.4 Message trop gros (au plus {MAX_MESSAGE_BYTES} octets) / \
                              Message too big"
                         )
+                    } else if let Some(refusal) = self.peer_sender_refusal(&from.address).await {
+                        refusal
                     } else {
                         transaction.from = Some(from.address.to_string());
                         "250 2.1.0 OK".to_owned()
@@ -391,7 +434,55 @@ impl Session<'_> {
 
     /// Is `address` in a domain hosted here?
     fn is_hosted(&self, address: &str) -> bool {
-        self.gateway.hosted.contains(&message::domain_of(address))
+        self.gateway
+            .hosted
+            .contains(&crate::envelope::operators::domain_of(address))
+    }
+
+    /// Why a peer of the trust space may not send as `sender` (an empty reverse path is
+    /// checked later, on the message's From): a mailbox hosted here, or a domain the
+    /// national directory does not list. `None` for relays and allowed senders.
+    async fn peer_sender_refusal(&self, sender: &str) -> Option<String> {
+        if self.relay || !self.trusted_peer || sender.is_empty() {
+            return None;
+        }
+        if self.is_hosted(sender) {
+            tracing::info!(peer = %self.peer, "smtp: a peer sends as a hosted mailbox");
+            return Some(
+                "550 5.7.1 Expéditeur hébergé ici : un opérateur ne peut pas écrire en son nom \
+                 / Sender hosted here: a peer may not send as it"
+                    .to_owned(),
+            );
+        }
+        let domain = crate::envelope::operators::domain_of(sender);
+        match self
+            .gateway
+            .peer_domains
+            .listed(&self.gateway.db, &domain)
+            .await
+        {
+            Ok(Some(true)) => None,
+            Ok(Some(false)) => {
+                tracing::info!(peer = %self.peer, %domain, "smtp: peer's domain not in the national directory");
+                Some(
+                    "550 5.7.1 Domaine inconnu de l'annuaire national MSSanté / Sender domain \
+                     not in the MSSanté national directory"
+                        .to_owned(),
+                )
+            }
+            Ok(None) => Some(
+                "451 4.7.1 Annuaire national MSSanté non chargé, réessayez plus tard / \
+                 National directory not loaded, try again later"
+                    .to_owned(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "smtp: the national directory could not be read");
+                Some(
+                    "451 4.3.0 Erreur temporaire, réessayez plus tard / Temporary failure"
+                        .to_owned(),
+                )
+            }
+        }
     }
 
     /// Seals the message (or says why not) and gives the DATA reply.
@@ -402,6 +493,18 @@ impl Session<'_> {
             // hosted here), not the other addresses its headers name (the peer serves
             // those itself).
             Ok(mut inbound) if self.trusted_peer && !self.relay => {
+                // The sender (From) is the operator's, in the domain its MAIL FROM named
+                // (checked there) or, for a report (`MAIL FROM:<>`), checked here.
+                let domain = crate::envelope::operators::domain_of(&inbound.sender);
+                if !from.is_empty() && domain != crate::envelope::operators::domain_of(from) {
+                    tracing::info!(peer = %self.peer, "smtp: peer's From outside its MAIL FROM domain");
+                    return "550 5.7.1 L'expéditeur (From) n'est pas du domaine annoncé (MAIL \
+                            FROM) / From is not in the MAIL FROM domain"
+                        .to_owned();
+                }
+                if let Some(refusal) = self.peer_sender_refusal(&inbound.sender).await {
+                    return refusal;
+                }
                 inbound.message.to = to.to_vec();
                 inbound.message.cc.clear();
                 inbound
@@ -424,6 +527,7 @@ impl Session<'_> {
             let notices = Notices {
                 origin: &gateway.origin,
                 support: &gateway.support,
+                operators: &gateway.operators,
             };
             let sealed = seal::send_message(
                 Stores {

@@ -5,8 +5,11 @@
 
 use mail_parser::{MessageParser, MimeHeaders};
 
+use crate::envelope::operators::{domain_of, is_mssante_domain};
 use crate::envelope::seal::Message;
+use crate::envelope::threads::Hint;
 use crate::envelope::upload::ReceivedFile;
+use medimail_api::reference_in;
 
 /// The tag of the manual (part 4 §3): "ajouter au début le tag #med# suivi d'un espace".
 pub const TAG: &str = "#med#";
@@ -83,7 +86,7 @@ pub fn read(
         .is_some_and(|t| t.eq_ignore_ascii_case(TAG));
     let secure_domain = |address: &String| {
         let domain = domain_of(address);
-        domain == "mssante.fr" || domain.ends_with(".mssante.fr") || hosted.contains(&domain)
+        is_mssante_domain(&domain) || hosted.contains(&domain)
     };
     if !tagged && !to.iter().chain(&cc).chain(rcpt_to).any(secure_domain) {
         return Err(NotSealed::NotMedimail);
@@ -113,6 +116,7 @@ pub fn read(
             bytes: bytes::Bytes::copy_from_slice(part.contents()),
         })
         .collect();
+    let answers = answers(&parsed, &body_html);
     Ok(Inbound {
         sender,
         message: Message {
@@ -121,16 +125,34 @@ pub fn read(
             subject,
             body_html,
             files,
+            answers,
         },
     })
 }
 
-/// The domain of `address`, lower case (empty without `@`).
-pub fn domain_of(address: &str) -> String {
-    address
-        .rsplit_once('@')
-        .map(|(_, d)| d.trim_end_matches('>').to_ascii_lowercase())
-        .unwrap_or_default()
+/// What names the envelope a message answers: `In-Reply-To`, then `References` (the
+/// newest first), then the link of a quoted notification in its body.
+fn answers(parsed: &mail_parser::Message<'_>, body_html: &str) -> Vec<Hint> {
+    let ids = |value: &mail_parser::HeaderValue<'_>| -> Vec<String> {
+        match value {
+            mail_parser::HeaderValue::Text(id) => vec![id.to_string()],
+            mail_parser::HeaderValue::TextList(ids) => ids.iter().map(|i| i.to_string()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let mut hints: Vec<Hint> = ids(parsed.in_reply_to())
+        .into_iter()
+        .chain(ids(parsed.references()).into_iter().rev())
+        .map(Hint::MessageId)
+        .collect();
+    let text = parsed
+        .body_text(0)
+        .map(|t| t.into_owned())
+        .unwrap_or_default();
+    if let Some(reference) = reference_in(&text).or_else(|| reference_in(body_html)) {
+        hints.push(Hint::Reference(reference));
+    }
+    hints
 }
 
 /// "Confirmation d'inscription Medimail" (manual part 4 §2): the account made for a
@@ -151,6 +173,7 @@ pub fn registration_mail(mailbox: &str, origin: &str) -> crate::mail::OutgoingMa
              pas nécessaire de confirmer l'inscription. Aucune action supplémentaire n'est \
              requise.\r\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -202,6 +225,26 @@ mod tests {
             read(&mail("CR", "p@evil-mssante.fr"), "", &rcpt, &[]).err(),
             Some(NotSealed::NotMedimail),
             "a domain that only ends like mssante.fr"
+        );
+    }
+
+    #[test]
+    fn a_reply_names_what_it_answers_in_order() {
+        let reply = "From: pierre@chu-exemple.fr\r\nTo: marie.curie@chu-exemple.fr\r\n\
+             Subject: #med# RE: [MEDIMAIL : Reception] CR\r\n\
+             In-Reply-To: <REFERENCEREFERENCE01.0@medimail.chu.fr>\r\n\
+             References: <a@b.fr> <c@d.fr>\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nMerci.\r\n\
+             > https://medimail.chu.fr/#/inbox/open/QUOTEDREFERENCE0001\r\n";
+        let read = read(reply.as_bytes(), "", &[], &[]).expect("read");
+        assert_eq!(
+            read.message.answers,
+            vec![
+                Hint::MessageId("REFERENCEREFERENCE01.0@medimail.chu.fr".into()),
+                Hint::MessageId("c@d.fr".into()),
+                Hint::MessageId("a@b.fr".into()),
+                Hint::Reference("QUOTEDREFERENCE0001".into()),
+            ]
         );
     }
 }

@@ -27,11 +27,17 @@ use crate::entity::outbox;
 use crate::keys::Keys;
 
 /// A mail to send: plain text, one recipient.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// `Message-ID` (`<id@host>`), so that a reply's `In-Reply-To` names this mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// `Reply-To`: where a reply from a mail client goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// Why a delivery failed.
@@ -61,7 +67,7 @@ pub struct Mailer {
     /// Longest wait between two attempts.
     pub retry_max: Duration,
     /// One per lane of the outbox worker (`worker::Lane`).
-    wake: [Notify; 2],
+    wake: [Notify; 3],
 }
 
 impl std::fmt::Debug for Mailer {
@@ -91,7 +97,7 @@ impl Mailer {
             transport,
             from,
             retry_max: Duration::from_secs(config.mail_retry_max_seconds.max(1)),
-            wake: [Notify::new(), Notify::new()],
+            wake: [Notify::new(), Notify::new(), Notify::new()],
         })
     }
 
@@ -106,7 +112,7 @@ impl Mailer {
                     .expect("a valid literal address"),
             ),
             retry_max: Duration::from_secs(300),
-            wake: [Notify::new(), Notify::new()],
+            wake: [Notify::new(), Notify::new(), Notify::new()],
         }
     }
 
@@ -135,7 +141,7 @@ impl Mailer {
     }
 
     pub(crate) async fn woken(&self, lane: usize) {
-        self.wake[lane % 2].notified().await;
+        self.wake[lane % 3].notified().await;
     }
 
     /// Delivers one mail now.
@@ -150,11 +156,22 @@ impl Mailer {
             .to
             .parse()
             .map_err(|e| SendError::Permanent(format!("recipient address: {e}")))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(id) = &mail.message_id {
+            builder = builder.message_id(Some(id.clone()));
+        }
+        if let Some(reply_to) = mail
+            .reply_to
+            .as_deref()
+            .and_then(|r| r.parse::<Mailbox>().ok())
+        {
+            builder = builder.reply_to(reply_to);
+        }
+        let message = builder
             .body(mail.text.clone())
             .map_err(|e| SendError::Permanent(format!("message: {e}")))?;
         match &self.transport {
@@ -243,6 +260,7 @@ pub fn one_time_code_mail(to: &str, code: &str) -> OutgoingMail {
              \r\n\
              L'équipe Medimail\r\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -263,6 +281,7 @@ pub fn account_locked_mail(to: &str, until: &str) -> OutgoingMail {
              \r\n\
              L'équipe Medimail\r\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -282,6 +301,7 @@ pub fn passphrase_changed_mail(to: &str, when: &str, support: &str) -> OutgoingM
              \r\n\
              L'équipe Medimail\r\n"
         ),
+        ..Default::default()
     }
 }
 
@@ -295,14 +315,28 @@ pub async fn enqueue<C: ConnectionTrait>(
     account_id: Option<&str>,
     mail: &OutgoingMail,
 ) -> Result<String, sea_orm::DbErr> {
-    let id = uuid::Uuid::new_v4().to_string();
     let plain = serde_json::to_vec(mail).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-    let payload = base64::engine::general_purpose::STANDARD.encode(keys.seal_outbox(&id, &plain));
+    enqueue_payload(db, keys, now, purpose, account_id, &mail.to, &plain).await
+}
+
+/// Writes a waiting delivery of `purpose` to the outbox, its `payload` sealed with the
+/// outbox key: an [`OutgoingMail`] for the mailer, or what a [`Courier`] delivers.
+pub async fn enqueue_payload<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    now: DateTime<Utc>,
+    purpose: &str,
+    account_id: Option<&str>,
+    recipient: &str,
+    plain: &[u8],
+) -> Result<String, sea_orm::DbErr> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let payload = base64::engine::general_purpose::STANDARD.encode(keys.seal_outbox(&id, plain));
     outbox::ActiveModel {
         id: Set(id.clone()),
         purpose: Set(purpose.to_owned()),
         account_id: Set(account_id.map(str::to_owned)),
-        recipient: Set(mail.to.clone()),
+        recipient: Set(recipient.to_owned()),
         payload: Set(payload),
         status: Set(STATUS_PENDING.to_owned()),
         attempts: Set(0),
@@ -314,6 +348,30 @@ pub async fn enqueue<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(id)
+}
+
+/// The outbox purpose of the messages handed to other MSSanté operators: delivered by
+/// the worker's [`Courier`], never by the mailer, and waiting while none is configured.
+pub const OPERATOR_DELIVERY: &str = "mssante_delivery";
+
+/// Delivers the [`OPERATOR_DELIVERY`] rows of the outbox in their own lane of the
+/// worker, with the same claims, retries and backoff as the mails.
+#[async_trait::async_trait]
+pub trait Courier: Send + Sync {
+    /// How long temporary failures are retried before the delivery counts as failed.
+    fn retry_for(&self) -> Duration;
+    /// Delivers one row's payload (opened).
+    async fn deliver(&self, payload: &[u8]) -> Result<(), SendError>;
+    /// What the outcome leaves (events, mails), in the transaction that settles the row:
+    /// `Ok` delivered, `Err(reason)` failed for good. The payload is `None` when it
+    /// could not be opened.
+    async fn settled(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        payload: Option<&[u8]>,
+        outcome: Result<(), &str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr>;
 }
 
 pub const STATUS_PENDING: &str = "pending";

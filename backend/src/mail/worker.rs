@@ -14,7 +14,10 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{Mailer, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT, SendError};
+use super::{
+    Courier, Mailer, OPERATOR_DELIVERY, OutgoingMail, STATUS_PENDING, STATUS_REFUSED, STATUS_SENT,
+    SendError,
+};
 use crate::clock::Clock;
 use crate::entity::outbox;
 use crate::keys::Keys;
@@ -28,6 +31,9 @@ const POLL: Duration = Duration::from_secs(1);
 /// Mails handled per pass.
 const BATCH: u64 = 20;
 
+/// A courier's row being settled: the courier, and the row's payload if it opened.
+type Settle<'a> = (&'a Arc<dyn Courier>, Option<&'a [u8]>);
+
 /// What the worker needs.
 #[derive(Clone)]
 pub struct Worker {
@@ -35,6 +41,8 @@ pub struct Worker {
     pub keys: Arc<Keys>,
     pub mailer: Arc<Mailer>,
     pub clock: Clock,
+    /// Delivers to other MSSanté operators, when configured.
+    pub courier: Option<Arc<dyn Courier>>,
 }
 
 /// The wait before attempt `attempts + 1`, doubling from 1 s, capped at `max`.
@@ -54,12 +62,18 @@ pub enum Lane {
     Codes = 0,
     /// Every other mail (notifications, openings, reports…).
     Others = 1,
+    /// Messages handed to other MSSanté operators (large, slow): never in front of a mail.
+    Operators = 2,
 }
 
 impl Worker {
-    /// Runs both lanes until the task is dropped.
+    /// Runs every lane until the task is dropped.
     pub async fn run(self) {
-        tokio::join!(self.run_lane(Lane::Codes), self.run_lane(Lane::Others));
+        tokio::join!(
+            self.run_lane(Lane::Codes),
+            self.run_lane(Lane::Others),
+            self.run_lane(Lane::Operators)
+        );
     }
 
     async fn run_lane(&self, lane: Lane) {
@@ -78,7 +92,9 @@ impl Worker {
 
     /// One pass over the due mails, codes first; returns how many were handled.
     pub async fn drain_once(&self) -> Result<usize, sea_orm::DbErr> {
-        Ok(self.drain_lane(Lane::Codes).await? + self.drain_lane(Lane::Others).await?)
+        Ok(self.drain_lane(Lane::Codes).await?
+            + self.drain_lane(Lane::Others).await?
+            + self.drain_lane(Lane::Operators).await?)
     }
 
     /// One pass over the due mails of `lane`; returns how many were handled.
@@ -86,7 +102,10 @@ impl Worker {
         let now = self.clock.now();
         let purpose = match lane {
             Lane::Codes => outbox::Column::Purpose.eq(CODE_PURPOSE),
-            Lane::Others => outbox::Column::Purpose.ne(CODE_PURPOSE),
+            Lane::Others => outbox::Column::Purpose.is_not_in([CODE_PURPOSE, OPERATOR_DELIVERY]),
+            // Without a courier they wait (the configuration may come back).
+            Lane::Operators if self.courier.is_none() => return Ok(0),
+            Lane::Operators => outbox::Column::Purpose.eq(OPERATOR_DELIVERY),
         };
         let due = outbox::Entity::find()
             .filter(outbox::Column::Status.eq(STATUS_PENDING))
@@ -150,20 +169,46 @@ impl Worker {
                     Some("the code expired before it could be delivered".into()),
                     self.clock.now(),
                     event,
+                    None,
                 )
                 .await;
         }
-        let mail = base64::engine::general_purpose::STANDARD
+        let plain = base64::engine::general_purpose::STANDARD
             .decode(&row.payload)
             .ok()
-            .and_then(|sealed| self.keys.open_outbox(&row.id, &sealed))
-            .and_then(|plain| serde_json::from_slice::<OutgoingMail>(&plain).ok());
-        let outcome = match &mail {
-            Some(mail) => self.mailer.send(mail).await,
-            None => Err(SendError::Permanent(
+            .and_then(|sealed| self.keys.open_outbox(&row.id, &sealed));
+        let courier = self
+            .courier
+            .as_ref()
+            .filter(|_| row.purpose == OPERATOR_DELIVERY);
+        let unreadable = || {
+            SendError::Permanent(
                 "the waiting mail cannot be opened (master key changed or row altered)".into(),
-            )),
+            )
         };
+        let outcome = match (courier, &plain) {
+            (Some(courier), Some(plain)) => courier.deliver(plain).await,
+            (None, Some(plain)) => match serde_json::from_slice::<OutgoingMail>(plain) {
+                Ok(mail) => self.mailer.send(&mail).await,
+                Err(_) => Err(unreadable()),
+            },
+            (_, None) => Err(unreadable()),
+        };
+        // Retried long enough: a temporary failure of a courier's delivery is final.
+        let outcome = match (outcome, courier) {
+            (Err(SendError::Temporary(reason) | SendError::RetryAfter(reason, _)), Some(c))
+                if self.clock.now() - row.created_at
+                    >= chrono::Duration::from_std(c.retry_for())
+                        .unwrap_or(chrono::Duration::MAX) =>
+            {
+                Err(SendError::Permanent(format!(
+                    "{reason} (still failing after {} attempts)",
+                    attempts
+                )))
+            }
+            (outcome, _) => outcome,
+        };
+        let settle = courier.map(|c| (c, plain.as_deref()));
         let now = self.clock.now();
         let purpose = purpose_label(&row.purpose);
         match outcome {
@@ -176,7 +221,8 @@ impl Worker {
                     action,
                     serde_json::json!({"outbox": row.id, "attempts": attempts}),
                 );
-                self.finish(&row, STATUS_SENT, None, now, event).await?;
+                self.finish(&row, STATUS_SENT, None, now, event, settle)
+                    .await?;
                 let queued_for = (now - row.created_at).to_std().ok();
                 crate::metrics::mail_attempt(purpose, MailOutcome::Delivered, queued_for);
                 tracing::info!(outbox = %row.id, purpose = %row.purpose, attempts, "mail accepted by the mail server");
@@ -208,8 +254,15 @@ impl Worker {
                     "mail_refused",
                     serde_json::json!({"outbox": row.id, "purpose": row.purpose, "reason": reason}),
                 );
-                self.finish(&row, STATUS_REFUSED, Some(reason.clone()), now, event)
-                    .await?;
+                self.finish(
+                    &row,
+                    STATUS_REFUSED,
+                    Some(reason.clone()),
+                    now,
+                    event,
+                    settle,
+                )
+                .await?;
                 crate::metrics::mail_attempt(purpose, MailOutcome::Refused, None);
             }
         }
@@ -224,13 +277,14 @@ impl Worker {
         error: Option<String>,
         now: DateTime<Utc>,
         (action, detail): (&str, serde_json::Value),
+        settle: Option<Settle<'_>>,
     ) -> Result<(), sea_orm::DbErr> {
         let id = &row.id;
         let txn = crate::db::begin_write(&self.db).await?;
         outbox::Entity::update_many()
             .col_expr(outbox::Column::Status, Expr::value(status))
             .col_expr(outbox::Column::Payload, Expr::value(""))
-            .col_expr(outbox::Column::LastError, Expr::value(error))
+            .col_expr(outbox::Column::LastError, Expr::value(error.clone()))
             .col_expr(
                 outbox::Column::SentAt,
                 Expr::value((status == STATUS_SENT).then_some(now)),
@@ -239,7 +293,18 @@ impl Worker {
             .exec(&txn)
             .await?;
         crate::audit::append(&txn, &self.keys, &row.recipient, action, detail).await?;
+        if let Some((courier, payload)) = settle {
+            let outcome = match &error {
+                None => Ok(()),
+                Some(reason) => Err(reason.as_str()),
+            };
+            courier.settled(&txn, payload, outcome, now).await?;
+        }
         txn.commit().await?;
+        if settle.is_some() {
+            // The courier may have queued a mail (the failure told to the sender).
+            self.mailer.wake();
+        }
         Ok(())
     }
 }
@@ -251,6 +316,7 @@ fn purpose_label(purpose: &str) -> &'static str {
         "notification" => "notification",
         "opening_notification" => "opening_notification",
         "registration" => "registration",
+        OPERATOR_DELIVERY => "mssante_delivery",
         _ => "other",
     }
 }

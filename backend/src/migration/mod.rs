@@ -17,6 +17,7 @@ mod m20261201_000011_webmail;
 mod m20261201_000012_idempotent_send;
 mod m20261201_000013_blob_lease;
 mod m20261201_000014_sealed_at_rest;
+mod m20261201_000015_threads;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_idempotent_send::Migration),
             Box::new(m20261201_000013_blob_lease::Migration),
             Box::new(m20261201_000014_sealed_at_rest::Migration),
+            Box::new(m20261201_000015_threads::Migration),
         ]
     }
 }

@@ -227,6 +227,9 @@ pub fn Lecture(
                             }}</dd>
                         </dl>
                         <p id="reading-date" class="hint">{format!("Envoyé le {}", v.sent_on)}</p>
+                        {v.in_reply_to.clone().map(|r| view! {
+                            <p class="hint"><a id="reading-thread" href=format!("#/inbox/open/{r}")>"En réponse à un message précédent"</a></p>
+                        })}
                         <div id="reading-body" class="message-body" inner_html=body node_ref=body_ref></div>
                         {(!v.attachments.is_empty()).then(|| view! {
                             <h3>"Pièces jointes"</h3>

@@ -88,6 +88,7 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
                 sender_removed_at: Set(None),
                 purged_at: Set(None),
                 idempotency_key: Set(None),
+                in_reply_to_id: Set(None),
             });
             recipients.push(envelope_recipient::ActiveModel {
                 id: Set(format!("bench-r-{n:08}")),

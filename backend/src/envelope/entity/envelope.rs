@@ -36,6 +36,8 @@ pub struct Model {
     pub purged_at: Option<ChronoDateTimeUtc>,
     /// The sender's `Idempotency-Key` for this send (unique per sender), if it gave one.
     pub idempotency_key: Option<String>,
+    /// The envelope this one answers (its id), when the sender could read it.
+    pub in_reply_to_id: Option<String>,
     /// The title, sealed under the envelope's key (base64); blank once purged.
     #[sea_orm(column_type = "Text", nullable)]
     pub subject_sealed: Option<String>,

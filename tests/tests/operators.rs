@@ -1,0 +1,586 @@
+//! Deliveries to the other MSSanté operators (issue 19, outbound), on real sockets: the
+//! real `medimail` binary configured with an operator certificate, and test operators
+//! that are real SMTP servers (`fixtures/smtp_operator.py`, aiosmtpd) requiring STARTTLS
+//! and a client certificate of the test IGC-Santé authority.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use medimail_e2e::{Server, ServerOptions};
+use medimail_server::envelope::entity::envelope_event;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const PASSPHRASE: &str = "Le chat dort sur le radiateur";
+const SENDER: &str = "marie.curie@chu-dev.fr";
+const LOCAL: &str = "pierre.dupond@chu-dev.fr";
+
+/// A test authority, and certificates it signs.
+struct Authority {
+    issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+}
+
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, format!("AC {name} de test"));
+        let key = rcgen::KeyPair::generate().expect("key");
+        Authority {
+            issuer: rcgen::CertifiedIssuer::self_signed(ca, key).expect("authority"),
+        }
+    }
+
+    /// Writes `<stem>.pem` (the certificate) and `<stem>-key.pem`.
+    fn issue(
+        &self,
+        dir: &Path,
+        stem: &str,
+        common_name: &str,
+        names: &[&str],
+        usage: rcgen::ExtendedKeyUsagePurpose,
+    ) -> (PathBuf, PathBuf) {
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+        params.extended_key_usages = vec![usage];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &self.issuer).expect("signed");
+        let cert_path = dir.join(format!("{stem}.pem"));
+        let key_path = dir.join(format!("{stem}-key.pem"));
+        std::fs::write(&cert_path, cert.pem()).expect("cert");
+        std::fs::write(&key_path, key.serialize_pem()).expect("key");
+        (cert_path, key_path)
+    }
+
+    fn write_root(&self, path: &Path) {
+        std::fs::write(path, self.issuer.pem()).expect("root");
+    }
+}
+
+/// A test operator's SMTP server.
+struct Operator {
+    _child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Operator {
+    async fn start(server_cert: &(PathBuf, PathBuf), client_ca: &Path, reply: &str) -> Operator {
+        let port = medimail_e2e::free_port();
+        let dir = tempfile::tempdir().expect("dir");
+        let mut child = Command::new("python3")
+            .arg(medimail_e2e::workspace_root().join("tests/fixtures/smtp_operator.py"))
+            .args(["--port", &port.to_string()])
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--cert")
+            .arg(&server_cert.0)
+            .arg("--key")
+            .arg(&server_cert.1)
+            .arg("--client-ca")
+            .arg(client_ca)
+            .args(["--reply", reply])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs the test operator (install-tools.sh --test installs aiosmtpd)");
+        let stdout = child.stdout.take().expect("stdout");
+        let ready = tokio::time::timeout(
+            Duration::from_secs(30),
+            BufReader::new(stdout).lines().next_line(),
+        )
+        .await
+        .expect("the test operator starts within 30 s")
+        .expect("read");
+        assert_eq!(ready.as_deref(), Some("ready"));
+        Operator {
+            _child: child,
+            port,
+            dir,
+        }
+    }
+
+    /// The messages received, in order: (message, common name of the client certificate).
+    fn received(&self) -> Vec<(Vec<u8>, String)> {
+        let mut names: Vec<String> = medimail_e2e::file_names_under(self.dir.path())
+            .into_iter()
+            .filter(|n| n.ends_with(".eml") && !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|n| {
+                let eml = std::fs::read(self.dir.path().join(n)).expect("eml");
+                let peer =
+                    std::fs::read_to_string(self.dir.path().join(n.replace(".eml", ".peer")))
+                        .unwrap_or_default();
+                (eml, peer)
+            })
+            .collect()
+    }
+
+    /// How many RCPT it refused (with `--reply`).
+    fn refusals(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("refused"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+}
+
+/// The trust space of a test: our operator certificate, the test operators' server
+/// certificates, all from one test IGC-Santé authority; and an authority nobody trusts.
+struct TrustSpace {
+    dir: tempfile::TempDir,
+    roots: PathBuf,
+    relay: (PathBuf, PathBuf),
+    operator: (PathBuf, PathBuf),
+    stranger: (PathBuf, PathBuf),
+}
+
+fn trust_space() -> TrustSpace {
+    let dir = tempfile::tempdir().expect("dir");
+    let igc = Authority::new("IGC-Santé");
+    let roots = dir.path().join("igc-sante-roots.pem");
+    igc.write_root(&roots);
+    let relay = igc.issue(
+        dir.path(),
+        "relay",
+        "medimail.chu-dev.fr",
+        &["medimail.chu-dev.fr"],
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let operator = igc.issue(
+        dir.path(),
+        "operator",
+        "mss.autre-operateur.fr",
+        &["localhost"],
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let unknown = Authority::new("inconnue");
+    let stranger = unknown.issue(
+        dir.path(),
+        "stranger",
+        "mss.inconnu.fr",
+        &["localhost"],
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    TrustSpace {
+        dir,
+        roots,
+        relay,
+        operator,
+        stranger,
+    }
+}
+
+fn options(space: &TrustSpace, routes: &[(&str, u16)]) -> ServerOptions {
+    let routes: Vec<String> = routes
+        .iter()
+        .map(|(domain, port)| format!("{domain}=localhost:{port}"))
+        .collect();
+    let path = |p: &Path| p.display().to_string();
+    ServerOptions {
+        env: vec![
+            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
+            ("MEDIMAIL_HOSTED_DOMAINS".into(), "chu-dev.fr".into()),
+            ("MEDIMAIL_MSSANTE_RELAY_CERT".into(), path(&space.relay.0)),
+            ("MEDIMAIL_MSSANTE_RELAY_KEY".into(), path(&space.relay.1)),
+            ("MEDIMAIL_MSSANTE_ROOTS".into(), path(&space.roots)),
+            ("MEDIMAIL_MSSANTE_ROUTES".into(), routes.join(",")),
+            ("MEDIMAIL_MSSANTE_RETRY_HOURS".into(), "1".into()),
+            // Retries every second or two (real time); the retry period reads the test clock.
+            ("MEDIMAIL_MAIL_RETRY_MAX_SECONDS".into(), "2".into()),
+        ],
+        test_clock: true,
+        ..Default::default()
+    }
+}
+
+fn content(seed: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i * 7 + seed * 13) % 251) as u8)
+        .collect()
+}
+
+/// An IHE_XDM archive holding one CDA document whose code is `code`.
+fn xdm(code: &str) -> Vec<u8> {
+    let cda = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ClinicalDocument xmlns="urn:hl7-org:v3"><typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/><code code="{code}" codeSystem="2.16.840.1.113883.6.1" displayName="CR d'examens biologiques"/><title>Compte rendu</title></ClinicalDocument>"#
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for (name, content) in [
+            ("IHE_XDM/SUBSET01/METADATA.XML", "<Submission/>".to_owned()),
+            ("IHE_XDM/SUBSET01/DOC0001.XML", cda),
+        ] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            std::io::Write::write_all(&mut zip, content.as_bytes()).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    out.into_inner()
+}
+
+/// Marie's « Envoyer »: the reference.
+async fn send(
+    server: &Server,
+    auth: &(String, String),
+    to: &[&str],
+    files: &[(&str, Vec<u8>)],
+) -> String {
+    send_draft(
+        server,
+        auth,
+        json!({
+            "to": to,
+            "cc": [],
+            "subject": "Compte rendu M. BLANC",
+            "body_html": "<p>Bonjour Docteur,</p><p>ci-joint le compte rendu &amp; l'archive.</p>",
+        }),
+        files,
+    )
+    .await
+}
+
+async fn send_draft(
+    server: &Server,
+    auth: &(String, String),
+    draft: Value,
+    files: &[(&str, Vec<u8>)],
+) -> String {
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (*n, d.as_slice())).collect();
+    let response = server
+        .send_envelope((&auth.0, &auth.1), &draft, &files)
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let sealed: Value = response.json().await.expect("json");
+    sealed["reference"].as_str().expect("reference").to_owned()
+}
+
+/// The envelope's events as its sender sees them: (kind, actor).
+async fn events(
+    server: &Server,
+    auth: &(String, String),
+    reference: &str,
+) -> Vec<(String, String)> {
+    let (status, view) = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/envelopes/{reference}"),
+            (&auth.0, Some(&auth.1)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    view["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("").to_owned(),
+                e["actor"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The envelope's events read in the database (the sender's session would not outlive
+/// the clock's jump): (kind, actor).
+async fn stored_events(db: &sea_orm::DatabaseConnection) -> Vec<(String, String)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    envelope_event::Entity::find()
+        .order_by_asc(envelope_event::Column::Id)
+        .all(db)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.kind, e.actor))
+        .collect()
+}
+
+/// The development outbox's mails: (To, whole text).
+fn outbox(server: &Server) -> Vec<(String, String)> {
+    let dir = server.data_dir.path().join("outbox");
+    medimail_e2e::file_names_under(&dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".eml"))
+        .map(|n| {
+            let raw = std::fs::read(dir.join(&n)).expect("eml");
+            let parsed = MessageParser::default().parse(&raw).expect("mail");
+            let to = parsed
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or("")
+                .to_owned();
+            let text = format!(
+                "{}\n{}",
+                parsed.subject().unwrap_or(""),
+                parsed.body_text(0).unwrap_or_default()
+            );
+            (to, text)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_envelope_to_another_operator_arrives_there_as_mime_from_our_certificate() {
+    let space = trust_space();
+    let operator = Operator::start(&space.operator, &space.roots, "").await;
+    let server = Server::start(options(&space, &[("autre.mssante.fr", operator.port)])).await;
+    let marie = server.dev_sign_in(SENDER, PASSPHRASE).await;
+    let pdf = content(1, 300_000);
+    let archive = xdm("11488-4");
+    let reference = send(
+        &server,
+        &marie,
+        &["dr.martin@autre.mssante.fr", LOCAL],
+        &[
+            ("resultat.pdf", pdf.clone()),
+            ("IHE_XDM.ZIP", archive.clone()),
+        ],
+    )
+    .await;
+
+    server
+        .wait_until("the operator receives the message", async || {
+            !operator.received().is_empty()
+        })
+        .await;
+    let received = operator.received();
+    assert_eq!(received.len(), 1);
+    let (raw, peer) = &received[0];
+    // Our operator certificate was presented (and checked by the peer against its CA).
+    assert_eq!(peer, "medimail.chu-dev.fr");
+    let message = MessageParser::default().parse(raw).expect("MIME");
+    assert_eq!(message.subject(), Some("Compte rendu M. BLANC"));
+    assert_eq!(
+        message
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some(SENDER)
+    );
+    let to: Vec<&str> = message
+        .to()
+        .expect("To")
+        .iter()
+        .filter_map(|a| a.address())
+        .collect();
+    assert_eq!(to, vec!["dr.martin@autre.mssante.fr", LOCAL]);
+    assert_eq!(
+        message.header_raw("X-MSS-CODECDA").map(str::trim),
+        Some("11488-4")
+    );
+    let html = message.body_html(0).expect("html");
+    assert!(html.contains("<p>Bonjour Docteur,</p>"), "{html}");
+    let text = message.body_text(0).expect("text");
+    assert!(text.contains("Bonjour Docteur,"), "{text}");
+    assert!(
+        text.contains("ci-joint le compte rendu & l'archive."),
+        "{text}"
+    );
+    let attachments: Vec<(String, Vec<u8>)> = message
+        .attachments()
+        .map(|a| {
+            (
+                a.attachment_name().unwrap_or("").to_owned(),
+                a.contents().to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        attachments,
+        vec![
+            ("resultat.pdf".to_owned(), pdf),
+            ("IHE_XDM.ZIP".to_owned(), archive)
+        ]
+    );
+
+    // « Remis à l'opérateur » in the envelope's events, for that recipient.
+    server
+        .wait_until("the delivered event", async || {
+            events(&server, &marie, &reference)
+                .await
+                .contains(&("delivered".into(), "dr.martin@autre.mssante.fr".into()))
+        })
+        .await;
+    // Pierre, hosted here, is notified; Dr Martin, served by his operator, is not.
+    server
+        .wait_until("Pierre's notification", async || {
+            outbox(&server).iter().any(|(to, _)| to == LOCAL)
+        })
+        .await;
+    assert!(
+        !outbox(&server)
+            .iter()
+            .any(|(to, _)| to.ends_with("@autre.mssante.fr")),
+        "no notification to a recipient served by another operator"
+    );
+    // Exactly once: the outbox row is settled, nothing more reaches the operator.
+    server
+        .wait_for_log("envelope handed to the recipient's MSSanté operator", 1)
+        .await;
+    assert_eq!(operator.received().len(), 1);
+    assert!(
+        server
+            .log()
+            .contains("deliveries to the other MSSanté operators on")
+    );
+
+    // « Répondre » to her own envelope: the operator's mail client threads it with the
+    // first message (In-Reply-To names its Message-ID).
+    let first_id = message.message_id().expect("Message-ID").to_owned();
+    send_draft(
+        &server,
+        &marie,
+        json!({
+            "to": ["dr.martin@autre.mssante.fr"],
+            "subject": "RE: Compte rendu M. BLANC",
+            "body_html": "<p>Précision : à revoir dans un mois.</p>",
+            "in_reply_to": reference,
+        }),
+        &[],
+    )
+    .await;
+    server
+        .wait_until("the answer reaches the operator", async || {
+            operator.received().len() == 2
+        })
+        .await;
+    let (raw, _) = &operator.received()[1];
+    let answer = MessageParser::default().parse(raw).expect("MIME");
+    assert_eq!(answer.in_reply_to().as_text(), Some(first_id.as_str()));
+    assert!(answer.attachments().next().is_none());
+}
+
+#[tokio::test]
+async fn a_refusing_absent_or_unknown_operator_gives_retries_then_the_failure_event_and_mail() {
+    let space = trust_space();
+    let busy = Operator::start(
+        &space.operator,
+        &space.roots,
+        "451 4.3.2 Service indisponible",
+    )
+    .await;
+    let refusing = Operator::start(&space.operator, &space.roots, "550 5.1.1 Boite inconnue").await;
+    let unknown = Operator::start(&space.stranger, &space.roots, "").await;
+    let closed = medimail_e2e::free_port();
+    let server = Server::start(options(
+        &space,
+        &[
+            ("occupe.mssante.fr", busy.port),
+            ("rejet.mssante.fr", refusing.port),
+            ("inconnu.mssante.fr", unknown.port),
+            ("absent.mssante.fr", closed),
+        ],
+    ))
+    .await;
+    let marie = server.dev_sign_in(SENDER, PASSPHRASE).await;
+    let db = server.sqlite().await;
+    send(
+        &server,
+        &marie,
+        &[
+            "a@occupe.mssante.fr",
+            "b@rejet.mssante.fr",
+            "c@inconnu.mssante.fr",
+            "d@absent.mssante.fr",
+        ],
+        &[("resultat.pdf", content(2, 20_000))],
+    )
+    .await;
+    let failure_mails = |server: &Server| -> Vec<String> {
+        outbox(server)
+            .into_iter()
+            .filter(|(to, text)| to == SENDER && text.contains("Échec de remise"))
+            .map(|(_, text)| text)
+            .collect()
+    };
+
+    // A 550 is final at once: the event, and the mail to Marie naming the recipient
+    // and the operator's reply (the date of the envelope, not its title).
+    server
+        .wait_until("the 550 fails the delivery", async || {
+            stored_events(&db)
+                .await
+                .contains(&("delivery_failed".into(), "b@rejet.mssante.fr".into()))
+        })
+        .await;
+    server
+        .wait_until("the failure mail", async || {
+            !failure_mails(&server).is_empty()
+        })
+        .await;
+    let mail = failure_mails(&server).remove(0);
+    assert!(
+        mail.contains("[MEDIMAIL : Échec de remise] Votre enveloppe du "),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("n'a pas pu être remise à b@rejet.mssante.fr"),
+        "{mail}"
+    );
+    assert!(mail.contains("550 5.1.1 Boite inconnue"), "{mail}");
+    assert!(!mail.contains("BLANC"), "{mail}");
+
+    // The 451, the closed port and the unknown authority are retried…
+    server
+        .wait_until("the busy operator is asked again", async || {
+            busy.refusals() >= 3
+        })
+        .await;
+    server
+        .wait_for_log("mail not delivered, will retry", 6)
+        .await;
+    assert!(unknown.received().is_empty());
+    let failed_now: Vec<String> = stored_events(&db)
+        .await
+        .into_iter()
+        .filter(|(kind, _)| kind == "delivery_failed")
+        .map(|(_, actor)| actor)
+        .collect();
+    assert_eq!(failed_now, vec!["b@rejet.mssante.fr"]);
+
+    // …until the retry period (1 h here) has passed: then each fails, with its mail.
+    server.set_clock_offset(2 * 3600);
+    server
+        .wait_until("every delivery settled", async || {
+            stored_events(&db)
+                .await
+                .iter()
+                .filter(|(kind, _)| kind == "delivery_failed")
+                .count()
+                == 4
+        })
+        .await;
+    server
+        .wait_until("four failure mails", async || {
+            failure_mails(&server).len() == 4
+        })
+        .await;
+    let mails = failure_mails(&server).join("\n");
+    assert!(mails.contains("451 4.3.2 Service indisponible"), "{mails}");
+    assert!(mails.contains("TLS handshake"), "{mails}");
+    assert!(mails.contains("d@absent.mssante.fr"), "{mails}");
+    assert!(unknown.received().is_empty());
+    assert!(
+        !stored_events(&db)
+            .await
+            .iter()
+            .any(|(kind, _)| kind == "delivered")
+    );
+    drop(space.dir);
+}
