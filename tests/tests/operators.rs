@@ -584,3 +584,66 @@ async fn a_refusing_absent_or_unknown_operator_gives_retries_then_the_failure_ev
     );
     drop(space.dir);
 }
+
+/// A hundred envelopes sent at once to another operator's recipient: each reaches the
+/// operator exactly once (one `Message-ID` per envelope, none twice), each gets its
+/// « Remis à l'opérateur ».
+#[tokio::test]
+async fn a_hundred_envelopes_at_once_reach_the_operator_exactly_once_each() {
+    let space = trust_space();
+    let operator = Operator::start(&space.operator, &space.roots, "").await;
+    let server = Server::start(options(&space, &[("autre.mssante.fr", operator.port)])).await;
+    let marie = server.dev_sign_in(SENDER, PASSPHRASE).await;
+    let db = server.sqlite().await;
+    let sends = (0..100).map(|i| {
+        let draft = json!({
+            "to": ["dr.martin@autre.mssante.fr"],
+            "subject": format!("Résultat {i}"),
+            "body_html": format!("<p>Résultat n° {i}</p>"),
+        });
+        let (server, marie) = (&server, &marie);
+        async move {
+            let response = server
+                .send_envelope((&marie.0, &marie.1), &draft, &[])
+                .await;
+            assert_eq!(response.status().as_u16(), 201);
+        }
+    });
+    futures::future::join_all(sends).await;
+    server
+        .wait_until("a hundred deliveries", async || {
+            stored_events(&db)
+                .await
+                .iter()
+                .filter(|(kind, _)| kind == "delivered")
+                .count()
+                == 100
+        })
+        .await;
+    let received = operator.received();
+    assert_eq!(received.len(), 100);
+    let mut ids: Vec<String> = received
+        .iter()
+        .map(|(raw, _)| {
+            MessageParser::default()
+                .parse(raw)
+                .and_then(|m| m.message_id().map(str::to_owned))
+                .expect("Message-ID")
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100, "each envelope once");
+    let mut subjects: Vec<String> = received
+        .iter()
+        .filter_map(|(raw, _)| {
+            MessageParser::default()
+                .parse(raw)?
+                .subject()
+                .map(str::to_owned)
+        })
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 100);
+}
