@@ -28,6 +28,8 @@ MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p 
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin load-bench
 # 200 #med# messages with a 1 MB file through the SMTP gateway.
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin smtp-bench
+# 200 envelopes with a 1 MB file handed to another MSSanté operator (aiosmtpd, mutual TLS).
+MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin operator-bench
 MEDIMAIL_BIN="$ROOT/target/release/medimail" cargo run --release --locked -q -p medimail-e2e --bin directory-bench
 # 2,200,000 entries: import, then 1,000 searches in-process on SQLite and PostgreSQL (about
 # 8 minutes; DATABASE_URL selects the PostgreSQL server).

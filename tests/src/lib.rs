@@ -18,6 +18,7 @@ pub mod fixture;
 pub mod graph;
 pub mod idp;
 pub mod office_stub;
+pub mod operator;
 pub mod s3;
 pub mod smtp;
 pub mod smtp_client;
