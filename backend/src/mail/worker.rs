@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -30,6 +31,8 @@ const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(120);
 const POLL: Duration = Duration::from_secs(1);
 /// Mails handled per pass.
 const BATCH: u64 = 20;
+/// Deliveries to other operators in progress at once, per instance.
+const OPERATOR_DELIVERIES_AT_ONCE: usize = 4;
 
 /// A courier's row being settled: the courier, and the row's payload if it opened.
 type Settle<'a> = (&'a Arc<dyn Courier>, Option<&'a [u8]>);
@@ -115,12 +118,28 @@ impl Worker {
             .limit(BATCH)
             .all(&self.db)
             .await?;
+        // Mails go one after the other (one SMTP relay); other operators are distinct
+        // servers, each delivery its own connection: a few at once.
+        let at_once = if lane == Lane::Operators {
+            OPERATOR_DELIVERIES_AT_ONCE
+        } else {
+            1
+        };
+        let outcomes: Vec<Result<bool, sea_orm::DbErr>> = futures::stream::iter(due)
+            .map(|row| async move {
+                if self.claim(&row, now).await? {
+                    self.deliver(row).await?;
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            })
+            .buffer_unordered(at_once)
+            .collect()
+            .await;
         let mut handled = 0;
-        for row in due {
-            if self.claim(&row, now).await? {
-                self.deliver(row).await?;
-                handled += 1;
-            }
+        for outcome in outcomes {
+            handled += usize::from(outcome?);
         }
         if crate::metrics::enabled() {
             let pending = outbox::Entity::find()
