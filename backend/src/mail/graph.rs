@@ -174,14 +174,7 @@ impl Graph {
             url::form_urlencoded::byte_serialize(self.settings.sender.as_bytes())
                 .collect::<String>()
         );
-        let body = serde_json::json!({
-            "message": {
-                "subject": mail.subject,
-                "body": { "contentType": "Text", "content": mail.text },
-                "toRecipients": [ { "emailAddress": { "address": mail.to } } ],
-            },
-            "saveToSentItems": false,
-        });
+        let body = send_mail_body(mail);
         self.settings
             .http
             .post(url)
@@ -224,5 +217,51 @@ impl Graph {
             401 => Err(SendError::Temporary(reason)),
             _ => Err(SendError::Permanent(reason)),
         }
+    }
+}
+
+/// The body of `sendMail` for `mail`. Its `Reply-To` is kept (`replyTo`), so that a reply
+/// to a notification addresses the sender; its `Message-ID` is not (Graph documents
+/// `internetMessageId` as settable on drafts only): a reply from a mail client is then
+/// threaded by the link it quotes.
+fn send_mail_body(mail: &OutgoingMail) -> serde_json::Value {
+    let mut message = serde_json::json!({
+        "subject": mail.subject,
+        "body": { "contentType": "Text", "content": mail.text },
+        "toRecipients": [ { "emailAddress": { "address": mail.to } } ],
+    });
+    if let Some(reply_to) = &mail.reply_to {
+        message["replyTo"] = serde_json::json!([ { "emailAddress": { "address": reply_to } } ]);
+    }
+    serde_json::json!({ "message": message, "saveToSentItems": false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_to_of_a_notification_goes_to_graph() {
+        let mut mail = OutgoingMail {
+            to: "pierre@chu.fr".into(),
+            subject: "[MEDIMAIL : Reception] CR".into(),
+            text: "Bonjour".into(),
+            ..Default::default()
+        };
+        let plain = send_mail_body(&mail);
+        assert!(plain["message"].get("replyTo").is_none());
+        assert_eq!(plain["saveToSentItems"], false);
+        mail.reply_to = Some("marie@chu.fr".into());
+        mail.message_id = Some("<REF.0@medimail.chu.fr>".into());
+        let body = send_mail_body(&mail);
+        assert_eq!(
+            body["message"]["replyTo"][0]["emailAddress"]["address"],
+            "marie@chu.fr"
+        );
+        assert_eq!(
+            body["message"]["toRecipients"][0]["emailAddress"]["address"],
+            "pierre@chu.fr"
+        );
+        assert!(body["message"].get("internetMessageId").is_none());
     }
 }
