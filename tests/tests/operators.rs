@@ -459,3 +459,69 @@ async fn a_hundred_envelopes_at_once_reach_the_operator_exactly_once_each() {
     subjects.dedup();
     assert_eq!(subjects.len(), 100);
 }
+
+/// A server in the way that does not offer STARTTLS, or refuses it (a downgrade): the
+/// message is never sent in clear — no `MAIL` ever reaches it — and the delivery waits
+/// for a retry instead.
+#[tokio::test]
+async fn a_server_without_starttls_never_receives_the_message_in_clear() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let space = trust_space();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // What the clients said, line by line; every other session refuses STARTTLS.
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sessions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (h, n) = (heard.clone(), sessions.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let session = n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let heard = h.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 mx.pirate.fr ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    heard.lock().expect("heard").push(line.clone());
+                    let reply: &[u8] = if line.starts_with("EHLO") {
+                        if session % 2 == 0 {
+                            b"250-mx.pirate.fr\r\n250 SIZE 50000000\r\n"
+                        } else {
+                            b"250-mx.pirate.fr\r\n250 STARTTLS\r\n"
+                        }
+                    } else if line.starts_with("STARTTLS") {
+                        b"454 4.7.0 TLS not available\r\n"
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    if write.write_all(reply).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let server = Server::start(options(&space, &[("pirate.mssante.fr", port)])).await;
+    let marie = server.dev_sign_in(SENDER, PASSPHRASE).await;
+    send(&server, &marie, &["victime@pirate.mssante.fr"], &[]).await;
+    // Both kinds of session seen, twice over: retried, and never further than STARTTLS.
+    server
+        .wait_until("four attempts", async || {
+            sessions.load(std::sync::atomic::Ordering::SeqCst) >= 4
+        })
+        .await;
+    server.wait_for_log("does not offer STARTTLS", 1).await;
+    server.wait_for_log("STARTTLS: 454", 1).await;
+    let heard = heard.lock().expect("heard").clone();
+    assert!(
+        heard
+            .iter()
+            .all(|l| l.starts_with("EHLO") || l == "STARTTLS"),
+        "{heard:?}"
+    );
+}
