@@ -733,3 +733,72 @@ async fn a_reply_from_a_mail_client_threads_with_the_envelope_it_answers() {
         .expect("json");
     assert!(view["in_reply_to"].is_null(), "{view}");
 }
+
+/// Eight messages being received at once hold the eight places: a ninth DATA waits (no
+/// reply) until one of them ends, then goes on; nothing is refused or lost.
+#[tokio::test]
+async fn a_ninth_message_at_once_waits_for_a_place() {
+    let smtp_port = medimail_e2e::free_port();
+    let server = Server::start(options(smtp_port, &[])).await;
+    let message = |i: usize| {
+        format!(
+            "From: {SENDER}\r\nTo: {READER}\r\nSubject: #med# Attente {i}\r\n\r\nBonjour {i}\r\n"
+        )
+        .into_bytes()
+    };
+    let begin = async |i: usize| {
+        let mut smtp = Smtp::connect(smtp_port).await;
+        smtp.send("EHLO relais.chu-exemple.fr").await;
+        assert!(
+            smtp.send(&format!("MAIL FROM:<{SENDER}>"))
+                .await
+                .starts_with("250")
+        );
+        assert!(
+            smtp.send(&format!("RCPT TO:<{READER}>"))
+                .await
+                .starts_with("250")
+        );
+        smtp
+    };
+    let mut receiving = Vec::new();
+    for i in 0..medimail_server::gateway::listener::DATA_AT_ONCE {
+        let mut smtp = begin(i).await;
+        let r = smtp.send("DATA").await;
+        assert!(r.starts_with("354"), "{r}");
+        smtp.stream.write_all(&message(i)).await.expect("part");
+        receiving.push(smtp);
+    }
+    let mut ninth = begin(99).await;
+    ninth.stream.write_all(b"DATA\r\n").await.expect("DATA");
+    server.wait_for_log("DATA waits for a place", 1).await;
+    // Waiting: no reply (the server answers only once a place is free).
+    let mut buf = [0u8; 64];
+    assert!(
+        matches!(ninth.stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the ninth DATA is answered only when a place frees"
+    );
+    // One of the eight ends: the ninth goes on.
+    let mut first = receiving.remove(0);
+    first.stream.write_all(b".\r\n").await.expect("end");
+    let r = first.reply().await;
+    assert!(r.starts_with("250 "), "{r}");
+    let r = ninth.reply().await;
+    assert!(r.starts_with("354"), "{r}");
+    ninth.stream.write_all(&message(99)).await.expect("message");
+    ninth.stream.write_all(b".\r\n").await.expect("end");
+    let r = ninth.reply().await;
+    assert!(r.starts_with("250 "), "{r}");
+    for mut smtp in receiving {
+        smtp.stream.write_all(b".\r\n").await.expect("end");
+        let r = smtp.reply().await;
+        assert!(r.starts_with("250 "), "{r}");
+    }
+    let reader = server.dev_sign_in(READER, PASSPHRASE).await;
+    let list: Value = get(&server, &reader, "/api/envelopes?folder=inbox")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 9, "{list}");
+}

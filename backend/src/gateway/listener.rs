@@ -374,10 +374,16 @@ impl Session<'_> {
                     let slot = if transaction.to.is_empty() {
                         None
                     } else {
-                        tokio::time::timeout(DATA_WAIT, self.gateway.limits.data.acquire())
-                            .await
-                            .ok()
-                            .and_then(Result::ok)
+                        match self.gateway.limits.data.try_acquire() {
+                            Ok(slot) => Some(slot),
+                            Err(_) => {
+                                tracing::info!(peer = %self.peer, "smtp: DATA waits for a place ({DATA_AT_ONCE} messages being received)");
+                                tokio::time::timeout(DATA_WAIT, self.gateway.limits.data.acquire())
+                                    .await
+                                    .ok()
+                                    .and_then(Result::ok)
+                            }
+                        }
                     };
                     if transaction.to.is_empty() {
                         "503 5.5.1 Aucun destinataire accepté / No valid recipients".to_owned()
