@@ -746,7 +746,7 @@ async fn a_ninth_message_at_once_waits_for_a_place() {
         )
         .into_bytes()
     };
-    let begin = async |i: usize| {
+    let begin = async || {
         let mut smtp = Smtp::connect(smtp_port).await;
         smtp.send("EHLO relais.chu-exemple.fr").await;
         assert!(
@@ -763,13 +763,13 @@ async fn a_ninth_message_at_once_waits_for_a_place() {
     };
     let mut receiving = Vec::new();
     for i in 0..medimail_server::gateway::listener::DATA_AT_ONCE {
-        let mut smtp = begin(i).await;
+        let mut smtp = begin().await;
         let r = smtp.send("DATA").await;
         assert!(r.starts_with("354"), "{r}");
         smtp.stream.write_all(&message(i)).await.expect("part");
         receiving.push(smtp);
     }
-    let mut ninth = begin(99).await;
+    let mut ninth = begin().await;
     ninth.stream.write_all(b"DATA\r\n").await.expect("DATA");
     server.wait_for_log("DATA waits for a place", 1).await;
     // Waiting: no reply (the server answers only once a place is free).
