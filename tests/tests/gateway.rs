@@ -356,6 +356,29 @@ async fn a_hundred_messages_at_once_seal_exactly_the_sender_s_quota() {
         5,
         "one file per sealed envelope, none left by the others"
     );
+    // Marie's account was made by one of the hundred: one « Confirmation d'inscription ».
+    let db = server.sqlite().await;
+    server
+        .wait_until("every queued mail delivered", async || {
+            use medimail_server::entity::outbox;
+            use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+            outbox::Entity::find()
+                .filter(outbox::Column::Status.eq("pending"))
+                .count(&db)
+                .await
+                .expect("outbox")
+                == 0
+        })
+        .await;
+    let outbox = server.data_dir.path().join("outbox");
+    let welcomes = medimail_e2e::file_names_under(&outbox)
+        .into_iter()
+        .filter(|n| {
+            std::fs::read_to_string(outbox.join(n))
+                .is_ok_and(|t| t.contains("Subject: Confirmation d'inscription Medimail"))
+        })
+        .count();
+    assert_eq!(welcomes, 1);
 }
 
 /// SIGKILL while a message's DATA is arriving: the relay was never told 250, and after a

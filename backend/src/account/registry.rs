@@ -80,10 +80,20 @@ pub async fn for_mailbox<C: ConnectionTrait>(
     mailbox: &str,
     now: DateTime<Utc>,
 ) -> Result<account::Model, sea_orm::DbErr> {
+    Ok(made_for_mailbox(db, mailbox, now).await?.0)
+}
+
+/// [`for_mailbox`], and whether this call made the account: of many calls at once for a
+/// new mailbox, exactly one is told so (the one whose insert took).
+pub async fn made_for_mailbox<C: ConnectionTrait>(
+    db: &C,
+    mailbox: &str,
+    now: DateTime<Utc>,
+) -> Result<(account::Model, bool), sea_orm::DbErr> {
     if let Some(existing) = by_mailbox(db, mailbox).await? {
-        return Ok(existing);
+        return Ok((existing, false));
     }
-    account::Entity::insert(new_account(mailbox, now))
+    let inserted = account::Entity::insert(new_account(mailbox, now))
         .on_conflict(
             OnConflict::column(account::Column::Mailbox)
                 .do_nothing()
@@ -91,9 +101,10 @@ pub async fn for_mailbox<C: ConnectionTrait>(
         )
         .exec_without_returning(db)
         .await?;
-    by_mailbox(db, mailbox)
+    let account = by_mailbox(db, mailbox)
         .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("account after insert".into()))?;
+    Ok((account, inserted == 1))
 }
 
 /// The account that receives mail for `address` (lowercase): the mailbox's account,

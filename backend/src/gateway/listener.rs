@@ -14,7 +14,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use smtp_proto::Request;
 use smtp_proto::request::receiver::DataReceiver;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -524,12 +523,23 @@ impl Session<'_> {
         let now = gateway.clock.now();
         let sealed: Result<_, AppError> = async {
             let mailbox = crate::account::registry::normalize_mailbox(&inbound.sender);
-            let known = crate::account::entity::account::Entity::find()
-                .filter(crate::account::entity::account::Column::Mailbox.eq(&mailbox))
-                .one(&gateway.db)
-                .await?
-                .is_some();
-            let sender = crate::account::registry::for_mailbox(&gateway.db, &mailbox, now).await?;
+            let (sender, made) =
+                crate::account::registry::made_for_mailbox(&gateway.db, &mailbox, now).await?;
+            // First use from a mail client: the account was made for this sender now
+            // (manual part 4 §2, "inscription automatique"); of a hundred first messages at
+            // once, the one that made it says so, once.
+            if made {
+                let welcome = super::message::registration_mail(&mailbox, &gateway.origin);
+                crate::mail::enqueue(
+                    &gateway.db,
+                    &gateway.keys,
+                    now,
+                    "registration",
+                    Some(&sender.id),
+                    &welcome,
+                )
+                .await?;
+            }
             let notices = Notices {
                 origin: &gateway.origin,
                 support: &gateway.support,
@@ -550,20 +560,6 @@ impl Session<'_> {
                 now,
             )
             .await?;
-            // First use from a mail client: the account was made for this sender now
-            // (manual part 4 §2, "inscription automatique").
-            if !known {
-                let welcome = super::message::registration_mail(&mailbox, &gateway.origin);
-                crate::mail::enqueue(
-                    &gateway.db,
-                    &gateway.keys,
-                    now,
-                    "registration",
-                    Some(&sender.id),
-                    &welcome,
-                )
-                .await?;
-            }
             Ok(sealed)
         }
         .await;
