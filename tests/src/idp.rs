@@ -42,7 +42,7 @@ pub struct TestKey {
 }
 
 impl TestKey {
-    fn jwk(&self) -> serde_json::Value {
+    pub fn jwk(&self) -> serde_json::Value {
         serde_json::json!({
             "kty": "RSA", "use": "sig", "alg": "RS256",
             "kid": self.kid, "n": self.n, "e": self.e,

@@ -19,6 +19,7 @@ pub mod graph;
 pub mod idp;
 pub mod office_stub;
 pub mod operator;
+pub mod psc_idp;
 pub mod s3;
 pub mod smtp;
 pub mod smtp_client;

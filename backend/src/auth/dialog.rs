@@ -87,9 +87,11 @@ pub struct IdTokenField {
 
 impl ExtraTokenFields for IdTokenField {}
 
-type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
+pub(crate) type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
 
-type DialogClient = oauth2::Client<
+/// An authorization-code client with its authorize and token endpoints (the dialog's,
+/// Pro Santé Connect's).
+pub(crate) type DialogClient = oauth2::Client<
     BasicErrorResponse,
     TokenAnswer,
     BasicTokenIntrospectionResponse,
@@ -281,7 +283,9 @@ struct CallbackQuery {
 }
 
 /// Sends one request of the oauth2 crate with the server's reqwest client.
-async fn send(
+/// oauth2's HTTP requests sent with reqwest (its own reqwest feature is another major
+/// version).
+pub(crate) async fn send(
     http: reqwest::Client,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, std::io::Error> {

@@ -9,6 +9,7 @@ pub mod office;
 pub mod openapi;
 pub mod otp;
 pub mod passphrase;
+pub mod psc;
 pub mod refusal;
 pub mod routes;
 pub mod session;
