@@ -6,7 +6,8 @@
 //!
 //! - a session opened on one is accepted by the other;
 //! - envelopes sent through either are read and downloaded through the other;
-//! - the outbox delivers every mail exactly once with both workers running;
+//! - the outbox delivers every mail exactly once with both workers running, and every
+//!   message handed to another MSSanté operator once with both couriers running;
 //! - one instance killed (SIGKILL) in the middle of a send loses nothing the other did;
 //! - three months later, both started at once purge each due envelope once, sweep the
 //!   orphan blob, and keep the files of the envelope that is not due.
@@ -204,7 +205,12 @@ async fn every_mail_delivered_once(db: &sea_orm::DatabaseConnection, sink: &Smtp
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let rows = outbox::Entity::find().count(db).await.expect("outbox") as usize;
+    // The deliveries to another operator went there, not to the SMTP relay.
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Purpose.ne("mssante_delivery"))
+        .count(db)
+        .await
+        .expect("outbox") as usize;
     let mails = sink.mails();
     assert_eq!(mails.len(), rows, "each queued mail delivered exactly once");
     let mut seen = HashSet::new();
@@ -233,8 +239,18 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
     let shared = tempfile::tempdir().expect("shared");
     let master = shared.path().join("master.key");
     std::fs::write(&master, rand::random::<[u8; 32]>()).expect("master key");
+    // Another MSSanté operator, that both instances deliver to.
+    let space = medimail_e2e::operator::trust_space();
+    let operator = medimail_e2e::operator::Operator::start(&space.operator, &space.roots, "").await;
     let mut env = idp.server_env();
     env.extend(s3.server_env("blobs"));
+    env.extend(
+        space
+            .server_options(&[("autre.mssante.fr", operator.port)])
+            .env
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("MEDIMAIL_MSSANTE_")),
+    );
     env.extend([
         ("DATABASE_URL".to_owned(), pg.url.clone()),
         (
@@ -310,6 +326,36 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
         .count();
     assert_eq!(notifications, 12, "6 envelopes to 2 recipients");
 
+    // Twenty envelopes to another operator's recipient, through either instance, with
+    // both couriers running: each reaches the operator once.
+    for i in 0..20 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let draft = json!({
+            "to": ["dr.martin@autre.mssante.fr"],
+            "subject": format!("Opérateur {i}"),
+            "body_html": "<p>Bonjour</p>",
+        });
+        let response = server
+            .send_envelope((&marie.0, &marie.1), &draft, &[])
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+    }
+    every_mail_delivered_once(&db, &sink).await;
+    let mut subjects: Vec<String> = operator
+        .received()
+        .iter()
+        .filter_map(|(raw, _)| {
+            mail_parser::MessageParser::default()
+                .parse(raw)?
+                .subject()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(subjects.len(), 20, "{subjects:?}");
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 20, "each envelope once");
+
     // A is killed in the middle of a send; B's send at the same moment loses nothing.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(2);
     let half = multipart("Interrompu", &[("gros.pdf".into(), content(7, 4_000_000))]);
@@ -348,8 +394,8 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
     read_all(&a, &reader, &survivor, &survivor_files).await;
     assert_eq!(
         envelope::Entity::find().count(&db).await.expect("q"),
-        7,
-        "six, and the one B sealed; nothing of the killed send"
+        27,
+        "six, twenty to the other operator, and the one B sealed; nothing of the killed send"
     );
     every_mail_delivered_once(&db, &sink).await;
 
@@ -393,12 +439,12 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
             .await
             .expect("q");
         let keys: HashSet<String> = s3.keys("blobs/").await.into_iter().collect();
-        if purged == 7 && keys == kept_blobs {
+        if purged == 27 && keys == kept_blobs {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "purged {purged} of 7; left in the store: {keys:?}"
+            "purged {purged} of 27; left in the store: {keys:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -414,7 +460,7 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
             .entry(detail["envelope"].as_str().expect("id").to_owned())
             .or_default() += 1;
     }
-    assert_eq!(per_envelope.len(), 7);
+    assert_eq!(per_envelope.len(), 27);
     assert!(
         per_envelope.values().all(|n| *n == 1),
         "each purged once: {per_envelope:?}"
