@@ -75,13 +75,18 @@ impl TestDb {
     }
 }
 
+/// A name no other test database has: the time, the process and a counter (two tests of
+/// one process can read the same time where the clock is coarse).
 fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_nanos();
-    format!("{nanos:x}_{}", std::process::id())
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{nanos:x}_{}_{n}", std::process::id())
 }
 
 /// `scripts/test.sh` sets `MEDIMAIL_TEST_REQUIRE_POSTGRES`: there a missing PostgreSQL
