@@ -83,6 +83,18 @@ async fn get(server: &Server, auth: &(String, String), path: &str) -> reqwest::R
         .expect("request")
 }
 
+/// A relay's connection with Marie's transaction to Pierre started (EHLO, MAIL, RCPT
+/// accepted), ready for DATA.
+async fn marie_to_pierre(smtp_port: u16) -> Smtp {
+    let mut smtp = Smtp::connect(smtp_port).await;
+    smtp.send("EHLO relais.chu-exemple.fr").await;
+    let r = smtp.send(&format!("MAIL FROM:<{SENDER}>")).await;
+    assert!(r.starts_with("250"), "{r}");
+    let r = smtp.send(&format!("RCPT TO:<{READER}>")).await;
+    assert!(r.starts_with("250"), "{r}");
+    smtp
+}
+
 fn count_files(dir: &std::path::Path) -> usize {
     medimail_e2e::file_names_under(dir).len()
 }
@@ -391,18 +403,7 @@ async fn a_gateway_killed_during_data_keeps_nothing_half_stored() {
         ..options(smtp_port, &[])
     })
     .await;
-    let mut smtp = Smtp::connect(smtp_port).await;
-    smtp.send("EHLO relais.chu-exemple.fr").await;
-    assert!(
-        smtp.send(&format!("MAIL FROM:<{SENDER}>"))
-            .await
-            .starts_with("250")
-    );
-    assert!(
-        smtp.send(&format!("RCPT TO:<{READER}>"))
-            .await
-            .starts_with("250")
-    );
+    let mut smtp = marie_to_pierre(smtp_port).await;
     assert!(smtp.send("DATA").await.starts_with("354"));
     let message = mime(
         "#med# Interrompu",
@@ -769,30 +770,15 @@ async fn a_ninth_message_at_once_waits_for_a_place() {
         )
         .into_bytes()
     };
-    let begin = async || {
-        let mut smtp = Smtp::connect(smtp_port).await;
-        smtp.send("EHLO relais.chu-exemple.fr").await;
-        assert!(
-            smtp.send(&format!("MAIL FROM:<{SENDER}>"))
-                .await
-                .starts_with("250")
-        );
-        assert!(
-            smtp.send(&format!("RCPT TO:<{READER}>"))
-                .await
-                .starts_with("250")
-        );
-        smtp
-    };
     let mut receiving = Vec::new();
     for i in 0..medimail_server::gateway::listener::DATA_AT_ONCE {
-        let mut smtp = begin().await;
+        let mut smtp = marie_to_pierre(smtp_port).await;
         let r = smtp.send("DATA").await;
         assert!(r.starts_with("354"), "{r}");
         smtp.stream.write_all(&message(i)).await.expect("part");
         receiving.push(smtp);
     }
-    let mut ninth = begin().await;
+    let mut ninth = marie_to_pierre(smtp_port).await;
     ninth.stream.write_all(b"DATA\r\n").await.expect("DATA");
     server.wait_for_log("DATA waits for a place", 1).await;
     // Waiting: no reply (the server answers only once a place is free).

@@ -223,6 +223,7 @@ async fn send(
     let operators = super::operators::Operators::of(&config);
     let notices = seal::Notices {
         origin: &origin,
+        host: config.public_origin.host_str().unwrap_or("localhost"),
         support: &support,
         operators: &operators,
     };

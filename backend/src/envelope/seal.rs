@@ -394,23 +394,11 @@ async fn forwarded_files(
 /// receive the message itself from theirs, no notification).
 pub struct Notices<'a> {
     pub origin: &'a str,
+    /// The public origin's host: the domain of our `Message-ID`s (the SMTP greeting's and
+    /// the deliveries' name too).
+    pub host: &'a str,
     pub support: &'a str,
     pub operators: &'a super::operators::Operators,
-}
-
-impl Notices<'_> {
-    /// The public origin's host (the domain of our `Message-ID`s).
-    pub fn host(&self) -> &str {
-        let rest = self
-            .origin
-            .split_once("://")
-            .map_or(self.origin, |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or(rest);
-        match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(v6),
-            None => authority.split(':').next().unwrap_or(authority),
-        }
-    }
 }
 
 /// One recipient's notification.
@@ -542,13 +530,15 @@ pub async fn seal(
         for address in list.iter() {
             let account = crate::account::registry::for_recipient(&txn, address, now).await?;
             let recipient_id = uuid::Uuid::new_v4().to_string();
+            let position = count;
+            count += 1;
             envelope_recipient::ActiveModel {
                 id: Set(recipient_id.clone()),
                 envelope_id: Set(id.clone()),
                 account_id: Set(account.id.clone()),
                 address: Set(address.clone()),
                 kind: Set(kind.to_owned()),
-                position: Set(count as i32),
+                position: Set(position as i32),
                 opened_at: Set(None),
                 deleted_at: Set(None),
                 removed_at: Set(None),
@@ -556,7 +546,6 @@ pub async fn seal(
             }
             .insert(&txn)
             .await?;
-            count += 1;
             if notices.operators.serves_elsewhere(address) {
                 let delivery = super::operators::Delivery {
                     envelope_id: id.clone(),
@@ -589,8 +578,8 @@ pub async fn seal(
             // A reply from a mail client goes to the sender and names this envelope.
             mail.message_id = Some(super::threads::notification_id(
                 &reference,
-                count - 1,
-                notices.host(),
+                position,
+                notices.host,
             ));
             mail.reply_to = Some(sender.clone());
             crate::mail::enqueue(
@@ -679,6 +668,7 @@ mod tests {
         };
         let notices = Notices {
             origin: "https://medimail.chu.fr",
+            host: "medimail.chu.fr",
             support: "https://support.chu.fr/medimail",
             operators: &super::super::operators::Operators::none(),
         };

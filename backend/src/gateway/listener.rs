@@ -498,17 +498,19 @@ impl Session<'_> {
             // hosted here), not the other addresses its headers name (the peer serves
             // those itself).
             Ok(mut inbound) if self.trusted_peer && !self.relay => {
-                // The sender (From) is the operator's, in the domain its MAIL FROM named
-                // (checked there) or, for a report (`MAIL FROM:<>`), checked here.
-                let domain = crate::envelope::operators::domain_of(&inbound.sender);
-                if !from.is_empty() && domain != crate::envelope::operators::domain_of(from) {
+                // The sender (From) is the operator's: in the domain its MAIL FROM named
+                // (checked there), or, for a report (`MAIL FROM:<>`), checked here.
+                if from.is_empty() {
+                    if let Some(refusal) = self.peer_sender_refusal(&inbound.sender).await {
+                        return refusal;
+                    }
+                } else if crate::envelope::operators::domain_of(&inbound.sender)
+                    != crate::envelope::operators::domain_of(from)
+                {
                     tracing::info!(peer = %self.peer, "smtp: peer's From outside its MAIL FROM domain");
                     return "550 5.7.1 L'expéditeur (From) n'est pas du domaine annoncé (MAIL \
                             FROM) / From is not in the MAIL FROM domain"
                         .to_owned();
-                }
-                if let Some(refusal) = self.peer_sender_refusal(&inbound.sender).await {
-                    return refusal;
                 }
                 inbound.message.to = to.to_vec();
                 inbound.message.cc.clear();
@@ -542,6 +544,7 @@ impl Session<'_> {
             }
             let notices = Notices {
                 origin: &gateway.origin,
+                host: &gateway.hostname,
                 support: &gateway.support,
                 operators: &gateway.operators,
             };
