@@ -61,6 +61,17 @@ pub mod paths {
     pub const WRONG_RECIPIENT: &str = "/api/reports/wrong-recipient";
     /// Webmail, POST [`crate::WebmailChangePassphrase`]: "Changer mon mot de passe".
     pub const WEBMAIL_PASSPHRASE_CHANGE: &str = "/api/webmail/passphrase/change";
+    /// « Authentification forte à l'aide de votre carte de la famille CPx » (Pro Santé
+    /// Connect). GET: [`crate::PscStatus`], whether it is offered; POST
+    /// [`crate::PscSignIn`] (in Outlook, with the Office token): the card's grant opens a
+    /// session.
+    pub const AUTH_PSC: &str = "/api/auth/psc";
+    /// The card sign-in's pages: `start` (303 to Pro Santé Connect; `?pour=volet` in the
+    /// pane's Office dialog) and `callback` (Pro Santé Connect's redirect).
+    pub const PSC_START: &str = "/auth/psc/start";
+    pub const PSC_CALLBACK: &str = "/auth/psc/callback";
+    /// DELETE: « Dissocier ma carte » (the CPx card no longer signs in to this account).
+    pub const ACCOUNT_PSC: &str = "/api/account/psc";
 }
 
 /// The webmail's session cookie (`__Host-`: Secure, Path=/, no Domain; HttpOnly,
@@ -456,6 +467,25 @@ pub struct CodeRequested {
 pub struct OpenSession {
     pub code: String,
     pub passphrase: String,
+    /// A verified CPx card not linked yet (`psc_not_linked`): proving the code links it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psc_grant: Option<String>,
+}
+
+/// Answer of `GET /api/auth/psc`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PscStatus {
+    /// The « carte CPx » sign-in is offered (`MEDIMAIL_PSC_CLIENT_ID`).
+    pub available: bool,
+}
+
+/// Body of `POST /api/auth/psc`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PscSignIn {
+    /// What the card sign-in's dialog handed over (sealed, 15 minutes, single use).
+    pub grant: String,
 }
 
 /// Answer of `POST /api/auth/session` and `GET /api/auth/session`.
@@ -555,6 +585,12 @@ pub struct WebmailSession {
     /// Whether this session may write new messages (`MEDIMAIL_WEBMAIL=all`); otherwise
     /// it replies and forwards within the envelopes it received.
     pub may_compose: bool,
+    /// A CPx card is linked to the account (« Un certificat est associé à votre compte »).
+    #[serde(default)]
+    pub psc_linked: bool,
+    /// This session was opened by the CPx card (`psc`) or by a code (`otp`).
+    #[serde(default)]
+    pub method: String,
 }
 
 /// Answer of `GET /api/webmail/conditions`.
@@ -840,6 +876,12 @@ pub struct Me {
     /// On the "liste rouge": absent from directory searches.
     #[serde(default)]
     pub liste_rouge: bool,
+    /// The « carte CPx » sign-in is offered on this server.
+    #[serde(default)]
+    pub psc_available: bool,
+    /// A CPx card is linked to the account (« Un certificat est associé à votre compte »).
+    #[serde(default)]
+    pub psc_linked: bool,
 }
 
 /// The two directories (manual part 1 §5, part 2 §4).

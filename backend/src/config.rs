@@ -394,6 +394,21 @@ pub struct Config {
     /// screen of this server.
     #[arg(long, env = "MEDIMAIL_SUPPORT_URL", global = true)]
     pub support_url: Option<Url>,
+
+    /// Pro Santé Connect, the « carte CPx » sign-in (e-CPS or CPS card): the provider's
+    /// issuer. Discovery reads `{issuer}/.well-known/wallet-openid-configuration`. The
+    /// redirect URI to register with PSC is `<public origin>/auth/psc/callback`.
+    #[arg(long, env = "MEDIMAIL_PSC_ISSUER", default_value = DEFAULT_PSC_ISSUER, value_parser = parse_psc_issuer, global = true)]
+    pub psc_issuer: String,
+
+    /// The client id Pro Santé Connect gave this service. Unset: no « carte CPx » button.
+    #[arg(long, env = "MEDIMAIL_PSC_CLIENT_ID", global = true)]
+    pub psc_client_id: Option<String>,
+
+    /// A file holding the Pro Santé Connect client secret (required with
+    /// MEDIMAIL_PSC_CLIENT_ID).
+    #[arg(long, env = "MEDIMAIL_PSC_CLIENT_SECRET_FILE", global = true)]
+    pub psc_client_secret_file: Option<PathBuf>,
 }
 
 /// Who may use the webmail (`MEDIMAIL_WEBMAIL`).
@@ -415,6 +430,9 @@ pub const DEFAULT_OFFICE_JS_URL: &str =
 /// Microsoft's multi-tenant OpenID metadata (Entra ID v2).
 pub const DEFAULT_OIDC_METADATA_URL: &str =
     "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration";
+
+/// Pro Santé Connect's production issuer (`docs/PRO-SANTE-CONNECT.md`).
+pub const DEFAULT_PSC_ISSUER: &str = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet";
 
 /// Entra ID v2 issuer, per tenant.
 pub const DEFAULT_ISSUER_TEMPLATE: &str = "https://login.microsoftonline.com/{tid}/v2.0";
@@ -547,6 +565,11 @@ fn parse_metadata_url(value: &str) -> Result<Url, String> {
         "http" if loopback => Ok(url),
         _ => Err("must be an https:// URL (http only on loopback, for tests)".into()),
     }
+}
+
+fn parse_psc_issuer(value: &str) -> Result<String, String> {
+    parse_metadata_url(value)?;
+    Ok(value.trim_end_matches('/').to_owned())
 }
 
 /// An Entra application id is a GUID (8-4-4-4-12 hexadecimal digits).

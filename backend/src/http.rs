@@ -47,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::openapi::router())
         .merge(crate::auth::routes::router())
         .merge(crate::auth::webmail_routes::router())
+        .merge(crate::auth::psc_routes::router())
         .merge(crate::account::routes::router())
         .merge(crate::envelope::routes::router())
         .merge(crate::directory::routes::router());

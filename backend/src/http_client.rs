@@ -5,7 +5,22 @@ use std::time::Duration;
 
 /// A client for outgoing HTTPS calls.
 pub fn outgoing(config: &crate::config::Config) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
+    outgoing_from(config, reqwest::Client::builder())
+}
+
+/// [`outgoing`], following no redirect (an OpenID provider's endpoints).
+pub fn outgoing_no_redirect(config: &crate::config::Config) -> Result<reqwest::Client, String> {
+    outgoing_from(
+        config,
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()),
+    )
+}
+
+fn outgoing_from(
+    config: &crate::config::Config,
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, String> {
+    let mut builder = builder
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60));
     if let Some(path) = &config.extra_ca_file {

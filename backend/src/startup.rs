@@ -169,6 +169,12 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartupError> {
             "deliveries to the other MSSanté operators on (MEDIMAIL_MSSANTE_RELAY_CERT)"
         );
     }
+    state.psc = crate::auth::psc::Psc::from_config(&state.config)
+        .map_err(StartupError::Config)?
+        .map(std::sync::Arc::new);
+    if state.psc.is_some() {
+        tracing::info!(issuer = %state.config.psc_issuer, "« carte CPx » sign-in on (Pro Santé Connect)");
+    }
     state.courier =
         outbound.map(|o| std::sync::Arc::new(o) as std::sync::Arc<dyn crate::mail::Courier>);
     let opened = crate::audit::open_trail(&state.db, &state.keys).await;

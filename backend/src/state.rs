@@ -45,6 +45,8 @@ pub struct AppState {
     /// Delivers to the other MSSanté operators (`MEDIMAIL_MSSANTE_RELAY_CERT`).
     #[from_ref(skip)]
     pub courier: Option<Arc<dyn crate::mail::Courier>>,
+    /// Pro Santé Connect, the « carte CPx » sign-in (`MEDIMAIL_PSC_CLIENT_ID`).
+    pub psc: Option<Arc<crate::auth::psc::Psc>>,
 }
 
 /// The parts of the state that come from key material and the outside world.
@@ -136,6 +138,7 @@ impl AppState {
             hashing: crate::auth::passphrase::Hashing::for_this_machine(),
             code_requests: Default::default(),
             courier: None,
+            psc: None,
         }
     }
 

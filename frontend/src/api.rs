@@ -245,18 +245,49 @@ pub async fn request_code(
     json_call::<(), _>(Method::POST, &path, Some(c), None).await
 }
 
+/// "Authentification"; `psc_grant`: a CPx card not linked yet, linked by this code.
 pub async fn open_session(
     c: &Credentials,
     code: String,
     passphrase: String,
+    psc_grant: Option<String>,
 ) -> Result<SessionInfo, ApiError> {
     json_call(
         Method::POST,
         paths::AUTH_SESSION,
         Some(c),
-        Some(&OpenSession { code, passphrase }),
+        Some(&OpenSession {
+            code,
+            passphrase,
+            psc_grant,
+        }),
     )
     .await
+}
+
+/// The CPx card's grant (from the Office dialog) opens a session.
+pub async fn psc_sign_in(c: &Credentials, grant: String) -> Result<SessionInfo, ApiError> {
+    json_call(
+        Method::POST,
+        paths::AUTH_PSC,
+        Some(c),
+        Some(&medimail_api::PscSignIn { grant }),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
+/// Whether the « carte CPx » sign-in is offered.
+pub async fn psc_available() -> bool {
+    json_call::<(), medimail_api::PscStatus>(Method::GET, paths::AUTH_PSC, None, None)
+        .await
+        .is_ok_and(|s| s.available)
+}
+
+#[cfg(feature = "webmail")]
+/// « Dissocier ma carte ».
+pub async fn psc_unlink(c: &Credentials) -> Result<(), ApiError> {
+    empty_call::<()>(Method::DELETE, paths::ACCOUNT_PSC, Some(c), None).await
 }
 
 /// True when the pane's session is still open for this Office identity: a reopened

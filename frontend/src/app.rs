@@ -64,7 +64,9 @@ impl Screen {
     /// The screen a hash asks for; on the home page, signing in comes first.
     pub fn of_route(route: &Route) -> Self {
         match route {
-            Route::Accueil | Route::Ouvrir(_) => Screen::SignIn { signed_out: false },
+            Route::Accueil | Route::Ouvrir(_) | Route::CarteCpx => {
+                Screen::SignIn { signed_out: false }
+            }
             Route::Aide => Screen::Help,
             Route::Signaler(token) => Screen::Report(token.clone()),
             Route::Introuvable => Screen::NotFound,
@@ -292,6 +294,8 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
             locked_until: None,
             mssante_enabled: false,
             liste_rouge: false,
+            psc_available: false,
+            psc_linked: opened.psc_linked,
         }));
         auth.webmail.set(Some(opened));
         on_signed_in.run(());

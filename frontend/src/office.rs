@@ -341,161 +341,67 @@ pub fn sso_failure(code: i32) -> SsoFailure {
     }
 }
 
-/// The outcome the dialog page posts (`/auth/dialog/callback`).
-#[derive(Clone, Debug, serde::Deserialize)]
-#[serde(tag = "status", rename_all = "lowercase")]
-enum DialogOutcome {
-    Ok { office_token: String },
-    Error { message: String },
-}
-
-/// A message from the dialog is taken only from the pane's own origin; an Outlook too old
-/// to say where a message comes from (no `origin`) only lets pages of the add-in's own
-/// domains post to it.
-fn from_own_origin(arg: &JsValue) -> bool {
-    let own = web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default();
-    match Reflect::get(arg, &JsValue::from_str("origin"))
-        .ok()
-        .and_then(|o| o.as_string())
-    {
-        Some(origin) => origin == own,
-        None => true,
+#[wasm_bindgen(inline_js = r#"
+export function open_dialog(url, closed, done) {
+  var finished = false;
+  function finish(ok, value) { if (!finished) { finished = true; done(ok, value); } }
+  var ui = window.Office && Office.context && Office.context.ui;
+  if (!ui || !ui.displayDialogAsync) {
+    finish(false, "Cette version d'Outlook ne sait pas ouvrir de fenêtre de connexion.");
+    return;
+  }
+  var types = Office.EventType || {};
+  ui.displayDialogAsync(url, { height: 60, width: 35, promptBeforeOpen: false }, function (result) {
+    if (result.status !== "succeeded") {
+      finish(false, "La fenêtre de connexion n'a pas pu s'ouvrir (bloqueur de fenêtres ?). Autorisez-la, puis réessayez.");
+      return;
     }
+    var dialog = result.value;
+    dialog.addEventHandler(types.DialogMessageReceived || "dialogMessageReceived", function (arg) {
+      // Only the pane's own origin; an Outlook too old to say (no origin) only lets the
+      // add-in's own domains post to it.
+      if (arg.origin !== undefined && arg.origin !== window.location.origin) return;
+      var outcome;
+      try { outcome = JSON.parse(arg.message); } catch (e) { return; }
+      var token = outcome && (outcome.office_token || outcome.grant);
+      var ok = outcome && outcome.status === "ok" && typeof token === "string";
+      if (!ok && !(outcome && outcome.status === "error" && typeof outcome.message === "string")) return;
+      try { dialog.close(); } catch (e) {}
+      finish(ok, ok ? token : outcome.message);
+    });
+    // 12006: closed by the user; 12002/12003: the page could not load.
+    dialog.addEventHandler(types.DialogEventReceived || "dialogEventReceived", function () {
+      finish(false, closed);
+    });
+  });
+}
+"#)]
+extern "C" {
+    fn open_dialog(url: &str, closed: &str, done: &Closure<dyn FnMut(bool, String)>);
 }
 
 /// Opens `url` in an Office dialog (`displayDialogAsync`) and waits for the page to post
-/// its outcome: the Office token, or a French explanation. Messages from another origin
-/// are ignored; closing the dialog ends the wait.
-pub async fn dialog_sign_in(url: &str) -> Result<String, String> {
-    let closed_message = "La fenêtre de connexion a été fermée avant la fin. Cliquez de nouveau sur « Se \
-         connecter avec Microsoft 365 » pour recommencer.";
+/// its outcome (`/auth/dialog/callback`: the Office token; `/auth/psc/callback`: the CPx
+/// card's grant), or a French explanation. Messages from another origin are ignored;
+/// closing the dialog ends the wait. `again` names the button that opens it. The Office
+/// calls are a few lines of JavaScript (`open_dialog`): in Rust they weighed 3 KB of the
+/// pane's budget.
+pub async fn dialog_sign_in(url: &str, again: &str) -> Result<String, String> {
+    let closed = format!(
+        "La fenêtre de connexion a été fermée avant la fin. Cliquez de nouveau sur « {again} » \
+         pour recommencer."
+    );
     let (sender, receiver) = futures_channel::oneshot::channel::<Result<String, String>>();
-    let sender = std::rc::Rc::new(std::cell::RefCell::new(Some(sender)));
-    let finish = {
-        let sender = sender.clone();
-        move |result: Result<String, String>| {
-            if let Some(s) = sender.borrow_mut().take() {
-                let _ = s.send(result);
-            }
+    let sender = std::cell::RefCell::new(Some(sender));
+    let done = Closure::<dyn FnMut(bool, String)>::new(move |ok: bool, value: String| {
+        if let Some(s) = sender.borrow_mut().take() {
+            let _ = s.send(if ok { Ok(value) } else { Err(value) });
         }
-    };
-    let office = Reflect::get(&js_sys::global(), &JsValue::from_str("Office"))
-        .map_err(|_| closed_message.to_owned())?;
-    let ui = Reflect::get(&office, &JsValue::from_str("context"))
-        .and_then(|c| Reflect::get(&c, &JsValue::from_str("ui")))
-        .map_err(|_| {
-            "Cette version d'Outlook ne sait pas ouvrir de fenêtre de connexion.".to_owned()
-        })?;
-    let display: js_sys::Function = Reflect::get(&ui, &JsValue::from_str("displayDialogAsync"))
-        .ok()
-        .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| {
-            "Cette version d'Outlook ne sait pas ouvrir de fenêtre de connexion.".to_owned()
-        })?;
-    let options = js_sys::Object::new();
-    let _ = Reflect::set(
-        &options,
-        &JsValue::from_str("height"),
-        &JsValue::from_f64(60.0),
-    );
-    let _ = Reflect::set(
-        &options,
-        &JsValue::from_str("width"),
-        &JsValue::from_f64(35.0),
-    );
-    let _ = Reflect::set(
-        &options,
-        &JsValue::from_str("promptBeforeOpen"),
-        &JsValue::FALSE,
-    );
-    let on_opened = {
-        let finish = finish.clone();
-        let office = office.clone();
-        Closure::<dyn FnMut(JsValue)>::new(move |result: JsValue| {
-            let status = string_field(&result, "status").unwrap_or_default();
-            if status != "succeeded" {
-                finish(Err(
-                    "La fenêtre de connexion n'a pas pu s'ouvrir (bloqueur de fenêtres ?). \
-                     Autorisez-la, puis réessayez."
-                        .to_owned(),
-                ));
-                return;
-            }
-            let Ok(dialog) = Reflect::get(&result, &JsValue::from_str("value")) else {
-                return;
-            };
-            let event_type = |name: &str| {
-                Reflect::get(&office, &JsValue::from_str("EventType"))
-                    .and_then(|t| Reflect::get(&t, &JsValue::from_str(name)))
-                    .ok()
-                    .and_then(|v| v.as_string())
-                    .unwrap_or_else(|| name.to_owned())
-            };
-            let close = {
-                let dialog = dialog.clone();
-                move || {
-                    if let Some(f) = Reflect::get(&dialog, &JsValue::from_str("close"))
-                        .ok()
-                        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-                    {
-                        let _ = f.call0(&dialog);
-                    }
-                }
-            };
-            let on_message = {
-                let finish = finish.clone();
-                let close = close.clone();
-                Closure::<dyn FnMut(JsValue)>::new(move |arg: JsValue| {
-                    if !from_own_origin(&arg) {
-                        return;
-                    }
-                    let text = string_field(&arg, "message").unwrap_or_default();
-                    let Ok(outcome) = serde_json::from_str::<DialogOutcome>(&text) else {
-                        return;
-                    };
-                    close();
-                    finish(match outcome {
-                        DialogOutcome::Ok { office_token } => Ok(office_token),
-                        DialogOutcome::Error { message } => Err(message),
-                    });
-                })
-            };
-            let on_event = {
-                let finish = finish.clone();
-                Closure::<dyn FnMut(JsValue)>::new(move |_arg: JsValue| {
-                    // 12006: closed by the user; 12002/12003: the page could not load.
-                    finish(Err(closed_message.to_owned()));
-                })
-            };
-            if let Some(add) = Reflect::get(&dialog, &JsValue::from_str("addEventHandler"))
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            {
-                let _ = add.call2(
-                    &dialog,
-                    &JsValue::from_str(&event_type("DialogMessageReceived")),
-                    on_message.as_ref(),
-                );
-                let _ = add.call2(
-                    &dialog,
-                    &JsValue::from_str(&event_type("DialogEventReceived")),
-                    on_event.as_ref(),
-                );
-            }
-            // They live as long as the dialog; one sign-in leaks two small closures.
-            on_message.forget();
-            on_event.forget();
-        })
-    };
-    display
-        .call3(&ui, &JsValue::from_str(url), &options, on_opened.as_ref())
-        .map_err(|_| "La fenêtre de connexion n'a pas pu s'ouvrir.".to_owned())?;
-    on_opened.forget();
-    receiver
-        .await
-        .unwrap_or_else(|_| Err(closed_message.to_owned()))
+    });
+    open_dialog(url, &closed, &done);
+    // It lives as long as the dialog.
+    done.forget();
+    receiver.await.unwrap_or(Err(closed))
 }
 
 #[cfg(test)]
@@ -511,18 +417,5 @@ mod tests {
         for code in [13004, 13005, 13008, 13013, 99999] {
             assert_eq!(sso_failure(code), SsoFailure::Other, "{code}");
         }
-    }
-
-    #[test]
-    fn the_dialog_outcome_is_read_from_the_servers_json() {
-        let ok: DialogOutcome =
-            serde_json::from_str(r#"{"status":"ok","office_token":"t","expires_in":3600}"#)
-                .expect("ok");
-        assert!(matches!(ok, DialogOutcome::Ok { office_token } if office_token == "t"));
-        let refused: DialogOutcome = serde_json::from_str(
-            r#"{"status":"error","code":"dialog_state_mismatch","message":"refusée"}"#,
-        )
-        .expect("error");
-        assert!(matches!(refused, DialogOutcome::Error { message } if message == "refusée"));
     }
 }

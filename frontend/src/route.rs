@@ -13,6 +13,8 @@ pub enum Route {
     /// `#/signaler/<token>`: "Si vous n'êtes pas le bon destinataire… signalez-le" (the
     /// notification's footer).
     Signaler(String),
+    /// `#/carte-cpx`: the webmail's sign-in, a verified CPx card waiting to be linked.
+    CarteCpx,
     /// Anything else.
     Introuvable,
 }
@@ -41,18 +43,23 @@ impl Route {
         match path {
             "" => Route::Accueil,
             "/aide" => Route::Aide,
+            "/carte-cpx" => Route::CarteCpx,
             _ => Route::Introuvable,
         }
     }
 
     /// The home page: signing in and the signed-in screens.
     pub fn is_home(&self) -> bool {
-        matches!(self, Route::Accueil | Route::Ouvrir(_))
+        matches!(self, Route::Accueil | Route::Ouvrir(_) | Route::CarteCpx)
     }
 
     pub fn hash(&self) -> &'static str {
         match self {
-            Route::Accueil | Route::Ouvrir(_) | Route::Introuvable | Route::Signaler(_) => "#/",
+            Route::Accueil
+            | Route::Ouvrir(_)
+            | Route::Introuvable
+            | Route::Signaler(_)
+            | Route::CarteCpx => "#/",
             Route::Aide => "#/aide",
         }
     }

@@ -242,8 +242,7 @@ impl Server {
             .await
             .expect("passphrase");
         assert_eq!(chosen.status(), 204);
-        let outbox = self.data_dir.path().join("outbox");
-        let before = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+        let before = self.outbox_count();
         let requested = client
             .post(self.url(medimail_api::paths::AUTH_CODE))
             .bearer_auth(&token)
@@ -251,8 +250,34 @@ impl Server {
             .await
             .expect("code request");
         assert_eq!(requested.status(), 200);
+        let code = self.code_after(before).await;
+        let session: Value = client
+            .post(self.url(medimail_api::paths::AUTH_SESSION))
+            .bearer_auth(&token)
+            .json(&json!({"code": code, "passphrase": passphrase}))
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("JSON");
+        let session = session["session"].as_str().expect("session").to_owned();
+        (token, session)
+    }
+
+    /// How many mails the file outbox holds.
+    pub fn outbox_count(&self) -> usize {
+        std::fs::read_dir(self.data_dir.path().join("outbox"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Waits for a mail beyond the first `before` of the file outbox, and returns the
+    /// newest one-time code in it.
+    pub async fn code_after(&self, before: usize) -> String {
+        let outbox = self.data_dir.path().join("outbox");
         let deadline = Instant::now() + Duration::from_secs(30);
-        let code = loop {
+        loop {
             let mut mails: Vec<PathBuf> = std::fs::read_dir(&outbox)
                 .map(|d| d.flatten().map(|e| e.path()).collect())
                 .unwrap_or_default();
@@ -269,7 +294,7 @@ impl Server {
             if mails.len() > before
                 && let Some(code) = newest_code
             {
-                break code;
+                return code;
             }
             assert!(
                 Instant::now() < deadline,
@@ -277,19 +302,7 @@ impl Server {
                 outbox.display()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let session: Value = client
-            .post(self.url(medimail_api::paths::AUTH_SESSION))
-            .bearer_auth(&token)
-            .json(&json!({"code": code, "passphrase": passphrase}))
-            .send()
-            .await
-            .expect("session")
-            .json()
-            .await
-            .expect("JSON");
-        let session = session["session"].as_str().expect("session").to_owned();
-        (token, session)
+        }
     }
 
     /// A token of the development identity provider for `mailbox` (named "Marie CURIE").

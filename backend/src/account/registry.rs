@@ -60,6 +60,8 @@ fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
         conditions_accepted_at: Set(None),
         must_reset: Set(false),
         received_at: Set(None),
+        rpps: Set(None),
+        adeli: Set(None),
     }
 }
 

@@ -460,11 +460,7 @@ async fn finish(state: &Dialog, headers: &HeaderMap, query: CallbackQuery) -> Ou
 /// The page that ends the dialog: the outcome as JSON data, posted to the pane by
 /// `done.js`; a French sentence for whoever reads it.
 fn page(state: &Dialog, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Response {
-    let json = serde_json::to_string(&outcome)
-        .unwrap_or_default()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
+    let json = serde_json::to_string(&outcome).unwrap_or_default();
     let (title, text) = match &outcome {
         Outcome::Ok { .. } => (
             "Identification réussie",
@@ -474,16 +470,48 @@ fn page(state: &Dialog, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Re
         ),
         Outcome::Error { message, .. } => ("Identification impossible", message.clone()),
     };
-    let office_js = state.config.office_js_url.as_str();
+    let mut response = outcome_page(&state.config, &json, title, &text, None);
+    if let Some(c) = set_cookie {
+        response.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    response
+}
+
+/// A page that ends a sign-in in a window (the Office dialog, or the webmail's tab): the
+/// outcome `json` for `done.js` to post to the pane, the French `title` and `text` for
+/// whoever reads it, and a link back when `back` names one. `no-store`, strict CSP.
+pub(crate) fn outcome_page(
+    config: &Config,
+    json: &str,
+    title: &str,
+    text: &str,
+    back: Option<(&str, &str)>,
+) -> Response {
+    let json = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let escape = crate::taskpane::escape_html;
+    let back = back
+        .map(|(href, label)| {
+            format!(
+                "<p><a id=\"medimail-dialog-back\" href=\"{}\">{}</a></p>",
+                escape(href),
+                escape(label)
+            )
+        })
+        .unwrap_or_default();
+    let office_js = config.office_js_url.as_str();
     let html = format!(
         "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Medimail — \
          {title}</title><script src=\"{office_js}\"></script></head><body><h1>{title}</h1>\
-         <p id=\"medimail-dialog-text\">{}</p><script type=\"application/json\" \
+         <p id=\"medimail-dialog-text\">{}</p>{back}<script type=\"application/json\" \
          id=\"medimail-dialog-result\">{json}</script><script src=\"{SCRIPT}\"></script>\
          </body></html>",
-        crate::taskpane::escape_html(&text)
+        escape(text),
+        title = escape(title),
     );
-    let office_origin = state.config.office_js_url.origin().ascii_serialization();
+    let office_origin = config.office_js_url.origin().ascii_serialization();
     let mut response = (StatusCode::OK, html).into_response();
     let h = response.headers_mut();
     h.insert(
@@ -496,9 +524,6 @@ fn page(state: &Dialog, outcome: Outcome, set_cookie: Option<HeaderValue>) -> Re
          style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    if let Some(c) = set_cookie {
-        h.insert(header::SET_COOKIE, c);
     }
     response
 }

@@ -1,6 +1,8 @@
 //! Identity, in two layers: the Office identity token (`office`), then Medimail's own
-//! strong authentication (`otp` codes + `passphrase`, opening a `session`).
+//! strong authentication (`otp` codes + `passphrase`, or the CPx `card` through Pro Santé
+//! Connect, `psc`, opening a `session`).
 
+pub mod card;
 pub mod conditions;
 pub mod dev_identity;
 pub mod dialog;
@@ -10,6 +12,7 @@ pub mod openapi;
 pub mod otp;
 pub mod passphrase;
 pub mod psc;
+pub mod psc_routes;
 pub mod refusal;
 pub mod routes;
 pub mod session;

@@ -20,10 +20,12 @@ use oauth2::{
 use serde::Deserialize;
 
 /// The production issuer (`MEDIMAIL_PSC_ISSUER`'s default).
-pub const PRODUCTION_ISSUER: &str = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet";
+pub use crate::config::DEFAULT_PSC_ISSUER as PRODUCTION_ISSUER;
 /// The assurance levels accepted in the ID token's `acr`: `eidas1` is what is asked;
 /// a card sign-in has been seen answering `eidas3`.
 const ACCEPTED_ACR: [&str; 3] = ["eidas1", "eidas2", "eidas3"];
+/// Where PSC sends the browser back.
+pub const CALLBACK: &str = "/auth/psc/callback";
 /// How long the discovery document and the keys are kept.
 const KEPT: Duration = Duration::from_secs(3600);
 /// An unknown `kid` refreshes the keys at most this often (key rotation, not a flood).
@@ -72,6 +74,38 @@ impl PscError {
             PscError::Acr(_) => "psc_acr_too_low",
             PscError::NoIdentifier => "psc_no_identifier",
         }
+    }
+
+    /// What the professional reads (French).
+    pub fn message(&self) -> String {
+        match self {
+            PscError::Unreachable(_) | PscError::IssuerMismatch => {
+                "Pro Santé Connect ne répond pas pour le moment. Réessayez dans quelques \
+                 minutes, ou identifiez-vous avec le code reçu par mail."
+            }
+            PscError::CodeRefused(_) => {
+                "Pro Santé Connect a refusé cette connexion (lien déjà utilisé ou expiré). \
+                 Recommencez depuis le bouton « carte CPx »."
+            }
+            PscError::NoIdToken
+            | PscError::Malformed(_)
+            | PscError::UnknownKey
+            | PscError::Invalid(_)
+            | PscError::Audience
+            | PscError::Nonce => {
+                "La réponse de Pro Santé Connect n'a pas pu être vérifiée : la connexion est \
+                 refusée. Recommencez depuis le bouton « carte CPx »."
+            }
+            PscError::Acr(_) => {
+                "Le niveau d'authentification de Pro Santé Connect est insuffisant : \
+                 utilisez votre carte CPS ou l'application e-CPS."
+            }
+            PscError::NoIdentifier => {
+                "Pro Santé Connect n'a pas transmis votre identifiant national (RPPS ou \
+                 ADELI) : la connexion par carte est impossible avec cette identité."
+            }
+        }
+        .to_owned()
     }
 }
 
@@ -147,6 +181,39 @@ struct IdClaims {
 }
 
 impl Psc {
+    /// From `MEDIMAIL_PSC_*`: `None` when no client id is set (no « carte CPx » button).
+    pub fn from_config(config: &crate::config::Config) -> Result<Option<Psc>, String> {
+        let Some(client_id) = config
+            .psc_client_id
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let path = config.psc_client_secret_file.as_ref().ok_or(
+            "MEDIMAIL_PSC_CLIENT_ID needs MEDIMAIL_PSC_CLIENT_SECRET_FILE (the client secret)",
+        )?;
+        let secret = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            .trim()
+            .to_owned();
+        if secret.is_empty() {
+            return Err(format!("{} is empty", path.display()));
+        }
+        Ok(Some(Psc::new(PscSettings {
+            issuer: config.psc_issuer.clone(),
+            client_id,
+            client_secret: secret,
+            redirect_uri: format!("{}{}", config.origin(), CALLBACK),
+            http: crate::http_client::outgoing_no_redirect(config)?,
+        })))
+    }
+
+    /// The configured issuer (the `tenant_id` of the card links).
+    pub fn issuer(&self) -> &str {
+        self.settings.issuer.trim_end_matches('/')
+    }
+
     pub fn new(settings: PscSettings) -> Psc {
         Psc {
             settings,

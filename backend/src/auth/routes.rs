@@ -38,6 +38,7 @@ where
     Arc<OfficeVerifier>: FromRef<S>,
     Clock: FromRef<S>,
     Gate: FromRef<S>,
+    Option<Arc<crate::auth::psc::Psc>>: FromRef<S>,
 {
     OpenApiRouter::default()
         .routes(routes!(me))
@@ -95,6 +96,10 @@ refusals! {
         AuthRefusal::PassphraseTooLong,
         AuthRefusal::PassphraseRequired,
         locked(),
+        crate::auth::card::CardRefusal::GrantInvalid,
+        crate::auth::card::CardRefusal::GrantUsed,
+        crate::auth::card::CardRefusal::IdentifierMismatch,
+        crate::auth::card::CardRefusal::LinkedElsewhere,
     ];
     SignedInRefusals = [signed_in()];
 }
@@ -136,6 +141,7 @@ impl Strong {
 async fn me(
     State(db): State<DatabaseConnection>,
     State(clock): State<Clock>,
+    State(psc): State<Option<Arc<crate::auth::psc::Psc>>>,
     OfficeUser(identity): OfficeUser,
 ) -> Result<Json<Me>, AppError> {
     let standing = Standing::of(&db, &identity).await?;
@@ -162,6 +168,11 @@ async fn me(
         locked_until: target.as_ref().and_then(locked),
         mssante_enabled: linked.is_some_and(|a| a.mssante_enabled),
         liste_rouge: linked.is_some_and(|a| a.liste_rouge),
+        psc_available: psc.is_some(),
+        psc_linked: match linked {
+            Some(a) => crate::auth::card::has_card(&db, &a.id).await?,
+            None => false,
+        },
     };
     Ok(Json(me))
 }

@@ -37,6 +37,11 @@ pub const ENROL: &str = "enrol";
 /// How long an `enrol` session lasts: the time to read the conditions and choose.
 pub const ENROL_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_TIMEOUT: Duration = Duration::hours(12);
+/// A session opened by a one-time code (with the passphrase)…
+pub const BY_CODE: &str = "otp";
+/// …or by the CPx card through Pro Santé Connect. Both are the strong authentication the
+/// manual asks for (« Authentification forte par carte CPS ou OTP »).
+pub const BY_CARD: &str = "psc";
 
 /// A new token: 32 bytes from the OS CSPRNG, base64url without padding (43 characters).
 pub fn new_token() -> String {
@@ -58,8 +63,8 @@ pub fn csrf(keys: &crate::keys::Keys, token_hash: &str) -> String {
     keys.code_mac(format!("medimail-csrf:{token_hash}").as_bytes())
 }
 
-/// Opens a session for `account_id` with `scope` ([`FULL`] or [`ENROL`]); returns the
-/// row and the token to give the client.
+/// Opens a session for `account_id` with `scope` ([`FULL`] or [`ENROL`]) after a code;
+/// returns the row and the token to give the client.
 pub async fn open<C: ConnectionTrait>(
     db: &C,
     account_id: &str,
@@ -67,6 +72,19 @@ pub async fn open<C: ConnectionTrait>(
     now: DateTime<Utc>,
     client: Option<String>,
     scope: &str,
+) -> Result<(auth_session::Model, String), sea_orm::DbErr> {
+    open_by(db, account_id, identity, now, client, scope, BY_CODE).await
+}
+
+/// [`open`], the strong authentication done by `method` ([`BY_CODE`] or [`BY_CARD`]).
+pub async fn open_by<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    identity: &OfficeIdentity,
+    now: DateTime<Utc>,
+    client: Option<String>,
+    scope: &str,
+    method: &str,
 ) -> Result<(auth_session::Model, String), sea_orm::DbErr> {
     let token = new_token();
     let lasts = if scope == ENROL {
@@ -86,6 +104,7 @@ pub async fn open<C: ConnectionTrait>(
         tenant_id: Set(identity.tenant_id.clone()),
         subject: Set(identity.object_id.clone()),
         scope: Set(scope.to_owned()),
+        method: Set(method.to_owned()),
     }
     .insert(db)
     .await?;
@@ -251,6 +270,16 @@ pub fn pane_cookie_header(token: &str, lasts: Duration) -> axum::http::HeaderVal
         "{}={token}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=None; Partitioned",
         medimail_api::PANE_SESSION_COOKIE,
         lasts.num_seconds().max(0)
+    ))
+    .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
+/// The webmail's cookie that carries `token` (a browser session cookie: it ends with the
+/// browser, and the server ends it after 30 minutes idle or 12 hours).
+pub fn webmail_cookie(token: &str) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; Secure; HttpOnly; SameSite=Strict",
+        medimail_api::SESSION_COOKIE
     ))
     .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
 }

@@ -409,6 +409,12 @@ pub async fn open_session(
     if request.passphrase.chars().count() > passphrase::MAX_CHARS {
         return Err(AuthRefusal::PassphraseTooLong.into());
     }
+    // A CPx card waiting to be linked (checked before any try is spent).
+    let card = request
+        .psc_grant
+        .as_deref()
+        .map(|g| crate::auth::card::Grant::open(ctx.keys, g, now))
+        .transpose()?;
     let standing = Standing::of(ctx.db, identity).await?;
     let Some(current) = otp::current(ctx.db, &identity.tenant_id, &identity.object_id).await?
     else {
@@ -539,6 +545,10 @@ pub async fn open_session(
             }),
         )
         .await?;
+    }
+    if let Some(grant) = &card {
+        // Refused (another RPPS, a card linked elsewhere): nothing of this sign-in stays.
+        crate::auth::card::link_in(&txn, ctx.keys, &account, grant, now, &client).await?;
     }
     let (row, token) = session::open(
         &txn,

@@ -306,6 +306,7 @@ pub async fn open_session(
     mode: WebmailMode,
     request: medimail_api::WebmailSignIn,
     client: Option<String>,
+    card: Option<crate::auth::card::Grant>,
 ) -> Result<Opened, AppError> {
     let now = ctx.now;
     let mailbox = mailbox_of(&request.mailbox)?;
@@ -413,6 +414,11 @@ pub async fn open_session(
         .filter(account::Column::ProvenAt.is_null())
         .exec(&txn)
         .await?;
+    if let Some(grant) = &card {
+        // The CPx card waiting for this sign-in is linked with it; refused (another
+        // RPPS, a card linked elsewhere), nothing of this sign-in stays.
+        crate::auth::card::link_in(&txn, ctx.keys, &account, grant, now, &client).await?;
+    }
     let (row, token) =
         session::open(&txn, &account.id, &identity, now, client.clone(), scope).await?;
     otp::cooldown_ends(&txn, &account.id).await?;
@@ -480,6 +486,8 @@ pub async fn describe<C: ConnectionTrait>(
         conditions_accepted: account.conditions_version.clone(),
         resetting: account.passphrase_hash.is_some() || account.must_reset,
         may_compose: mode == WebmailMode::All,
+        psc_linked: crate::auth::card::has_card(db, &account.id).await?,
+        method: row.method.clone(),
     })
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use medimail_api::{
     WebmailAcceptConditions, WebmailChangePassphrase, WebmailCodeRequest, WebmailCodeSent,
@@ -18,9 +18,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::account::entity::account;
+use crate::auth::card::CardRefusal;
 use crate::auth::entity::auth_session;
 use crate::auth::openapi::signed_in;
 use crate::auth::passphrase::{Hashing, PassphraseRule};
+use crate::auth::psc_routes;
 use crate::auth::refusal::AuthRefusal;
 use crate::auth::session::{Gate, SessionError, SignedIn};
 use crate::auth::strong::Authenticator;
@@ -93,6 +95,10 @@ refusals! {
         AuthRefusal::PassphraseTooLong,
         AuthRefusal::Busy,
         SessionError::WebmailOff,
+        CardRefusal::GrantInvalid,
+        CardRefusal::GrantUsed,
+        CardRefusal::IdentifierMismatch,
+        CardRefusal::LinkedElsewhere,
     ];
     CookieRefusals = [cookie_refusals()];
     AcceptRefusals = [
@@ -198,16 +204,6 @@ where
     }
 }
 
-/// The cookie that carries `token` (a browser session cookie: it ends with the browser,
-/// and the server ends it after 30 minutes idle or 12 hours).
-fn set_cookie(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{}={token}; Path=/; Secure; HttpOnly; SameSite=Strict",
-        medimail_api::SESSION_COOKIE
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 fn clear_cookie() -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0",
@@ -273,17 +269,42 @@ async fn request_code(
 )]
 async fn open_session(
     web: Web,
+    headers: HeaderMap,
     ClientAddress(client): ClientAddress,
     Json(request): Json<WebmailSignIn>,
 ) -> Result<Response, AppError> {
     let mode = web.mode()?;
-    let opened = webmail::open_session(&web.at_now(), mode, request, client).await?;
+    let ctx = web.at_now();
+    // A CPx card waiting to be linked (`/auth/psc/callback`): this sign-in links it.
+    let card = match psc_routes::waiting_grant(&web.keys, &headers, ctx.now) {
+        Ok(card) => card,
+        Err(refusal) => return Ok(with_card_cleared(AppError::from(refusal).into_response())),
+    };
+    let linking = card.is_some();
+    let opened = match webmail::open_session(&ctx, mode, request, client, card).await {
+        Ok(opened) => opened,
+        Err(e) if linking && e.body().code.starts_with("psc_") => {
+            return Ok(with_card_cleared(e.into_response()));
+        }
+        Err(e) => return Err(e),
+    };
     let described = web.describe(&opened.account, &opened.session).await?;
     let mut response = (StatusCode::CREATED, Json(described)).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&opened.token));
+        .insert(header::SET_COOKIE, crate::auth::session::webmail_cookie(&opened.token));
+    if linking {
+        response = with_card_cleared(response);
+    }
     Ok(response)
+}
+
+/// The waiting CPx card's cookie ended (linked, or refused for good).
+fn with_card_cleared(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, psc_routes::grant_cookie_cleared());
+    response
 }
 
 /// The webmail session: its stage, its CSRF token, when it ends, the previous sign-in.

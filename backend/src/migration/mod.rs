@@ -18,6 +18,7 @@ mod m20261201_000012_idempotent_send;
 mod m20261201_000013_blob_lease;
 mod m20261201_000014_sealed_at_rest;
 mod m20261201_000015_threads;
+mod m20261201_000016_pro_sante_connect;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_blob_lease::Migration),
             Box::new(m20261201_000014_sealed_at_rest::Migration),
             Box::new(m20261201_000015_threads::Migration),
+            Box::new(m20261201_000016_pro_sante_connect::Migration),
         ]
     }
 }

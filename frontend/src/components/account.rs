@@ -138,13 +138,68 @@ pub fn Account(
     }
 }
 
-/// "Changer mon mot de passe", in the webmail only.
+/// "Changer mon mot de passe" and the CPx card's « Certificat », in the webmail only.
 #[cfg(feature = "webmail")]
 fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
     move || {
         webmail
             .with(Option::is_some)
-            .then(|| view! { <ChangePassphrase/> })
+            .then(|| view! { <Certificate webmail=webmail/><ChangePassphrase/> })
+    }
+}
+
+/// « Certificat : Un certificat est associé à votre compte. » and « Dissocier ma carte »
+/// (manual part 1 §1.2.2, Paramètres du compte › Identité).
+#[cfg(feature = "webmail")]
+#[component]
+fn Certificate(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let linked = move || webmail.with(|w| w.as_ref().is_some_and(|w| w.psc_linked));
+    // Back from the card's linking (`#/carte-cpx`): say it is done.
+    let just_linked = window()
+        .location()
+        .hash()
+        .is_ok_and(|h| h.starts_with("#/carte-cpx"));
+    let unlink = Callback::new(move |()| {
+        if busy.get_untracked() {
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match auth
+                .call(|c| async move { api::psc_unlink(&c).await })
+                .await
+            {
+                Ok(()) => webmail.update(|w| {
+                    if let Some(w) = w {
+                        w.psc_linked = false;
+                    }
+                }),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.try_set(false);
+        });
+    });
+    view! {
+        <p id="psc-certificate">
+            {move || if linked() {
+                if just_linked {
+                    "Votre compte est maintenant associé à votre carte CPx. Certificat : un certificat est associé à votre compte."
+                } else {
+                    "Certificat : Un certificat est associé à votre compte."
+                }
+            } else {
+                "Certificat : Aucun certificat n'est associé à votre compte."
+            }}
+        </p>
+        {move || linked().then(|| view! {
+            <BusyButton id="psc-unlink" class="secondary" busy=busy.into()
+                label="Dissocier ma carte CPx" busy_label="Dissociation…" on_click=unlink/>
+        })}
+        <FieldError id="psc-unlink-error" error=error/>
     }
 }
 

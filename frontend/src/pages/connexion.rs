@@ -490,6 +490,49 @@ fn SignInForm(
     let ask_code = Callback::new(move |()| ask(false));
     let ask_code_new = Callback::new(move |()| ask(true));
 
+    // « carte CPx »: Pro Santé Connect in an Office dialog; its grant opens the session,
+    // or, for a card not linked yet, goes with the next code, which links it.
+    let card = StoredValue::new(None::<String>);
+    let carding = RwSignal::new(false);
+    let with_card = Callback::new(move |()| {
+        if carding.get_untracked() {
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        carding.set(true);
+        errors.clear();
+        let url = format!(
+            "{}{}?pour=volet",
+            window().location().origin().unwrap_or_default(),
+            medimail_api::paths::PSC_START
+        );
+        spawn_local(async move {
+            match crate::office::dialog_sign_in(&url, "Carte CPx").await {
+                // The Office token was just used to open the pane: no renewal here.
+                Ok(grant) => {
+                    let Some(c) = auth.credentials.get_untracked() else {
+                        carding.set(false);
+                        return;
+                    };
+                    match api::psc_sign_in(&c, grant.clone()).await {
+                        Ok(info) => on_signed_in.run(info.session.unwrap_or_default()),
+                        Err(e) => {
+                            if e.code == "psc_not_linked" {
+                                card.set_value(Some(grant));
+                                notice.set(Some(e.message));
+                                focus("request-code");
+                            } else {
+                                errors.show(e);
+                            }
+                        }
+                    }
+                }
+                Err(message) => errors.form.set(Some(message)),
+            }
+            carding.try_set(false);
+        });
+    });
+
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if verifying.get() {
@@ -520,13 +563,14 @@ fn SignInForm(
             let result = auth
                 .call(|c| {
                     let (typed, secret) = (typed.clone(), secret.clone());
-                    async move { api::open_session(&c, typed, secret).await }
+                    async move { api::open_session(&c, typed, secret, card.get_value()).await }
                 })
                 .await;
             match result {
                 Ok(info) => {
                     passphrase.set(String::new());
                     code.set(String::new());
+                    card.set_value(None);
                     if let Some(session) = info.session {
                         on_signed_in.run(session);
                     }
@@ -561,6 +605,11 @@ fn SignInForm(
                 "champs suivants."
             </p>
             <Notice id="notice" notice=notice/>
+            {move || me.with(|m| m.as_ref().is_some_and(|m| m.psc_available)).then(|| view! {
+                <BusyButton id="psc-sign-in" class="secondary" busy=carding.into()
+                    label="Authentification forte à l'aide de votre carte de la famille CPx"
+                    busy_label="Fenêtre de connexion ouverte…" on_click=with_card/>
+            })}
             {move || moved_to().map(|(old, new)| view! {
                 <p id="mailbox-changed" class="notice" role="status">{format!(
                     "Votre adresse Office 365 est désormais {new}, mais vos codes sont encore \
@@ -639,7 +688,8 @@ fn DialogSignIn(on_token: Callback<String>) -> impl IntoView {
             .map(|o| format!("{o}/auth/dialog/start"))
             .unwrap_or_default();
         spawn_local(async move {
-            let result = crate::office::dialog_sign_in(&url).await;
+            let result =
+                crate::office::dialog_sign_in(&url, "Se connecter avec Microsoft 365").await;
             busy.try_set(false);
             match result {
                 Ok(token) => on_token.run(token),

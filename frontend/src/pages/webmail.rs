@@ -84,6 +84,23 @@ pub fn WebmailSignIn(
     let code_error = RwSignal::new(None::<String>);
     let not_received = RwSignal::new(false);
     let wait = RwSignal::new(0u64);
+    // « carte CPx »: offered when the server has Pro Santé Connect; back from it with a
+    // card not linked yet (`#/carte-cpx`), the sign-in below links it.
+    let psc = LocalResource::new(api::psc_available);
+    let linking = !signed_out
+        && window()
+            .location()
+            .hash()
+            .is_ok_and(|h| h.starts_with("#/carte-cpx"));
+    if linking {
+        notice.set(Some(
+            "Votre certificat n'est associé à aucun compte Medimail. Veuillez indiquer vos \
+             identifiants de connexion afin de déterminer le compte Medimail à associer à \
+             votre certificat d'authentification : votre adresse mail, votre mot de passe, \
+             puis le code reçu par mail."
+                .to_owned(),
+        ));
+    }
 
     let arrive = move |session: WebmailSession| match session.stage {
         WebmailStage::SignedIn => on_signed_in.run(session),
@@ -221,6 +238,11 @@ pub fn WebmailSignIn(
         Step::Identify => view! {
             <section class="card" aria-labelledby="webmail-titre" id="webmail-sign-in">
                 <h2 id="webmail-titre">"Identifiez-vous"</h2>
+                {move || (psc.get() == Some(true) && !linking).then(|| view! {
+                    <p><a class="button secondary" id="webmail-psc" href=medimail_api::paths::PSC_START>
+                        "Authentification forte à l'aide de votre carte de la famille CPx"
+                    </a></p>
+                })}
                 <h3>"Authentification par code d'accès"</h3>
                 <Notice id="webmail-notice" notice=notice/>
                 <form on:submit=identify novalidate>

@@ -298,6 +298,8 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             conditions_accepted_at: Set(None),
             must_reset: Set(false),
             received_at: Set(None),
+            rpps: Set(None),
+            adeli: Set(None),
         });
     }
     let count = accounts.len();

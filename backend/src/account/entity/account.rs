@@ -40,6 +40,10 @@ pub struct Model {
     pub must_reset: bool,
     /// When this mailbox first received an envelope (`MEDIMAIL_WEBMAIL=recipients`).
     pub received_at: Option<ChronoDateTimeUtc>,
+    /// The RPPS number (11 digits) or the ADELI number (9 characters) of the professional:
+    /// filled from the CPx card at its first link when empty (Pro Santé Connect).
+    pub rpps: Option<String>,
+    pub adeli: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-//! `auth_session`: a Medimail session opened by code + passphrase. Only the SHA-256 of
+//! `auth_session`: a Medimail session opened by code + passphrase, or by the CPx card. Only the SHA-256 of
 //! its 256-bit token is stored.
 
 use sea_orm::entity::prelude::*;
@@ -25,6 +25,9 @@ pub struct Model {
     /// `full`, or `enrol`: opened by a code alone (webmail first visit or forgotten
     /// passphrase), it may only choose the passphrase.
     pub scope: String,
+    /// How the strong authentication was done: [`crate::auth::session::BY_CODE`] (code
+    /// and passphrase) or [`crate::auth::session::BY_CARD`] (Pro Santé Connect).
+    pub method: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
