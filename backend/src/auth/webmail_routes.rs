@@ -290,9 +290,10 @@ async fn open_session(
     };
     let described = web.describe(&opened.account, &opened.session).await?;
     let mut response = (StatusCode::CREATED, Json(described)).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, crate::auth::session::webmail_cookie(&opened.token));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        crate::auth::session::webmail_cookie(&opened.token),
+    );
     if linking {
         response = with_card_cleared(response);
     }
