@@ -72,6 +72,10 @@ pub mod paths {
     pub const PSC_CALLBACK: &str = "/auth/psc/callback";
     /// DELETE: « Dissocier ma carte » (the CPx card no longer signs in to this account).
     pub const ACCOUNT_PSC: &str = "/api/account/psc";
+    /// GET: « Récupérer » the account's draft ([`crate::SavedDraft`]); PUT
+    /// [`crate::EnvelopeDraft`]: « Sauvegarder » (replaces it: one at a time, no files);
+    /// DELETE: « Supprimer ».
+    pub const DRAFT: &str = "/api/draft";
 }
 
 /// The webmail's session cookie (`__Host-`: Secure, Path=/, no Domain; HttpOnly,
@@ -470,6 +474,20 @@ pub struct OpenSession {
     /// A verified CPx card not linked yet (`psc_not_linked`): proving the code links it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psc_grant: Option<String>,
+}
+
+/// Answer of `GET`/`PUT /api/draft`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedDraft {
+    /// Recipients, subject, message and opening conditions (never files).
+    pub draft: EnvelopeDraft,
+    /// RFC 3339, and in French words ("lundi 25 janvier 2016 à 17:15").
+    pub saved_at: String,
+    pub saved_on: String,
+    /// `PUT`: a previous draft was replaced.
+    #[serde(default)]
+    pub replaced: bool,
 }
 
 /// Answer of `GET /api/auth/psc`.

@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::auth::psc_routes::router())
         .merge(crate::account::routes::router())
         .merge(crate::envelope::routes::router())
+        .merge(crate::envelope::draft::router())
         .merge(crate::directory::routes::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());

@@ -265,6 +265,27 @@ pub async fn open_session(
     .await
 }
 
+#[cfg(feature = "webmail")]
+/// « Récupérer »: the account's draft (404 `draft_none` when none is saved).
+pub async fn draft(c: &Credentials) -> Result<medimail_api::SavedDraft, ApiError> {
+    json_call::<(), _>(Method::GET, paths::DRAFT, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Sauvegarder »: replaces the account's draft.
+pub async fn save_draft(
+    c: &Credentials,
+    draft: &medimail_api::EnvelopeDraft,
+) -> Result<medimail_api::SavedDraft, ApiError> {
+    json_call(Method::PUT, paths::DRAFT, Some(c), Some(draft)).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Supprimer » the draft.
+pub async fn delete_draft(c: &Credentials) -> Result<(), ApiError> {
+    empty_call::<()>(Method::DELETE, paths::DRAFT, Some(c), None).await
+}
+
 /// The CPx card's grant (from the Office dialog) opens a session.
 pub async fn psc_sign_in(c: &Credentials, grant: String) -> Result<SessionInfo, ApiError> {
     json_call(

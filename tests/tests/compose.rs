@@ -655,3 +655,94 @@ async fn sending_again_after_a_lost_answer_seals_one_envelope() {
     assert!(rows[0].idempotency_key.is_some());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn in_the_webmail_a_draft_is_saved_recovered_after_a_reload_sent_and_deleted() {
+    use sea_orm::PaginatorTrait;
+    // The webmail's page (the pane leaves the draft out for its size budget), signed in
+    // as an Outlook user with the development identity.
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
+    })
+    .await;
+    let browser = pane.browser((1280, 800), &[], "").await;
+    browser.open_pane(&pane.server.url("/")).await;
+    browser.click("#dev-continue").await;
+    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    browser.element("#signed-in").await;
+    let db = pane.server.sqlite().await;
+    browser.click("#new-message").await;
+    // No draft yet: « Sauvegarder » only (manual part 1 §4.1).
+    browser.element("#draft-save").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('draft-recover') === null")
+            .await,
+        serde_json::json!(true)
+    );
+    browser
+        .fill("#compose-to", "pierre.dupond@chu-dev.fr;")
+        .await;
+    browser
+        .fill("#compose-subject", "Brouillon pour M. BLANC")
+        .await;
+    let body = browser.element("#compose-body").await;
+    body.click().await.expect("focus");
+    body.send_keys("Ceci est un test.").await.expect("type");
+    browser.click("#draft-save").await;
+    browser
+        .wait_until(
+            "document.getElementById('compose-notice') && \
+             document.getElementById('compose-notice').innerText.includes('Brouillon sauvegardé')",
+        )
+        .await;
+    browser.element("#draft-recover").await;
+    // Saved: « Fermer » asks nothing.
+    browser.click("#compose-close").await;
+    browser.element("#new-message").await;
+
+    // After a reload, « Récupérer » brings it back, and it is sent.
+    browser.open_pane(&pane.server.url("/")).await;
+    browser.click("#dev-continue").await;
+    browser.element("#signed-in").await;
+    browser.click("#new-message").await;
+    browser.click("#draft-recover").await;
+    browser
+        .wait_until(
+            "document.getElementById('compose-subject').value === 'Brouillon pour M. BLANC'",
+        )
+        .await;
+    assert_eq!(browser.text_of("#compose-body").await, "Ceci est un test.");
+    assert_eq!(
+        browser
+            .client
+            .find_all(Locator::Css(".chip"))
+            .await
+            .expect("chips")
+            .len(),
+        1
+    );
+    browser.click("#compose-send").await;
+    browser
+        .wait_until("document.body.innerText.includes('a été scellé et envoyé')")
+        .await;
+    assert_eq!(envelope::Entity::find().count(&db).await.expect("count"), 1);
+
+    // « Supprimer », confirmed: the draft is gone, and so are its buttons.
+    browser.click("#draft-delete").await;
+    assert!(
+        dialog_text(&browser)
+            .await
+            .starts_with("Supprimer le brouillon")
+    );
+    browser.client.accept_alert().await.expect("accept");
+    browser
+        .wait_until("document.getElementById('draft-recover') === null")
+        .await;
+    use medimail_server::envelope::entity::draft;
+    assert_eq!(draft::Entity::find().count(&db).await.expect("count"), 0);
+    browser.close().await;
+}

@@ -6,6 +6,7 @@
 //! answers (`threads`); `routes` is the HTTP API.
 
 pub mod at_rest;
+pub mod draft;
 pub mod entity;
 pub mod folders;
 pub mod lease;

@@ -19,6 +19,7 @@ mod m20261201_000013_blob_lease;
 mod m20261201_000014_sealed_at_rest;
 mod m20261201_000015_threads;
 mod m20261201_000016_pro_sante_connect;
+mod m20261201_000017_draft;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_sealed_at_rest::Migration),
             Box::new(m20261201_000015_threads::Migration),
             Box::new(m20261201_000016_pro_sante_connect::Migration),
+            Box::new(m20261201_000017_draft::Migration),
         ]
     }
 }

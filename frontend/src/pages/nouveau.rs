@@ -49,6 +49,28 @@ fn to_rfc3339(local: &str) -> Option<String> {
     date.to_iso_string().as_string()
 }
 
+/// The `datetime-local` value of an RFC 3339 date, in the browser's time zone.
+#[cfg(feature = "webmail")]
+fn to_local(rfc3339: &str) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
+    if d.get_time().is_nan() {
+        return String::new();
+    }
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// The browser's own dialog (keyboard and screen reader ready).
+fn ask(message: &str) -> bool {
+    window().confirm_with_message(message).unwrap_or(true)
+}
+
 #[component]
 pub fn Compose(
     me: RwSignal<Option<Me>>,
@@ -84,6 +106,7 @@ pub fn Compose(
     // "Transférer": the original's files, carried over by the server (id, name, size).
     let carried_from = prefill.forward.as_ref().map(|c| c.reference.clone());
     let thread = prefill.thread.clone();
+    let draft_thread = thread.clone();
     // A new screen starts at its first field to fill: "À", or the message of an answer.
     crate::focus::show(if to.get_untracked().is_empty() {
         "compose-to"
@@ -405,6 +428,21 @@ pub fn Compose(
         auth_context.draft.set_value(None);
     });
 
+    let draft_fields = DraftFields {
+        to,
+        cc,
+        subject,
+        body_ref,
+        opening,
+        opens_from,
+        opens_until,
+        thread: draft_thread,
+        notice,
+        error: form_error,
+        initial,
+        baseline,
+    };
+
     view! {
         <section class="card compose" aria-labelledby="compose-titre">
             <h2 id="compose-titre">"Nouveau message"</h2>
@@ -433,6 +471,7 @@ pub fn Compose(
                     </button>
                     <span class="hint" id="compose-send-keys">"Ctrl+Entrée pour envoyer"</span>
                 </div>
+                {draft_buttons(draft_fields)}
                 <label for="compose-from">"De"</label>
                 <input id="compose-from" type="text" readonly prop:value=sender/>
                 <Chips id="compose-to" label="À" chips=to typed=to_typed error=to_error/>
@@ -552,14 +591,167 @@ pub fn Compose(
     }
 }
 
-/// "Envoyer sans message ?" (files joined, no text): the browser's own dialog.
-fn confirm_no_message() -> bool {
-    web_sys::window()
-        .and_then(|w| {
-            w.confirm_with_message(
-                "Envoyer sans message ? L'enveloppe ne contiendra que les pièces jointes.",
+/// What « Sauvegarder » reads and « Récupérer » fills.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "webmail"), allow(dead_code))]
+pub struct DraftFields {
+    to: RwSignal<Vec<String>>,
+    cc: RwSignal<Vec<String>>,
+    subject: RwSignal<String>,
+    body_ref: NodeRef<html::Div>,
+    opening: RwSignal<bool>,
+    opens_from: RwSignal<String>,
+    opens_until: RwSignal<String>,
+    thread: Option<String>,
+    notice: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    initial: StoredValue<(Vec<String>, Vec<String>, String)>,
+    baseline: StoredValue<Option<String>>,
+}
+
+/// « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1), in the webmail.
+/// The pane leaves them out until its size budget has room (docs/PERFORMANCE.md: they
+/// weigh 7 KB of the 250).
+#[cfg(not(feature = "webmail"))]
+fn draft_buttons(_: DraftFields) -> impl IntoView {}
+
+#[cfg(feature = "webmail")]
+fn draft_buttons(fields: DraftFields) -> impl IntoView {
+    let DraftFields {
+        to,
+        cc,
+        subject,
+        body_ref,
+        opening,
+        opens_from,
+        opens_until,
+        thread,
+        notice,
+        error: form_error,
+        initial,
+        baseline,
+    } = fields;
+    // « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1): one draft per
+    // account, without its files; the last two only when a draft is saved.
+    let has_draft = RwSignal::new(false);
+    let drafting = RwSignal::new(false);
+    let creds = expect_context::<Auth>().credentials;
+    let credentials = move || creds.get_untracked();
+    spawn_local(async move {
+        if let Some(c) = credentials() {
+            has_draft.set(api::draft(&c).await.is_ok());
+        }
+    });
+    let save_draft = move |_| {
+        if drafting.get_untracked()
+            || has_draft.get_untracked()
+                && !ask(
+                    "Un seul brouillon peut être sauvé à la fois : cette sauvegarde \
+                     remplacera le brouillon précédent. Continuer ?",
+                )
+        {
+            return;
+        }
+        let (from, until) = if opening.get_untracked() {
+            (
+                to_rfc3339(&opens_from.get_untracked()),
+                to_rfc3339(&opens_until.get_untracked()),
             )
-            .ok()
-        })
-        .unwrap_or(true)
+        } else {
+            (None, None)
+        };
+        let draft = EnvelopeDraft {
+            to: to.get_untracked(),
+            cc: cc.get_untracked(),
+            subject: subject.get_untracked(),
+            body_html: body_ref.get().map(|d| d.inner_html()).unwrap_or_default(),
+            opens_from: from,
+            opens_until: until,
+            forward: None,
+            in_reply_to: thread.clone(),
+        };
+        drafting.set(true);
+        spawn_local(async move {
+            if let Some(c) = credentials() {
+                match api::save_draft(&c, &draft).await {
+                    Ok(saved) => {
+                        has_draft.set(true);
+                        // Saved: leaving now loses nothing but the files.
+                        initial.set_value((
+                            to.get_untracked(),
+                            cc.get_untracked(),
+                            subject.get_untracked(),
+                        ));
+                        baseline.set_value(body_ref.get_untracked().map(|d| d.inner_html()));
+                        notice.set(Some(format!(
+                            "Brouillon sauvegardé ({}). La sauvegarde n'inclut pas les pièces \
+                             jointes : ajoutez-les avant d'envoyer le message.",
+                            saved.saved_on
+                        )));
+                    }
+                    Err(e) => form_error.set(Some(e.message)),
+                }
+            }
+            drafting.set(false);
+        });
+    };
+    let recover_draft = move |_| {
+        drafting.set(true);
+        spawn_local(async move {
+            if let Some(c) = credentials() {
+                match api::draft(&c).await {
+                    Ok(saved) => {
+                        let d = saved.draft;
+                        to.set(d.to);
+                        cc.set(d.cc);
+                        subject.set(d.subject);
+                        if let Some(div) = body_ref.get() {
+                            div.set_inner_html(&d.body_html);
+                            crate::safe_html::apply_styles(&div);
+                        }
+                        opening.set(d.opens_from.is_some() || d.opens_until.is_some());
+                        opens_from.set(d.opens_from.as_deref().map(to_local).unwrap_or_default());
+                        opens_until.set(d.opens_until.as_deref().map(to_local).unwrap_or_default());
+                        notice.set(Some(format!(
+                            "Brouillon du {} récupéré. Ajoutez les pièces jointes avant d'envoyer.",
+                            saved.saved_on
+                        )));
+                    }
+                    Err(e) => form_error.set(Some(e.message)),
+                }
+            }
+            drafting.set(false);
+        });
+    };
+    let delete_draft = move |_| {
+        if !ask("Supprimer le brouillon sauvegardé ?") {
+            return;
+        }
+        spawn_local(async move {
+            if let Some(c) = credentials()
+                && api::delete_draft(&c).await.is_ok()
+            {
+                has_draft.set(false);
+                notice.set(Some("Brouillon supprimé.".to_owned()));
+            }
+        });
+    };
+
+    view! {
+        <div class="actions">
+            <button id="draft-save" type="button" class="secondary"
+                disabled=move || drafting.get() on:click=save_draft>"Sauvegarder"</button>
+            <Show when=move || has_draft.get()>
+                <button id="draft-recover" type="button" class="secondary"
+                    disabled=move || drafting.get() on:click=recover_draft>"Récupérer"</button>
+                <button id="draft-delete" type="button" class="secondary"
+                    on:click=delete_draft>"Supprimer"</button>
+            </Show>
+        </div>
+    }
+}
+
+/// "Envoyer sans message ?" (files joined, no text).
+fn confirm_no_message() -> bool {
+    ask("Envoyer sans message ? L'enveloppe ne contiendra que les pièces jointes.")
 }

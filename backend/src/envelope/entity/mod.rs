@@ -1,8 +1,9 @@
 //! The tables this feature owns (sea-orm entities): envelopes, their recipients, their
-//! attachments and their events.
+//! attachments, their events, and the account's draft.
 
 pub mod attachment;
 pub mod blob_lease;
+pub mod draft;
 pub mod envelope;
 pub mod envelope_event;
 pub mod envelope_recipient;
