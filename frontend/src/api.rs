@@ -305,7 +305,6 @@ pub async fn psc_available() -> bool {
         .is_ok_and(|s| s.available)
 }
 
-#[cfg(feature = "webmail")]
 /// « Dissocier ma carte ».
 pub async fn psc_unlink(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, paths::ACCOUNT_PSC, Some(c), None).await

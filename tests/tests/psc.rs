@@ -804,6 +804,21 @@ mod chromium {
         browser.click("#psc-sign-in").await;
         browser.element("#signed-in").await;
         assert_eq!(pane.code_mails(MARIE), codes, "no code was asked");
+        // « Dissocier ma carte » from the pane's account card.
+        wait_text(
+            &browser,
+            "#psc-certificate",
+            "Un certificat est associé à votre compte",
+        )
+        .await;
+        browser.click("#psc-unlink").await;
+        wait_text(
+            &browser,
+            "#psc-certificate",
+            "Aucun certificat n'est associé à votre compte",
+        )
+        .await;
+        assert_eq!(card_links(&pane).await, 0);
         browser.close().await;
     }
 

@@ -130,6 +130,7 @@ pub fn Account(
                 "Liste rouge : ne pas apparaître dans l'annuaire"
             </label>
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
+            <Certificate me=me/>
             {change_passphrase(webmail)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
@@ -138,25 +139,29 @@ pub fn Account(
     }
 }
 
-/// "Changer mon mot de passe" and the CPx card's « Certificat », in the webmail only.
+/// "Changer mon mot de passe", in the webmail only.
 #[cfg(feature = "webmail")]
 fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
     move || {
         webmail
             .with(Option::is_some)
-            .then(|| view! { <Certificate webmail=webmail/><ChangePassphrase/> })
+            .then(|| view! { <ChangePassphrase/> })
     }
 }
 
+#[cfg(not(feature = "webmail"))]
+fn change_passphrase(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
+
 /// « Certificat : Un certificat est associé à votre compte. » and « Dissocier ma carte »
-/// (manual part 1 §1.2.2, Paramètres du compte › Identité).
-#[cfg(feature = "webmail")]
+/// (manual part 1 §1.2.2, Paramètres du compte › Identité), shown while a CPx card is
+/// linked (and the line « Aucun certificat… » once it is dissociated here).
 #[component]
-fn Certificate(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+fn Certificate(me: RwSignal<Option<Me>>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let linked = move || webmail.with(|w| w.as_ref().is_some_and(|w| w.psc_linked));
-    // Back from the card's linking (`#/carte-cpx`): say it is done.
+    let unlinked = RwSignal::new(false);
+    let linked = move || me.with(|m| m.as_ref().is_some_and(|m| m.psc_linked));
+    // Back from the card's linking in the webmail (`#/carte-cpx`): say it is done.
     let just_linked = window()
         .location()
         .hash()
@@ -173,38 +178,40 @@ fn Certificate(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl 
                 .call(|c| async move { api::psc_unlink(&c).await })
                 .await
             {
-                Ok(()) => webmail.update(|w| {
-                    if let Some(w) = w {
-                        w.psc_linked = false;
-                    }
-                }),
+                Ok(()) => {
+                    unlinked.set(true);
+                    me.update(|m| {
+                        if let Some(m) = m {
+                            m.psc_linked = false;
+                        }
+                    });
+                }
                 Err(e) => error.set(Some(e.message)),
             }
             busy.try_set(false);
         });
     });
-    view! {
-        <p id="psc-certificate">
-            {move || if linked() {
-                if just_linked {
-                    "Votre compte est maintenant associé à votre carte CPx. Certificat : un certificat est associé à votre compte."
-                } else {
-                    "Certificat : Un certificat est associé à votre compte."
-                }
-            } else {
-                "Certificat : Aucun certificat n'est associé à votre compte."
-            }}
-        </p>
-        {move || linked().then(|| view! {
-            <BusyButton id="psc-unlink" class="secondary" busy=busy.into()
-                label="Dissocier ma carte CPx" busy_label="Dissociation…" on_click=unlink/>
-        })}
-        <FieldError id="psc-unlink-error" error=error/>
+    move || {
+        (linked() || unlinked.get()).then(|| {
+            view! {
+                <p id="psc-certificate">
+                    {if !linked() {
+                        "Certificat : Aucun certificat n'est associé à votre compte."
+                    } else if just_linked {
+                        "Votre compte est maintenant associé à votre carte CPx. Certificat : un certificat est associé à votre compte."
+                    } else {
+                        "Certificat : Un certificat est associé à votre compte."
+                    }}
+                </p>
+                {linked().then(|| view! {
+                    <BusyButton id="psc-unlink" class="secondary" busy=busy.into()
+                        label="Dissocier ma carte CPx" busy_label="Dissociation…" on_click=unlink/>
+                })}
+                <FieldError id="psc-unlink-error" error=error/>
+            }
+        })
     }
 }
-
-#[cfg(not(feature = "webmail"))]
-fn change_passphrase(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
 
 /// "Changer mon mot de passe" (webmail): the current one, then the new one twice.
 #[cfg(feature = "webmail")]
