@@ -419,11 +419,33 @@ async fn webmail_sign_in(
         return refuse("locked", locked).await;
     }
     let txn = crate::db::begin_write(&card.db).await?;
+    let (_, token) =
+        open_card_session(&txn, card, &account, &identity, &grant, &client, "webmail").await?;
+    txn.commit().await?;
+    crate::metrics::sign_in();
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session::webmail_cookie(&token));
+    Ok(response)
+}
+
+/// Opens a full session of `account` for `identity` by the card of `grant`, and audits
+/// it, in `txn` (the webmail's or the pane's).
+async fn open_card_session(
+    txn: &sea_orm::DatabaseTransaction,
+    card: &Card,
+    account: &crate::account::entity::account::Model,
+    identity: &crate::auth::office::OfficeIdentity,
+    grant: &Grant,
+    client: &Option<String>,
+    via: &str,
+) -> Result<(crate::auth::entity::auth_session::Model, String), AppError> {
     let (row, token) = session::open_by(
-        &txn,
+        txn,
         &account.id,
-        &identity,
-        now,
+        identity,
+        card.clock.now(),
         client.clone(),
         session::FULL,
         session::BY_CARD,
@@ -432,17 +454,13 @@ async fn webmail_sign_in(
     let mut detail = grant.audited();
     detail["account"] = account.id.clone().into();
     detail["session"] = row.id.clone().into();
-    detail["via"] = "webmail".into();
+    detail["via"] = via.into();
     detail["method"] = session::BY_CARD.into();
+    detail["tenant"] = identity.tenant_id.clone().into();
+    detail["subject"] = identity.object_id.clone().into();
     detail["client"] = client.clone().into();
-    crate::audit::append(&txn, &card.keys, &mailbox, "sign_in", detail).await?;
-    txn.commit().await?;
-    crate::metrics::sign_in();
-    let mut response = Redirect::to("/").into_response();
-    response
-        .headers_mut()
-        .insert(SET_COOKIE, session::webmail_cookie(&token));
-    Ok(response)
+    crate::audit::append(txn, &card.keys, &account.label(), "sign_in", detail).await?;
+    Ok((row, token))
 }
 
 /// Whether the « carte CPx » sign-in is offered (`MEDIMAIL_PSC_CLIENT_ID`).
@@ -520,24 +538,8 @@ async fn pane_sign_in(
         txn.rollback().await?;
         return Err(refuse(CardRefusal::GrantUsed).await);
     }
-    let (row, token) = session::open_by(
-        &txn,
-        &account.id,
-        &identity,
-        now,
-        client.clone(),
-        session::FULL,
-        session::BY_CARD,
-    )
-    .await?;
-    let mut detail = grant.audited();
-    detail["account"] = account.id.clone().into();
-    detail["session"] = row.id.clone().into();
-    detail["method"] = session::BY_CARD.into();
-    detail["tenant"] = identity.tenant_id.clone().into();
-    detail["subject"] = identity.object_id.clone().into();
-    detail["client"] = client.clone().into();
-    crate::audit::append(&txn, &card.keys, &account.label(), "sign_in", detail).await?;
+    let (row, token) =
+        open_card_session(&txn, &card, &account, &identity, &grant, &client, "pane").await?;
     txn.commit().await?;
     crate::metrics::sign_in();
     let (absolute, idle) = session::ends_at(&row);

@@ -66,6 +66,22 @@ fn to_local(rfc3339: &str) -> String {
     )
 }
 
+/// « Conditions d'ouverture » as sent: both dates in RFC 3339, or none when unticked.
+fn opening_window(
+    opening: RwSignal<bool>,
+    from: RwSignal<String>,
+    until: RwSignal<String>,
+) -> (Option<String>, Option<String>) {
+    if opening.get_untracked() {
+        (
+            to_rfc3339(&from.get_untracked()),
+            to_rfc3339(&until.get_untracked()),
+        )
+    } else {
+        (None, None)
+    }
+}
+
 /// The browser's own dialog (keyboard and screen reader ready).
 fn ask(message: &str) -> bool {
     window().confirm_with_message(message).unwrap_or(true)
@@ -285,14 +301,7 @@ pub fn Compose(
             crate::focus::show("compose-body");
             return;
         }
-        let (from, until) = if opening.get_untracked() {
-            (
-                to_rfc3339(&opens_from.get_untracked()),
-                to_rfc3339(&opens_until.get_untracked()),
-            )
-        } else {
-            (None, None)
-        };
+        let (from, until) = opening_window(opening, opens_from, opens_until);
         let draft = EnvelopeDraft {
             to: to.get_untracked(),
             cc: cc.get_untracked(),
@@ -652,14 +661,7 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
         {
             return;
         }
-        let (from, until) = if opening.get_untracked() {
-            (
-                to_rfc3339(&opens_from.get_untracked()),
-                to_rfc3339(&opens_until.get_untracked()),
-            )
-        } else {
-            (None, None)
-        };
+        let (from, until) = opening_window(opening, opens_from, opens_until);
         let draft = EnvelopeDraft {
             to: to.get_untracked(),
             cc: cc.get_untracked(),
