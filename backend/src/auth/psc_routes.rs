@@ -542,17 +542,7 @@ async fn pane_sign_in(
         open_card_session(&txn, &card, &account, &identity, &grant, &client, "pane").await?;
     txn.commit().await?;
     crate::metrics::sign_in();
-    let (absolute, idle) = session::ends_at(&row);
-    let cookie = session::pane_cookie_header(&token, session::ABSOLUTE_TIMEOUT);
-    Ok((
-        StatusCode::CREATED,
-        [(SET_COOKIE, cookie)],
-        Json(SessionInfo {
-            session: Some(token),
-            expires_at: absolute.to_rfc3339(),
-            idle_expires_at: idle.to_rfc3339(),
-        }),
-    ))
+    Ok(session::pane_opened(session::info(&row, Some(token))))
 }
 
 /// « Dissocier ma carte »: the CPx card no longer signs in to this account (audited).

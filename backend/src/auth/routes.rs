@@ -255,12 +255,7 @@ async fn open_session(
     AppError,
 > {
     let info = strong::open_session(&strong.at_now(), &identity, client, request).await?;
-    // Kept as long as the session can last (it was opened just now).
-    let cookie = crate::auth::session::pane_cookie_header(
-        info.session.as_deref().unwrap_or_default(),
-        crate::auth::session::ABSOLUTE_TIMEOUT,
-    );
-    Ok((StatusCode::CREATED, [(SET_COOKIE, cookie)], Json(info)))
+    Ok(crate::auth::session::pane_opened(info))
 }
 
 /// The session's state: when it ends (`session` left out).
@@ -272,12 +267,7 @@ async fn open_session(
     responses((status = 200, description = "The session.", body = SessionInfo), SignedInRefusals),
 )]
 async fn session_state(signed_in: SignedIn) -> Json<SessionInfo> {
-    let (absolute, idle) = crate::auth::session::ends_at(&signed_in.session);
-    Json(SessionInfo {
-        session: None,
-        expires_at: absolute.to_rfc3339(),
-        idle_expires_at: idle.to_rfc3339(),
-    })
+    Json(crate::auth::session::info(&signed_in.session, None))
 }
 
 /// "Déconnexion": revokes the session, and every other session of the same identity;

@@ -119,6 +119,37 @@ pub fn ends_at(row: &auth_session::Model) -> (DateTime<Utc>, DateTime<Utc>) {
     )
 }
 
+/// What the pane is told of its session: when it ends, and its token when it was just
+/// opened.
+pub fn info(row: &auth_session::Model, token: Option<String>) -> medimail_api::SessionInfo {
+    let (absolute, idle) = ends_at(row);
+    medimail_api::SessionInfo {
+        session: token,
+        expires_at: absolute.to_rfc3339(),
+        idle_expires_at: idle.to_rfc3339(),
+    }
+}
+
+/// The answer that opens a pane's session (by code or by card): 201, the session, and the
+/// pane's cookie, kept as long as the session can last (it was opened just now).
+pub fn pane_opened(
+    info: medimail_api::SessionInfo,
+) -> (
+    StatusCode,
+    [(axum::http::HeaderName, axum::http::HeaderValue); 1],
+    crate::web::Json<medimail_api::SessionInfo>,
+) {
+    let cookie = pane_cookie_header(
+        info.session.as_deref().unwrap_or_default(),
+        ABSOLUTE_TIMEOUT,
+    );
+    (
+        StatusCode::CREATED,
+        [(axum::http::header::SET_COOKIE, cookie)],
+        crate::web::Json(info),
+    )
+}
+
 /// Why a session (header or webmail cookie) was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionError {

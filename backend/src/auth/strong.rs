@@ -572,12 +572,7 @@ pub async fn open_session(
     .await?;
     txn.commit().await?;
     crate::metrics::sign_in();
-    let (absolute, idle) = session::ends_at(&row);
-    Ok(SessionInfo {
-        session: Some(token),
-        expires_at: absolute.to_rfc3339(),
-        idle_expires_at: idle.to_rfc3339(),
-    })
+    Ok(session::info(&row, Some(token)))
 }
 
 /// A checked try failed (the code, the passphrase or both: the answer does not say
