@@ -76,6 +76,14 @@ pub mod paths {
     /// [`crate::EnvelopeDraft`]: « Sauvegarder » (replaces it: one at a time, no files);
     /// DELETE: « Supprimer ».
     pub const DRAFT: &str = "/api/draft";
+    /// « Dossiers » (sous-dossiers, manual part 1 §6.2). GET: the caller's sub-folders
+    /// ([`crate::FolderTree`]); POST [`crate::NewFolder`]: « Créer »; PATCH
+    /// `…/{id}` [`crate::RenameFolder`]: rename; DELETE `…/{id}`: delete (its envelopes go
+    /// back to the parent folder).
+    pub const FOLDERS: &str = "/api/folders";
+    /// POST [`crate::MoveEnvelopes`]: file the caller's envelopes in a folder (only the
+    /// caller's view changes).
+    pub const ENVELOPES_MOVE: &str = "/api/envelopes/move";
 }
 
 /// The webmail's session cookie (`__Host-`: Secure, Path=/, no Domain; HttpOnly,
@@ -117,6 +125,14 @@ pub mod limits {
     /// 1 Mo) and the multipart framing.
     pub const MAX_SEND_REQUEST_BYTES: usize =
         MAX_ATTACHMENTS_TOTAL_BYTES as usize + 4 * 1024 * 1024;
+    /// Sub-folders of one account (« Dossiers »).
+    pub const MAX_FOLDERS: usize = 100;
+    /// How deep a sub-folder may be (1: directly under « Messages reçus »…).
+    pub const MAX_FOLDER_DEPTH: u8 = 3;
+    /// Characters of a sub-folder's name.
+    pub const MAX_FOLDER_NAME_CHARS: usize = 60;
+    /// Envelopes moved by one request.
+    pub const ENVELOPES_MOVED: usize = 100;
     /// Envelopes on one page of a folder.
     pub const ENVELOPES_PER_PAGE: u64 = 50;
 }
@@ -174,11 +190,12 @@ pub mod directory {
 }
 
 /// The folders of a mailbox (manual part 1 §4.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Folder {
     /// "Messages reçus".
+    #[default]
     Inbox,
     /// "Messages envoyés".
     Sent,
@@ -289,7 +306,7 @@ pub fn reference_in(text: &str) -> Option<String> {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct EnvelopeListQuery {
-    /// The folder (default `inbox`).
+    /// The folder (default `inbox`): `inbox`, `sent`, `deleted` or a sub-folder's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", param(inline, value_type = Option<Folder>))]
     pub folder: Option<String>,
@@ -488,6 +505,75 @@ pub struct SavedDraft {
     /// `PUT`: a previous draft was replaced.
     #[serde(default)]
     pub replaced: bool,
+}
+
+/// A sub-folder of the caller's (« Dossiers », manual part 1 §6.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FolderInfo {
+    /// Its key: `folder=` of the list, `target` of a move.
+    pub id: String,
+    /// The folder it is under at the top: « Messages reçus », « … envoyés », « … supprimés ».
+    pub root: Folder,
+    /// The sub-folder it is in (none: directly under `root`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    pub name: String,
+    /// 1 directly under `root`, at most 3.
+    pub depth: u8,
+    /// Envelopes in it not opened yet (under « Messages reçus »).
+    #[serde(default)]
+    pub unread: u64,
+}
+
+/// Answer of `GET /api/folders`: every sub-folder, each after its parent, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FolderTree {
+    pub folders: Vec<FolderInfo>,
+}
+
+/// Body of `POST /api/folders` (« Choisissez le dossier… », name, « Créer »).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewFolder {
+    /// Where: `inbox`, `sent`, `deleted`, or a sub-folder's id.
+    pub parent: String,
+    pub name: String,
+}
+
+/// Body of `PATCH /api/folders/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenameFolder {
+    pub name: String,
+}
+
+/// Answer of `DELETE /api/folders/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FolderDeleted {
+    /// Envelopes moved back to the parent folder.
+    pub moved: u64,
+}
+
+/// Body of `POST /api/envelopes/move`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MoveEnvelopes {
+    /// The envelopes' references (at most [`limits::ENVELOPES_MOVED`]).
+    pub references: Vec<String>,
+    /// `inbox`, `sent`, `deleted`, or a sub-folder's id. A received envelope goes under
+    /// « Messages reçus », a sent one under « Messages envoyés », any under « Messages
+    /// supprimés ».
+    pub target: String,
+}
+
+/// Answer of `POST /api/envelopes/move`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvelopesMoved {
+    pub moved: u64,
 }
 
 /// Answer of `GET /api/auth/psc`.
@@ -739,12 +825,19 @@ pub struct EnvelopeList {
     #[serde(default)]
     pub total_capped: bool,
     pub items: Vec<EnvelopeSummary>,
-    /// Envelopes of "Messages reçus" not opened yet (the manual's "Messages reçus (1)"),
+    /// Envelopes directly in "Messages reçus" (not in a sub-folder) not opened yet (the
+    /// manual's "Messages reçus (1)"),
     /// counted up to 1,000 (then `unread_capped`).
     #[serde(default)]
     pub unread: u64,
     #[serde(default)]
     pub unread_capped: bool,
+    /// The top folder `folder` is (or is under).
+    #[serde(default)]
+    pub root: Folder,
+    /// The caller's sub-folders, with their unread envelopes, for the menu.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<FolderInfo>,
 }
 
 /// An attachment as the reader sees it.

@@ -51,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::account::routes::router())
         .merge(crate::envelope::routes::router())
         .merge(crate::envelope::draft::router())
+        .merge(crate::envelope::subfolders::router())
         .merge(crate::directory::routes::router());
     if state.dev_identity.is_some() {
         api = api.merge(crate::auth::dev_identity::router());

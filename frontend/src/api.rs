@@ -82,6 +82,8 @@ enum Method {
     GET,
     POST,
     PUT,
+    #[cfg(feature = "webmail")]
+    PATCH,
     DELETE,
 }
 
@@ -91,6 +93,8 @@ impl Method {
             Method::GET => "GET",
             Method::POST => "POST",
             Method::PUT => "PUT",
+            #[cfg(feature = "webmail")]
+            Method::PATCH => "PATCH",
             Method::DELETE => "DELETE",
         }
     }
@@ -286,6 +290,78 @@ pub async fn delete_draft(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, paths::DRAFT, Some(c), None).await
 }
 
+#[cfg(feature = "webmail")]
+/// « Dossiers »: the caller's sub-folders.
+pub async fn folders(c: &Credentials) -> Result<medimail_api::FolderTree, ApiError> {
+    json_call::<(), _>(Method::GET, paths::FOLDERS, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Créer » a sub-folder under `parent` (`inbox`, `sent`, `deleted` or a sub-folder).
+pub async fn create_folder(
+    c: &Credentials,
+    parent: String,
+    name: String,
+) -> Result<medimail_api::FolderInfo, ApiError> {
+    json_call(
+        Method::POST,
+        paths::FOLDERS,
+        Some(c),
+        Some(&medimail_api::NewFolder { parent, name }),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
+fn folder_path(id: &str) -> String {
+    format!(
+        "{}/{}",
+        paths::FOLDERS,
+        String::from(js_sys::encode_uri_component(id))
+    )
+}
+
+#[cfg(feature = "webmail")]
+/// Renames a sub-folder.
+pub async fn rename_folder(
+    c: &Credentials,
+    id: &str,
+    name: String,
+) -> Result<medimail_api::FolderInfo, ApiError> {
+    json_call(
+        Method::PATCH,
+        &folder_path(id),
+        Some(c),
+        Some(&medimail_api::RenameFolder { name }),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
+/// Deletes a sub-folder (its envelopes go back to its parent).
+pub async fn delete_folder(
+    c: &Credentials,
+    id: &str,
+) -> Result<medimail_api::FolderDeleted, ApiError> {
+    json_call::<(), _>(Method::DELETE, &folder_path(id), Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// Files envelopes in `target` (`inbox`, `sent`, `deleted` or a sub-folder).
+pub async fn move_envelopes(
+    c: &Credentials,
+    references: Vec<String>,
+    target: String,
+) -> Result<medimail_api::EnvelopesMoved, ApiError> {
+    json_call(
+        Method::POST,
+        paths::ENVELOPES_MOVE,
+        Some(c),
+        Some(&medimail_api::MoveEnvelopes { references, target }),
+    )
+    .await
+}
+
 /// The CPx card's grant (from the Office dialog) opens a session.
 pub async fn psc_sign_in(c: &Credentials, grant: String) -> Result<SessionInfo, ApiError> {
     json_call(
@@ -411,7 +487,8 @@ pub async fn report_wrong_recipient(token: String) -> Result<WrongRecipientRepor
     .await
 }
 
-/// A folder page: `folder` is `inbox`, `sent` or `deleted`; `page` is 1-based.
+/// A folder page: `folder` is `inbox`, `sent`, `deleted` or a sub-folder's id; `page` is
+/// 1-based.
 pub async fn list_envelopes(
     c: &Credentials,
     folder: &str,

@@ -137,6 +137,15 @@ impl Pane {
             .count()
     }
 
+    /// Signs in over HTTP as `mailbox` (development identity), its code read from the
+    /// test SMTP server: the Office token and the session token.
+    pub async fn dev_sign_in(&self, mailbox: &str, passphrase: &str) -> (String, String) {
+        let n = self.code_mails(mailbox) + 1;
+        self.server
+            .dev_sign_in_with(mailbox, passphrase, async || self.code(mailbox, n).await)
+            .await
+    }
+
     /// Waits (30 s at most) for code mail number `n` (from 1) to `mailbox`; its code.
     pub async fn code(&self, mailbox: &str, n: usize) -> String {
         let mut code = None;

@@ -231,6 +231,19 @@ impl Server {
     /// (`MEDIMAIL_DEV_IDENTITY`) and the file outbox: first-use passphrase, a code read
     /// from the newest `.eml`, a session. Returns the Office token and the session token.
     pub async fn dev_sign_in(&self, mailbox: &str, passphrase: &str) -> (String, String) {
+        let before = self.outbox_count();
+        self.dev_sign_in_with(mailbox, passphrase, async || self.code_after(before).await)
+            .await
+    }
+
+    /// [`Server::dev_sign_in`], the code given by `code` once it is asked for (from the
+    /// file outbox, or from a test SMTP server).
+    pub async fn dev_sign_in_with(
+        &self,
+        mailbox: &str,
+        passphrase: &str,
+        code: impl AsyncFnOnce() -> String,
+    ) -> (String, String) {
         use serde_json::{Value, json};
         let client = self.client();
         let token = self.dev_token(mailbox).await;
@@ -242,7 +255,6 @@ impl Server {
             .await
             .expect("passphrase");
         assert_eq!(chosen.status(), 204);
-        let before = self.outbox_count();
         let requested = client
             .post(self.url(medimail_api::paths::AUTH_CODE))
             .bearer_auth(&token)
@@ -250,7 +262,7 @@ impl Server {
             .await
             .expect("code request");
         assert_eq!(requested.status(), 200);
-        let code = self.code_after(before).await;
+        let code = code().await;
         let session: Value = client
             .post(self.url(medimail_api::paths::AUTH_SESSION))
             .bearer_auth(&token)

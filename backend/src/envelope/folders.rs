@@ -49,21 +49,39 @@ pub async fn list<C: ConnectionTrait>(
     owner: &account::Model,
     query: EnvelopeListQuery,
 ) -> Result<EnvelopeList, AppError> {
-    let folder = match query.folder.as_deref() {
-        None => Folder::Inbox,
-        Some(name) => Folder::parse(name).ok_or(EnvelopeRefusal::FolderUnknown)?,
+    let me = owner.id.clone();
+    let place = match query.folder.as_deref() {
+        None => super::subfolders::Place {
+            root: Folder::Inbox,
+            folder: None,
+        },
+        Some(name) if Folder::parse(name).is_some() || name.len() == 36 => {
+            super::subfolders::place(db, &me, name).await?
+        }
+        Some(_) => return Err(EnvelopeRefusal::FolderUnknown.into()),
+    };
+    let folder = place.root;
+    let sub = place.folder_id();
+    let in_sub = |column: envelope_recipient::Column| match &sub {
+        Some(id) => column.eq(id.clone()),
+        None => column.is_null(),
+    };
+    let sender_in_sub = match &sub {
+        Some(id) => envelope::Column::SenderFolderId.eq(id.clone()),
+        None => envelope::Column::SenderFolderId.is_null(),
     };
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
-    let me = owner.id.clone();
     let mut select = envelope::Entity::find().filter(envelope::Column::PurgedAt.is_null());
     select = match folder {
         Folder::Sent => select
             .filter(envelope::Column::SenderAccountId.eq(&me))
-            .filter(envelope::Column::SenderDeletedAt.is_null()),
+            .filter(envelope::Column::SenderDeletedAt.is_null())
+            .filter(sender_in_sub.clone()),
         Folder::Inbox => select
             .join(JoinType::InnerJoin, recipient_join().rev())
             .filter(envelope_recipient::Column::AccountId.eq(&me))
-            .filter(envelope_recipient::Column::DeletedAt.is_null()),
+            .filter(envelope_recipient::Column::DeletedAt.is_null())
+            .filter(in_sub(envelope_recipient::Column::FolderId)),
         Folder::Deleted => {
             // Deleted by the caller as sender or as recipient, not removed for good: one
             // query with a subquery (no list of ids bound as parameters, which PostgreSQL
@@ -74,6 +92,7 @@ pub async fn list<C: ConnectionTrait>(
                 .filter(envelope_recipient::Column::AccountId.eq(&me))
                 .filter(envelope_recipient::Column::DeletedAt.is_not_null())
                 .filter(envelope_recipient::Column::RemovedAt.is_null())
+                .filter(in_sub(envelope_recipient::Column::FolderId))
                 .into_query();
             select.filter(
                 Condition::any()
@@ -81,7 +100,8 @@ pub async fn list<C: ConnectionTrait>(
                         Condition::all()
                             .add(envelope::Column::SenderAccountId.eq(&me))
                             .add(envelope::Column::SenderDeletedAt.is_not_null())
-                            .add(envelope::Column::SenderRemovedAt.is_null()),
+                            .add(envelope::Column::SenderRemovedAt.is_null())
+                            .add(sender_in_sub),
                     )
                     .add(envelope::Column::Id.in_subquery(as_recipient)),
             )
@@ -114,8 +134,16 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         select.order_by_desc(envelope::Column::SealedAt)
     };
+    let (unread_by_folder, unread_capped) = super::subfolders::unread_by_folder(db, &me).await?;
+    let shown = Shown {
+        key: place.key(),
+        root: folder,
+        folders: super::subfolders::tree(db, keys, &me, &unread_by_folder).await?,
+        unread: unread_by_folder.get(&None).copied().unwrap_or(0),
+        unread_capped,
+    };
     if let Some(q) = &search {
-        return searched(db, keys, &me, folder, page, select, q).await;
+        return searched(db, keys, &me, shown, page, select, q).await;
     }
     // Counted up to COUNT_AHEAD rows past this page only: an exact count of a large
     // mailbox reads every row of it (93 ms for 100,000 on SQLite), the page itself 50.
@@ -136,7 +164,6 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         (counted, false)
     };
-    let unread_count = unread_total(db, &me).await?;
     let rows = select.offset(offset).limit(PER_PAGE).all(db).await?;
     let unread = unread_among(db, &me, folder, rows.iter().map(|r| r.id.clone()).collect()).await?;
     let mut recipients = if folder == Folder::Sent {
@@ -149,16 +176,41 @@ pub async fn list<C: ConnectionTrait>(
         let shown = super::at_rest::shown(keys, &row)?;
         items.push(summary(row, shown, &unread, &mut recipients));
     }
-    Ok(EnvelopeList {
-        folder: folder.as_str().to_owned(),
-        page,
-        per_page: PER_PAGE,
-        total,
-        total_capped,
-        items,
-        unread: Ord::min(unread_count, UNREAD_COUNTED),
-        unread_capped: unread_count > UNREAD_COUNTED,
-    })
+    Ok(shown.list(page, total, total_capped, items))
+}
+
+/// What a page says of its folder besides its envelopes: its key and top folder, the
+/// sub-folders for the menu (each with its unread envelopes), and the envelopes not
+/// opened directly in « Messages reçus » (its label: « Messages reçus (3) »).
+struct Shown {
+    key: String,
+    root: Folder,
+    folders: Vec<medimail_api::FolderInfo>,
+    unread: u64,
+    unread_capped: bool,
+}
+
+impl Shown {
+    fn list(
+        self,
+        page: u64,
+        total: u64,
+        total_capped: bool,
+        items: Vec<EnvelopeSummary>,
+    ) -> EnvelopeList {
+        EnvelopeList {
+            folder: self.key,
+            page,
+            per_page: PER_PAGE,
+            total,
+            total_capped,
+            items,
+            unread: self.unread,
+            unread_capped: self.unread_capped,
+            root: self.root,
+            folders: self.folders,
+        }
+    }
 }
 
 /// Postings counted per tag at most (the count reads only that many index rows).
@@ -225,11 +277,12 @@ async fn searched<C: ConnectionTrait>(
     db: &C,
     keys: &crate::keys::Keys,
     me: &str,
-    folder: Folder,
+    shown_folder: Shown,
     page: u64,
     select: sea_orm::Select<envelope::Entity>,
     q: &str,
 ) -> Result<EnvelopeList, AppError> {
+    let folder = shown_folder.root;
     let candidates = select.limit(SEARCH_OPENED).all(db).await?;
     let capped = candidates.len() as u64 >= SEARCH_OPENED;
     let mut kept = Vec::new();
@@ -253,38 +306,11 @@ async fn searched<C: ConnectionTrait>(
     } else {
         Default::default()
     };
-    let unread_count = unread_total(db, me).await?;
-    Ok(EnvelopeList {
-        folder: folder.as_str().to_owned(),
-        page,
-        per_page: PER_PAGE,
-        total,
-        total_capped: capped,
-        items: rows
-            .into_iter()
-            .map(|(row, shown)| summary(row, shown, &unread, &mut recipients))
-            .collect(),
-        unread: Ord::min(unread_count, UNREAD_COUNTED),
-        unread_capped: unread_count > UNREAD_COUNTED,
-    })
-}
-
-/// How many envelopes `me` has not opened yet, up to [`UNREAD_COUNTED`] + 1.
-async fn unread_total<C: ConnectionTrait>(db: &C, me: &str) -> Result<u64, sea_orm::DbErr> {
-    count_at_most(
-        db,
-        envelope_recipient::Entity::find()
-            .select_only()
-            .column(envelope_recipient::Column::Id)
-            .join(JoinType::InnerJoin, recipient_join())
-            .filter(envelope_recipient::Column::AccountId.eq(me))
-            .filter(envelope_recipient::Column::OpenedAt.is_null())
-            .filter(envelope_recipient::Column::DeletedAt.is_null())
-            .filter(envelope::Column::PurgedAt.is_null())
-            .limit(UNREAD_COUNTED + 1)
-            .into_query(),
-    )
-    .await
+    let items = rows
+        .into_iter()
+        .map(|(row, shown)| summary(row, shown, &unread, &mut recipients))
+        .collect();
+    Ok(shown_folder.list(page, total, capped, items))
 }
 
 /// Which of `envelopes` (a page) `me` has not opened, in one query.
@@ -309,9 +335,6 @@ async fn unread_among<C: ConnectionTrait>(
         .into_iter()
         .collect())
 }
-
-/// Unopened envelopes counted at most (the count reads only that many rows).
-const UNREAD_COUNTED: u64 = 1_000;
 
 /// `SELECT COUNT(*)` of a bounded subquery.
 async fn count_at_most<C: ConnectionTrait>(
@@ -408,8 +431,16 @@ pub async fn apply(
             FolderAction::Restore => None,
             _ => Some(now),
         };
-        envelope::Entity::update_many()
-            .col_expr(column, Expr::value(value))
+        let mut update = envelope::Entity::update_many().col_expr(column, Expr::value(value));
+        if !matches!(action, FolderAction::Remove) {
+            // Deleted or restored: at the top of « Messages supprimés », or back at the top
+            // of « Messages envoyés ».
+            update = update.col_expr(
+                envelope::Column::SenderFolderId,
+                Expr::value(Option::<String>::None),
+            );
+        }
+        update
             .filter(envelope::Column::Id.eq(&envelope.id))
             .exec(&txn)
             .await?;
@@ -423,8 +454,15 @@ pub async fn apply(
             FolderAction::Restore => None,
             _ => Some(now),
         };
-        envelope_recipient::Entity::update_many()
-            .col_expr(column, Expr::value(value))
+        let mut update =
+            envelope_recipient::Entity::update_many().col_expr(column, Expr::value(value));
+        if !matches!(action, FolderAction::Remove) {
+            update = update.col_expr(
+                envelope_recipient::Column::FolderId,
+                Expr::value(Option::<String>::None),
+            );
+        }
+        update
             .filter(envelope_recipient::Column::Id.eq(&r.id))
             .exec(&txn)
             .await?;

@@ -3,7 +3,8 @@
 //! the refusals (`refusal`), the 3-month retention (`retention`) and the orphan-blob
 //! sweep (`sweep`), what stays sealed at rest beside the body (`at_rest`), which
 //! recipients another MSSanté operator serves (`operators`), which envelope a new one
-//! answers (`threads`); `routes` is the HTTP API.
+//! answers (`threads`), the account's draft (`draft`) and sub-folders with moves
+//! (`subfolders`); `routes` is the HTTP API.
 
 pub mod at_rest;
 pub mod draft;
@@ -20,6 +21,7 @@ pub mod routes;
 pub mod rules;
 pub mod seal;
 pub mod stores;
+pub mod subfolders;
 pub mod sweep;
 pub mod threads;
 pub mod upload;

@@ -521,6 +521,7 @@ pub async fn seal(
         purged_at: Set(None),
         idempotency_key: Set(idempotency_key.map(str::to_owned)),
         in_reply_to_id: Set(in_reply_to.map(str::to_owned)),
+        sender_folder_id: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -543,6 +544,7 @@ pub async fn seal(
                 deleted_at: Set(None),
                 removed_at: Set(None),
                 sealed_at: Set(Some(now)),
+                folder_id: Set(None),
             }
             .insert(&txn)
             .await?;

@@ -20,6 +20,7 @@ mod m20261201_000014_sealed_at_rest;
 mod m20261201_000015_threads;
 mod m20261201_000016_pro_sante_connect;
 mod m20261201_000017_draft;
+mod m20261201_000018_folders;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_threads::Migration),
             Box::new(m20261201_000016_pro_sante_connect::Migration),
             Box::new(m20261201_000017_draft::Migration),
+            Box::new(m20261201_000018_folders::Migration),
         ]
     }
 }

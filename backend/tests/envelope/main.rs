@@ -7,7 +7,8 @@
 //! - `folders`: the lists of each mailbox and the moves between them;
 //! - `read`: reading and downloading, the first opening, the opening window;
 //! - `retention`: the 3-month purge and the orphan-blob sweep;
-//! - `at_rest`: titles, names and file types sealed at rest, searched through their tags.
+//! - `at_rest`: titles, names and file types sealed at rest, searched through their tags;
+//! - `subfolders`: « Dossiers » (sub-folders) and moving envelopes into them.
 //!
 //! One test binary for the whole feature: each file in `backend/tests/` links the server.
 
@@ -23,6 +24,7 @@ mod folders;
 mod read;
 mod retention;
 mod send;
+mod subfolders;
 
 const BOUNDARY: &str = "medimail-test-boundary-7d3f";
 

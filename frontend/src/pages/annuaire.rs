@@ -271,10 +271,8 @@ pub fn Annuaire(
             </p>
             <FieldError id="directory-error" error=error/>
             <ul id="directory-results" class="directory-results" aria-label="Résultats de l'annuaire">
-                <For each=move || results.get()
-                    key=|c| (c.annuaire.clone(), c.address.clone(), c.favorite)
-                    let:contact>
-                    {
+                // Drawn again when the results change (see `Chips`: no `<For>` in the pane).
+                {move || results.get().into_iter().map(|contact| {
                         let label = row_label(&contact);
                         let info = details(&contact);
                         let details_id = format!("directory-details-{}", contact.address.replace(['@', '.'], "-"));
@@ -324,8 +322,7 @@ pub fn Annuaire(
                                 </dl>
                             </li>
                         }
-                    }
-                </For>
+                    }).collect_view()}
             </ul>
             <button type="button" class="secondary" id="directory-close" on:click=move |_| on_close.run(())>
                 "Fermer l'annuaire"

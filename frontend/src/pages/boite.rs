@@ -1,11 +1,13 @@
-//! "Messages reçus", "Messages envoyés", "Messages supprimés" (manual part 3 §2 and §3):
-//! Titre, Expéditeur, Date, unread and attachment markers, 50 a page, search by title or
-//! sender. A row opens the envelope (`lecture.rs`); coming back, the list shows the same
-//! folder, page and search, reloaded.
+//! "Messages reçus", "Messages envoyés", "Messages supprimés" and their sub-folders
+//! (manual part 3 §2 and §3, part 1 §6.2): Titre, Expéditeur, Date, unread and attachment
+//! markers, 50 a page, search by title or sender, unread counts per folder. A row opens
+//! the envelope (`lecture.rs`); coming back, the list shows the same folder, page and
+//! search, reloaded. In the webmail, rows are selected and moved (« Déplacer vers »), and
+//! « Dossiers » manages the sub-folders (`dossiers.rs`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use medimail_api::{EnvelopeList, Folder};
+use medimail_api::{EnvelopeList, Folder, FolderInfo};
 
 use crate::api::{self, ApiError};
 use crate::components::feedback::Notice;
@@ -15,7 +17,8 @@ use crate::session::Auth;
 /// last loaded (shown while it reloads) and the notice of the last folder action.
 #[derive(Clone, Copy)]
 pub struct Listing {
-    folder: RwSignal<Folder>,
+    /// `inbox`, `sent`, `deleted` or a sub-folder's id.
+    folder: RwSignal<String>,
     page: RwSignal<u64>,
     query: RwSignal<String>,
     typed: RwSignal<String>,
@@ -29,7 +32,7 @@ impl Listing {
     /// "Messages reçus", page 1, no search.
     pub fn new() -> Self {
         Self {
-            folder: RwSignal::new(Folder::Inbox),
+            folder: RwSignal::new(Folder::Inbox.as_str().to_owned()),
             page: RwSignal::new(1),
             query: RwSignal::new(String::new()),
             typed: RwSignal::new(String::new()),
@@ -46,16 +49,9 @@ impl Default for Listing {
     }
 }
 
-/// " (3)" after "Messages reçus" while envelopes wait unopened ("(1000+)" past the count).
-fn unread_label(list: &Option<Result<EnvelopeList, ApiError>>) -> Option<String> {
-    match list {
-        Some(Ok(l)) if l.unread > 0 => Some(format!(
-            " ({}{})",
-            l.unread,
-            if l.unread_capped { "+" } else { "" }
-        )),
-        _ => None,
-    }
+/// " (3)" after a folder's name while envelopes wait unopened ("(1000+)" past the count).
+fn unread_label(unread: u64, capped: bool) -> Option<String> {
+    (unread > 0).then(|| format!(" ({unread}{})", if capped { "+" } else { "" }))
 }
 
 #[component]
@@ -77,17 +73,31 @@ pub fn Boite(
     } = listing;
     let auth = expect_context::<Auth>();
     // The lists start at their folder (after signing in, reading or writing).
-    crate::focus::show(format!("folder-{}", folder.get_untracked().as_str()));
+    crate::focus::show(format!("folder-{}", folder.get_untracked()));
+    // The sub-folders as last listed (they stay in the menu while a page loads), and the
+    // unread count of « Messages reçus »: the menu is drawn again only when they change
+    // (not on every page, which would take the focus away from the tab just chosen).
+    let menu =
+        Memo::new(
+            move |previous: Option<&(Vec<FolderInfo>, u64, bool)>| match &*list.read() {
+                Some(Ok(l)) => (l.folders.clone(), l.unread, l.unread_capped),
+                _ => previous.cloned().unwrap_or_default(),
+            },
+        );
+    let tree = Signal::derive(move || menu.with(|m| m.0.clone()));
+    // Bumped after a move or a change of sub-folders: the page is listed again.
+    let reload = RwSignal::new(0u32);
 
     // The list follows the folder, page and search.
     Effect::new(move |_| {
         let (f, p, q) = (folder.get(), page.get(), query.get());
+        reload.track();
         loading.set(true);
         spawn_local(async move {
             let result = auth
                 .call(|c| {
-                    let q = q.clone();
-                    async move { api::list_envelopes(&c, f.as_str(), p, &q).await }
+                    let (f, q) = (f.clone(), q.clone());
+                    async move { api::list_envelopes(&c, &f, p, &q).await }
                 })
                 .await;
             if let Err(e) = &result
@@ -101,7 +111,7 @@ pub fn Boite(
         });
     });
 
-    let choose = move |f: Folder| {
+    let choose = move |f: String| {
         notice.set(None);
         folder.set(f);
         page.set(1);
@@ -112,28 +122,47 @@ pub fn Boite(
         query.set(typed.get_untracked().trim().to_owned());
     };
 
+    // Each folder, then its sub-folders ("Messages reçus (1)": the envelopes not opened
+    // yet in that folder).
     let folders = move || {
-        Folder::ALL
+        let (subs, unread, capped) = menu.get();
+        let mut entries = Vec::new();
+        for root in Folder::ALL {
+            let count = if root == Folder::Inbox { unread } else { 0 };
+            entries.push((root.as_str().to_owned(), root.label().to_owned(), 0, count));
+            for f in subs.iter().filter(|f| f.root == root) {
+                entries.push((f.id.clone(), f.name.clone(), f.depth, f.unread));
+            }
+        }
+        entries
             .into_iter()
-            .map(|f| {
+            .map(|(key, label, depth, count)| {
+                let (here, chosen) = (key.clone(), key.clone());
+                let current = move || folder.with(|f| *f == here);
                 view! {
-                    <button type="button" role="tab" id=format!("folder-{}", f.as_str())
-                        class="folder" class:folder-current=move || folder.get() == f
-                        aria-selected=move || (folder.get() == f).to_string()
-                        on:click=move |_| choose(f)>
-                        {f.label()}
-                        // "Messages reçus (1)": the envelopes not opened yet.
-                        {move || (f == Folder::Inbox).then(|| unread_label(&list.get())).flatten()}
+                    <button type="button" role="tab" id=format!("folder-{key}")
+                        class=format!("folder depth-{depth}") class:folder-current=current.clone()
+                        aria-selected=move || current().to_string()
+                        on:click=move |_| choose(chosen.clone())>
+                        {label}
+                        {unread_label(count, capped)}
                     </button>
                 }
             })
             .collect_view()
     };
+    let webmail = webmail_tools(WebmailTools {
+        list,
+        tree,
+        notice,
+        reload,
+    });
 
     view! {
         <section class="card boite" aria-labelledby="boite-titre">
             <h2 id="boite-titre" class="visually-hidden">"Messagerie"</h2>
             <nav class="folders" role="tablist" aria-label="Dossiers">{folders}</nav>
+            {webmail.panel}
             <Notice id="boite-notice" notice=notice/>
             <form class="search" role="search" on:submit=search>
                 <label for="search" class="visually-hidden">"Rechercher par titre ou expéditeur"</label>
@@ -151,13 +180,14 @@ pub fn Boite(
                 }.into_any(),
                 Some(Ok(l)) => {
                     let pages = l.total.div_ceil(l.per_page.max(1)).max(1);
+                    let sent = l.root == Folder::Sent;
                     let current = l.page;
                     let capped = l.total_capped;
                     view! {
                         <p id="list-count" class="hint">{if capped { format!("Plus de {} messages", l.total) } else { format!("{} message{}", l.total, if l.total > 1 { "s" } else { "" }) }}</p>
                         // The columns of the full-page list (shown from 1024 px wide).
                         <div class="envelope-head" aria-hidden="true">
-                            <span>"Titre"</span><span>{if l.folder == "sent" { "Destinataires" } else { "Expéditeur" }}</span><span>"Date"</span><span></span>
+                            <span>"Titre"</span><span>{if sent { "Destinataires" } else { "Expéditeur" }}</span><span>"Date"</span><span></span>
                         </div>
                         <ul class="envelopes" id="envelope-list">
                             {l.items.into_iter().map(|item| {
@@ -176,6 +206,7 @@ pub fn Boite(
                                 );
                                 view! {
                                     <li class="envelope-row" class:unread=item.unread>
+                                        {(webmail.select)(item.reference.clone(), item.subject.clone())}
                                         <button type="button" class="envelope-open" aria-label=label
                                             data-reference=item.reference.clone()
                                             on:click=move |_| on_open.run(reference.clone())>
@@ -188,6 +219,7 @@ pub fn Boite(
                                 }
                             }).collect_view()}
                         </ul>
+                        {(webmail.mover)()}
                         {(pages > 1).then(|| view! {
                             <nav class="pager" aria-label="Pages">
                                 <button type="button" class="secondary" id="page-previous" disabled=current <= 1
@@ -202,5 +234,102 @@ pub fn Boite(
             }}
             </div>
         </section>
+    }
+}
+
+/// What the webmail adds to the lists works with.
+#[cfg_attr(not(feature = "webmail"), allow(dead_code))]
+struct WebmailTools {
+    list: RwSignal<Option<Result<EnvelopeList, ApiError>>>,
+    tree: Signal<Vec<FolderInfo>>,
+    notice: RwSignal<Option<String>>,
+    reload: RwSignal<u32>,
+}
+
+/// The webmail's additions: the « Dossiers » panel (`panel`), a checkbox per row
+/// (`select`) and « Déplacer vers » under the list (`mover`).
+struct Tools<P, S, M> {
+    panel: P,
+    select: S,
+    mover: M,
+}
+
+/// The pane leaves them out until its size budget has room (docs/PERFORMANCE.md).
+#[cfg(not(feature = "webmail"))]
+fn webmail_tools(_: WebmailTools) -> Tools<(), impl Fn(String, String) + Copy, impl Fn() + Copy> {
+    Tools {
+        panel: (),
+        select: |_, _| {},
+        mover: || {},
+    }
+}
+
+#[cfg(feature = "webmail")]
+fn webmail_tools(
+    tools: WebmailTools,
+) -> Tools<impl IntoView, impl Fn(String, String) -> AnyView + Copy, impl Fn() -> AnyView + Copy> {
+    use crate::pages::dossiers::{Dossiers, MoveTo};
+    let WebmailTools {
+        list,
+        tree,
+        notice,
+        reload,
+    } = tools;
+    let managing = RwSignal::new(false);
+    let selected = RwSignal::new(Vec::<String>::new());
+    // A new page, folder or search: nothing selected.
+    Effect::new(move |_| {
+        list.track();
+        selected.set(Vec::new());
+    });
+    let done = Callback::new(move |said: String| {
+        notice.set(Some(said));
+        reload.update(|n| *n += 1);
+    });
+    let panel = view! {
+        <button type="button" class="secondary" id="folders-manage" aria-expanded=move || managing.get().to_string()
+            on:click=move |_| managing.update(|m| *m = !*m)>"Gérer les dossiers"</button>
+        {move || managing.get().then(|| view! { <Dossiers tree=tree on_changed=done/> })}
+    };
+    let select = move |reference: String, subject: String| {
+        let mine = reference.clone();
+        view! {
+            <input type="checkbox" class="envelope-select" aria-label=format!("Sélectionner « {subject} »")
+                data-reference=reference.clone()
+                prop:checked=move || selected.with(|s| s.contains(&mine))
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    selected.update(|s| {
+                        s.retain(|r| *r != reference);
+                        if on {
+                            s.push(reference.clone());
+                        }
+                    });
+                }/>
+        }
+        .into_any()
+    };
+    let mover = move || {
+        // A received message goes under « Messages reçus », a sent one under « Messages
+        // envoyés », any under « Messages supprimés ».
+        let root = match &*list.read() {
+            Some(Ok(l)) => l.root,
+            _ => Folder::Inbox,
+        };
+        let roots = match root {
+            Folder::Inbox => vec![Folder::Inbox, Folder::Deleted],
+            Folder::Sent => vec![Folder::Sent, Folder::Deleted],
+            Folder::Deleted => Folder::ALL.to_vec(),
+        };
+        view! {
+            <MoveTo id="move" references=selected.into() tree=tree roots=Signal::stored(roots)
+                on_moved=done/>
+        }
+        .into_any()
+    };
+    Tools {
+        panel,
+        select,
+        mover,
     }
 }

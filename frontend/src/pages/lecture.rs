@@ -218,6 +218,7 @@ pub fn Lecture(
                                 }.into_any()
                             }}
                         </div>
+                        {move_to(v.reference.clone(), notice, on_back)}
                         <dl class="headers">
                             <dt>"De"</dt><dd id="reading-from">{sender}</dd>
                             <dt>"Destinataires"</dt><dd id="reading-recipients">{if v.recipients_named.is_empty() {
@@ -280,3 +281,33 @@ pub fn Lecture(
         </article>
     }
 }
+
+/// « Déplacer vers » (webmail): the message being read, filed in a folder; back to the
+/// list, which says so.
+#[cfg(feature = "webmail")]
+fn move_to(
+    reference: String,
+    notice: RwSignal<Option<String>>,
+    on_back: Callback<()>,
+) -> impl IntoView {
+    use medimail_api::Folder;
+    let auth = expect_context::<Auth>();
+    let tree = RwSignal::new(Vec::new());
+    spawn_local(async move {
+        if let Ok(t) = auth.call(|c| async move { api::folders(&c).await }).await {
+            tree.set(t.folders);
+        }
+    });
+    view! {
+        <crate::pages::dossiers::MoveTo id="reading-move" references=Signal::stored(vec![reference])
+            tree=tree.into() roots=Signal::stored(Folder::ALL.to_vec())
+            on_moved=Callback::new(move |said| {
+                notice.set(Some(said));
+                on_back.run(());
+            })/>
+    }
+}
+
+/// The pane leaves « Déplacer vers » out until its size budget has room.
+#[cfg(not(feature = "webmail"))]
+fn move_to(_: String, _: RwSignal<Option<String>>, _: Callback<()>) -> impl IntoView {}

@@ -5,6 +5,8 @@ pub mod aide;
 pub mod annuaire;
 pub mod boite;
 pub mod connexion;
+#[cfg(feature = "webmail")]
+pub mod dossiers;
 pub mod introuvable;
 pub mod lecture;
 pub mod nouveau;

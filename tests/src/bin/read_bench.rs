@@ -89,6 +89,7 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
                 purged_at: Set(None),
                 idempotency_key: Set(None),
                 in_reply_to_id: Set(None),
+                sender_folder_id: Set(None),
             });
             recipients.push(envelope_recipient::ActiveModel {
                 id: Set(format!("bench-r-{n:08}")),
@@ -101,6 +102,7 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
                 deleted_at: Set(None),
                 removed_at: Set(None),
                 sealed_at: Set(Some(sealed)),
+                folder_id: Set(None),
             });
         }
         envelope::Entity::insert_many(envelopes)

@@ -44,6 +44,9 @@ pub struct Model {
     /// The sender's name as it was when sealed, sealed the same way.
     #[sea_orm(column_type = "Text", nullable)]
     pub sender_name_sealed: Option<String>,
+    /// The sender's sub-folder (`folder`) under « Messages envoyés » (or, once deleted,
+    /// under « Messages supprimés »); none: the folder itself.
+    pub sender_folder_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

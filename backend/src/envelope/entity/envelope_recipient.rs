@@ -22,6 +22,9 @@ pub struct Model {
     pub removed_at: Option<ChronoDateTimeUtc>,
     /// The envelope's sealing time, copied so the inbox is read in order from an index.
     pub sealed_at: Option<ChronoDateTimeUtc>,
+    /// The recipient's sub-folder (`folder`) under « Messages reçus » (or, once deleted,
+    /// under « Messages supprimés »); none: the folder itself.
+    pub folder_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,5 @@
 //! The tables this feature owns (sea-orm entities): envelopes, their recipients, their
-//! attachments, their events, and the account's draft.
+//! attachments, their events, the account's draft and sub-folders.
 
 pub mod attachment;
 pub mod blob_lease;
@@ -8,3 +8,4 @@ pub mod envelope;
 pub mod envelope_event;
 pub mod envelope_recipient;
 pub mod envelope_term;
+pub mod folder;
