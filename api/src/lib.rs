@@ -317,6 +317,13 @@ pub struct EnvelopeListQuery {
     /// Searched in the title and the sender.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    /// The page after this position ([`EnvelopeList::next`]): read from an index, never
+    /// skipped over, and stable while envelopes arrive. `page` then only numbers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// The page before this position ([`EnvelopeList::previous`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
 }
 
 /// Query of `GET /api/directory/search`: which directory and the webmail's criteria
@@ -838,6 +845,13 @@ pub struct EnvelopeList {
     /// The caller's sub-folders, with their unread envelopes, for the menu.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub folders: Vec<FolderInfo>,
+    /// « Suivant »: `after=` of the next page, when there is one (none in a search, whose
+    /// pages are numbered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// « Précédent »: `before=` of the previous page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// An attachment as the reader sees it.

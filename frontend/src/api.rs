@@ -488,18 +488,24 @@ pub async fn report_wrong_recipient(token: String) -> Result<WrongRecipientRepor
 }
 
 /// A folder page: `folder` is `inbox`, `sent`, `deleted` or a sub-folder's id; `page` is
-/// 1-based.
+/// 1-based; `at`: the page after (true) or before a position the last page gave.
 pub async fn list_envelopes(
     c: &Credentials,
     folder: &str,
     page: u64,
     query: &str,
+    at: Option<(bool, String)>,
 ) -> Result<medimail_api::EnvelopeList, ApiError> {
-    let path = format!(
+    let mut path = format!(
         "{}?folder={folder}&page={page}&q={}",
         paths::ENVELOPES,
         String::from(js_sys::encode_uri_component(query))
     );
+    // `after=` / `before=` (base64url: nothing to escape).
+    if let Some((after, position)) = at {
+        path.push_str(if after { "&after=" } else { "&before=" });
+        path.push_str(&position);
+    }
     json_call::<(), _>(Method::GET, &path, Some(c), None).await
 }
 

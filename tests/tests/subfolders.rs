@@ -3,7 +3,8 @@
 //! « Messages reçus », select a received envelope and move it there (its unread count
 //! follows), find it there by a search without accents, move it from the reading screen
 //! to « Messages supprimés », rename the sub-folder, delete it after the confirmation
-//! that says where its messages go.
+//! that says where its messages go. And a long inbox turned with « Suivant » and
+//! « Précédent » (from the positions the list gives).
 
 use std::time::Duration;
 
@@ -182,5 +183,69 @@ async fn in_the_webmail_a_subfolder_is_created_filled_searched_renamed_and_delet
         .await;
     let db = server.sqlite().await;
     assert_eq!(folder::Entity::find().count(&db).await.expect("count"), 0);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_long_inbox_pages_with_suivant_and_precedent() {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
+    })
+    .await;
+    let server = &pane.server;
+    let browser = pane.browser((1280, 800), &[], "").await;
+    browser.open_pane(&server.url("/")).await;
+    browser.click("#dev-continue").await;
+    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    browser.element("#signed-in").await;
+    let (token, session) = pane
+        .dev_sign_in("pierre.dupond@chu-dev.fr", PASSPHRASE)
+        .await;
+    for n in 0..55 {
+        let sent = server
+            .send_envelope(
+                (&token, &session),
+                &serde_json::json!({
+                    "to": ["marie.curie@chu-dev.fr"], "cc": [],
+                    "subject": format!("Compte rendu n° {n}"),
+                    "body_html": "<p>Bonjour</p>",
+                }),
+                &[],
+            )
+            .await;
+        assert_eq!(sent.status(), 201);
+    }
+    browser.click("#folder-sent").await;
+    browser.click("#folder-inbox").await;
+    browser
+        .wait_until(
+            "document.querySelectorAll('.envelope-row').length === 50 && \
+             document.getElementById('page-position').innerText === 'Page 1 sur 2'",
+        )
+        .await;
+    let newest = browser.text_of(".envelope-subject").await;
+    assert_eq!(newest, "Compte rendu n° 54");
+    browser.click("#page-next").await;
+    browser
+        .wait_until(
+            "document.querySelectorAll('.envelope-row').length === 5 && \
+             document.getElementById('page-position').innerText === 'Page 2 sur 2'",
+        )
+        .await;
+    assert_eq!(
+        browser.text_of(".envelope-subject").await,
+        "Compte rendu n° 4"
+    );
+    browser.click("#page-previous").await;
+    browser
+        .wait_until(
+            "document.querySelectorAll('.envelope-row').length === 50 && \
+             document.getElementById('page-position').innerText === 'Page 1 sur 2'",
+        )
+        .await;
+    assert_eq!(browser.text_of(".envelope-subject").await, newest);
     browser.close().await;
 }

@@ -128,11 +128,19 @@ pub async fn list<C: ConnectionTrait>(
         }
         select = select.filter(found);
     }
-    // The inbox is read in the order of the recipient rows' index (account, sealed_at).
-    let select = if folder == Folder::Inbox {
-        select.order_by_desc(envelope_recipient::Column::SealedAt)
+    let cursor = match (query.after.as_deref(), query.before.as_deref()) {
+        (None, None) => None,
+        (Some(after), None) => Some((true, Position::decode(after)?)),
+        (None, Some(before)) => Some((false, Position::decode(before)?)),
+        (Some(_), Some(_)) => return Err(EnvelopeRefusal::CursorInvalid.into()),
+    };
+    // Newest first, by (sealing time, id): the inbox in the order of the recipient rows'
+    // index (account, sub-folder, sealed_at, envelope), the others in the envelopes'
+    // (sender, sub-folder, sealed_at, id).
+    let key = if folder == Folder::Inbox {
+        Key::Recipient
     } else {
-        select.order_by_desc(envelope::Column::SealedAt)
+        Key::Envelope
     };
     let (unread_by_folder, unread_capped) = super::subfolders::unread_by_folder(db, &me).await?;
     let shown = Shown {
@@ -143,28 +151,86 @@ pub async fn list<C: ConnectionTrait>(
         unread_capped,
     };
     if let Some(q) = &search {
-        return searched(db, keys, &me, shown, page, select, q).await;
+        // A search's pages are cut from its bounded candidates (numbered, no positions).
+        return searched(db, keys, &me, shown, page, key.newest_first(select), q).await;
     }
-    // Counted up to COUNT_AHEAD rows past this page only: an exact count of a large
-    // mailbox reads every row of it (93 ms for 100,000 on SQLite), the page itself 50.
-    let offset = (page - 1) * PER_PAGE;
-    let cap = offset + PER_PAGE + COUNT_AHEAD;
-    let counted = count_at_most(
-        db,
-        select
-            .clone()
-            .select_only()
-            .column(envelope::Column::Id)
-            .limit(cap + 1)
-            .into_query(),
-    )
-    .await?;
-    let (total, total_capped) = if counted > cap {
-        (cap, true)
-    } else {
-        (counted, false)
+    // The page: from a position, read straight from the index (`after`: the next 50 older
+    // ones; `before`: the 50 newer ones, read upwards); without one, page 1 — or, for a
+    // page number alone, skipped to (kept for links that name a page).
+    let (rows, more) = match &cursor {
+        Some((true, at)) => {
+            let mut rows = key
+                .newest_first(select.clone().filter(key.before_position(at)))
+                .limit(PER_PAGE + 1)
+                .all(db)
+                .await?;
+            let more = rows.len() as u64 > PER_PAGE;
+            rows.truncate(PER_PAGE as usize);
+            (rows, more)
+        }
+        Some((false, at)) => {
+            let mut rows = key
+                .oldest_first(select.clone().filter(key.after_position(at)))
+                .limit(PER_PAGE + 1)
+                .all(db)
+                .await?;
+            let more = rows.len() as u64 > PER_PAGE;
+            rows.truncate(PER_PAGE as usize);
+            rows.reverse();
+            (rows, more)
+        }
+        None => {
+            let rows = key
+                .newest_first(select.clone())
+                .offset((page - 1) * PER_PAGE)
+                .limit(PER_PAGE)
+                .all(db)
+                .await?;
+            (rows, false)
+        }
     };
-    let rows = select.offset(offset).limit(PER_PAGE).all(db).await?;
+    // Is there a page before? Going up, when more were found; otherwise past page 1.
+    let previous = match &cursor {
+        Some((false, _)) => more,
+        Some((true, _)) => true,
+        None => page > 1,
+    };
+    let page = match (previous, page) {
+        (false, _) => 1,
+        (true, 1) => 2,
+        (true, n) => n,
+    };
+    // Counted from this page's first envelope, up to COUNT_AHEAD past the page: an exact
+    // count of a large mailbox reads every row of it (93 ms for 100,000 on SQLite).
+    let cap = PER_PAGE + COUNT_AHEAD;
+    let counted = match rows.first() {
+        None => 0,
+        Some(first) => {
+            count_at_most(
+                db,
+                select
+                    .clone()
+                    .filter(key.at_or_before(&Position::of(first)))
+                    .select_only()
+                    .column(envelope::Column::Id)
+                    .limit(cap + 1)
+                    .into_query(),
+            )
+            .await?
+        }
+    };
+    let before = (page - 1) * PER_PAGE;
+    let (total, total_capped) = if counted > cap {
+        (before + cap, true)
+    } else {
+        (before + counted, false)
+    };
+    let next = (counted > rows.len() as u64)
+        .then(|| rows.last().map(|r| Position::of(r).encode()))
+        .flatten();
+    let previous = previous
+        .then(|| rows.first().map(|r| Position::of(r).encode()))
+        .flatten();
     let unread = unread_among(db, &me, folder, rows.iter().map(|r| r.id.clone()).collect()).await?;
     let mut recipients = if folder == Folder::Sent {
         recipients_of(db, rows.iter().map(|r| r.id.clone()).collect()).await?
@@ -176,7 +242,126 @@ pub async fn list<C: ConnectionTrait>(
         let shown = super::at_rest::shown(keys, &row)?;
         items.push(summary(row, shown, &unread, &mut recipients));
     }
-    Ok(shown.list(page, total, total_capped, items))
+    let mut list = shown.list(page, total, total_capped, items);
+    list.next = next;
+    list.previous = previous;
+    Ok(list)
+}
+
+/// A position in a list: the (sealing time, id) of the envelope it is next to. On the
+/// wire, base64url of `<nanoseconds>.<id>` — opaque to the pane, checked here.
+pub struct Position {
+    sealed_at: DateTime<Utc>,
+    id: String,
+}
+
+impl Position {
+    fn of(row: &envelope::Model) -> Self {
+        Position {
+            sealed_at: row.sealed_at,
+            id: row.id.clone(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let nanos = self.sealed_at.timestamp_nanos_opt().unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{nanos}.{}", self.id))
+    }
+
+    pub fn decode(text: &str) -> Result<Self, EnvelopeRefusal> {
+        use base64::Engine;
+        (text.len() <= 96)
+            .then(|| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(text)
+                    .ok()
+            })
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|plain| {
+                let (nanos, id) = plain.split_once('.')?;
+                let sealed_at = DateTime::from_timestamp_nanos(nanos.parse().ok()?);
+                (!id.is_empty() && id.len() <= 36).then(|| Position {
+                    sealed_at,
+                    id: id.to_owned(),
+                })
+            })
+            .ok_or(EnvelopeRefusal::CursorInvalid)
+    }
+}
+
+/// Which columns order a list: the recipient rows' copy of (sealed_at, envelope) for the
+/// inbox, the envelopes' own (sealed_at, id) for the others.
+#[derive(Clone, Copy)]
+enum Key {
+    Recipient,
+    Envelope,
+}
+
+impl Key {
+    fn columns(self) -> (Expr, Expr) {
+        match self {
+            Key::Recipient => (
+                Expr::col((
+                    envelope_recipient::Entity,
+                    envelope_recipient::Column::SealedAt,
+                )),
+                Expr::col((
+                    envelope_recipient::Entity,
+                    envelope_recipient::Column::EnvelopeId,
+                )),
+            ),
+            Key::Envelope => (
+                Expr::col((envelope::Entity, envelope::Column::SealedAt)),
+                Expr::col((envelope::Entity, envelope::Column::Id)),
+            ),
+        }
+    }
+
+    fn pair(self) -> Expr {
+        let (at, id) = self.columns();
+        Expr::tuple([at, id])
+    }
+
+    fn value(at: &Position) -> Expr {
+        Expr::tuple([Expr::value(at.sealed_at), Expr::value(at.id.clone())])
+    }
+
+    /// Older than the position (the next page).
+    fn before_position(self, at: &Position) -> Expr {
+        self.pair().lt(Self::value(at))
+    }
+
+    /// Newer than the position (the previous page).
+    fn after_position(self, at: &Position) -> Expr {
+        self.pair().gt(Self::value(at))
+    }
+
+    /// The position and everything older (a page and what follows it).
+    fn at_or_before(self, at: &Position) -> Expr {
+        self.pair().lte(Self::value(at))
+    }
+
+    fn newest_first(
+        self,
+        select: sea_orm::Select<envelope::Entity>,
+    ) -> sea_orm::Select<envelope::Entity> {
+        let (at, id) = self.columns();
+        select
+            .order_by(at, sea_orm::Order::Desc)
+            .order_by(id, sea_orm::Order::Desc)
+    }
+
+    fn oldest_first(
+        self,
+        select: sea_orm::Select<envelope::Entity>,
+    ) -> sea_orm::Select<envelope::Entity> {
+        let (at, id) = self.columns();
+        select
+            .order_by(at, sea_orm::Order::Asc)
+            .order_by(id, sea_orm::Order::Asc)
+    }
 }
 
 /// What a page says of its folder besides its envelopes: its key and top folder, the
@@ -209,6 +394,8 @@ impl Shown {
             unread_capped: self.unread_capped,
             root: self.root,
             folders: self.folders,
+            next: None,
+            previous: None,
         }
     }
 }

@@ -11,6 +11,8 @@ use crate::error::Refusal;
 pub enum EnvelopeRefusal {
     /// `folder=` names no folder.
     FolderUnknown,
+    /// `after=` / `before=` is not a position the list gave (or both are given).
+    CursorInvalid,
     /// "Supprimer définitivement" outside "Messages supprimés".
     NotDeleted,
     /// Before the opening window (its start).
@@ -47,6 +49,7 @@ impl Refusal for EnvelopeRefusal {
     fn status(&self) -> StatusCode {
         match self {
             EnvelopeRefusal::FolderUnknown
+            | EnvelopeRefusal::CursorInvalid
             | EnvelopeRefusal::UploadInterrupted
             | EnvelopeRefusal::IdempotencyKeyInvalid => StatusCode::BAD_REQUEST,
             EnvelopeRefusal::ReportUnknown => StatusCode::NOT_FOUND,
@@ -65,6 +68,7 @@ impl Refusal for EnvelopeRefusal {
     fn code(&self) -> &'static str {
         match self {
             EnvelopeRefusal::FolderUnknown => "folder_unknown",
+            EnvelopeRefusal::CursorInvalid => "cursor_invalid",
             EnvelopeRefusal::NotDeleted => "envelope_not_deleted",
             EnvelopeRefusal::NotOpenYet(_) => "envelope_not_open_yet",
             EnvelopeRefusal::Closed(_) => "envelope_closed",
@@ -84,6 +88,9 @@ impl Refusal for EnvelopeRefusal {
         match self {
             EnvelopeRefusal::FolderUnknown => "Ce dossier n'existe pas : choisissez « Messages \
                  reçus », « Messages envoyés » ou « Messages supprimés »."
+                .to_owned(),
+            EnvelopeRefusal::CursorInvalid => "Cette page de la liste n'existe plus : revenez \
+                 à la première page."
                 .to_owned(),
             EnvelopeRefusal::NotDeleted => "Seuls les messages de « Messages supprimés » \
                  peuvent être supprimés définitivement."

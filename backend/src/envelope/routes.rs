@@ -91,7 +91,13 @@ fn draft_refusals() -> Vec<AppError> {
 }
 
 refusals! {
-    ListRefusals = [signed_in(), RequestRefusal::BadQuery, EnvelopeRefusal::FolderUnknown];
+    ListRefusals = [
+        signed_in(),
+        RequestRefusal::BadQuery,
+        EnvelopeRefusal::FolderUnknown,
+        EnvelopeRefusal::CursorInvalid,
+        super::subfolders::FolderRefusal::NotFound,
+    ];
     SendRefusals = [
         signed_in(),
         RequestRefusal::NotMultipart,

@@ -489,7 +489,9 @@ pub async fn seal(
         in_reply_to,
     } = *letter;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUID v7, ordered within the process): envelopes sealed at the same
+    // instant are listed newest first by their id (`folders::Key`).
+    let id = uuid::Uuid::now_v7().to_string();
     let reference = new_reference();
     let sender = sender_account.mailbox.clone().unwrap_or_default();
     let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);

@@ -78,15 +78,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // A sub-folder is read newest first straight from an index (a folder id belongs
-        // to one account).
+        // Each folder and sub-folder is read newest first straight from an index, from any
+        // position (keyset pagination: `after=` / `before=` of the list): the account, the
+        // sub-folder (NULL: the folder itself), then (sealed_at, id).
         manager
             .create_index(
                 Index::create()
                     .name("envelope_recipient_folder")
                     .table(EnvelopeRecipient::Table)
+                    .col(EnvelopeRecipient::AccountId)
                     .col(EnvelopeRecipient::FolderId)
                     .col(EnvelopeRecipient::SealedAt)
+                    .col(EnvelopeRecipient::EnvelopeId)
                     .if_not_exists()
                     .to_owned(),
             )
@@ -96,8 +99,10 @@ impl MigrationTrait for Migration {
                 Index::create()
                     .name("envelope_sender_folder")
                     .table(Envelope::Table)
+                    .col(Envelope::SenderAccountId)
                     .col(Envelope::SenderFolderId)
                     .col(Envelope::SealedAt)
+                    .col(Envelope::Id)
                     .if_not_exists()
                     .to_owned(),
             )
@@ -160,13 +165,17 @@ enum Folder {
 #[derive(DeriveIden)]
 enum EnvelopeRecipient {
     Table,
+    AccountId,
     FolderId,
     SealedAt,
+    EnvelopeId,
 }
 
 #[derive(DeriveIden)]
 enum Envelope {
     Table,
+    Id,
+    SenderAccountId,
     SenderFolderId,
     SealedAt,
 }

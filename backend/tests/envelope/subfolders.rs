@@ -509,3 +509,109 @@ async fn folder_limits_hold_when_the_same_request_arrives_100_times_at_once() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn pages_follow_positions_and_stay_stable_while_envelopes_arrive() {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        state.clock.advance(chrono::Duration::seconds(61));
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        // 105 envelopes sealed at the same instant (the test clock stands still): the
+        // order is by (sealing time, id), so ties never repeat or skip a row.
+        let mut to_pierre = draft();
+        to_pierre["to"] = json!(["pierre.dupond@chu-dev.fr"]);
+        for _ in 0..105 {
+            let (status, sent) = post(&state, &marie, multipart(&to_pierre, &[])).await;
+            assert_eq!(status, StatusCode::CREATED, "{sent}");
+        }
+        let references = |list: &Value| -> Vec<String> {
+            list["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["reference"].as_str().expect("reference").to_owned())
+                .collect()
+        };
+        let (status, first) = get_list(&state, &pierre, "folder=inbox").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            (total(&first), first["page"].as_u64(), first.get("previous")),
+            (105, Some(1), None)
+        );
+        let next = first["next"].as_str().expect("a next page").to_owned();
+
+        // Ten more arrive: the next pages do not move.
+        state.clock.advance(chrono::Duration::seconds(1));
+        for _ in 0..10 {
+            post(&state, &marie, multipart(&to_pierre, &[])).await;
+        }
+        let (status, second) = get_list(
+            &state,
+            &pierre,
+            &format!("folder=inbox&page=2&after={next}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!((second["page"].as_u64(), total(&second)), (Some(2), 105));
+        let next = second["next"].as_str().expect("a third page").to_owned();
+        let (_, third) = get_list(
+            &state,
+            &pierre,
+            &format!("folder=inbox&page=3&after={next}"),
+        )
+        .await;
+        assert_eq!(references(&third).len(), 5);
+        assert!(third.get("next").is_none());
+        let mut all: Vec<String> = [&first, &second, &third]
+            .iter()
+            .flat_map(|l| references(l))
+            .collect();
+        assert_eq!(all.len(), 105);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 105, "no envelope twice");
+
+        // « Précédent » from page 3 shows page 2 again.
+        let previous = third["previous"].as_str().expect("previous");
+        let (_, back) = get_list(
+            &state,
+            &pierre,
+            &format!("folder=inbox&page=2&before={previous}"),
+        )
+        .await;
+        assert_eq!(back["page"].as_u64(), Some(2));
+        assert_eq!(references(&back), references(&second));
+        // Back to the top: the ten new ones are there, and page 1 says so.
+        let previous = back["previous"].as_str().expect("previous");
+        let (_, top) = get_list(
+            &state,
+            &pierre,
+            &format!("folder=inbox&page=1&before={previous}"),
+        )
+        .await;
+        assert_eq!(references(&top).len(), 50);
+        assert_eq!(
+            top["page"].as_u64(),
+            Some(2),
+            "newer envelopes above: not page 1"
+        );
+        let (_, fresh) = get_list(&state, &pierre, "folder=inbox").await;
+        assert_eq!(total(&fresh), 115);
+
+        // Positions the list did not give are refused.
+        for query in [
+            "after=nimporte",
+            "before=%2F%2F",
+            &format!("after={next}&before={next}"),
+        ] {
+            let (status, body) = get_list(&state, &pierre, &format!("folder=inbox&{query}")).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (StatusCode::BAD_REQUEST, Some("cursor_invalid")),
+                "{query}"
+            );
+        }
+        db.drop_postgres().await;
+    }
+}

@@ -20,6 +20,9 @@ pub struct Listing {
     /// `inbox`, `sent`, `deleted` or a sub-folder's id.
     folder: RwSignal<String>,
     page: RwSignal<u64>,
+    /// Where the page starts: `after=` (true) or `before=` a position the list gave (none:
+    /// page 1, or a search's numbered page).
+    at: RwSignal<Option<(bool, String)>>,
     query: RwSignal<String>,
     typed: RwSignal<String>,
     list: RwSignal<Option<Result<EnvelopeList, ApiError>>>,
@@ -34,6 +37,7 @@ impl Listing {
         Self {
             folder: RwSignal::new(Folder::Inbox.as_str().to_owned()),
             page: RwSignal::new(1),
+            at: RwSignal::new(None),
             query: RwSignal::new(String::new()),
             typed: RwSignal::new(String::new()),
             list: RwSignal::new(None),
@@ -65,6 +69,7 @@ pub fn Boite(
     let Listing {
         folder,
         page,
+        at,
         query,
         typed,
         list,
@@ -88,22 +93,29 @@ pub fn Boite(
     // Bumped after a move or a change of sub-folders: the page is listed again.
     let reload = RwSignal::new(0u32);
 
-    // The list follows the folder, page and search.
+    // The list follows the folder, page and search; only the last request's answer is
+    // shown (choosing two folders quickly must not show the first one's list last).
+    let latest = StoredValue::new(0u32);
     Effect::new(move |_| {
-        let (f, p, q) = (folder.get(), page.get(), query.get());
+        let (f, p, q, a) = (folder.get(), page.get(), query.get(), at.get());
         reload.track();
         loading.set(true);
+        let asked = latest.get_value().wrapping_add(1);
+        latest.set_value(asked);
         spawn_local(async move {
             let result = auth
                 .call(|c| {
-                    let (f, q) = (f.clone(), q.clone());
-                    async move { api::list_envelopes(&c, &f, p, &q).await }
+                    let (f, q, a) = (f.clone(), q.clone(), a.clone());
+                    async move { api::list_envelopes(&c, &f, p, &q, a).await }
                 })
                 .await;
             if let Err(e) = &result
                 && e.code.starts_with("session_")
             {
                 on_session_lost.run(());
+                return;
+            }
+            if latest.get_value() != asked {
                 return;
             }
             list.set(Some(result));
@@ -115,10 +127,12 @@ pub fn Boite(
         notice.set(None);
         folder.set(f);
         page.set(1);
+        at.set(None);
     };
     let search = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         page.set(1);
+        at.set(None);
         query.set(typed.get_untracked().trim().to_owned());
     };
 
@@ -182,6 +196,9 @@ pub fn Boite(
                     let pages = l.total.div_ceil(l.per_page.max(1)).max(1);
                     let sent = l.root == Folder::Sent;
                     let current = l.page;
+                    // « Suivant » and « Précédent » go from the positions the list gave (a
+                    // search's pages are numbered).
+                    let (next, previous) = (l.next.clone(), l.previous.clone());
                     let capped = l.total_capped;
                     view! {
                         <p id="list-count" class="hint">{if capped { format!("Plus de {} messages", l.total) } else { format!("{} message{}", l.total, if l.total > 1 { "s" } else { "" }) }}</p>
@@ -220,14 +237,26 @@ pub fn Boite(
                             }).collect_view()}
                         </ul>
                         {(webmail.mover)()}
-                        {(pages > 1).then(|| view! {
+                        {(pages > 1).then(|| {
+                            // Declared here, not inside the tags: a handler's `{ … }` after
+                            // `disabled=a >= b` would be read as the button's content.
+                            let go_previous = move |_: leptos::ev::MouseEvent| {
+                                at.set(previous.clone().map(|p| (false, p)));
+                                page.set(current.saturating_sub(1).max(1));
+                            };
+                            let go_next = move |_: leptos::ev::MouseEvent| {
+                                at.set(next.clone().map(|n| (true, n)));
+                                page.set(current + 1);
+                            };
+                            view! {
                             <nav class="pager" aria-label="Pages">
-                                <button type="button" class="secondary" id="page-previous" disabled=current <= 1
-                                    on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Précédent"</button>
+                                <button type="button" class="secondary" id="page-previous" disabled={current <= 1}
+                                    on:click=go_previous>"Précédent"</button>
                                 <span id="page-position">{format!("Page {current} sur {pages}{}", if capped { "+" } else { "" })}</span>
-                                <button type="button" class="secondary" id="page-next" disabled=current >= pages
-                                    on:click=move |_| page.update(|p| *p += 1)>"Suivant"</button>
+                                <button type="button" class="secondary" id="page-next" disabled={current >= pages}
+                                    on:click=go_next>"Suivant"</button>
                             </nav>
+                            }
                         })}
                     }.into_any()
                 }
