@@ -2,8 +2,9 @@
 //!
 //! 1. "Messages reçus" page latency for a mailbox of 100,000 envelopes, on SQLite and on
 //!    PostgreSQL (when `DATABASE_URL` is set): p50 / p99 of 500 requests for the first
-//!    page, over loopback HTTPS with keep-alive, measured by the client; also a deep page
-//!    and a search, reported separately.
+//!    page, over loopback HTTPS with keep-alive, measured by the client; also page 1000
+//!    by position (`after=`, keyset) and without one (skipped to), a search, and moving
+//!    50 envelopes into a sub-folder and back, reported separately.
 //! 2. Attachment download throughput (a 25 Mo file, decrypted as it streams) next to a
 //!    plain static file of the same size served by the same server: medians of 10.
 //!
@@ -209,9 +210,88 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
     )
     .await;
     println!(
-        "{label}: inbox page 1000 (offset 49,950), 50 requests: p50 {:.2} ms, p99 {:.2} ms",
+        "{label}: inbox page 1000 without a position (skipped to: offset 49,950), 50 requests: p50 {:.2} ms, p99 {:.2} ms",
         percentile(&deep, 0.5),
         percentile(&deep, 0.99)
+    );
+    // Page 1000 by position (« Suivant » 999 times from page 1, then that page asked
+    // again and again): read from the index, not skipped to.
+    let walk = Instant::now();
+    let client = server.client();
+    let mut after: Option<String> = None;
+    let mut first_page: Vec<String> = Vec::new();
+    for page in 1..1000 {
+        let path = match &after {
+            Some(a) => format!("/api/envelopes?folder=inbox&page={page}&after={a}"),
+            None => "/api/envelopes?folder=inbox&page=1".to_owned(),
+        };
+        let body: serde_json::Value = client
+            .get(server.url(&path))
+            .bearer_auth(&pierre.0)
+            .header("x-medimail-session", &pierre.1)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        if page == 1 {
+            first_page = body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter_map(|i| i["reference"].as_str().map(str::to_owned))
+                .collect();
+        }
+        after = Some(body["next"].as_str().expect("a next page").to_owned());
+    }
+    println!(
+        "  walked pages 1 to 999 with « Suivant » in {:.1} s",
+        walk.elapsed().as_secs_f64()
+    );
+    let at_1000 = format!(
+        "/api/envelopes?folder=inbox&page=1000&after={}",
+        after.unwrap_or_default()
+    );
+    let keyset = latencies(&server, &pierre, &at_1000, 50).await;
+    println!(
+        "{label}: inbox page 1000 by position (after=), 50 requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&keyset, 0.5),
+        percentile(&keyset, 0.99)
+    );
+    // Moving 50 envelopes into a sub-folder and back (« Déplacer vers »).
+    let folder: serde_json::Value = client
+        .post(server.url(medimail_api::paths::FOLDERS))
+        .bearer_auth(&pierre.0)
+        .header("x-medimail-session", &pierre.1)
+        .json(&json!({"parent": "inbox", "name": "Banc d'essai"}))
+        .send()
+        .await
+        .expect("folder")
+        .json()
+        .await
+        .expect("json");
+    let folder = folder["id"].as_str().expect("folder id").to_owned();
+    let mut moves = Vec::new();
+    for run in 0..40 {
+        let target = if run % 2 == 0 { folder.as_str() } else { "inbox" };
+        let started = Instant::now();
+        let answer = client
+            .post(server.url(medimail_api::paths::ENVELOPES_MOVE))
+            .bearer_auth(&pierre.0)
+            .header("x-medimail-session", &pierre.1)
+            .json(&json!({"references": first_page, "target": target}))
+            .send()
+            .await
+            .expect("move");
+        assert!(answer.status().is_success(), "{}", answer.status());
+        moves.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    moves.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{label}: moving 50 envelopes, 40 requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&moves, 0.5),
+        percentile(&moves, 0.99)
     );
     let search = latencies(
         &server,
