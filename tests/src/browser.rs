@@ -215,6 +215,18 @@ impl Browser {
         }
     }
 
+    /// Waits (10 s at most) for a `confirm()` or `alert()` dialog; its text.
+    pub async fn dialog_text(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(text) = self.client.get_alert_text().await {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no dialog opened");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits for the app to mark itself ready (`<html data-medimail-ready="true">`).
     pub async fn wait_ready(&self) {
         self.client

@@ -65,14 +65,15 @@ async fn a_refused_send_keeps_everything_and_says_why_next_to_the_field() {
     // to the message and sends nothing.
     browser.click("#compose-send").await;
     assert!(
-        dialog_text(&browser)
+        browser
+            .dialog_text()
             .await
             .starts_with("Envoyer sans message ?")
     );
     browser.client.dismiss_alert().await.expect("dismiss");
     wait_for_focus(&browser, "compose-body").await;
     browser.click("#compose-send").await;
-    dialog_text(&browser).await;
+    browser.dialog_text().await;
     browser.client.accept_alert().await.expect("accept");
     let error = browser.text_of("#compose-to-error").await;
     assert!(error.contains("pierre..dupond@chu-dev.fr"), "{error}");
@@ -529,16 +530,6 @@ async fn wait_for_focus(browser: &medimail_e2e::Browser, id: &str) {
 }
 
 /// Waits for the browser's dialog and returns its text.
-async fn dialog_text(browser: &medimail_e2e::Browser) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = browser.client.get_alert_text().await {
-            return text;
-        }
-        assert!(std::time::Instant::now() < deadline, "no dialog opened");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
@@ -560,7 +551,8 @@ async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
         .await;
     browser.click("#compose-close").await;
     assert!(
-        dialog_text(&browser)
+        browser
+            .dialog_text()
             .await
             .contains("Abandonner ce message")
     );
@@ -575,7 +567,8 @@ async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
     // "Déconnexion" asks too, and stays signed in when refused.
     browser.click("#sign-out").await;
     assert!(
-        dialog_text(&browser)
+        browser
+            .dialog_text()
             .await
             .contains("Abandonner ce message")
     );
@@ -584,7 +577,7 @@ async fn leaving_a_written_message_asks_first_and_an_untouched_one_does_not() {
     browser.element("#compose-subject").await;
     // Confirmed: the message goes, back to the lists.
     browser.click("#compose-close").await;
-    dialog_text(&browser).await;
+    browser.dialog_text().await;
     browser.client.accept_alert().await.expect("accept");
     browser.element("#folder-inbox").await;
     browser.close().await;
@@ -734,7 +727,8 @@ async fn in_the_webmail_a_draft_is_saved_recovered_after_a_reload_sent_and_delet
     // « Supprimer », confirmed: the draft is gone, and so are its buttons.
     browser.click("#draft-delete").await;
     assert!(
-        dialog_text(&browser)
+        browser
+            .dialog_text()
             .await
             .starts_with("Supprimer le brouillon")
     );

@@ -6,23 +6,27 @@
 //! that says where its messages go. And a long inbox turned with « Suivant » and
 //! « Précédent » (from the positions the list gives).
 
-use std::time::Duration;
-
 use medimail_e2e::{Identity, OfficeStub, Pane, PaneOptions};
 use medimail_server::envelope::entity::folder;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 const PASSPHRASE: &str = "Le chat dort sur le radiateur";
 
-async fn dialog_text(browser: &medimail_e2e::Browser) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(text) = browser.client.get_alert_text().await {
-            return text;
-        }
-        assert!(std::time::Instant::now() < deadline, "no dialog opened");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// The webmail's page (development identity), signed in as Marie.
+async fn webmail_as_marie() -> (Pane, medimail_e2e::Browser) {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::Development,
+        office_js: OfficeStub::url_outside_office,
+        env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
+    })
+    .await;
+    let browser = pane.browser((1280, 800), &[], "").await;
+    browser.open_pane(&pane.server.url("/")).await;
+    browser.click("#dev-continue").await;
+    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
+        .await;
+    browser.element("#signed-in").await;
+    (pane, browser)
 }
 
 /// Chooses `value` in the `<select>` `selector` as a user would (its change event).
@@ -45,19 +49,8 @@ fn notice_says(text: &str) -> String {
 
 #[tokio::test]
 async fn in_the_webmail_a_subfolder_is_created_filled_searched_renamed_and_deleted() {
-    let pane = Pane::start(PaneOptions {
-        identity: Identity::Development,
-        office_js: OfficeStub::url_outside_office,
-        env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
-    })
-    .await;
+    let (pane, browser) = webmail_as_marie().await;
     let server = &pane.server;
-    let browser = pane.browser((1280, 800), &[], "").await;
-    browser.open_pane(&server.url("/")).await;
-    browser.click("#dev-continue").await;
-    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
-        .await;
-    browser.element("#signed-in").await;
 
     // Pierre sends Marie an envelope.
     let (token, session) = pane
@@ -169,7 +162,7 @@ async fn in_the_webmail_a_subfolder_is_created_filled_searched_renamed_and_delet
         )
         .await;
     browser.click(".folder-delete").await;
-    let asked = dialog_text(&browser).await;
+    let asked = browser.dialog_text().await;
     assert!(
         asked.starts_with("Supprimer le sous-dossier « Cardio » ? Les messages qu'il contient retourneront dans « Messages reçus »."),
         "{asked}"
@@ -188,19 +181,8 @@ async fn in_the_webmail_a_subfolder_is_created_filled_searched_renamed_and_delet
 
 #[tokio::test]
 async fn a_long_inbox_pages_with_suivant_and_precedent() {
-    let pane = Pane::start(PaneOptions {
-        identity: Identity::Development,
-        office_js: OfficeStub::url_outside_office,
-        env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
-    })
-    .await;
+    let (pane, browser) = webmail_as_marie().await;
     let server = &pane.server;
-    let browser = pane.browser((1280, 800), &[], "").await;
-    browser.open_pane(&server.url("/")).await;
-    browser.click("#dev-continue").await;
-    pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
-        .await;
-    browser.element("#signed-in").await;
     let (token, session) = pane
         .dev_sign_in("pierre.dupond@chu-dev.fr", PASSPHRASE)
         .await;

@@ -274,7 +274,11 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
     let folder = folder["id"].as_str().expect("folder id").to_owned();
     let mut moves = Vec::new();
     for run in 0..40 {
-        let target = if run % 2 == 0 { folder.as_str() } else { "inbox" };
+        let target = if run % 2 == 0 {
+            folder.as_str()
+        } else {
+            "inbox"
+        };
         let started = Instant::now();
         let answer = client
             .post(server.url(medimail_api::paths::ENVELOPES_MOVE))
