@@ -9,7 +9,7 @@ use medimail_api::{EnvelopeList, EnvelopeListQuery, EnvelopeSummary, Folder};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::refusal::EnvelopeRefusal;
@@ -31,13 +31,6 @@ fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn recipient_join() -> RelationDef {
-    envelope_recipient::Entity::belongs_to(envelope::Entity)
-        .from(envelope_recipient::Column::EnvelopeId)
-        .to(envelope::Column::Id)
-        .into()
-}
-
 /// Envelopes a search opens and checks at most (the newest of those its tags find, or of
 /// the folder for a query shorter than 3 characters).
 pub const SEARCH_OPENED: u64 = 2_000;
@@ -50,26 +43,23 @@ pub async fn list<C: ConnectionTrait>(
     query: EnvelopeListQuery,
 ) -> Result<EnvelopeList, AppError> {
     let me = owner.id.clone();
-    let place = match query.folder.as_deref() {
-        None => super::subfolders::Place {
-            root: Folder::Inbox,
-            folder: None,
-        },
-        Some(name) if Folder::parse(name).is_some() || name.len() == 36 => {
-            super::subfolders::place(db, &me, name).await?
-        }
-        Some(_) => return Err(EnvelopeRefusal::FolderUnknown.into()),
-    };
+    // A folder's name, or what may be a sub-folder's id (36 characters).
+    let name = query.folder.as_deref().unwrap_or(Folder::Inbox.as_str());
+    if Folder::parse(name).is_none() && name.len() != 36 {
+        return Err(EnvelopeRefusal::FolderUnknown.into());
+    }
+    let place = super::subfolders::place(db, &me, name).await?;
     let folder = place.root;
     let sub = place.folder_id();
-    let in_sub = |column: envelope_recipient::Column| match &sub {
+    // Filed in this sub-folder, or (none) in the folder itself.
+    let in_sub = |column: sea_orm::sea_query::Expr| match &sub {
         Some(id) => column.eq(id.clone()),
         None => column.is_null(),
     };
-    let sender_in_sub = match &sub {
-        Some(id) => envelope::Column::SenderFolderId.eq(id.clone()),
-        None => envelope::Column::SenderFolderId.is_null(),
-    };
+    let sender_in_sub = in_sub(Expr::col((
+        envelope::Entity,
+        envelope::Column::SenderFolderId,
+    )));
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let mut select = envelope::Entity::find().filter(envelope::Column::PurgedAt.is_null());
     select = match folder {
@@ -78,10 +68,13 @@ pub async fn list<C: ConnectionTrait>(
             .filter(envelope::Column::SenderDeletedAt.is_null())
             .filter(sender_in_sub.clone()),
         Folder::Inbox => select
-            .join(JoinType::InnerJoin, recipient_join().rev())
+            .join(JoinType::InnerJoin, envelope_recipient::to_envelope().rev())
             .filter(envelope_recipient::Column::AccountId.eq(&me))
             .filter(envelope_recipient::Column::DeletedAt.is_null())
-            .filter(in_sub(envelope_recipient::Column::FolderId)),
+            .filter(in_sub(Expr::col((
+                envelope_recipient::Entity,
+                envelope_recipient::Column::FolderId,
+            )))),
         Folder::Deleted => {
             // Deleted by the caller as sender or as recipient, not removed for good: one
             // query with a subquery (no list of ids bound as parameters, which PostgreSQL
@@ -92,7 +85,10 @@ pub async fn list<C: ConnectionTrait>(
                 .filter(envelope_recipient::Column::AccountId.eq(&me))
                 .filter(envelope_recipient::Column::DeletedAt.is_not_null())
                 .filter(envelope_recipient::Column::RemovedAt.is_null())
-                .filter(in_sub(envelope_recipient::Column::FolderId))
+                .filter(in_sub(Expr::col((
+                    envelope_recipient::Entity,
+                    envelope_recipient::Column::FolderId,
+                ))))
                 .into_query();
             select.filter(
                 Condition::any()

@@ -240,13 +240,7 @@ pub async fn unread_by_folder<C: ConnectionTrait>(
     let rows: Vec<Option<String>> = envelope_recipient::Entity::find()
         .select_only()
         .column(envelope_recipient::Column::FolderId)
-        .join(
-            JoinType::InnerJoin,
-            envelope_recipient::Entity::belongs_to(envelope::Entity)
-                .from(envelope_recipient::Column::EnvelopeId)
-                .to(envelope::Column::Id)
-                .into(),
-        )
+        .join(JoinType::InnerJoin, envelope_recipient::to_envelope())
         .filter(envelope_recipient::Column::AccountId.eq(me))
         .filter(envelope_recipient::Column::OpenedAt.is_null())
         .filter(envelope_recipient::Column::DeletedAt.is_null())

@@ -53,6 +53,34 @@ fn options(tree: &[FolderInfo], roots: &[Folder]) -> impl IntoView + use<> {
         .collect_view()
 }
 
+/// One folder action: nothing while another runs, `busy` while it runs, its refusal in
+/// `error`, then `done` with its answer.
+fn run<T, F, Fut>(
+    auth: Auth,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    call: F,
+    done: impl FnOnce(T) + 'static,
+) where
+    T: 'static,
+    F: Fn(api::Credentials) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<T, api::ApiError>> + 'static,
+{
+    if busy.get_untracked() {
+        return;
+    }
+    busy.set(true);
+    error.set(None);
+    spawn_local(async move {
+        let result = auth.call(call).await;
+        busy.set(false);
+        match result {
+            Ok(answer) => done(answer),
+            Err(e) => error.set(Some(e.message)),
+        }
+    });
+}
+
 fn ask(message: &str) -> bool {
     window().confirm_with_message(message).unwrap_or(false)
 }
@@ -88,28 +116,23 @@ pub fn MoveTo(
             error.set(Some("Choisissez le dossier de destination.".into()));
             return;
         }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = auth
-                .call(|c| {
-                    let (refs, to) = (refs.clone(), to.clone());
-                    async move { api::move_envelopes(&c, refs, to).await }
-                })
-                .await;
-            busy.set(false);
-            match result {
-                Ok(moved) => {
-                    let name = folder_name(&tree.get_untracked(), &target.get_untracked());
-                    on_moved.run(if moved.moved > 1 {
-                        format!("{} messages ont été déplacés dans « {name} ».", moved.moved)
-                    } else {
-                        format!("Le message a été déplacé dans « {name} ».")
-                    });
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        run(
+            auth,
+            busy,
+            error,
+            move |c| {
+                let (refs, to) = (refs.clone(), to.clone());
+                async move { api::move_envelopes(&c, refs, to).await }
+            },
+            move |moved| {
+                let name = folder_name(&tree.get_untracked(), &target.get_untracked());
+                on_moved.run(if moved.moved > 1 {
+                    format!("{} messages ont été déplacés dans « {name} ».", moved.moved)
+                } else {
+                    format!("Le message a été déplacé dans « {name} ».")
+                });
+            },
+        );
     };
     view! {
         <div class="move-to" role="group" aria-label="Déplacer">
@@ -154,48 +177,38 @@ pub fn Dossiers(
             ));
             return;
         }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = auth
-                .call(|c| {
-                    let (p, n) = (p.clone(), n.clone());
-                    async move { api::create_folder(&c, p, n).await }
-                })
-                .await;
-            busy.set(false);
-            match result {
-                Ok(f) => {
-                    name.set(String::new());
-                    on_changed.run(format!("Le sous-dossier « {} » a été créé.", f.name));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        run(
+            auth,
+            busy,
+            error,
+            move |c| {
+                let (p, n) = (p.clone(), n.clone());
+                async move { api::create_folder(&c, p, n).await }
+            },
+            move |f| {
+                name.set(String::new());
+                on_changed.run(format!("Le sous-dossier « {} » a été créé.", f.name));
+            },
+        );
     };
     let rename = move |id: String| {
         let n = new_name.get_untracked();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = auth
-                .call(|c| {
-                    let (id, n) = (id.clone(), n.clone());
-                    async move { api::rename_folder(&c, &id, n).await }
-                })
-                .await;
-            busy.set(false);
-            match result {
-                Ok(f) => {
-                    renaming.set(None);
-                    on_changed.run(format!(
-                        "Le sous-dossier s'appelle désormais « {} ».",
-                        f.name
-                    ));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        run(
+            auth,
+            busy,
+            error,
+            move |c| {
+                let (id, n) = (id.clone(), n.clone());
+                async move { api::rename_folder(&c, &id, n).await }
+            },
+            move |f| {
+                renaming.set(None);
+                on_changed.run(format!(
+                    "Le sous-dossier s'appelle désormais « {} ».",
+                    f.name
+                ));
+            },
+        );
     };
     let delete = move |f: FolderInfo| {
         let all = tree.get_untracked();
@@ -210,18 +223,17 @@ pub fn Dossiers(
         )) {
             return;
         }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = auth
-                .call(|c| {
-                    let id = f.id.clone();
-                    async move { api::delete_folder(&c, &id).await }
-                })
-                .await;
-            busy.set(false);
-            match result {
-                Ok(d) => on_changed.run(format!(
+        let id = f.id.clone();
+        run(
+            auth,
+            busy,
+            error,
+            move |c| {
+                let id = id.clone();
+                async move { api::delete_folder(&c, &id).await }
+            },
+            move |d| {
+                on_changed.run(format!(
                     "Le sous-dossier « {} » a été supprimé{}.",
                     f.name,
                     match d.moved {
@@ -229,10 +241,9 @@ pub fn Dossiers(
                         1 => format!(" ; son message est revenu dans « {back} »"),
                         n => format!(" ; ses {n} messages sont revenus dans « {back} »"),
                     }
-                )),
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+                ))
+            },
+        );
     };
 
     let sub_folders = move |root: Folder| {

@@ -31,3 +31,11 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The join from a recipient row to its envelope (`.rev()`: from the envelope).
+pub fn to_envelope() -> RelationDef {
+    Entity::belongs_to(super::envelope::Entity)
+        .from(Column::EnvelopeId)
+        .to(super::envelope::Column::Id)
+        .into()
+}
