@@ -42,6 +42,9 @@ pub mod paths {
     /// PUT [`crate::DirectoryVisibility`]: the caller's visibility in the directories
     /// ("Visibilité dans l'annuaire", manual part 2 §2.2).
     pub const ACCOUNT_VISIBILITY: &str = "/api/account/visibility";
+    /// GET [`crate::MssanteStatus`]: « Paramètres du compte » › « MSSanté », the three
+    /// conditions of the activation and their state (manual part 2 §2).
+    pub const ACCOUNT_MSSANTE: &str = "/api/account/mssante";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -833,10 +836,10 @@ pub struct EnvelopeList {
     pub total_capped: bool,
     pub items: Vec<EnvelopeSummary>,
     /// Envelopes directly in "Messages reçus" (not in a sub-folder) not opened yet (the
-    /// manual's "Messages reçus (1)"),
-    /// counted up to 1,000 (then `unread_capped`).
+    /// manual's "Messages reçus (1)"): exact, maintained at each change.
     #[serde(default)]
     pub unread: u64,
+    /// Always false since the counts are maintained (kept for the contract).
     #[serde(default)]
     pub unread_capped: bool,
     /// The top folder `folder` is (or is under).
@@ -1075,6 +1078,27 @@ pub struct DirectoryResults {
 pub struct DirectoryVisibility {
     /// On the liste rouge: absent from every directory search.
     pub liste_rouge: bool,
+}
+
+/// Answer of `GET /api/account/mssante`: « Conditions nécessaires à l'activation de la
+/// communication avec l'espace de confiance MSSanté » (manual part 2 §2), each with its
+/// state for the caller's account and session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MssanteStatus {
+    /// « Bénéficier d'un compte personnel Medimail éligible »: set by a manager or the
+    /// operator (`medimail account set --eligible on`).
+    pub eligible: bool,
+    /// « Renseigner votre numéro RPPS ou ADELI »: the account has one (filled from the
+    /// CPx card at its link, or in « Identité »).
+    pub identifier: bool,
+    /// « Authentification forte par carte CPS ou OTP »: this session was opened by the
+    /// CPx card (Pro Santé Connect) or by a one-time code.
+    pub strong: bool,
+    /// How this session was opened: `psc` (the card) or `otp` (a one-time code).
+    pub method: String,
+    /// MSSanté is activated on the account (the national directory is offered).
+    pub activated: bool,
 }
 
 /// Body of `POST /api/directory/favorites`: star this contact.

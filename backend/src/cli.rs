@@ -88,6 +88,10 @@ pub enum AccountCommand {
         /// On the liste rouge: never returned by a directory search.
         #[arg(long, value_enum)]
         liste_rouge: Option<Switch>,
+        /// An eligible personal account: the first condition of the MSSanté activation
+        /// (« Bénéficier d'un compte personnel Medimail éligible »).
+        #[arg(long, value_enum)]
+        eligible: Option<Switch>,
     },
     /// Ends the lock of an account (10 failed sign-ins in a row), at once.
     Unlock {
@@ -175,15 +179,15 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
                     mailbox,
                     mssante,
                     liste_rouge,
+                    eligible,
                 },
         } => {
-            set_account(
-                config,
-                &mailbox,
-                mssante.map(Switch::on),
-                liste_rouge.map(Switch::on),
-            )
-            .await
+            let change = crate::account::settings::OperatorChange {
+                mssante: mssante.map(Switch::on),
+                liste_rouge: liste_rouge.map(Switch::on),
+                eligible: eligible.map(Switch::on),
+            };
+            set_account(config, &mailbox, change).await
         }
     }
 }
@@ -291,31 +295,34 @@ async fn operate(config: &Config, mailbox: &str, operation: Operation) -> Result
     Ok(())
 }
 
-/// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]`: changes
-/// the account's directory settings and prints them.
+/// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]
+/// [--eligible on|off]`: changes the account's settings and prints them.
 async fn set_account(
     config: &Config,
     mailbox: &str,
-    mssante: Option<bool>,
-    liste_rouge: Option<bool>,
+    change: crate::account::settings::OperatorChange,
 ) -> Result<(), CliError> {
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let mailbox = mailbox.trim().to_lowercase();
     let keys = keys(config)?;
-    let updated =
-        crate::account::settings::set_by_operator(&db, &keys, &mailbox, mssante, liste_rouge)
-            .await?
-            .ok_or_else(|| {
-                CliError::Refused(format!("{mailbox} n'est pas une adresse de messagerie"))
-            })?;
+    let updated = crate::account::settings::set_by_operator(&db, &keys, &mailbox, change)
+        .await?
+        .ok_or_else(|| {
+            CliError::Refused(format!("{mailbox} n'est pas une adresse de messagerie"))
+        })?;
     println!(
-        "{mailbox} : MSSanté {}, liste rouge {}",
+        "{mailbox} : MSSanté {}, liste rouge {}, compte éligible {}",
         if updated.mssante_enabled {
             "activée"
         } else {
             "désactivée"
         },
-        if updated.liste_rouge { "oui" } else { "non" }
+        if updated.liste_rouge { "oui" } else { "non" },
+        if updated.mssante_eligible {
+            "oui"
+        } else {
+            "non"
+        }
     );
     Ok(())
 }

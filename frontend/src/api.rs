@@ -381,6 +381,12 @@ pub async fn psc_available() -> bool {
         .is_ok_and(|s| s.available)
 }
 
+#[cfg(feature = "webmail")]
+/// « MSSanté »: the conditions of the activation and their state.
+pub async fn mssante_status(c: &Credentials) -> Result<medimail_api::MssanteStatus, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_MSSANTE, Some(c), None).await
+}
+
 /// « Dissocier ma carte ».
 pub async fn psc_unlink(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, paths::ACCOUNT_PSC, Some(c), None).await

@@ -440,6 +440,25 @@ mod sign_in {
             .filter(|d| d["method"] == "psc")
             .count();
         assert_eq!(signed_in_by_card, 1);
+        // « MSSanté »: the card's session is the strong authentication the activation
+        // asks for, and the RPPS it brought fills the second condition.
+        let conditions: Value = browser(&server)
+            .get(server.url(medimail_api::paths::ACCOUNT_MSSANTE))
+            .header(
+                "cookie",
+                format!("{}={session}", medimail_api::SESSION_COOKIE),
+            )
+            .send()
+            .await
+            .expect("mssante")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            conditions,
+            json!({"eligible": false, "identifier": true, "strong": true, "method": "psc",
+                   "activated": false})
+        );
 
         // « Dissocier ma carte »: the card no longer opens the mailbox.
         let csrf = state["csrf"].as_str().expect("csrf");
@@ -873,6 +892,23 @@ mod chromium {
         )
         .await;
         assert_eq!(pane.code_mails(MARIE), codes, "no code was asked");
+        // « MSSanté »: the card's session meets the strong authentication, its RPPS the
+        // identifier; the account is not eligible yet.
+        browser.click("#mssante > summary").await;
+        wait_text(
+            &browser,
+            "#mssante-strong",
+            "Authentification forte par carte CPS ou OTP (carte CPx) : remplie",
+        )
+        .await;
+        wait_text(&browser, "#mssante-identifier", "ADELI : remplie").await;
+        wait_text(&browser, "#mssante-eligible", "éligible : non remplie").await;
+        wait_text(
+            &browser,
+            "#mssante-next",
+            "prenez contact avec l'administrateur",
+        )
+        .await;
         browser.click("#psc-unlink").await;
         wait_text(
             &browser,

@@ -62,6 +62,7 @@ fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
         received_at: Set(None),
         rpps: Set(None),
         adeli: Set(None),
+        mssante_eligible: Set(false),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The account's HTTP API: `PUT /api/account/visibility` ("Liste rouge" or visible to
-//! every Medimail user). Signed-in callers only, on their own account.
+//! every Medimail user) and `GET /api/account/mssante` (the conditions of the MSSanté
+//! activation). Signed-in callers only, on their own account.
 
 use axum::extract::{FromRef, State};
-use medimail_api::{DirectoryVisibility, paths};
+use medimail_api::{DirectoryVisibility, MssanteStatus, paths};
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,11 +21,14 @@ where
     Gate: FromRef<S>,
     std::sync::Arc<crate::keys::Keys>: FromRef<S>,
 {
-    OpenApiRouter::default().routes(routes!(set_visibility))
+    OpenApiRouter::default()
+        .routes(routes!(set_visibility))
+        .routes(routes!(mssante_status))
 }
 
 refusals! {
     VisibilityRefusals = [signed_in(), RequestRefusal::Unreadable];
+    StatusRefusals = [signed_in()];
 }
 
 /// "Visibilité dans l'annuaire": on the liste rouge or visible to every Medimail user.
@@ -57,4 +61,24 @@ async fn set_visibility(
     Ok(Json(DirectoryVisibility {
         liste_rouge: updated.liste_rouge,
     }))
+}
+
+/// « MSSanté »: the three conditions of the activation (« compte personnel Medimail
+/// éligible », « numéro RPPS ou ADELI », « authentification forte par carte CPS ou OTP »),
+/// each with its state for the caller's account and this session.
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_MSSANTE,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The conditions and their state.", body = MssanteStatus),
+        StatusRefusals,
+    ),
+)]
+async fn mssante_status(signed_in: SignedIn) -> Json<MssanteStatus> {
+    Json(crate::account::mssante::status(
+        &signed_in.account,
+        &signed_in.session,
+    ))
 }

@@ -30,6 +30,15 @@ pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
     Ok(updated)
 }
 
+/// What an operator changes (`medimail account set`); `None` leaves a flag as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OperatorChange {
+    pub mssante: Option<bool>,
+    pub liste_rouge: Option<bool>,
+    /// « Compte personnel Medimail éligible » (the first MSSanté condition).
+    pub eligible: Option<bool>,
+}
+
 /// An operator's change (`medimail account set`): the account of `mailbox` (lowercase)
 /// — created for it if nobody has signed in with it yet, so that an administrator can
 /// prepare it — its flags changed where given.
@@ -37,9 +46,13 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     keys: &Keys,
     mailbox: &str,
-    mssante: Option<bool>,
-    liste_rouge: Option<bool>,
+    change: OperatorChange,
 ) -> Result<Option<account::Model>, sea_orm::DbErr> {
+    let OperatorChange {
+        mssante,
+        liste_rouge,
+        eligible,
+    } = change;
     if !mailbox.contains('@') {
         return Ok(None);
     }
@@ -50,6 +63,9 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     }
     if let Some(on) = liste_rouge {
         update.liste_rouge = Set(on);
+    }
+    if let Some(on) = eligible {
+        update.mssante_eligible = Set(on);
     }
     let txn = crate::db::begin_write(db).await?;
     let updated = update.update(&txn).await?;
@@ -62,6 +78,7 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
             "account": updated.id,
             "mssante_enabled": updated.mssante_enabled,
             "liste_rouge": updated.liste_rouge,
+            "mssante_eligible": updated.mssante_eligible,
         }),
     )
     .await?;

@@ -357,6 +357,7 @@ mod tests {
             received_at: None,
             rpps: rpps.map(str::to_owned),
             adeli: adeli.map(str::to_owned),
+            mssante_eligible: false,
         }
     }
 

@@ -138,13 +138,13 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         Key::Envelope
     };
-    let (unread_by_folder, unread_capped) = super::subfolders::unread_by_folder(db, &me).await?;
+    // Kept up to date by every change (`unread`), never counted here.
+    let unread_by_folder = super::unread::of(db, &me).await?;
     let shown = Shown {
         key: place.key(),
         root: folder,
         folders: super::subfolders::tree(db, keys, &me, &unread_by_folder).await?,
         unread: unread_by_folder.get(&None).copied().unwrap_or(0),
-        unread_capped,
     };
     if let Some(q) = &search {
         // A search's pages are cut from its bounded candidates (numbered, no positions).
@@ -368,7 +368,6 @@ struct Shown {
     root: Folder,
     folders: Vec<medimail_api::FolderInfo>,
     unread: u64,
-    unread_capped: bool,
 }
 
 impl Shown {
@@ -387,7 +386,8 @@ impl Shown {
             total_capped,
             items,
             unread: self.unread,
-            unread_capped: self.unread_capped,
+            // Exact: the counts are maintained (kept in the contract for older panes).
+            unread_capped: false,
             root: self.root,
             folders: self.folders,
             next: None,
@@ -629,6 +629,8 @@ pub async fn apply(
             .await?;
     }
     if let Some(r) = &recipient {
+        let this = sea_orm::Condition::all().add(envelope_recipient::Column::Id.eq(&r.id));
+        let counted = super::unread::Rows::lock(&txn, this).await?;
         let column = match action {
             FolderAction::Remove => envelope_recipient::Column::RemovedAt,
             _ => envelope_recipient::Column::DeletedAt,
@@ -649,6 +651,7 @@ pub async fn apply(
             .filter(envelope_recipient::Column::Id.eq(&r.id))
             .exec(&txn)
             .await?;
+        counted.settle(&txn).await?;
     }
     let what = match action {
         FolderAction::Delete => "envelope_deleted",

@@ -24,4 +24,5 @@ pub mod stores;
 pub mod subfolders;
 pub mod sweep;
 pub mod threads;
+pub mod unread;
 pub mod upload;

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::clock::Clock;
-use crate::envelope::entity::{attachment, envelope};
+use crate::envelope::entity::{attachment, envelope, envelope_recipient};
 use crate::storage::BlobStore;
 
 /// How long content is kept.
@@ -81,6 +81,9 @@ async fn purge_batch(
     let mut purged = 0;
     for id in due {
         let txn = crate::db::begin_write(db).await?;
+        // Its recipient rows, locked and read before the envelope is marked purged.
+        let rows = sea_orm::Condition::all().add(envelope_recipient::Column::EnvelopeId.eq(&id));
+        let counted = super::unread::Rows::lock(&txn, rows).await?;
         let claimed = envelope::Entity::update_many()
             .col_expr(envelope::Column::PurgedAt, Expr::value(Some(now)))
             .col_expr(envelope::Column::WrappedKey, Expr::value(""))
@@ -106,6 +109,8 @@ async fn purge_batch(
             txn.rollback().await?;
             continue;
         }
+        // Its unopened rows leave the unread counts (the rows themselves stay).
+        counted.settle(&txn).await?;
         let removed: Vec<String> = attachment::Entity::find()
             .select_only()
             .column(attachment::Column::BlobId)

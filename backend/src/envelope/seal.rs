@@ -529,9 +529,11 @@ pub async fn seal(
     .await?;
     super::at_rest::index(&txn, &id, &terms).await?;
     let mut count = 0;
+    let mut arrived = Vec::new();
     for (kind, list) in [("to", &recipients.to), ("cc", &recipients.cc)] {
         for address in list.iter() {
             let account = crate::account::registry::for_recipient(&txn, address, now).await?;
+            arrived.push(account.id.clone());
             let recipient_id = uuid::Uuid::new_v4().to_string();
             let position = count;
             count += 1;
@@ -597,6 +599,8 @@ pub async fn seal(
             .await?;
         }
     }
+    // Each recipient has one more unopened envelope in « Messages reçus ».
+    super::unread::arrivals(&txn, arrived).await?;
     for (position, file) in files.iter().enumerate() {
         attachment::ActiveModel {
             id: Set(file.id.clone()),

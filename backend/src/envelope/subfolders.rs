@@ -25,8 +25,8 @@ use medimail_api::{
 };
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, JoinType, PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -225,36 +225,6 @@ fn open_name(keys: &Keys, row: &folder::Model) -> Result<String, AppError> {
         .and_then(|sealed| keys.open_outbox(&seal_context(&row.account_id, &row.id), &sealed))
         .and_then(|plain| String::from_utf8(plain).ok())
         .ok_or_else(|| AppError::Internal(format!("folder {} does not open", row.id)))
-}
-
-/// Unopened envelopes counted at most, over every folder (the count reads that many
-/// rows at most).
-pub const UNREAD_COUNTED: u64 = 1_000;
-
-/// The envelopes `me` has not opened under « Messages reçus », per sub-folder (`None`:
-/// the folder itself), and whether there were more than [`UNREAD_COUNTED`].
-pub async fn unread_by_folder<C: ConnectionTrait>(
-    db: &C,
-    me: &str,
-) -> Result<(HashMap<Option<String>, u64>, bool), sea_orm::DbErr> {
-    let rows: Vec<Option<String>> = envelope_recipient::Entity::find()
-        .select_only()
-        .column(envelope_recipient::Column::FolderId)
-        .join(JoinType::InnerJoin, envelope_recipient::to_envelope())
-        .filter(envelope_recipient::Column::AccountId.eq(me))
-        .filter(envelope_recipient::Column::OpenedAt.is_null())
-        .filter(envelope_recipient::Column::DeletedAt.is_null())
-        .filter(envelope::Column::PurgedAt.is_null())
-        .limit(UNREAD_COUNTED + 1)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let capped = rows.len() as u64 > UNREAD_COUNTED;
-    let mut counts: HashMap<Option<String>, u64> = HashMap::new();
-    for folder in rows.into_iter().take(UNREAD_COUNTED as usize) {
-        *counts.entry(folder).or_default() += 1;
-    }
-    Ok((counts, capped))
 }
 
 /// Every sub-folder of `me`, each after its parent, by name (French order: case and
@@ -456,16 +426,20 @@ pub async fn delete(
     if children > 0 {
         return Err(FolderRefusal::HasChildren.into());
     }
+    let filed = Condition::all()
+        .add(envelope_recipient::Column::AccountId.eq(me))
+        .add(envelope_recipient::Column::FolderId.eq(&row.id));
+    let counted = super::unread::Rows::lock(&txn, filed.clone()).await?;
     let as_recipient = envelope_recipient::Entity::update_many()
         .col_expr(
             envelope_recipient::Column::FolderId,
             Expr::value(row.parent_id.clone()),
         )
-        .filter(envelope_recipient::Column::AccountId.eq(me))
-        .filter(envelope_recipient::Column::FolderId.eq(&row.id))
+        .filter(filed)
         .exec(&txn)
         .await?
         .rows_affected;
+    counted.settle_moved(&txn, row.parent_id.clone()).await?;
     let as_sender = envelope::Entity::update_many()
         .col_expr(
             envelope::Column::SenderFolderId,
@@ -574,6 +548,9 @@ pub async fn move_envelopes(
         }
     };
     if !as_recipient.is_empty() {
+        let moving =
+            Condition::all().add(envelope_recipient::Column::Id.is_in(as_recipient.clone()));
+        let counted = super::unread::Rows::lock(&txn, moving).await?;
         envelope_recipient::Entity::update_many()
             .col_expr(
                 envelope_recipient::Column::FolderId,
@@ -586,6 +563,7 @@ pub async fn move_envelopes(
             .filter(envelope_recipient::Column::Id.is_in(as_recipient.clone()))
             .exec(&txn)
             .await?;
+        counted.settle(&txn).await?;
     }
     if !as_sender.is_empty() {
         envelope::Entity::update_many()
@@ -683,7 +661,7 @@ refusals! {
 )]
 async fn list(filing: Filing, signed_in: SignedIn) -> Result<Json<FolderTree>, AppError> {
     let me = &signed_in.account.id;
-    let (unread, _) = unread_by_folder(&filing.db, me).await?;
+    let unread = super::unread::of(&filing.db, me).await?;
     Ok(Json(FolderTree {
         folders: tree(&filing.db, &filing.keys, me, &unread).await?,
     }))

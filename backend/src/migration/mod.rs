@@ -21,6 +21,8 @@ mod m20261201_000015_threads;
 mod m20261201_000016_pro_sante_connect;
 mod m20261201_000017_draft;
 mod m20261201_000018_folders;
+mod m20261202_000019_mssante_eligible;
+mod m20261202_000020_unread_count;
 
 pub struct Migrator;
 
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_pro_sante_connect::Migration),
             Box::new(m20261201_000017_draft::Migration),
             Box::new(m20261201_000018_folders::Migration),
+            Box::new(m20261202_000019_mssante_eligible::Migration),
+            Box::new(m20261202_000020_unread_count::Migration),
         ]
     }
 }

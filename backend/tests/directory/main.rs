@@ -25,6 +25,7 @@ mod common;
 
 mod favorites;
 mod import;
+mod mssante;
 mod search;
 mod visibility;
 

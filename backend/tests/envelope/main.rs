@@ -25,6 +25,7 @@ mod read;
 mod retention;
 mod send;
 mod subfolders;
+mod unread;
 
 const BOUNDARY: &str = "medimail-test-boundary-7d3f";
 

@@ -14,7 +14,7 @@ use crate::common::*;
 use crate::{call, draft, get_list, multipart, post, signed_in};
 
 /// A JSON request: status and body.
-async fn json_call(
+pub(crate) async fn json_call(
     state: &medimail_server::state::AppState,
     auth: &(String, String),
     method: &str,
@@ -51,7 +51,8 @@ async fn create(
     .await
 }
 
-async fn move_to(
+/// « Déplacer vers »: status and body.
+pub(crate) async fn move_to(
     state: &medimail_server::state::AppState,
     auth: &(String, String),
     references: &[&str],

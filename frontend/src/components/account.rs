@@ -132,6 +132,7 @@ pub fn Account(
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <Certificate me=me/>
             {change_passphrase(webmail)}
+            {mssante(webmail)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
             <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
@@ -146,6 +147,87 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
         webmail
             .with(Option::is_some)
             .then(|| view! { <ChangePassphrase/> })
+    }
+}
+
+/// « MSSanté », in the webmail only.
+#[cfg(feature = "webmail")]
+fn mssante(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+    move || webmail.with(Option::is_some).then(|| view! { <Mssante/> })
+}
+
+#[cfg(not(feature = "webmail"))]
+fn mssante(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
+
+/// « MSSanté » (manual part 1 §6.6, part 2 §2): « Activer la fonctionnalité MSSanté » with
+/// its three conditions, each met or not, read when the section is opened.
+#[cfg(feature = "webmail")]
+#[component]
+fn Mssante() -> impl IntoView {
+    let status = RwSignal::new(None::<Result<medimail_api::MssanteStatus, String>>);
+    let load = move |ev: leptos::ev::Event| {
+        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+        if !open || status.get_untracked().is_some() {
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        spawn_local(async move {
+            let answer = auth
+                .call(|c| async move { api::mssante_status(&c).await })
+                .await;
+            status.try_set(Some(answer.map_err(|e| e.message)));
+        });
+    };
+    let condition = |met: bool, id: &'static str, text: &'static str| {
+        view! {
+            <li id=id class=if met { "met" } else { "unmet" }>
+                {text} {if met { " : remplie ✓" } else { " : non remplie ✗" }}
+            </li>
+        }
+    };
+    let shown = move || {
+        status.get().map(|s| match s {
+            Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+            Ok(s) if s.activated => view! {
+                <p id="mssante-state" role="status">
+                    "La fonctionnalité MSSanté est activée sur votre compte : l'annuaire national MSSanté vous est proposé."
+                </p>
+            }.into_any(),
+            Ok(s) => {
+                let all = s.eligible && s.identifier && s.strong;
+                view! {
+                    <p>"Conditions nécessaires à l'activation de la communication avec l'espace de confiance MSSanté :"</p>
+                    <ul id="mssante-conditions" class="mssante">
+                        {condition(s.eligible, "mssante-eligible", "Bénéficier d'un compte personnel Medimail éligible")}
+                        {condition(s.identifier, "mssante-identifier", "Renseigner votre numéro RPPS ou ADELI")}
+                        {condition(s.strong, "mssante-strong", if s.method == "psc" {
+                            "Authentification forte par carte CPS ou OTP (carte CPx)"
+                        } else {
+                            "Authentification forte par carte CPS ou OTP (code à usage unique)"
+                        })}
+                    </ul>
+                    <p class="hint">
+                        "L'identifiant MSSanté est défini de la manière suivante : prenom.nom@domaine.mssante.fr. "
+                        "Dans le cas où ce dernier est déjà utilisé, un suffixe viendra compléter le nom."
+                    </p>
+                    <p class="hint" id="mssante-next" role="status">{if all {
+                        "Toutes les conditions sont réunies : l'activation est faite par l'administrateur de votre structure."
+                    } else if !s.eligible {
+                        "L'espace de confiance MSSanté est réservé aux professionnels de santé habilités. Si vous estimez que votre compte devrait être éligible, prenez contact avec l'administrateur de votre structure."
+                    } else {
+                        "L'ensemble des critères listés est requis pour activer la fonctionnalité MSSanté."
+                    }}</p>
+                }.into_any()
+            }
+        })
+    };
+    view! {
+        <details id="mssante" on:toggle=load>
+            <summary>"MSSanté"</summary>
+            <h4>"Activer la fonctionnalité MSSanté"</h4>
+            {move || status.with(Option::is_none).then(|| view! { <p class="hint" role="status">"Chargement…"</p> })}
+            {shown}
+        </details>
     }
 }
 

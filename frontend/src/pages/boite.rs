@@ -53,9 +53,9 @@ impl Default for Listing {
     }
 }
 
-/// " (3)" after a folder's name while envelopes wait unopened ("(1000+)" past the count).
-fn unread_label(unread: u64, capped: bool) -> Option<String> {
-    (unread > 0).then(|| format!(" ({unread}{})", if capped { "+" } else { "" }))
+/// " (3)" after a folder's name while envelopes wait unopened (the counts are exact).
+fn unread_label(unread: u64) -> Option<String> {
+    (unread > 0).then(|| format!(" ({unread})"))
 }
 
 #[component]
@@ -82,13 +82,12 @@ pub fn Boite(
     // The sub-folders as last listed (they stay in the menu while a page loads), and the
     // unread count of « Messages reçus »: the menu is drawn again only when they change
     // (not on every page, which would take the focus away from the tab just chosen).
-    let menu =
-        Memo::new(
-            move |previous: Option<&(Vec<FolderInfo>, u64, bool)>| match &*list.read() {
-                Some(Ok(l)) => (l.folders.clone(), l.unread, l.unread_capped),
-                _ => previous.cloned().unwrap_or_default(),
-            },
-        );
+    let menu = Memo::new(
+        move |previous: Option<&(Vec<FolderInfo>, u64)>| match &*list.read() {
+            Some(Ok(l)) => (l.folders.clone(), l.unread),
+            _ => previous.cloned().unwrap_or_default(),
+        },
+    );
     let tree = Signal::derive(move || menu.with(|m| m.0.clone()));
     // Bumped after a move or a change of sub-folders: the page is listed again.
     let reload = RwSignal::new(0u32);
@@ -139,7 +138,7 @@ pub fn Boite(
     // Each folder, then its sub-folders ("Messages reçus (1)": the envelopes not opened
     // yet in that folder).
     let folders = move || {
-        let (subs, unread, capped) = menu.get();
+        let (subs, unread) = menu.get();
         let mut entries = Vec::new();
         for root in Folder::ALL {
             let count = if root == Folder::Inbox { unread } else { 0 };
@@ -159,7 +158,7 @@ pub fn Boite(
                         aria-selected=move || current().to_string()
                         on:click=move |_| choose(chosen.clone())>
                         {label}
-                        {unread_label(count, capped)}
+                        {unread_label(count)}
                     </button>
                 }
             })

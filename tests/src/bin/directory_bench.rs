@@ -300,6 +300,7 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             received_at: Set(None),
             rpps: Set(None),
             adeli: Set(None),
+            mssante_eligible: Set(false),
         });
     }
     let count = accounts.len();

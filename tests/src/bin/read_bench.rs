@@ -129,6 +129,22 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
     );
 }
 
+/// « Messages reçus (n) »: the unread count the list gives.
+async fn unread_shown(server: &Server, auth: &(String, String)) -> u64 {
+    let body: serde_json::Value = server
+        .client()
+        .get(server.url("/api/envelopes?folder=inbox&page=1"))
+        .bearer_auth(&auth.0)
+        .header("x-medimail-session", &auth.1)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    body["unread"].as_u64().expect("unread")
+}
+
 async fn latencies(server: &Server, auth: &(String, String), path: &str, runs: usize) -> Vec<f64> {
     let client = server.client();
     let mut out = Vec::with_capacity(runs);
@@ -181,7 +197,10 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
     let reader = account_id(&db, "pierre.dupond@chu-dev.fr").await;
     let keys = Keys::load(None, server.data_dir.path()).expect("the server's master key");
     fill(&db, &keys, &sender, &reader).await;
-    let _ = marie;
+    // The rows were written without the server: their unread counts are set once.
+    medimail_server::envelope::unread::rebuild(&db, &reader)
+        .await
+        .expect("unread counts");
     if label == "PostgreSQL" {
         use sea_orm::ConnectionTrait;
         db.execute_unprepared("ANALYZE").await.expect("analyze");
@@ -309,6 +328,32 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
         percentile(&search, 0.5),
         percentile(&search, 0.99)
     );
+    // 1,000 arrivals through « Envoyer », then « Messages reçus (n) » against the rows.
+    let before = unread_shown(&server, &pierre).await;
+    let arriving = Instant::now();
+    for n in 0..1_000 {
+        let draft = json!({"to": ["pierre.dupond@chu-dev.fr"], "cc": [],
+            "subject": format!("Arrivée {n}"), "body": "<p>Bonjour</p>"});
+        let sent = server
+            .send_envelope((&marie.0, &marie.1), &draft, &[])
+            .await;
+        assert!(sent.status().is_success(), "{}", sent.status());
+    }
+    let after = unread_shown(&server, &pierre).await;
+    let rows = medimail_server::envelope::unread::recount(&db, &reader)
+        .await
+        .expect("recount");
+    let counted = rows.get(&None).copied().unwrap_or(0);
+    println!(
+        "{label}: 1,000 arrivals in {:.1} s; « Messages reçus » unread {before} → {after}, counted from the rows {counted}: {}",
+        arriving.elapsed().as_secs_f64(),
+        if after == counted && after == before + 1_000 {
+            "exact"
+        } else {
+            "WRONG"
+        }
+    );
+    assert_eq!((after, counted), (before + 1_000, before + 1_000));
     if label == "SQLite" && std::env::var("READ_BENCH_KEEP").is_ok() {
         use sea_orm::ConnectionTrait;
         db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -424,6 +469,18 @@ async fn download_bench() {
     );
 }
 
+/// The development identity, and sending quotas above the bench's 1,000 arrivals.
+fn bench_env(mut env: Vec<(String, String)>) -> Vec<(String, String)> {
+    for (name, value) in [
+        ("MEDIMAIL_DEV_IDENTITY", "true"),
+        ("MEDIMAIL_SEND_ENVELOPES_PER_HOUR", "5000"),
+        ("MEDIMAIL_SEND_RECIPIENTS_PER_HOUR", "5000"),
+    ] {
+        env.push((name.into(), value.into()));
+    }
+    env
+}
+
 #[tokio::main]
 async fn main() {
     medimail_e2e::install_crypto_provider();
@@ -435,7 +492,7 @@ async fn main() {
         inbox_bench(
             "SQLite",
             ServerOptions {
-                env: vec![("MEDIMAIL_DEV_IDENTITY".into(), "true".into())],
+                env: bench_env(vec![]),
                 ..Default::default()
             },
             |server| server.sqlite_url(),
@@ -447,10 +504,7 @@ async fn main() {
                 inbox_bench(
                     "PostgreSQL",
                     ServerOptions {
-                        env: vec![
-                            ("MEDIMAIL_DEV_IDENTITY".into(), "true".into()),
-                            ("DATABASE_URL".into(), url.clone()),
-                        ],
+                        env: bench_env(vec![("DATABASE_URL".into(), url.clone())]),
                         ..Default::default()
                     },
                     move |_| url.clone(),

@@ -44,6 +44,9 @@ pub struct Model {
     /// filled from the CPx card at its first link when empty (Pro Santé Connect).
     pub rpps: Option<String>,
     pub adeli: Option<String>,
+    /// An eligible personal account: the first of the three conditions of the MSSanté
+    /// activation (manual part 2 §2.1), set by a manager or the operator.
+    pub mssante_eligible: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

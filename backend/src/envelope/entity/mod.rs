@@ -1,5 +1,5 @@
 //! The tables this feature owns (sea-orm entities): envelopes, their recipients, their
-//! attachments, their events, the account's draft and sub-folders.
+//! attachments, their events, the account's draft and sub-folders, the unread counts.
 
 pub mod attachment;
 pub mod blob_lease;
@@ -9,3 +9,4 @@ pub mod envelope_event;
 pub mod envelope_recipient;
 pub mod envelope_term;
 pub mod folder;
+pub mod unread_count;
