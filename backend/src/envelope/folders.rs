@@ -396,19 +396,25 @@ impl Shown {
     }
 }
 
-/// Postings counted per tag at most (the count reads only that many index rows).
-const POSTINGS_COUNTED: u64 = 5_000;
+/// Postings counted per tag at most (the count reads only that many index rows); a tag
+/// with more is common.
+const POSTINGS_COUNTED: u64 = 500;
 
-/// The candidates of a search: the envelopes carrying the rarest tag of `terms` (each
-/// tag's postings counted up to [`POSTINGS_COUNTED`] first). The other tags are not
-/// looked up: the opened titles are checked against the query anyway (`at_rest::matches`),
-/// and a query whose every tag is common then reads the postings of one tag, not of all
-/// (on PostgreSQL a lookup of each other tag per candidate was slower than that check).
+/// Rare tags an envelope must carry all of to be a candidate, at most.
+const RARE_TAGS: usize = 3;
+
+/// The candidates of a search: the envelopes carrying every one of the rarest tags of
+/// `terms` (each tag's postings counted up to [`POSTINGS_COUNTED`] first; up to
+/// [`RARE_TAGS`] of those under that count), or, when every tag is common, the rarest one
+/// alone. Only rare tags are intersected: each of their postings is short, where a common
+/// tag's would be read whole (on PostgreSQL a lookup of every tag per candidate was slower
+/// than opening the candidates). The opened titles are checked against the query anyway
+/// (`at_rest::matches`): the tags only narrow what is opened.
 async fn tagged<C: ConnectionTrait>(
     db: &C,
     terms: Vec<i64>,
 ) -> Result<sea_orm::sea_query::SimpleExpr, sea_orm::DbErr> {
-    let mut rarest: Option<(u64, i64)> = None;
+    let mut counted = Vec::with_capacity(terms.len());
     for term in terms {
         let n = count_at_most(
             db,
@@ -420,18 +426,29 @@ async fn tagged<C: ConnectionTrait>(
                 .into_query(),
         )
         .await?;
-        if rarest.is_none_or(|(m, _)| n < m) {
-            rarest = Some((n, term));
-        }
+        counted.push((n, term));
     }
-    let (_, term) = rarest.unwrap_or_default();
-    Ok(envelope::Column::Id.in_subquery(
-        envelope_term::Entity::find()
-            .select_only()
-            .column(envelope_term::Column::EnvelopeId)
-            .filter(envelope_term::Column::Term.eq(term))
-            .into_query(),
-    ))
+    counted.sort_unstable();
+    let rare = counted
+        .iter()
+        .take_while(|(n, _)| *n <= POSTINGS_COUNTED)
+        .count()
+        .clamp(1, RARE_TAGS);
+    let carrying = |term: i64| {
+        envelope::Column::Id.in_subquery(
+            envelope_term::Entity::find()
+                .select_only()
+                .column(envelope_term::Column::EnvelopeId)
+                .filter(envelope_term::Column::Term.eq(term))
+                .into_query(),
+        )
+    };
+    Ok(counted
+        .iter()
+        .take(rare)
+        .map(|(_, term)| carrying(*term))
+        .reduce(|all, one| all.and(one))
+        .unwrap_or_else(|| carrying(0)))
 }
 
 /// One line of a folder.
