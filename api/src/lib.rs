@@ -45,6 +45,9 @@ pub mod paths {
     /// GET [`crate::MssanteStatus`]: « Paramètres du compte » › « MSSanté », the three
     /// conditions of the activation and their state (manual part 2 §2).
     pub const ACCOUNT_MSSANTE: &str = "/api/account/mssante";
+    /// GET [`crate::AccountActivity`]: « Activité », the account's stamps (manual part 1
+    /// §6.4).
+    pub const ACCOUNT_ACTIVITY: &str = "/api/account/activity";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -1099,6 +1102,17 @@ pub struct MssanteStatus {
     pub method: String,
     /// MSSanté is activated on the account (the national directory is offered).
     pub activated: bool,
+}
+
+/// Answer of `GET /api/account/activity` (« Activité », manual part 1 §6.4): one stamp
+/// per envelope sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountActivity {
+    /// « Timbres alloués à votre compte »: `None` is « illimité ».
+    pub allocated: Option<u64>,
+    /// « Timbres utilisés ».
+    pub used: u64,
 }
 
 /// Body of `POST /api/directory/favorites`: star this contact.

@@ -92,6 +92,10 @@ pub enum AccountCommand {
         /// (« Bénéficier d'un compte personnel Medimail éligible »).
         #[arg(long, value_enum)]
         eligible: Option<Switch>,
+        /// « Timbres alloués à votre compte »: a number of envelopes in all, or
+        /// `illimite`.
+        #[arg(long, value_parser = parse_stamps)]
+        stamps: Option<Stamps>,
     },
     /// Ends the lock of an account (10 failed sign-ins in a row), at once.
     Unlock {
@@ -180,12 +184,14 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
                     mssante,
                     liste_rouge,
                     eligible,
+                    stamps,
                 },
         } => {
             let change = crate::account::settings::OperatorChange {
                 mssante: mssante.map(Switch::on),
                 liste_rouge: liste_rouge.map(Switch::on),
                 eligible: eligible.map(Switch::on),
+                stamps: stamps.map(|s| s.0),
             };
             set_account(config, &mailbox, change).await
         }
@@ -295,8 +301,23 @@ async fn operate(config: &Config, mailbox: &str, operation: Operation) -> Result
     Ok(())
 }
 
+/// `--stamps`: a number of stamps, or none (illimité).
+#[derive(Clone, Copy, Debug)]
+pub struct Stamps(Option<i64>);
+
+fn parse_stamps(value: &str) -> Result<Stamps, String> {
+    let value = value.trim().to_lowercase();
+    if ["illimite", "illimité", "unlimited"].contains(&value.as_str()) {
+        return Ok(Stamps(None));
+    }
+    match value.parse::<u32>() {
+        Ok(n) => Ok(Stamps(Some(i64::from(n)))),
+        Err(_) => Err("un nombre de timbres (0 à 4294967295) ou « illimite »".to_owned()),
+    }
+}
+
 /// `medimail account set --mailbox M [--mssante on|off] [--liste-rouge on|off]
-/// [--eligible on|off]`: changes the account's settings and prints them.
+/// [--eligible on|off] [--stamps N|illimite]`: changes the account's settings and prints them.
 async fn set_account(
     config: &Config,
     mailbox: &str,
@@ -310,8 +331,12 @@ async fn set_account(
         .ok_or_else(|| {
             CliError::Refused(format!("{mailbox} n'est pas une adresse de messagerie"))
         })?;
+    let stamps = match updated.stamps_allocated {
+        Some(n) => format!("{n} timbres alloués"),
+        None => "timbres illimités".to_owned(),
+    };
     println!(
-        "{mailbox} : MSSanté {}, liste rouge {}, compte éligible {}",
+        "{mailbox} : MSSanté {}, liste rouge {}, compte éligible {}, {stamps} ({} utilisés)",
         if updated.mssante_enabled {
             "activée"
         } else {
@@ -322,7 +347,8 @@ async fn set_account(
             "oui"
         } else {
             "non"
-        }
+        },
+        updated.stamps_used
     );
     Ok(())
 }

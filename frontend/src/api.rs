@@ -387,6 +387,12 @@ pub async fn mssante_status(c: &Credentials) -> Result<medimail_api::MssanteStat
     json_call::<(), _>(Method::GET, paths::ACCOUNT_MSSANTE, Some(c), None).await
 }
 
+#[cfg(feature = "webmail")]
+/// « Activité »: the account's stamps.
+pub async fn account_activity(c: &Credentials) -> Result<medimail_api::AccountActivity, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_ACTIVITY, Some(c), None).await
+}
+
 /// « Dissocier ma carte ».
 pub async fn psc_unlink(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, paths::ACCOUNT_PSC, Some(c), None).await

@@ -336,6 +336,15 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // « Activité »: the reply used one stamp; none is allocated, so illimité.
+    browser.click("#activite > summary").await;
+    wait_text(&browser, "#stamps-used", "Timbres utilisés : 1").await;
+    wait_text(
+        &browser,
+        "#stamps-allocated",
+        "Timbres alloués à votre compte : illimité",
+    )
+    .await;
 
     // The sender sees the reply in Outlook's pane (the pane's page, signed in as the
     // Outlook user): "Messages reçus (1)", the reply at the top.

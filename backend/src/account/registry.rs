@@ -63,6 +63,8 @@ fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
         rpps: Set(None),
         adeli: Set(None),
         mssante_eligible: Set(false),
+        stamps_allocated: Set(None),
+        stamps_used: Set(0),
     }
 }
 

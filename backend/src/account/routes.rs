@@ -1,9 +1,10 @@
 //! The account's HTTP API: `PUT /api/account/visibility` ("Liste rouge" or visible to
 //! every Medimail user) and `GET /api/account/mssante` (the conditions of the MSSanté
-//! activation). Signed-in callers only, on their own account.
+//! activation) and `GET /api/account/activity` (the stamps). Signed-in callers only, on
+//! their own account.
 
 use axum::extract::{FromRef, State};
-use medimail_api::{DirectoryVisibility, MssanteStatus, paths};
+use medimail_api::{AccountActivity, DirectoryVisibility, MssanteStatus, paths};
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -24,6 +25,7 @@ where
     OpenApiRouter::default()
         .routes(routes!(set_visibility))
         .routes(routes!(mssante_status))
+        .routes(routes!(activity))
 }
 
 refusals! {
@@ -81,4 +83,26 @@ async fn mssante_status(signed_in: SignedIn) -> Json<MssanteStatus> {
         &signed_in.account,
         &signed_in.session,
     ))
+}
+
+/// « Activité »: « Timbres alloués à votre compte » (`null`: illimité) and « Timbres
+/// utilisés », one per envelope sent.
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_ACTIVITY,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The account's stamps.", body = AccountActivity),
+        StatusRefusals,
+    ),
+)]
+async fn activity(signed_in: SignedIn) -> Json<AccountActivity> {
+    let account = &signed_in.account;
+    Json(AccountActivity {
+        allocated: account
+            .stamps_allocated
+            .map(|n| u64::try_from(n).unwrap_or(0)),
+        used: u64::try_from(account.stamps_used).unwrap_or(0),
+    })
 }

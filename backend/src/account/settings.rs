@@ -37,6 +37,8 @@ pub struct OperatorChange {
     pub liste_rouge: Option<bool>,
     /// « Compte personnel Medimail éligible » (the first MSSanté condition).
     pub eligible: Option<bool>,
+    /// « Timbres alloués à votre compte »: `Some(None)` is illimité.
+    pub stamps: Option<Option<i64>>,
 }
 
 /// An operator's change (`medimail account set`): the account of `mailbox` (lowercase)
@@ -52,6 +54,7 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
         mssante,
         liste_rouge,
         eligible,
+        stamps,
     } = change;
     if !mailbox.contains('@') {
         return Ok(None);
@@ -67,6 +70,9 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     if let Some(on) = eligible {
         update.mssante_eligible = Set(on);
     }
+    if let Some(allocated) = stamps {
+        update.stamps_allocated = Set(allocated);
+    }
     let txn = crate::db::begin_write(db).await?;
     let updated = update.update(&txn).await?;
     crate::audit::append(
@@ -79,6 +85,7 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
             "mssante_enabled": updated.mssante_enabled,
             "liste_rouge": updated.liste_rouge,
             "mssante_eligible": updated.mssante_eligible,
+            "stamps_allocated": updated.stamps_allocated,
         }),
     )
     .await?;

@@ -358,6 +358,8 @@ mod tests {
             rpps: rpps.map(str::to_owned),
             adeli: adeli.map(str::to_owned),
             mssante_eligible: false,
+            stamps_allocated: None,
+            stamps_used: 0,
         }
     }
 

@@ -4,6 +4,10 @@
 //! mails from the hospital's trusted sender. Checked twice: before the files are read
 //! (a quick answer) and inside the sealing transaction, after locking the sender's row,
 //! so that 100 sends at once cannot pass together.
+//!
+//! The stamps (« Activité », manual part 1 §6.4) are checked with them: an account with
+//! stamps allocated sends no more envelopes than that, one stamp each, used in the
+//! sealing transaction ([`use_stamp`]) under the same lock.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -47,6 +51,7 @@ pub async fn check<C: ConnectionTrait>(
     quota: Quota,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    check_stamps(db, sender_id).await?;
     let since = now - WINDOW;
     let sent = sent_since(sender_id, since).count(db).await?;
     let reached = recipients_since(db, sender_id, since).await?;
@@ -75,6 +80,39 @@ pub async fn check<C: ConnectionTrait>(
         },
     }
     .into())
+}
+
+/// Refuses when every stamp allocated to the sender is used.
+async fn check_stamps<C: ConnectionTrait>(db: &C, sender_id: &str) -> Result<(), AppError> {
+    let stamps: Option<(Option<i64>, i64)> = account::Entity::find_by_id(sender_id)
+        .select_only()
+        .column(account::Column::StampsAllocated)
+        .column(account::Column::StampsUsed)
+        .into_tuple()
+        .one(db)
+        .await?;
+    match stamps {
+        Some((Some(allocated), used)) if used >= allocated => {
+            Err(EnvelopeRefusal::StampsExhausted {
+                allocated: u64::try_from(allocated).unwrap_or(0),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One stamp used by the envelope being sealed (in its transaction, the sender locked).
+pub async fn use_stamp<C: ConnectionTrait>(db: &C, sender_id: &str) -> Result<(), AppError> {
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::StampsUsed,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(account::Column::StampsUsed), 1),
+        )
+        .filter(account::Column::Id.eq(sender_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Locks the sender's row until the transaction ends, so that the check and the sealing

@@ -43,6 +43,8 @@ pub enum EnvelopeRefusal {
         recipients: bool,
         limit: u64,
     },
+    /// Every stamp allocated to the account is used (« Activité », manual part 1 §6.4).
+    StampsExhausted { allocated: u64 },
 }
 
 impl Refusal for EnvelopeRefusal {
@@ -57,7 +59,8 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::NotDeleted => StatusCode::CONFLICT,
             EnvelopeRefusal::NotOpenYet(_)
             | EnvelopeRefusal::Closed(_)
-            | EnvelopeRefusal::ReplyOnly => StatusCode::FORBIDDEN,
+            | EnvelopeRefusal::ReplyOnly
+            | EnvelopeRefusal::StampsExhausted { .. } => StatusCode::FORBIDDEN,
             EnvelopeRefusal::BodyTooLarge
             | EnvelopeRefusal::OpeningUnreadable
             | EnvelopeRefusal::ForwardAttachmentUnknown
@@ -81,6 +84,7 @@ impl Refusal for EnvelopeRefusal {
             EnvelopeRefusal::ReportUnknown => "report_unknown",
             EnvelopeRefusal::IdempotencyKeyInvalid => "idempotency_key_invalid",
             EnvelopeRefusal::QuotaExceeded { .. } => "send_quota_exceeded",
+            EnvelopeRefusal::StampsExhausted { .. } => "stamps_exhausted",
         }
     }
 
@@ -148,6 +152,17 @@ impl Refusal for EnvelopeRefusal {
                     crate::fr::time_of_day(*until)
                 )
             }
+            EnvelopeRefusal::StampsExhausted { allocated } => format!(
+                "Vous avez utilisé {} alloué{} à votre compte : rien n'a été envoyé. Pour \
+                 envoyer d'autres enveloppes, demandez de nouveaux timbres à l'administrateur \
+                 de votre structure (Paramètres du compte, onglet « Activité »).",
+                if *allocated == 1 {
+                    "le timbre".to_owned()
+                } else {
+                    format!("les {allocated} timbres")
+                },
+                if *allocated == 1 { "" } else { "s" }
+            ),
         }
     }
 

@@ -115,6 +115,7 @@ refusals! {
             recipients: false,
             limit: 200,
         },
+        EnvelopeRefusal::StampsExhausted { allocated: 100 },
         draft_refusals(),
         AppError::NotFound,
     ];

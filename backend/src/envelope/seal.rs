@@ -501,6 +501,7 @@ pub async fn seal(
     let txn = crate::db::begin_write(stores.db).await?;
     super::quota::lock_sender(&txn, &sender_account.id).await?;
     super::quota::check(&txn, &sender_account.id, recipients.count(), quota, now).await?;
+    super::quota::use_stamp(&txn, &sender_account.id).await?;
     let envelope = envelope::ActiveModel {
         id: Set(id.clone()),
         reference: Set(reference.clone()),

@@ -23,6 +23,7 @@ mod m20261201_000017_draft;
 mod m20261201_000018_folders;
 mod m20261202_000019_mssante_eligible;
 mod m20261202_000020_unread_count;
+mod m20261202_000021_stamps;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_folders::Migration),
             Box::new(m20261202_000019_mssante_eligible::Migration),
             Box::new(m20261202_000020_unread_count::Migration),
+            Box::new(m20261202_000021_stamps::Migration),
         ]
     }
 }

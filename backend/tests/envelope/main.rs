@@ -24,6 +24,7 @@ mod folders;
 mod read;
 mod retention;
 mod send;
+mod stamps;
 mod subfolders;
 mod unread;
 

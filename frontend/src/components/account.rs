@@ -150,10 +150,71 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
     }
 }
 
-/// « MSSanté », in the webmail only.
+/// « Activité » and « MSSanté », in the webmail only.
 #[cfg(feature = "webmail")]
 fn mssante(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
-    move || webmail.with(Option::is_some).then(|| view! { <Mssante/> })
+    move || {
+        webmail
+            .with(Option::is_some)
+            .then(|| view! { <Activite/> <Mssante/> })
+    }
+}
+
+/// What a section of « Paramètres du compte » shows once read: its answer or the error.
+#[cfg(feature = "webmail")]
+type Loaded<T> = RwSignal<Option<Result<T, String>>>;
+
+/// The `toggle` handler of a `<details>` that reads its content (`fetch`) the first time
+/// it is opened, into `into`.
+#[cfg(feature = "webmail")]
+fn load_when_opened<T, F, Fut>(into: Loaded<T>, fetch: F) -> impl Fn(leptos::ev::Event)
+where
+    T: Send + Sync + 'static,
+    F: Fn(crate::api::Credentials) -> Fut + Copy + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::api::ApiError>> + 'static,
+{
+    move |ev| {
+        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+        if !open || into.with_untracked(Option::is_some) {
+            return;
+        }
+        let auth = expect_context::<Auth>();
+        spawn_local(async move {
+            let answer = auth.call(fetch).await;
+            into.try_set(Some(answer.map_err(|e| e.message)));
+        });
+    }
+}
+
+/// « Activité » (manual part 1 §6.4): « Timbres alloués à votre compte » and « Timbres
+/// utilisés », read when the section is opened.
+#[cfg(feature = "webmail")]
+#[component]
+fn Activite() -> impl IntoView {
+    let stamps: Loaded<medimail_api::AccountActivity> = RwSignal::new(None);
+    let load = load_when_opened(stamps, |c| async move { api::account_activity(&c).await });
+    let shown = move || {
+        stamps.get().map(|s| match s {
+            Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+            Ok(s) => view! {
+                <p id="stamps-allocated">"Timbres alloués à votre compte : " {match s.allocated {
+                    Some(n) => n.to_string(),
+                    None => "illimité".to_owned(),
+                }}</p>
+                <p id="stamps-used">"Timbres utilisés : " {s.used}</p>
+                <p class="hint">"Un timbre est utilisé pour chaque enveloppe envoyée."</p>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <details id="activite" on:toggle=load>
+            <summary>"Activité"</summary>
+            <h4>"Timbres"</h4>
+            {move || stamps.with(Option::is_none).then(|| view! { <p class="hint" role="status">"Chargement…"</p> })}
+            {shown}
+        </details>
+    }
 }
 
 #[cfg(not(feature = "webmail"))]
@@ -164,20 +225,8 @@ fn mssante(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
 #[cfg(feature = "webmail")]
 #[component]
 fn Mssante() -> impl IntoView {
-    let status = RwSignal::new(None::<Result<medimail_api::MssanteStatus, String>>);
-    let load = move |ev: leptos::ev::Event| {
-        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
-        if !open || status.get_untracked().is_some() {
-            return;
-        }
-        let auth = expect_context::<Auth>();
-        spawn_local(async move {
-            let answer = auth
-                .call(|c| async move { api::mssante_status(&c).await })
-                .await;
-            status.try_set(Some(answer.map_err(|e| e.message)));
-        });
-    };
+    let status: Loaded<medimail_api::MssanteStatus> = RwSignal::new(None);
+    let load = load_when_opened(status, |c| async move { api::mssante_status(&c).await });
     let condition = |met: bool, id: &'static str, text: &'static str| {
         view! {
             <li id=id class=if met { "met" } else { "unmet" }>

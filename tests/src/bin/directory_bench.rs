@@ -301,6 +301,8 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             rpps: Set(None),
             adeli: Set(None),
             mssante_eligible: Set(false),
+            stamps_allocated: Set(None),
+            stamps_used: Set(0),
         });
     }
     let count = accounts.len();

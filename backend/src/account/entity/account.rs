@@ -47,6 +47,11 @@ pub struct Model {
     /// An eligible personal account: the first of the three conditions of the MSSanté
     /// activation (manual part 2 §2.1), set by a manager or the operator.
     pub mssante_eligible: bool,
+    /// « Timbres alloués à votre compte » (manual part 1 §6.4): envelopes it may send in
+    /// all; `None`: illimité. Set by a manager or the operator.
+    pub stamps_allocated: Option<i64>,
+    /// « Timbres utilisés »: one per envelope sent, counted when it is sealed.
+    pub stamps_used: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
