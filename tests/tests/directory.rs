@@ -319,6 +319,14 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
             .await,
         true
     );
+    // What the pane leaves to the webmail (sub-folders managed, the draft, « Activité »,
+    // « MSSanté ») is one link away, in the browser.
+    assert_eq!(
+        browser
+            .eval("(l => [new URL(l.href).pathname, l.target, l.rel])(document.getElementById('open-webmail'))")
+            .await,
+        serde_json::json!(["/", "_blank", "noopener"])
+    );
     let db = server.sqlite().await;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let account = medimail_server::account::entity::account::Entity::find()

@@ -403,52 +403,48 @@ const POSTINGS_COUNTED: u64 = 500;
 /// Rare tags an envelope must carry all of to be a candidate, at most.
 const RARE_TAGS: usize = 3;
 
-/// The candidates of a search: the envelopes carrying every one of the rarest tags of
-/// `terms` (each tag's postings counted up to [`POSTINGS_COUNTED`] first; up to
-/// [`RARE_TAGS`] of those under that count), or, when every tag is common, the rarest one
-/// alone. Only rare tags are intersected: each of their postings is short, where a common
-/// tag's would be read whole (on PostgreSQL a lookup of every tag per candidate was slower
-/// than opening the candidates). The opened titles are checked against the query anyway
+/// The candidates of a search. Each tag's postings are counted up to
+/// [`POSTINGS_COUNTED`] first. When some are rare (under that count), the candidates are
+/// the envelopes carrying every one of the [`RARE_TAGS`] rarest — their postings read and
+/// intersected here, then given to the folder's query as a list of ids, so that it looks
+/// them up instead of walking the folder. When every tag is common, the envelopes carrying
+/// the rarest one (a subquery). The opened titles are checked against the query anyway
 /// (`at_rest::matches`): the tags only narrow what is opened.
 async fn tagged<C: ConnectionTrait>(
     db: &C,
     terms: Vec<i64>,
 ) -> Result<sea_orm::sea_query::SimpleExpr, sea_orm::DbErr> {
+    let postings = |term: i64| {
+        envelope_term::Entity::find()
+            .select_only()
+            .column(envelope_term::Column::EnvelopeId)
+            .filter(envelope_term::Column::Term.eq(term))
+    };
     let mut counted = Vec::with_capacity(terms.len());
     for term in terms {
-        let n = count_at_most(
-            db,
-            envelope_term::Entity::find()
-                .select_only()
-                .column(envelope_term::Column::EnvelopeId)
-                .filter(envelope_term::Column::Term.eq(term))
-                .limit(POSTINGS_COUNTED + 1)
-                .into_query(),
-        )
-        .await?;
+        let n = count_at_most(db, postings(term).limit(POSTINGS_COUNTED + 1).into_query()).await?;
         counted.push((n, term));
     }
     counted.sort_unstable();
-    let rare = counted
+    let mut carrying: Option<std::collections::HashSet<String>> = None;
+    for (_, term) in counted
         .iter()
         .take_while(|(n, _)| *n <= POSTINGS_COUNTED)
-        .count()
-        .clamp(1, RARE_TAGS);
-    let carrying = |term: i64| {
-        envelope::Column::Id.in_subquery(
-            envelope_term::Entity::find()
-                .select_only()
-                .column(envelope_term::Column::EnvelopeId)
-                .filter(envelope_term::Column::Term.eq(term))
-                .into_query(),
-        )
-    };
-    Ok(counted
-        .iter()
-        .take(rare)
-        .map(|(_, term)| carrying(*term))
-        .reduce(|all, one| all.and(one))
-        .unwrap_or_else(|| carrying(0)))
+        .take(RARE_TAGS)
+    {
+        let ids: Vec<String> = postings(*term).into_tuple().all(db).await?;
+        carrying = Some(match carrying {
+            None => ids.into_iter().collect(),
+            Some(kept) => ids.into_iter().filter(|id| kept.contains(id)).collect(),
+        });
+    }
+    Ok(match carrying {
+        Some(ids) => envelope::Column::Id.is_in(ids),
+        None => {
+            let rarest = counted.first().map_or(0, |(_, term)| *term);
+            envelope::Column::Id.in_subquery(postings(rarest).into_query())
+        }
+    })
 }
 
 /// One line of a folder.

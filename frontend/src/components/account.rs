@@ -217,8 +217,16 @@ fn Activite() -> impl IntoView {
     }
 }
 
+/// In the pane, what only the webmail has is one link away (the pane's size budget).
 #[cfg(not(feature = "webmail"))]
-fn mssante(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
+fn mssante(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+    view! {
+        <p class="hint">
+            <a id="open-webmail" href="/" target="_blank" rel="noopener">"Ouvrir la messagerie web"</a>
+            " : gérer les sous-dossiers, le brouillon, l'activité et MSSanté."
+        </p>
+    }
+}
 
 /// « MSSanté » (manual part 1 §6.6, part 2 §2): « Activer la fonctionnalité MSSanté » with
 /// its three conditions, each met or not, read when the section is opened.

@@ -333,11 +333,16 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
     let arriving = Instant::now();
     for n in 0..1_000 {
         let draft = json!({"to": ["pierre.dupond@chu-dev.fr"], "cc": [],
-            "subject": format!("Arrivée {n}"), "body": "<p>Bonjour</p>"});
+            "subject": format!("Arrivée {n}"), "body_html": "<p>Bonjour</p>"});
         let sent = server
             .send_envelope((&marie.0, &marie.1), &draft, &[])
             .await;
-        assert!(sent.status().is_success(), "{}", sent.status());
+        let status = sent.status();
+        assert!(
+            status.is_success(),
+            "{status}: {}",
+            sent.text().await.unwrap_or_default()
+        );
     }
     let after = unread_shown(&server, &pierre).await;
     let rows = medimail_server::envelope::unread::recount(&db, &reader)
