@@ -109,14 +109,19 @@ pub async fn list<C: ConnectionTrait>(
         .filter(|q| !q.is_empty());
     if let Some(q) = &search {
         // The mailbox is in clear; the title and the sender's name are found by their
-        // tags (every tag of the query), then checked once opened below.
-        let mut found = Condition::any().add(
-            Expr::expr(Func::lower(Expr::col((
-                envelope::Entity,
-                envelope::Column::SenderMailbox,
-            ))))
-            .like(LikeExpr::new(like_pattern(q)).escape('\\')),
-        );
+        // tags (every tag of the query), then checked once opened below. A query with a
+        // space cannot be in a mailbox: the folder is then not scanned for it, only the
+        // tags are looked up.
+        let mut found = Condition::any();
+        if !q.chars().any(char::is_whitespace) {
+            found = found.add(
+                Expr::expr(Func::lower(Expr::col((
+                    envelope::Entity,
+                    envelope::Column::SenderMailbox,
+                ))))
+                .like(LikeExpr::new(like_pattern(q)).escape('\\')),
+            );
+        }
         match super::at_rest::query_terms(keys, q) {
             Some(terms) => found = found.add(tagged(db, terms).await?),
             // Too short for a tag: the newest of the folder are opened and checked.
@@ -400,6 +405,9 @@ impl Shown {
 /// with more is common.
 const POSTINGS_COUNTED: u64 = 500;
 
+/// When every tag is common, they are counted again up to this to find the rarest.
+const COMMON_COUNTED: u64 = 5_000;
+
 /// Rare tags an envelope must carry all of to be a candidate, at most.
 const RARE_TAGS: usize = 3;
 
@@ -421,9 +429,9 @@ async fn tagged<C: ConnectionTrait>(
             .filter(envelope_term::Column::Term.eq(term))
     };
     let mut counted = Vec::with_capacity(terms.len());
-    for term in terms {
-        let n = count_at_most(db, postings(term).limit(POSTINGS_COUNTED + 1).into_query()).await?;
-        counted.push((n, term));
+    for term in &terms {
+        let n = count_at_most(db, postings(*term).limit(POSTINGS_COUNTED + 1).into_query()).await?;
+        counted.push((n, *term));
     }
     counted.sort_unstable();
     let mut carrying: Option<std::collections::HashSet<String>> = None;
@@ -441,8 +449,16 @@ async fn tagged<C: ConnectionTrait>(
     Ok(match carrying {
         Some(ids) => envelope::Column::Id.is_in(ids),
         None => {
-            let rarest = counted.first().map_or(0, |(_, term)| *term);
-            envelope::Column::Id.in_subquery(postings(rarest).into_query())
+            let mut rarest: Option<(u64, i64)> = None;
+            for term in terms {
+                let n = count_at_most(db, postings(term).limit(COMMON_COUNTED + 1).into_query())
+                    .await?;
+                if rarest.is_none_or(|(m, _)| n < m) {
+                    rarest = Some((n, term));
+                }
+            }
+            let (_, term) = rarest.unwrap_or_default();
+            envelope::Column::Id.in_subquery(postings(term).into_query())
         }
     })
 }
