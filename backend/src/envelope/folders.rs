@@ -107,6 +107,8 @@ pub async fn list<C: ConnectionTrait>(
         .q
         .map(|q| q.trim().chars().take(100).collect::<String>())
         .filter(|q| !q.is_empty());
+    // The search's candidates are a short list of ids (rare tags, no mailbox scan).
+    let mut few = false;
     if let Some(q) = &search {
         // The mailbox is in clear; the title and the sender's name are found by their
         // tags (every tag of the query), then checked once opened below. A query with a
@@ -123,7 +125,11 @@ pub async fn list<C: ConnectionTrait>(
             );
         }
         match super::at_rest::query_terms(keys, q) {
-            Some(terms) => found = found.add(tagged(db, terms).await?),
+            Some(terms) => {
+                let (carrying, listed) = tagged(db, terms).await?;
+                found = found.add(carrying);
+                few = listed && found.len() == 1;
+            }
             // Too short for a tag: the newest of the folder are opened and checked.
             None => found = Condition::all(),
         }
@@ -153,7 +159,14 @@ pub async fn list<C: ConnectionTrait>(
     };
     if let Some(q) = &search {
         // A search's pages are cut from its bounded candidates (numbered, no positions).
-        return searched(db, keys, &me, shown, page, key.newest_first(select), q).await;
+        // A short list of candidates is looked up by id and put in order here (ordered in
+        // SQL, the folder would be walked in its index's order to find them).
+        let select = if few {
+            select
+        } else {
+            key.newest_first(select)
+        };
+        return searched(db, keys, &me, shown, page, select, q).await;
     }
     // The page: from a position, read straight from the index (`after`: the next 50 older
     // ones; `before`: the 50 newer ones, read upwards); without one, page 1 — or, for a
@@ -421,7 +434,7 @@ const RARE_TAGS: usize = 3;
 async fn tagged<C: ConnectionTrait>(
     db: &C,
     terms: Vec<i64>,
-) -> Result<sea_orm::sea_query::SimpleExpr, sea_orm::DbErr> {
+) -> Result<(sea_orm::sea_query::SimpleExpr, bool), sea_orm::DbErr> {
     let postings = |term: i64| {
         envelope_term::Entity::find()
             .select_only()
@@ -447,7 +460,7 @@ async fn tagged<C: ConnectionTrait>(
         });
     }
     Ok(match carrying {
-        Some(ids) => envelope::Column::Id.is_in(ids),
+        Some(ids) => (envelope::Column::Id.is_in(ids), true),
         None => {
             let mut rarest: Option<(u64, i64)> = None;
             for term in terms {
@@ -458,7 +471,10 @@ async fn tagged<C: ConnectionTrait>(
                 }
             }
             let (_, term) = rarest.unwrap_or_default();
-            envelope::Column::Id.in_subquery(postings(term).into_query())
+            (
+                envelope::Column::Id.in_subquery(postings(term).into_query()),
+                false,
+            )
         }
     })
 }
@@ -495,7 +511,8 @@ async fn searched<C: ConnectionTrait>(
     q: &str,
 ) -> Result<EnvelopeList, AppError> {
     let folder = shown_folder.root;
-    let candidates = select.limit(SEARCH_OPENED).all(db).await?;
+    let mut candidates = select.limit(SEARCH_OPENED).all(db).await?;
+    candidates.sort_unstable_by(|a, b| (b.sealed_at, &b.id).cmp(&(a.sealed_at, &a.id)));
     let capped = candidates.len() as u64 >= SEARCH_OPENED;
     let mut kept = Vec::new();
     for row in candidates {
