@@ -8,7 +8,8 @@
 //! keeps a set of keyed tags (`envelope_term`): HMAC-SHA256 under a key derived from the
 //! master key (label `medimail/envelope-search/v1`), cut to 64 bits, of every 3-character
 //! sequence of its title and sender name, normalised (lower case, no accents, punctuation
-//! as spaces). A search takes the envelopes carrying the rarest tag of what was typed,
+//! as spaces). A search takes the envelopes carrying the rarest tags of what was typed
+//! (`folders::tagged`: up to three rare ones intersected, else the rarest common one),
 //! then opens them and keeps those whose title, sender name or mailbox really contains
 //! it: the answer is the same as a search in clear. What the tags leak to whoever holds the
 //! database without the master key: which envelopes share a 3-character sequence (not
