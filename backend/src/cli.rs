@@ -301,6 +301,10 @@ async fn operate(config: &Config, mailbox: &str, operation: Operation) -> Result
     Ok(())
 }
 
+fn oui_non(on: bool) -> &'static str {
+    if on { "oui" } else { "non" }
+}
+
 /// `--stamps`: a number of stamps, or none (illimité).
 #[derive(Clone, Copy, Debug)]
 pub struct Stamps(Option<i64>);
@@ -342,12 +346,8 @@ async fn set_account(
         } else {
             "désactivée"
         },
-        if updated.liste_rouge { "oui" } else { "non" },
-        if updated.mssante_eligible {
-            "oui"
-        } else {
-            "non"
-        },
+        oui_non(updated.liste_rouge),
+        oui_non(updated.mssante_eligible),
         updated.stamps_used
     );
     Ok(())

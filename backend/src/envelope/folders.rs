@@ -435,18 +435,7 @@ async fn tagged<C: ConnectionTrait>(
     db: &C,
     terms: Vec<i64>,
 ) -> Result<(sea_orm::sea_query::SimpleExpr, bool), sea_orm::DbErr> {
-    let postings = |term: i64| {
-        envelope_term::Entity::find()
-            .select_only()
-            .column(envelope_term::Column::EnvelopeId)
-            .filter(envelope_term::Column::Term.eq(term))
-    };
-    let mut counted = Vec::with_capacity(terms.len());
-    for term in &terms {
-        let n = count_at_most(db, postings(*term).limit(POSTINGS_COUNTED + 1).into_query()).await?;
-        counted.push((n, *term));
-    }
-    counted.sort_unstable();
+    let counted = counted_postings(db, &terms, POSTINGS_COUNTED).await?;
     let mut carrying: Option<std::collections::HashSet<String>> = None;
     for (_, term) in counted
         .iter()
@@ -462,21 +451,37 @@ async fn tagged<C: ConnectionTrait>(
     Ok(match carrying {
         Some(ids) => (envelope::Column::Id.is_in(ids), true),
         None => {
-            let mut rarest: Option<(u64, i64)> = None;
-            for term in terms {
-                let n = count_at_most(db, postings(term).limit(COMMON_COUNTED + 1).into_query())
-                    .await?;
-                if rarest.is_none_or(|(m, _)| n < m) {
-                    rarest = Some((n, term));
-                }
-            }
-            let (_, term) = rarest.unwrap_or_default();
+            let recounted = counted_postings(db, &terms, COMMON_COUNTED).await?;
+            let term = recounted.first().map_or(0, |(_, term)| *term);
             (
                 envelope::Column::Id.in_subquery(postings(term).into_query()),
                 false,
             )
         }
     })
+}
+
+/// The postings of one tag.
+fn postings(term: i64) -> sea_orm::Select<envelope_term::Entity> {
+    envelope_term::Entity::find()
+        .select_only()
+        .column(envelope_term::Column::EnvelopeId)
+        .filter(envelope_term::Column::Term.eq(term))
+}
+
+/// Each of `terms` with its postings counted up to `cap` (and one past it), rarest first.
+async fn counted_postings<C: ConnectionTrait>(
+    db: &C,
+    terms: &[i64],
+    cap: u64,
+) -> Result<Vec<(u64, i64)>, sea_orm::DbErr> {
+    let mut counted = Vec::with_capacity(terms.len());
+    for term in terms {
+        let n = count_at_most(db, postings(*term).limit(cap + 1).into_query()).await?;
+        counted.push((n, *term));
+    }
+    counted.sort_unstable();
+    Ok(counted)
 }
 
 /// One line of a folder.
@@ -675,8 +680,7 @@ pub async fn apply(
             .await?;
     }
     if let Some(r) = &recipient {
-        let this = sea_orm::Condition::all().add(envelope_recipient::Column::Id.eq(&r.id));
-        let counted = super::unread::Rows::lock(&txn, this).await?;
+        let counted = super::unread::Rows::lock_ids(&txn, vec![r.id.clone()]).await?;
         let column = match action {
             FolderAction::Remove => envelope_recipient::Column::RemovedAt,
             _ => envelope_recipient::Column::DeletedAt,

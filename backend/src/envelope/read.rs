@@ -90,8 +90,7 @@ async fn record_opening(
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     let txn = crate::db::begin_write(db).await?;
-    let this = sea_orm::Condition::all().add(envelope_recipient::Column::Id.eq(&recipient.id));
-    let counted = super::unread::Rows::lock(&txn, this).await?;
+    let counted = super::unread::Rows::lock_ids(&txn, vec![recipient.id.clone()]).await?;
     let first = envelope_recipient::Entity::update_many()
         .col_expr(envelope_recipient::Column::OpenedAt, Expr::value(Some(now)))
         .filter(envelope_recipient::Column::Id.eq(&recipient.id))

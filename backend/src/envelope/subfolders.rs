@@ -548,9 +548,7 @@ pub async fn move_envelopes(
         }
     };
     if !as_recipient.is_empty() {
-        let moving =
-            Condition::all().add(envelope_recipient::Column::Id.is_in(as_recipient.clone()));
-        let counted = super::unread::Rows::lock(&txn, moving).await?;
+        let counted = super::unread::Rows::lock_ids(&txn, as_recipient.clone()).await?;
         envelope_recipient::Entity::update_many()
             .col_expr(
                 envelope_recipient::Column::FolderId,

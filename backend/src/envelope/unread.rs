@@ -66,6 +66,18 @@ impl Rows {
         Ok(Rows { which, before })
     }
 
+    /// [`Rows::lock`] of the recipient rows `ids`.
+    pub async fn lock_ids<C: ConnectionTrait>(
+        txn: &C,
+        ids: Vec<String>,
+    ) -> Result<Rows, sea_orm::DbErr> {
+        Self::lock(
+            txn,
+            Condition::all().add(envelope_recipient::Column::Id.is_in(ids)),
+        )
+        .await
+    }
+
     /// After a change that only moved the rows to the sub-folder `to` (`None`: the folder
     /// itself), so that `which` no longer selects them: each counted row moves its count.
     pub async fn settle_moved<C: ConnectionTrait>(

@@ -132,7 +132,7 @@ pub fn Account(
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <Certificate me=me/>
             {change_passphrase(webmail)}
-            {mssante(webmail)}
+            {webmail_sections(webmail)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
             <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
@@ -152,7 +152,7 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
 
 /// « Activité » and « MSSanté », in the webmail only.
 #[cfg(feature = "webmail")]
-fn mssante(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+fn webmail_sections(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
     move || {
         webmail
             .with(Option::is_some)
@@ -219,7 +219,7 @@ fn Activite() -> impl IntoView {
 
 /// In the pane, what only the webmail has is one link away (the pane's size budget).
 #[cfg(not(feature = "webmail"))]
-fn mssante(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+fn webmail_sections(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
     view! {
         <p class="hint">
             <a id="open-webmail" href="/" target="_blank" rel="noopener">"Ouvrir la messagerie web"</a>
