@@ -48,6 +48,13 @@ pub mod paths {
     /// GET [`crate::AccountActivity`]: « Activité », the account's stamps (manual part 1
     /// §6.4).
     pub const ACCOUNT_ACTIVITY: &str = "/api/account/activity";
+    /// GET / PUT [`crate::AccountIdentity`]: « Paramètres du compte » › « Identité »
+    /// (manual part 1 §6.1). A PUT is checked field by field: any field refused, nothing
+    /// is saved, and the answer lists every refused field.
+    pub const ACCOUNT_IDENTITY: &str = "/api/account/identity";
+    /// GET [`crate::Nomenclatures`]: the lists « Identité » chooses from (professions,
+    /// spécialités, civilités, régions, départements), with their sources.
+    pub const ACCOUNT_NOMENCLATURES: &str = "/api/account/nomenclatures";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -449,6 +456,19 @@ pub struct ErrorBody {
     /// For rate limits and lockouts: seconds before trying again is useful.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// A form refused field by field (« Identité »…): every field refused, each with its
+    /// code and message; `code`, `message` and `field` above are the first of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldRefusal>,
+}
+
+/// One refused field of a form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldRefusal {
+    pub field: String,
+    pub code: String,
+    pub message: String,
 }
 
 impl ErrorBody {
@@ -458,7 +478,27 @@ impl ErrorBody {
             message: message.into(),
             field: None,
             retry_after_seconds: None,
+            errors: Vec::new(),
         }
+    }
+
+    /// A form refused field by field: the first refusal as the body's own, all of them
+    /// in `errors`.
+    pub fn fields(code: impl Into<String>, refused: Vec<FieldRefusal>) -> Self {
+        let first = refused.first().cloned();
+        let mut body = Self::new(
+            code,
+            first
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+        );
+        if let Some(first) = first {
+            body.code = first.code;
+            body.field = Some(first.field);
+        }
+        body.errors = refused;
+        body
     }
 
     /// The same error, attached to a form field.
@@ -1058,6 +1098,12 @@ pub struct DirectoryContact {
     /// Starred by the caller.
     #[serde(default)]
     pub favorite: bool,
+    /// Telephones, as one line (a Medimail account's « Identité »).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The contact wants every exchange dematerialised, no more paper (« Identité »).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dematerialised: bool,
 }
 
 /// Answer of `GET /api/directory/search`.
@@ -1102,6 +1148,93 @@ pub struct MssanteStatus {
     pub method: String,
     /// MSSanté is activated on the account (the national directory is offered).
     pub activated: bool,
+}
+
+/// « Paramètres du compte » › « Identité » (manual part 1 §6.1): what `GET` answers and
+/// what `PUT` stores whole. Text fields are trimmed; an empty one is `None`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountIdentity {
+    /// « Adresse mail » (read-only: ignored in a PUT).
+    #[serde(default)]
+    pub mailbox: Option<String>,
+    /// « Je souhaite dématérialiser tous mes échanges et ne plus recevoir de papier. »
+    #[serde(default)]
+    pub dematerialised: bool,
+    /// `M.`, `Mme`, `Dr` or `Pr`.
+    #[serde(default)]
+    pub civility: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// 11 digits, with its check digit (`rpps_invalid`).
+    #[serde(default)]
+    pub rpps: Option<String>,
+    /// 9 characters, département then profession then order, with its key
+    /// (`adeli_invalid`).
+    #[serde(default)]
+    pub adeli: Option<String>,
+    /// A code of [`Nomenclatures::professions`].
+    #[serde(default)]
+    pub profession: Option<String>,
+    /// A code of [`Nomenclatures::specialities`].
+    #[serde(default)]
+    pub speciality: Option<String>,
+    /// « Activité libérale ».
+    #[serde(default)]
+    pub liberal: bool,
+    #[serde(default)]
+    pub raison_sociale: Option<String>,
+    #[serde(default)]
+    pub address1: Option<String>,
+    #[serde(default)]
+    pub address2: Option<String>,
+    /// 5 digits.
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    /// INSEE region code; derived from the département when empty.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// INSEE département code; derived from the postal code when empty.
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub phone1: Option<String>,
+    #[serde(default)]
+    pub phone2: Option<String>,
+    /// « Liste rouge » (`true`) or « visible par l'ensemble des utilisateurs Medimail ».
+    #[serde(default)]
+    pub liste_rouge: bool,
+    /// The RPPS / ADELI came from the CPx card: they cannot be changed here (read-only).
+    #[serde(default)]
+    pub identifier_from_card: bool,
+}
+
+/// A code and its label in a nomenclature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Coded {
+    pub code: String,
+    pub label: String,
+    /// For a département, its region's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// Answer of `GET /api/account/nomenclatures`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Nomenclatures {
+    pub civilities: Vec<Coded>,
+    /// TRE_G15 « Profession de santé » (the extraction's « Code Profession »).
+    pub professions: Vec<Coded>,
+    /// TRE_R38 « Spécialité ordinale » (the extraction's « Code savoir-faire »).
+    pub specialities: Vec<Coded>,
+    pub regions: Vec<Coded>,
+    pub departments: Vec<Coded>,
 }
 
 /// Answer of `GET /api/account/activity` (« Activité », manual part 1 §6.4): one stamp

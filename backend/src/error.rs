@@ -51,7 +51,7 @@ pub enum AppError {
     #[error("office token refused: {reason}")]
     Unauthorized {
         status: StatusCode,
-        body: ErrorBody,
+        body: Box<ErrorBody>,
         reason: String,
     },
 
@@ -62,7 +62,7 @@ pub enum AppError {
     /// A refusal the user can act on (wrong code, rate limit, locked account, invalid
     /// input…): the status given, with its stable code and French message.
     #[error("request refused: {}", .1.code)]
-    Rejected(StatusCode, ErrorBody),
+    Rejected(StatusCode, Box<ErrorBody>),
 
     /// 500: anything else. The cause is logged; the client gets a generic message.
     #[error("internal error: {0}")]
@@ -152,14 +152,14 @@ impl AppError {
                 "not_found",
                 "Cette adresse n'existe pas sur le serveur Medimail.",
             ),
-            AppError::Unauthorized { body, .. } => body.clone(),
+            AppError::Unauthorized { body, .. } => body.as_ref().clone(),
             AppError::DatabaseUnavailable(_) => ErrorBody::new(
                 "database_unavailable",
                 "Le serveur Medimail ne parvient pas à joindre sa base de données. \
                  Réessayez dans quelques instants ; si le problème persiste, prévenez \
                  votre service informatique.",
             ),
-            AppError::Rejected(_, body) => body.clone(),
+            AppError::Rejected(_, body) => body.as_ref().clone(),
             AppError::Internal(_) => ErrorBody::new(
                 "internal_error",
                 "Une erreur inattendue s'est produite sur le serveur Medimail. \
@@ -182,7 +182,7 @@ impl AppError {
 
 impl<R: Refusal> From<R> for AppError {
     fn from(refusal: R) -> Self {
-        AppError::Rejected(refusal.status(), refusal.body())
+        AppError::Rejected(refusal.status(), Box::new(refusal.body()))
     }
 }
 

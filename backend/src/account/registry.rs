@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use crate::account::entity::{account, identity_link};
+use crate::account::entity::{account, account_identity, identity_link};
 
 /// Who a verified sign-in says the user is: `(tenant_id, object_id)` names the person;
 /// name and mailbox are what the identity provider says today — the mailbox is only a
@@ -218,7 +218,7 @@ pub async fn keep_chosen_passphrase<C: ConnectionTrait>(
 
 /// Links the identity to `account_id` (called in the transaction that consumes the
 /// code proven at that account's mailbox); the account is now proven, and takes the
-/// name the identity provider gives.
+/// name the identity provider gives (unless the user typed one in « Identité »).
 pub async fn link<C: ConnectionTrait>(
     db: &C,
     identity: &Identity,
@@ -245,7 +245,16 @@ pub async fn link<C: ConnectionTrait>(
         .filter(account::Column::ProvenAt.is_null())
         .exec(db)
         .await?;
-    if let Some(name) = identity.name.as_deref().filter(|n| !n.trim().is_empty()) {
+    // A name typed in « Identité » is the user's own: the provider's does not replace it.
+    let named_by_user = account_identity::Entity::find_by_id(account_id.to_owned())
+        .one(db)
+        .await?
+        .is_some_and(|i| i.last_name.is_some());
+    if let Some(name) = identity
+        .name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty() && !named_by_user)
+    {
         account::Entity::update_many()
             .col_expr(account::Column::DisplayName, Expr::value(Some(name)))
             .col_expr(
@@ -320,6 +329,7 @@ async fn absorb<C: ConnectionTrait>(db: &C, from: &str, into: &str) -> Result<()
     }
     for sql in [
         format!("DELETE FROM one_time_code WHERE account_id = {a}"),
+        format!("DELETE FROM account_identity WHERE account_id = {a}"),
         format!("DELETE FROM auth_session WHERE account_id = {a}"),
         format!("DELETE FROM account WHERE id = {a}"),
     ] {

@@ -1,17 +1,22 @@
 //! The account's HTTP API: `PUT /api/account/visibility` ("Liste rouge" or visible to
-//! every Medimail user) and `GET /api/account/mssante` (the conditions of the MSSanté
-//! activation) and `GET /api/account/activity` (the stamps). Signed-in callers only, on
-//! their own account.
+//! every Medimail user), `GET`/`PUT /api/account/identity` (« Identité ») with
+//! `GET /api/account/nomenclatures` (its lists), `GET /api/account/mssante` (the
+//! conditions of the MSSanté activation) and `GET /api/account/activity` (the stamps).
+//! Signed-in callers only, on their own account.
 
 use axum::extract::{FromRef, State};
-use medimail_api::{AccountActivity, DirectoryVisibility, MssanteStatus, paths};
+use axum::http::StatusCode;
+use medimail_api::{
+    AccountActivity, AccountIdentity, DirectoryVisibility, MssanteStatus, Nomenclatures, paths,
+};
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::openapi::signed_in;
 use crate::auth::session::{Gate, SignedIn};
-use crate::error::{AppError, RequestRefusal};
+use crate::clock::Clock;
+use crate::error::{AppError, Refusal, RequestRefusal};
 use crate::openapi::refusals;
 use crate::web::Json;
 
@@ -20,17 +25,122 @@ where
     S: Clone + Send + Sync + 'static,
     DatabaseConnection: FromRef<S>,
     Gate: FromRef<S>,
+    Clock: FromRef<S>,
     std::sync::Arc<crate::keys::Keys>: FromRef<S>,
 {
     OpenApiRouter::default()
         .routes(routes!(set_visibility))
         .routes(routes!(mssante_status))
         .routes(routes!(activity))
+        .routes(routes!(identity, set_identity))
+        .routes(routes!(nomenclatures))
+}
+
+/// A field of « Identité » refused (as documented; the answer lists every refused field
+/// in `errors`, the first one as its own `code`, `message` and `field`).
+pub struct FieldRefused(pub &'static str, pub &'static str);
+
+impl Refusal for FieldRefused {
+    fn status(&self) -> StatusCode {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+    fn code(&self) -> &'static str {
+        self.0
+    }
+    fn message(&self) -> String {
+        "Un champ est refusé : rien n'a été enregistré. Corrigez les champs signalés.".to_owned()
+    }
+    fn field(&self) -> Option<&'static str> {
+        Some(self.1)
+    }
 }
 
 refusals! {
     VisibilityRefusals = [signed_in(), RequestRefusal::Unreadable];
     StatusRefusals = [signed_in()];
+    IdentityRefusals = [
+        signed_in(),
+        RequestRefusal::Unreadable,
+        FieldRefused("rpps_invalid", "rpps"),
+        FieldRefused("adeli_invalid", "adeli"),
+        FieldRefused("identifier_from_card", "rpps"),
+        FieldRefused("phone_invalid", "phone1"),
+        FieldRefused("postal_code_invalid", "postal_code"),
+        FieldRefused("profession_invalid", "profession"),
+        FieldRefused("speciality_invalid", "speciality"),
+        FieldRefused("department_invalid", "department"),
+        FieldRefused("region_invalid", "region"),
+        FieldRefused("civility_invalid", "civility"),
+        FieldRefused("name_invalid", "last_name"),
+        FieldRefused("field_too_long", "city"),
+    ];
+}
+
+/// « Identité » as stored (manual part 1 §6.1).
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_IDENTITY,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The caller's « Identité ».", body = AccountIdentity),
+        StatusRefusals,
+    ),
+)]
+async fn identity(
+    State(db): State<DatabaseConnection>,
+    signed_in: SignedIn,
+) -> Result<Json<AccountIdentity>, AppError> {
+    Ok(Json(
+        crate::account::identity::load(&db, &signed_in.account).await?,
+    ))
+}
+
+/// « Enregistrer »: « Identité » stored whole. Every field is checked; any refused,
+/// nothing is stored and the answer (422) lists each refused field with its code and
+/// French message. The directory shows the new values at once. Audited
+/// `account_identity_changed` with the names of the fields changed.
+#[utoipa::path(
+    put,
+    path = paths::ACCOUNT_IDENTITY,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    request_body = AccountIdentity,
+    responses(
+        (status = 200, description = "What is stored (the département and region derived where left empty).", body = AccountIdentity),
+        IdentityRefusals,
+    ),
+)]
+async fn set_identity(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    signed_in: SignedIn,
+    Json(wanted): Json<AccountIdentity>,
+) -> Result<Json<AccountIdentity>, AppError> {
+    use crate::account::identity;
+    let current = identity::load(&db, &signed_in.account).await?;
+    let checked = identity::check(&wanted, &current)
+        .map_err(|body| AppError::Rejected(StatusCode::UNPROCESSABLE_ENTITY, Box::new(body)))?;
+    Ok(Json(
+        identity::save(&db, &keys, &signed_in.account, checked, clock.now()).await?,
+    ))
+}
+
+/// The lists « Identité » chooses from: civilités, professions (TRE_G15), spécialités
+/// (TRE_R38), régions and départements (INSEE).
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_NOMENCLATURES,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The lists.", body = Nomenclatures),
+        StatusRefusals,
+    ),
+)]
+async fn nomenclatures(_signed_in: SignedIn) -> Json<&'static Nomenclatures> {
+    Json(crate::account::nomenclature::all())
 }
 
 /// "Visibilité dans l'annuaire": on the liste rouge or visible to every Medimail user.

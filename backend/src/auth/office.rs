@@ -638,7 +638,7 @@ impl From<TokenError> for crate::error::AppError {
         };
         crate::error::AppError::Unauthorized {
             status,
-            body: medimail_api::ErrorBody::new(e.code(), e.message()),
+            body: Box::new(medimail_api::ErrorBody::new(e.code(), e.message())),
             reason: e.to_string(),
         }
     }

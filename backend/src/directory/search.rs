@@ -22,7 +22,8 @@ use sea_orm::{
 };
 
 use super::keys::normalize;
-use crate::account::entity::account;
+use crate::account::entity::{account, account_identity};
+use crate::account::nomenclature;
 use crate::directory::entity::{directory_entry, directory_key, directory_snapshot, directory_top};
 
 pub use medimail_api::directory::{LIMIT, REFINE, TOO_SHORT};
@@ -93,20 +94,6 @@ impl Criteria {
     /// The manual's rule: one text field of 3 characters or more.
     pub fn long_enough(&self) -> bool {
         medimail_api::directory::long_enough(self.text_fields())
-    }
-
-    fn names_only(&self) -> bool {
-        [
-            &self.organisation,
-            &self.identifier,
-            &self.postal_code,
-            &self.city,
-            &self.profession,
-            &self.speciality,
-            &self.department,
-        ]
-        .iter()
-        .all(|f| f.trim().is_empty())
     }
 }
 
@@ -327,6 +314,8 @@ pub fn entry_contact(annuaire: &str, e: directory_entry::Model) -> DirectoryCont
         address_lines: e.address_lines,
         identifier: e.identifier,
         favorite: false,
+        phone: None,
+        dematerialised: false,
     }
 }
 
@@ -422,17 +411,89 @@ pub async fn national_domain<C: sea_orm::ConnectionTrait>(
     Ok(Some(found.is_some()))
 }
 
-/// A Medimail account as a contact of the Medimail directory.
-fn account_contact(mailbox: String, display_name: &str) -> DirectoryContact {
+/// A Medimail account as a contact of the Medimail directory: what its « Identité » says,
+/// else the name its identity provider gave, split.
+fn account_contact(
+    mailbox: String,
+    display_name: &str,
+    account: &account::Model,
+    identity: Option<&account_identity::Model>,
+) -> DirectoryContact {
     let (last_name, first_name) = split_display_name(display_name);
-    DirectoryContact {
+    let mut contact = DirectoryContact {
         annuaire: annuaire::MEDIMAIL.to_owned(),
         address: mailbox,
         kind: "COMPTE".to_owned(),
         last_name,
         first_name,
+        identifier: account.rpps.clone().or_else(|| account.adeli.clone()),
         ..Default::default()
+    };
+    let Some(i) = identity else {
+        return contact;
+    };
+    if i.last_name.is_some() {
+        contact.last_name = i.last_name.clone();
+        contact.first_name = i.first_name.clone();
     }
+    let join = |parts: [&Option<String>; 2], with: &str| {
+        let kept: Vec<&str> = parts.into_iter().flatten().map(String::as_str).collect();
+        (!kept.is_empty()).then(|| kept.join(with))
+    };
+    contact.civility = i.civility.clone();
+    contact.profession = i
+        .profession_code
+        .as_deref()
+        .and_then(nomenclature::profession)
+        .map(str::to_owned);
+    contact.speciality = i
+        .speciality_code
+        .as_deref()
+        .and_then(nomenclature::speciality)
+        .map(str::to_owned);
+    contact.organisation = i.raison_sociale.clone();
+    contact.address_lines = join([&i.address1, &i.address2], " ");
+    contact.postal_code = i.postal_code.clone();
+    contact.city = i.city.clone();
+    contact.phone = join([&i.phone1, &i.phone2], " / ");
+    contact.dematerialised = i.dematerialised;
+    contact
+}
+
+/// The « Identité » of accounts `ids`, by account.
+async fn identities<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: Vec<String>,
+) -> Result<HashMap<String, account_identity::Model>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(account_identity::Entity::find()
+        .filter(account_identity::Column::AccountId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|i| (i.account_id.clone(), i))
+        .collect())
+}
+
+/// Whether an account's contact passes the criteria other than the names.
+fn account_refined(criteria: &Criteria, c: &DirectoryContact, department: Option<&str>) -> bool {
+    let text = |typed: &str, field: &Option<String>| {
+        typed.trim().is_empty() || words_match(&words(typed), field.as_deref())
+    };
+    let prefix = |typed: &str, field: Option<&str>| {
+        let typed = typed.trim();
+        typed.is_empty()
+            || field.is_some_and(|f| f.to_uppercase().starts_with(&typed.to_uppercase()))
+    };
+    text(&criteria.organisation, &c.organisation)
+        && text(&criteria.city, &c.city)
+        && text(&criteria.profession, &c.profession)
+        && text(&criteria.speciality, &c.speciality)
+        && prefix(&criteria.postal_code, c.postal_code.as_deref())
+        && prefix(&criteria.identifier, c.identifier.as_deref())
+        && prefix(&criteria.department, department)
 }
 
 /// Searches the active snapshot of `source` (`mssante` or `regional`).
@@ -585,14 +646,12 @@ pub fn split_display_name(name: &str) -> (Option<String>, Option<String>) {
 
 /// Accounts of this service (not placeholders, not on the liste rouge) whose display
 /// name holds every word typed in Nom and Prénom, each as a prefix of one of its words
-/// (Office display names do not say which part is the last name).
+/// (Office display names do not say which part is the last name), and whose « Identité »
+/// passes the other criteria typed.
 async fn search_accounts(
     txn: &DatabaseTransaction,
     criteria: &Criteria,
 ) -> Result<Vec<(bool, DirectoryContact)>, sea_orm::DbErr> {
-    if !criteria.names_only() {
-        return Ok(Vec::new());
-    }
     let all: Vec<String> = words(&criteria.last_name)
         .into_iter()
         .chain(words(&criteria.first_name))
@@ -608,17 +667,32 @@ async fn search_accounts(
         .limit(10_000)
         .all(txn)
         .await?;
+    let rows: Vec<account::Model> = rows
+        .into_iter()
+        .filter(|a| {
+            a.display_name
+                .as_deref()
+                .is_some_and(|d| words_match(&all, Some(d)))
+        })
+        .collect();
+    let mut identity = identities(txn, rows.iter().map(|a| a.id.clone()).collect()).await?;
     let mut found = Vec::new();
     for a in rows {
-        let (Some(mailbox), Some(display)) = (a.mailbox, a.display_name) else {
+        let (Some(mailbox), Some(display)) = (a.mailbox.clone(), a.display_name.clone()) else {
             continue;
         };
-        if !words_match(&all, Some(&display)) {
+        let i = identity.remove(&a.id);
+        let contact = account_contact(mailbox, &display, &a, i.as_ref());
+        if !account_refined(
+            criteria,
+            &contact,
+            i.as_ref().and_then(|i| i.department.as_deref()),
+        ) {
             continue;
         }
         let name_words = words(&display);
         let exact = all.iter().all(|w| name_words.contains(w));
-        found.push((exact, account_contact(mailbox, &display)));
+        found.push((exact, contact));
     }
     Ok(found)
 }
@@ -727,9 +801,14 @@ pub async fn contact(
             .one(db)
             .await?
     {
+        let identity = account_identity::Entity::find_by_id(a.id.clone())
+            .one(db)
+            .await?;
         return Ok(Some(account_contact(
             address,
             a.display_name.as_deref().unwrap_or(""),
+            &a,
+            identity.as_ref(),
         )));
     }
     let Some(snapshot) = active_snapshot(db, source_of(which)).await? else {

@@ -24,6 +24,7 @@ mod m20261201_000018_folders;
 mod m20261202_000019_mssante_eligible;
 mod m20261202_000020_unread_count;
 mod m20261202_000021_stamps;
+mod m20261202_000022_account_identity;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_mssante_eligible::Migration),
             Box::new(m20261202_000020_unread_count::Migration),
             Box::new(m20261202_000021_stamps::Migration),
+            Box::new(m20261202_000022_account_identity::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@
 //!   liste rouge;
 //! - `favorites`: starring a contact, listed by an empty search, per directory and per
 //!   account;
+//! - `identity`: « Identité », checked field by field and shown in the directory card;
 //! - `visibility`: "Visibilité dans l'annuaire", the account's own liste rouge setting
 //!   (served by the account feature, seen in the directory).
 //!
@@ -24,6 +25,7 @@ use serde_json::Value;
 mod common;
 
 mod favorites;
+mod identity;
 mod import;
 mod mssante;
 mod search;

@@ -1,4 +1,5 @@
 //! The tables this feature owns (sea-orm entities).
 
 pub mod account;
+pub mod account_identity;
 pub mod identity_link;
