@@ -393,6 +393,33 @@ pub async fn account_activity(c: &Credentials) -> Result<medimail_api::AccountAc
     json_call::<(), _>(Method::GET, paths::ACCOUNT_ACTIVITY, Some(c), None).await
 }
 
+#[cfg(feature = "webmail")]
+/// « Identité » as stored.
+pub async fn account_identity(c: &Credentials) -> Result<medimail_api::AccountIdentity, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_IDENTITY, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Enregistrer » in « Identité »: the form stored whole, or every refused field.
+pub async fn set_account_identity(
+    c: &Credentials,
+    identity: medimail_api::AccountIdentity,
+) -> Result<medimail_api::AccountIdentity, ApiError> {
+    json_call(
+        Method::PUT,
+        paths::ACCOUNT_IDENTITY,
+        Some(c),
+        Some(&identity),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
+/// The lists « Identité » chooses from.
+pub async fn nomenclatures(c: &Credentials) -> Result<medimail_api::Nomenclatures, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_NOMENCLATURES, Some(c), None).await
+}
+
 /// « Dissocier ma carte ».
 pub async fn psc_unlink(c: &Credentials) -> Result<(), ApiError> {
     empty_call::<()>(Method::DELETE, paths::ACCOUNT_PSC, Some(c), None).await

@@ -346,6 +346,62 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     )
     .await;
 
+    // « Identité »: a refused form says each field and saves nothing; once right, it is
+    // saved, the département derived from the postal code.
+    browser.click("#identite > summary").await;
+    browser.element("#identite-form").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('identite-mailbox').textContent")
+            .await,
+        EXTERNAL
+    );
+    browser.fill("#identite-last-name", "Lefèvre").await;
+    browser.fill("#identite-first-name", "Claire").await;
+    browser.fill("#identite-rpps", "10005173141").await;
+    browser.fill("#identite-postal-code", "31000").await;
+    browser.fill("#identite-city", "Toulouse").await;
+    browser.fill("#identite-phone1", "05 61").await;
+    let chosen = browser
+        .eval(
+            "(() => { const s = document.getElementById('identite-profession'); s.value = '10'; \
+             s.dispatchEvent(new Event('change')); return s.value; })()",
+        )
+        .await;
+    assert_eq!(chosen, "10");
+    browser.click("#identite-dematerialised").await;
+    browser.click("#identite-save").await;
+    wait_text(&browser, "#identite-error", "2 champs sont à corriger").await;
+    wait_text(&browser, "#identite-rpps-error", "11 chiffres").await;
+    wait_text(&browser, "#identite-phone1-error", "10 chiffres").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('identite-rpps').getAttribute('aria-invalid')")
+            .await,
+        "true"
+    );
+    browser.fill("#identite-rpps", "10005173140").await;
+    browser.fill("#identite-phone1", "0561000001").await;
+    browser.click("#identite-save").await;
+    wait_text(&browser, "#identite-saved", "enregistrées").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('identite-department').value")
+            .await,
+        "31"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('identite-phone1').value")
+            .await,
+        "05 61 00 00 01"
+    );
+    wait_text(&browser, "#espace-titre", "Bonjour Claire LEFÈVRE").await;
+    browser
+        .eval("document.getElementById('identite').scrollIntoView()")
+        .await;
+    screenshot(&browser, "webmail-identite-1280x800").await;
+
     // The sender sees the reply in Outlook's pane (the pane's page, signed in as the
     // Outlook user): "Messages reçus (1)", the reply at the top.
     server.set_clock_offset(90);
@@ -374,6 +430,30 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     pane.authenticate(&code, PASSPHRASE).await;
     wait_text(&pane, "#envelope-list", "RE: Compte rendu patient").await;
     wait_text(&pane, "#folder-inbox", "Messages reçus (1)").await;
+    // The directory card of the webmail user shows what « Identité » saved.
+    pane.click("#new-message").await;
+    pane.click("#directory-toggle").await;
+    pane.fill("#directory-last-name", "lefevre").await;
+    pane.wait_until("document.querySelectorAll('#directory-results .directory-row').length === 1")
+        .await;
+    assert_eq!(
+        pane.text_of("#directory-results .directory-row .directory-name")
+            .await,
+        "LEFÈVRE Claire 31000"
+    );
+    let card = pane
+        .eval("document.querySelector('#directory-results .directory-details').textContent")
+        .await;
+    let card = card.as_str().expect("card");
+    for wanted in [
+        "Médecin",
+        "05 61 00 00 01",
+        "10005173140",
+        "Dématérialisation",
+        EXTERNAL,
+    ] {
+        assert!(card.contains(wanted), "{wanted} in {card}");
+    }
     pane.close().await;
 
     // A returning user (session alive): from the link to the envelope shown.

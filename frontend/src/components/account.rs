@@ -122,17 +122,20 @@ pub fn Account(
                 }.into_any()
             }}
             <h3 id="parametres">"Paramètres"</h3>
-            <label class="checkbox">
-                <input id="liste-rouge" type="checkbox"
-                    prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
-                    disabled=move || visibility_busy.get()
-                    on:change=set_visibility/>
-                "Liste rouge : ne pas apparaître dans l'annuaire"
-            </label>
+            // In the webmail, « Liste rouge » is chosen in « Identité ».
+            {move || webmail.with(Option::is_none).then(|| view! {
+                <label class="checkbox">
+                    <input id="liste-rouge" type="checkbox"
+                        prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
+                        disabled=move || visibility_busy.get()
+                        on:change=set_visibility/>
+                    "Liste rouge : ne pas apparaître dans l'annuaire"
+                </label>
+            })}
             {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <Certificate me=me/>
             {change_passphrase(webmail)}
-            {webmail_sections(webmail)}
+            {webmail_sections(webmail, me)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
                 label="Déconnexion" busy_label="Déconnexion…" on_click=sign_out/>
             <p class="hint"><a id="help-link" href="#/aide">"Aide et assistance"</a></p>
@@ -150,13 +153,17 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
     }
 }
 
-/// « Activité » and « MSSanté », in the webmail only.
+/// « Identité », « Activité » and « MSSanté », in the webmail only.
 #[cfg(feature = "webmail")]
-fn webmail_sections(webmail: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+fn webmail_sections(
+    webmail: RwSignal<Option<medimail_api::WebmailSession>>,
+    me: RwSignal<Option<Me>>,
+) -> impl IntoView {
+    use crate::components::identite::Identite;
     move || {
         webmail
             .with(Option::is_some)
-            .then(|| view! { <Activite/> <Mssante/> })
+            .then(|| view! { <Identite me=me/> <Activite/> <Mssante/> })
     }
 }
 
@@ -219,7 +226,10 @@ fn Activite() -> impl IntoView {
 
 /// In the pane, what only the webmail has is one link away (the pane's size budget).
 #[cfg(not(feature = "webmail"))]
-fn webmail_sections(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {
+fn webmail_sections(
+    _: RwSignal<Option<medimail_api::WebmailSession>>,
+    _: RwSignal<Option<Me>>,
+) -> impl IntoView {
     view! {
         <p class="hint">
             <a id="open-webmail" href="/" target="_blank" rel="noopener">"Ouvrir la messagerie web"</a>

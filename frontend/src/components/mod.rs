@@ -6,4 +6,6 @@ pub mod account;
 pub mod busy_button;
 pub mod feedback;
 pub mod gauge;
+#[cfg(feature = "webmail")]
+pub mod identite;
 pub mod recipients;

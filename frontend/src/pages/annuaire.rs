@@ -44,11 +44,18 @@ pub fn details(c: &DirectoryContact) -> Vec<(&'static str, String)> {
         ("Spécialité", &c.speciality),
         ("Structure", &c.organisation),
         ("Adresse", &c.address_lines),
+        ("Téléphone", &c.phone),
         ("RPPS / ADELI", &c.identifier),
     ] {
         if let Some(v) = value {
             out.push((label, v.clone()));
         }
+    }
+    if c.dematerialised {
+        out.push((
+            "Dématérialisation",
+            "tous ses échanges, plus de papier".to_owned(),
+        ));
     }
     let label = if c.annuaire == annuaire::MSSANTE {
         "Adresse MSSanté"
