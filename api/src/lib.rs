@@ -45,6 +45,9 @@ pub mod paths {
     /// GET [`crate::MssanteStatus`]: « Paramètres du compte » › « MSSanté », the three
     /// conditions of the activation and their state (manual part 2 §2).
     pub const ACCOUNT_MSSANTE: &str = "/api/account/mssante";
+    /// POST: « Activer » — the MSSanté address `prenom.nom@<MEDIMAIL_MSSANTE_DOMAIN>`
+    /// ([`crate::MssanteActivation`]) when the three conditions are met.
+    pub const ACCOUNT_MSSANTE_ACTIVATION: &str = "/api/account/mssante/activation";
     /// GET [`crate::AccountActivity`]: « Activité », the account's stamps (manual part 1
     /// §6.4).
     pub const ACCOUNT_ACTIVITY: &str = "/api/account/activity";
@@ -1148,6 +1151,18 @@ pub struct MssanteStatus {
     pub method: String,
     /// MSSanté is activated on the account (the national directory is offered).
     pub activated: bool,
+    /// « Adresse de messagerie MSSanté », once « Activer » gave it.
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+/// Answer of `POST /api/account/mssante/activation` (« Activer »).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MssanteActivation {
+    /// The MSSanté address given (`prenom.nom@domaine`, a number after the name when
+    /// taken).
+    pub address: String,
 }
 
 /// « Paramètres du compte » › « Identité » (manual part 1 §6.1): what `GET` answers and

@@ -138,6 +138,14 @@ pub enum DirectoryCommand {
         /// The file to import.
         file: std::path::PathBuf,
     },
+    /// Write the publication file for the national directory: the accounts with MSSanté
+    /// activated and not on the liste rouge, in the format of the national extraction
+    /// (it reads back with `directory import`).
+    Export {
+        /// Where to write it (`-`: standard output).
+        #[arg(long, default_value = "-")]
+        output: std::path::PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -171,6 +179,9 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
         Command::Directory {
             action: DirectoryCommand::Import { source, file },
         } => import_directory(config, source, &file).await,
+        Command::Directory {
+            action: DirectoryCommand::Export { output },
+        } => export_directory(config, &output).await,
         Command::Account {
             action: AccountCommand::Unlock { mailbox },
         } => operate(config, &mailbox, Operation::Unlock).await,
@@ -350,6 +361,50 @@ async fn set_account(
         oui_non(updated.mssante_eligible),
         updated.stamps_used
     );
+    Ok(())
+}
+
+/// `medimail directory export [--output FILE]`: the publication file, then the count on
+/// standard error. Written to a temporary file renamed at the end: an interrupted export
+/// leaves no half file.
+async fn export_directory(config: &Config, output: &Path) -> Result<(), CliError> {
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let refused = |e: crate::directory::export::ExportError| CliError::Refused(e.to_string());
+    let written = if output.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        crate::directory::export::publication(&db, &mut out)
+            .await
+            .map_err(refused)?
+    } else {
+        let io = |source| CliError::Io {
+            what: "write the publication file",
+            path: output.to_path_buf(),
+            source,
+        };
+        let dir = output
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        let written = {
+            let mut out = std::io::BufWriter::new(file.as_file_mut());
+            crate::directory::export::publication(&db, &mut out)
+                .await
+                .map_err(refused)?
+        };
+        file.persist(output).map_err(|e| io(e.error))?;
+        written
+    };
+    crate::audit::record(
+        &db,
+        &keys(config)?,
+        "cli",
+        "directory_exported",
+        serde_json::json!({"addresses": written}),
+    )
+    .await?;
+    eprintln!("{written} adresse(s) MSSanté exportée(s).");
     Ok(())
 }
 

@@ -231,6 +231,11 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_SMTP_REQUIRE_TLS", global = true)]
     pub smtp_require_tls: bool,
 
+    /// The domain of the MSSanté addresses « Activer » gives (`prenom.nom@<domain>`,
+    /// e.g. `medimail.mssante.fr`): hosted here. Unset, « Activer » is refused.
+    #[arg(long, env = "MEDIMAIL_MSSANTE_DOMAIN", global = true)]
+    pub mssante_domain: Option<String>,
+
     /// Mail domains whose mailboxes are hosted here (comma-separated): a message to one
     /// of them becomes an envelope without the `#med#` tag.
     #[arg(
@@ -492,6 +497,17 @@ impl Config {
             Some(t) if !t.is_empty() && t != "any" && !t.contains(',') => Some(t.to_owned()),
             _ => None,
         }
+    }
+
+    /// The domains hosted here, lower case: `MEDIMAIL_HOSTED_DOMAINS` and the MSSanté
+    /// domain (`MEDIMAIL_MSSANTE_DOMAIN`).
+    pub fn hosted(&self) -> Vec<String> {
+        self.hosted_domains
+            .iter()
+            .chain(self.mssante_domain.iter())
+            .map(|d| d.trim().to_ascii_lowercase())
+            .filter(|d| !d.is_empty())
+            .collect()
     }
 
     /// The public origin without a trailing slash, ready to prefix a path.

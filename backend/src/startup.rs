@@ -444,12 +444,7 @@ async fn start_gateway(
         mailer: state.mailer.clone(),
         tls,
         relays,
-        hosted: config
-            .hosted_domains
-            .iter()
-            .map(|d| d.trim().to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect(),
+        hosted: config.hosted(),
         operators: crate::envelope::operators::Operators::of(config),
         require_tls: config.smtp_require_tls,
         hostname: config

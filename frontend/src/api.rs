@@ -388,6 +388,20 @@ pub async fn mssante_status(c: &Credentials) -> Result<medimail_api::MssanteStat
 }
 
 #[cfg(feature = "webmail")]
+/// « Activer » (MSSanté): the address given.
+pub async fn mssante_activate(
+    c: &Credentials,
+) -> Result<medimail_api::MssanteActivation, ApiError> {
+    json_call::<(), _>(
+        Method::POST,
+        paths::ACCOUNT_MSSANTE_ACTIVATION,
+        Some(c),
+        None,
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
 /// « Activité »: the account's stamps.
 pub async fn account_activity(c: &Credentials) -> Result<medimail_api::AccountActivity, ApiError> {
     json_call::<(), _>(Method::GET, paths::ACCOUNT_ACTIVITY, Some(c), None).await

@@ -29,6 +29,10 @@ async fn server(smtp: &SmtpSink) -> Server {
                 "MEDIMAIL_SUPPORT_URL".into(),
                 "https://support.chu-exemple.fr/medimail".into(),
             ),
+            (
+                "MEDIMAIL_MSSANTE_DOMAIN".into(),
+                "medimail.mssante.fr".into(),
+            ),
         ],
         test_clock: true,
         ..Default::default()
@@ -401,6 +405,40 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
         .eval("document.getElementById('identite').scrollIntoView()")
         .await;
     screenshot(&browser, "webmail-identite-1280x800").await;
+
+    // « MSSanté » › « Activer »: the account made eligible by the operator, its RPPS and
+    // name given in « Identité ». claire.lefevre@… is someone's already (an envelope
+    // waits there): the address gets the suffix.
+    let mut command = medimail_e2e::base_command(
+        &server.data_dir,
+        medimail_e2e::free_port(),
+        &ServerOptions::default(),
+    );
+    command.args(["account", "set", "--mailbox", EXTERNAL, "--eligible", "on"]);
+    let out = medimail_e2e::run_to_end(command).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    send_envelope(&server, &sender, "claire.lefevre@medimail.mssante.fr").await;
+    browser.click("#mssante > summary").await;
+    wait_text(&browser, "#mssante-eligible", "éligible : remplie").await;
+    browser.click("#mssante-activate").await;
+    wait_text(
+        &browser,
+        "#mssante-activated",
+        "Activation effectuée. Vous allez être inscrit sur l'annuaire national MSSanté avec \
+         l'adresse suivante : claire.lefevre2@medimail.mssante.fr",
+    )
+    .await;
+    wait_text(
+        &browser,
+        "#mssante-state",
+        "claire.lefevre2@medimail.mssante.fr",
+    )
+    .await;
+    screenshot(&browser, "webmail-mssante-1280x800").await;
 
     // The sender sees the reply in Outlook's pane (the pane's page, signed in as the
     // Outlook user): "Messages reçus (1)", the reply at the top.

@@ -1,13 +1,31 @@
 //! « Paramètres du compte » › « MSSanté » (manual part 1 §6.6, part 2 §2): the three
 //! conditions of the activation, each evaluated for the caller's account and the session
-//! it signed in with. A session opened by the CPx card (Pro Santé Connect) or by a
-//! one-time code is the strong authentication the third condition asks for.
+//! it signed in with, and « Activer », which gives the account its MSSanté address. A
+//! session opened by the CPx card (Pro Santé Connect) or by a one-time code is the strong
+//! authentication the third condition asks for.
+//!
+//! The address is `prenom.nom@MEDIMAIL_MSSANTE_DOMAIN`, from « Identité »'s Prénom and
+//! Nom: lower case, accents folded, apostrophes dropped, spaces as hyphens, hyphens kept
+//! (`jean-marie.dupont@…`, as the public operator's addresses are; docs/IDENTITE.md).
+//! When it is taken — by another account's MSSanté address or mailbox — a number follows
+//! the name (`jean-marie.dupont2@…`). The unique index on the address settles two
+//! activations of the same name at once: the second one's write fails and it takes the
+//! next number.
 
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use medimail_api::MssanteStatus;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, SqlErr, TransactionTrait};
 
-use crate::account::entity::account;
+use crate::account::entity::{account, account_identity};
 use crate::auth::entity::auth_session;
 use crate::auth::session::{BY_CARD, BY_CODE};
+use crate::error::Refusal;
+use crate::keys::Keys;
+
+/// Numbers tried after the name before giving up (`prenom.nom2` … `prenom.nom999`).
+const MAX_SUFFIX: u32 = 999;
 
 /// The conditions' state for `account` signed in with `session`.
 pub fn status(account: &account::Model, session: &auth_session::Model) -> MssanteStatus {
@@ -18,5 +36,219 @@ pub fn status(account: &account::Model, session: &auth_session::Model) -> Mssant
         strong: [BY_CARD, BY_CODE].contains(&session.method.as_str()),
         method: session.method.clone(),
         activated: account.mssante_enabled,
+        address: account.mssante_address.clone(),
+    }
+}
+
+/// Why « Activer » was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MssanteRefusal {
+    /// One of the three conditions is not met.
+    ConditionsUnmet,
+    /// « Identité » has no Nom or no Prénom: the address is made of them.
+    NameMissing,
+    /// `MEDIMAIL_MSSANTE_DOMAIN` is not set on this server.
+    NotConfigured,
+    /// Every numbered form of the name is taken.
+    NoAddressLeft,
+}
+
+impl Refusal for MssanteRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            MssanteRefusal::ConditionsUnmet => StatusCode::FORBIDDEN,
+            MssanteRefusal::NameMissing => StatusCode::UNPROCESSABLE_ENTITY,
+            MssanteRefusal::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            MssanteRefusal::NoAddressLeft => StatusCode::CONFLICT,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            MssanteRefusal::ConditionsUnmet => "mssante_conditions_unmet",
+            MssanteRefusal::NameMissing => "mssante_name_missing",
+            MssanteRefusal::NotConfigured => "mssante_not_configured",
+            MssanteRefusal::NoAddressLeft => "mssante_address_unavailable",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            MssanteRefusal::ConditionsUnmet => {
+                "L'ensemble des critères listés est requis pour activer la fonctionnalité \
+                 MSSanté : rien n'a été activé."
+            }
+            MssanteRefusal::NameMissing => {
+                "Renseignez votre Nom et votre Prénom dans l'onglet « Identité » : votre \
+                 adresse MSSanté en est faite (prenom.nom@domaine)."
+            }
+            MssanteRefusal::NotConfigured => {
+                "L'activation MSSanté n'est pas encore ouverte sur ce serveur Medimail. \
+                 Prévenez votre service informatique."
+            }
+            MssanteRefusal::NoAddressLeft => {
+                "Aucune adresse MSSanté n'est libre pour ce nom. Prenez contact avec \
+                 l'administrateur de votre structure."
+            }
+        }
+        .to_owned()
+    }
+}
+
+/// A name as MSSanté addresses write it: lower case, accents folded (`œ` → `oe`),
+/// apostrophes dropped, spaces and other separators as one hyphen, only `a-z`, `0-9`
+/// and `-` kept.
+pub fn fold(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let mut out = String::with_capacity(name.len());
+    let mut hyphen = false;
+    for c in name.nfd() {
+        if unicode_normalization::char::is_combining_mark(c)
+            || matches!(c, '\'' | '\u{2019}' | '\u{02bc}' | '`' | '´')
+        {
+            continue;
+        }
+        let lower: String = match c {
+            'œ' | 'Œ' => "oe".into(),
+            'æ' | 'Æ' => "ae".into(),
+            'ß' => "ss".into(),
+            c => c.to_lowercase().collect(),
+        };
+        for l in lower.chars() {
+            if l.is_ascii_alphanumeric() {
+                if hyphen && !out.is_empty() {
+                    out.push('-');
+                }
+                hyphen = false;
+                out.push(l);
+            } else {
+                hyphen = true;
+            }
+        }
+    }
+    out
+}
+
+/// The `n`-th address tried for `first last` at `domain`: the name alone, then `2`, `3`…
+pub fn candidate(first: &str, last: &str, domain: &str, n: u32) -> String {
+    let suffix = if n <= 1 { String::new() } else { n.to_string() };
+    format!(
+        "{}.{}{suffix}@{}",
+        fold(first),
+        fold(last),
+        domain.to_ascii_lowercase()
+    )
+}
+
+/// « Activer »: gives the account its MSSanté address and turns MSSanté on. Already
+/// activated, answers the address it has. Audited `mssante_activated`.
+pub async fn activate<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    keys: &Keys,
+    account: &account::Model,
+    session: &auth_session::Model,
+    domain: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Result<String, MssanteRefusal>, sea_orm::DbErr> {
+    if let Some(address) = &account.mssante_address {
+        return Ok(Ok(address.clone()));
+    }
+    let conditions = status(account, session);
+    if !(conditions.eligible && conditions.identifier && conditions.strong) {
+        return Ok(Err(MssanteRefusal::ConditionsUnmet));
+    }
+    let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
+        return Ok(Err(MssanteRefusal::NotConfigured));
+    };
+    let identity = account_identity::Entity::find_by_id(account.id.clone())
+        .one(db)
+        .await?;
+    let (first, last) = match identity.as_ref().map(|i| (&i.first_name, &i.last_name)) {
+        Some((Some(first), Some(last))) if !fold(first).is_empty() && !fold(last).is_empty() => {
+            (first.clone(), last.clone())
+        }
+        _ => return Ok(Err(MssanteRefusal::NameMissing)),
+    };
+    for n in 1..=MAX_SUFFIX {
+        let address = candidate(&first, &last, domain, n);
+        // Someone's mailbox already: taken.
+        let mailbox_taken = account::Entity::find()
+            .filter(account::Column::Mailbox.eq(address.as_str()))
+            .filter(account::Column::Id.ne(account.id.as_str()))
+            .one(db)
+            .await?
+            .is_some();
+        if mailbox_taken {
+            continue;
+        }
+        let txn = crate::db::begin_write(db).await?;
+        let written = account::Entity::update_many()
+            .col_expr(
+                account::Column::MssanteAddress,
+                Expr::value(Some(address.clone())),
+            )
+            .col_expr(account::Column::MssanteActivatedAt, Expr::value(Some(now)))
+            .col_expr(account::Column::MssanteEnabled, Expr::value(true))
+            .filter(account::Column::Id.eq(account.id.as_str()))
+            .filter(account::Column::MssanteAddress.is_null())
+            .exec(&txn)
+            .await;
+        match written {
+            Ok(r) if r.rows_affected == 1 => {
+                crate::audit::append(
+                    &txn,
+                    keys,
+                    &account.label(),
+                    "mssante_activated",
+                    serde_json::json!({"account": account.id, "address": address, "tries": n}),
+                )
+                .await?;
+                sea_orm::TransactionSession::commit(txn).await?;
+                return Ok(Ok(address));
+            }
+            Ok(_) => {
+                // Activated meanwhile (another « Activer » of the same account).
+                drop(txn);
+                let now_stored = account::Entity::find_by_id(account.id.clone())
+                    .one(db)
+                    .await?
+                    .and_then(|a| a.mssante_address);
+                return match now_stored {
+                    Some(address) => Ok(Ok(address)),
+                    None => Err(sea_orm::DbErr::RecordNotFound("account".into())),
+                };
+            }
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                // Another account took this address at the same moment: the next number.
+                drop(txn);
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Err(MssanteRefusal::NoAddressLeft))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fold_the_way_mssante_addresses_are_written() {
+        assert_eq!(fold("Jean-Marie"), "jean-marie");
+        assert_eq!(fold("Hélène"), "helene");
+        assert_eq!(fold("D'Artagnan"), "dartagnan");
+        assert_eq!(fold("Le Goff"), "le-goff");
+        assert_eq!(fold("  Cœur  de Lion "), "coeur-de-lion");
+        assert_eq!(fold("Müller--Straße"), "muller-strasse");
+        assert_eq!(fold("ÉLODIE"), "elodie");
+        assert_eq!(
+            candidate("Pierre", "Dupond", "Medimail.mssante.fr", 1),
+            "pierre.dupond@medimail.mssante.fr"
+        );
+        assert_eq!(
+            candidate("Pierre", "Dupond", "medimail.mssante.fr", 2),
+            "pierre.dupond2@medimail.mssante.fr"
+        );
     }
 }

@@ -65,6 +65,8 @@ fn new_account(mailbox: &str, now: DateTime<Utc>) -> account::ActiveModel {
         mssante_eligible: Set(false),
         stamps_allocated: Set(None),
         stamps_used: Set(0),
+        mssante_address: Set(None),
+        mssante_activated_at: Set(None),
     }
 }
 
@@ -112,14 +114,24 @@ pub async fn made_for_mailbox<C: ConnectionTrait>(
     Ok((account, inserted == 1))
 }
 
-/// The account that receives mail for `address` (lowercase): the mailbox's account,
-/// created as a placeholder if it has none, marked as having received an envelope.
+/// The account that receives mail for `address`: the account whose MSSanté address it
+/// is, else the mailbox's account, created as a placeholder if it has none; marked as
+/// having received an envelope.
 pub async fn for_recipient<C: ConnectionTrait>(
     db: &C,
     address: &str,
     now: DateTime<Utc>,
 ) -> Result<account::Model, sea_orm::DbErr> {
-    let account = for_mailbox(db, &normalize_mailbox(address), now).await?;
+    let address = normalize_mailbox(address);
+    // An activated MSSanté address is its account's.
+    let account = match account::Entity::find()
+        .filter(account::Column::MssanteAddress.eq(address.as_str()))
+        .one(db)
+        .await?
+    {
+        Some(account) => account,
+        None => for_mailbox(db, &address, now).await?,
+    };
     if account.received_at.is_some() {
         return Ok(account);
     }

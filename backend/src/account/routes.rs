@@ -7,12 +7,14 @@
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use medimail_api::{
-    AccountActivity, AccountIdentity, DirectoryVisibility, MssanteStatus, Nomenclatures, paths,
+    AccountActivity, AccountIdentity, DirectoryVisibility, MssanteActivation, MssanteStatus,
+    Nomenclatures, paths,
 };
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::account::mssante::MssanteRefusal;
 use crate::auth::openapi::signed_in;
 use crate::auth::session::{Gate, SignedIn};
 use crate::clock::Clock;
@@ -26,11 +28,13 @@ where
     DatabaseConnection: FromRef<S>,
     Gate: FromRef<S>,
     Clock: FromRef<S>,
+    std::sync::Arc<crate::config::Config>: FromRef<S>,
     std::sync::Arc<crate::keys::Keys>: FromRef<S>,
 {
     OpenApiRouter::default()
         .routes(routes!(set_visibility))
         .routes(routes!(mssante_status))
+        .routes(routes!(mssante_activate))
         .routes(routes!(activity))
         .routes(routes!(identity, set_identity))
         .routes(routes!(nomenclatures))
@@ -58,6 +62,13 @@ impl Refusal for FieldRefused {
 refusals! {
     VisibilityRefusals = [signed_in(), RequestRefusal::Unreadable];
     StatusRefusals = [signed_in()];
+    ActivationRefusals = [
+        signed_in(),
+        MssanteRefusal::ConditionsUnmet,
+        MssanteRefusal::NameMissing,
+        MssanteRefusal::NotConfigured,
+        MssanteRefusal::NoAddressLeft,
+    ];
     IdentityRefusals = [
         signed_in(),
         RequestRefusal::Unreadable,
@@ -193,6 +204,39 @@ async fn mssante_status(signed_in: SignedIn) -> Json<MssanteStatus> {
         &signed_in.account,
         &signed_in.session,
     ))
+}
+
+/// « Activer »: the three conditions met and « Identité »'s Nom and Prénom filled, the
+/// account gets its MSSanté address (`prenom.nom@MEDIMAIL_MSSANTE_DOMAIN`, a number after
+/// the name when it is taken) and MSSanté is on. Already activated: the same address.
+/// Audited `mssante_activated`.
+#[utoipa::path(
+    post,
+    path = paths::ACCOUNT_MSSANTE_ACTIVATION,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "« Activation effectuée. »: the address.", body = MssanteActivation),
+        ActivationRefusals,
+    ),
+)]
+async fn mssante_activate(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    State(config): State<std::sync::Arc<crate::config::Config>>,
+    signed_in: SignedIn,
+) -> Result<Json<MssanteActivation>, AppError> {
+    let address = crate::account::mssante::activate(
+        &db,
+        &keys,
+        &signed_in.account,
+        &signed_in.session,
+        config.mssante_domain.as_deref(),
+        clock.now(),
+    )
+    .await??;
+    Ok(Json(MssanteActivation { address }))
 }
 
 /// « Activité »: « Timbres alloués à votre compte » (`null`: illimité) and « Timbres

@@ -360,6 +360,8 @@ mod tests {
             mssante_eligible: false,
             stamps_allocated: None,
             stamps_used: 0,
+            mssante_address: None,
+            mssante_activated_at: None,
         }
     }
 

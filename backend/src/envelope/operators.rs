@@ -35,15 +35,9 @@ impl Operators {
 
     /// From the configuration.
     pub fn of(config: &crate::config::Config) -> Self {
-        let lower = |list: &[String]| -> Vec<String> {
-            list.iter()
-                .map(|d| d.trim().to_ascii_lowercase())
-                .filter(|d| !d.is_empty())
-                .collect()
-        };
         Self {
             enabled: config.mssante_relay_cert.is_some(),
-            hosted: lower(&config.hosted_domains),
+            hosted: config.hosted(),
             routed: config
                 .mssante_routes
                 .iter()

@@ -25,6 +25,7 @@ mod m20261202_000019_mssante_eligible;
 mod m20261202_000020_unread_count;
 mod m20261202_000021_stamps;
 mod m20261202_000022_account_identity;
+mod m20261202_000023_mssante_address;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_unread_count::Migration),
             Box::new(m20261202_000021_stamps::Migration),
             Box::new(m20261202_000022_account_identity::Migration),
+            Box::new(m20261202_000023_mssante_address::Migration),
         ]
     }
 }

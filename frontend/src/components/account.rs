@@ -238,13 +238,45 @@ fn webmail_sections(
     }
 }
 
-/// « MSSanté » (manual part 1 §6.6, part 2 §2): « Activer la fonctionnalité MSSanté » with
-/// its three conditions, each met or not, read when the section is opened.
+/// « MSSanté » (manual part 1 §6.6, part 2 §2): « Activer la fonctionnalité MSSanté »
+/// with its three conditions, each met or not, and « Activer » once all are; then
+/// « Adresse de messagerie MSSanté ». Read when the section is opened.
 #[cfg(feature = "webmail")]
 #[component]
 fn Mssante() -> impl IntoView {
     let status: Loaded<medimail_api::MssanteStatus> = RwSignal::new(None);
     let load = load_when_opened(status, |c| async move { api::mssante_status(&c).await });
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let just_activated = RwSignal::new(false);
+    let activate = Callback::new(move |()| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let auth = expect_context::<Auth>();
+        spawn_local(async move {
+            let answer = auth
+                .call(|c| async move { api::mssante_activate(&c).await })
+                .await;
+            busy.try_set(false);
+            match answer {
+                Ok(done) => {
+                    just_activated.try_set(true);
+                    status.try_update(|s| {
+                        if let Some(Ok(s)) = s {
+                            s.activated = true;
+                            s.address = Some(done.address);
+                        }
+                    });
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
+            }
+        });
+    });
     let condition = |met: bool, id: &'static str, text: &'static str| {
         view! {
             <li id=id class=if met { "met" } else { "unmet" }>
@@ -255,11 +287,30 @@ fn Mssante() -> impl IntoView {
     let shown = move || {
         status.get().map(|s| match s {
             Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-            Ok(s) if s.activated => view! {
-                <p id="mssante-state" role="status">
-                    "La fonctionnalité MSSanté est activée sur votre compte : l'annuaire national MSSanté vous est proposé."
-                </p>
-            }.into_any(),
+            Ok(s) if s.activated => {
+                let address = s.address.clone().unwrap_or_default();
+                view! {
+                    {just_activated.get().then(|| view! {
+                        <p class="notice" id="mssante-activated" role="status">
+                            "Activation effectuée. Vous allez être inscrit sur l'annuaire national MSSanté avec l'adresse suivante : "
+                            <strong>{address.clone()}</strong>
+                        </p>
+                    })}
+                    <h4>"Adresse de messagerie MSSanté"</h4>
+                    {if address.is_empty() {
+                        view! {
+                            <p id="mssante-state">"La fonctionnalité MSSanté est activée sur votre compte : l'annuaire national MSSanté vous est proposé."</p>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <p id="mssante-state">"Vous êtes inscrit sur l'annuaire national MSSanté avec l'adresse suivante : "
+                                <strong id="mssante-address">{address}</strong></p>
+                        }.into_any()
+                    }}
+                    <p class="hint">"La visibilité sur l'annuaire national peut prendre jusqu'à 24h après l'activation de la fonctionnalité sur votre compte."</p>
+                    <p class="hint">"Si vous êtes inscrit en liste rouge sur Medimail, vous n'apparaîtrez pas sur l'annuaire national MSSanté."</p>
+                }.into_any()
+            }
             Ok(s) => {
                 let all = s.eligible && s.identifier && s.strong;
                 view! {
@@ -277,13 +328,21 @@ fn Mssante() -> impl IntoView {
                         "L'identifiant MSSanté est défini de la manière suivante : prenom.nom@domaine.mssante.fr. "
                         "Dans le cas où ce dernier est déjà utilisé, un suffixe viendra compléter le nom."
                     </p>
-                    <p class="hint" id="mssante-next" role="status">{if all {
-                        "Toutes les conditions sont réunies : l'activation est faite par l'administrateur de votre structure."
-                    } else if !s.eligible {
-                        "L'espace de confiance MSSanté est réservé aux professionnels de santé habilités. Si vous estimez que votre compte devrait être éligible, prenez contact avec l'administrateur de votre structure."
+                    {if all {
+                        view! {
+                            <BusyButton id="mssante-activate" class="primary" busy=busy.into()
+                                label="Activer" busy_label="Activation…" on_click=activate/>
+                        }.into_any()
                     } else {
-                        "L'ensemble des critères listés est requis pour activer la fonctionnalité MSSanté."
-                    }}</p>
+                        view! {
+                            <p class="hint" id="mssante-next" role="status">{if !s.eligible {
+                                "L'espace de confiance MSSanté est réservé aux professionnels de santé habilités. Si vous estimez que votre compte devrait être éligible, prenez contact avec l'administrateur de votre structure."
+                            } else {
+                                "L'ensemble des critères listés est requis pour activer la fonctionnalité MSSanté."
+                            }}</p>
+                        }.into_any()
+                    }}
+                    <FieldError id="mssante-error" error=error/>
                 }.into_any()
             }
         })

@@ -303,6 +303,8 @@ async fn mark_liste_rouge(db: &sea_orm::DatabaseConnection, rows: usize) -> usiz
             mssante_eligible: Set(false),
             stamps_allocated: Set(None),
             stamps_used: Set(0),
+            mssante_address: Set(None),
+            mssante_activated_at: Set(None),
         });
     }
     let count = accounts.len();

@@ -52,6 +52,10 @@ pub struct Model {
     pub stamps_allocated: Option<i64>,
     /// « Timbres utilisés »: one per envelope sent, counted when it is sealed.
     pub stamps_used: i64,
+    /// « Adresse de messagerie MSSanté », given by « Activer » (unique): envelopes
+    /// addressed to it reach this account.
+    pub mssante_address: Option<String>,
+    pub mssante_activated_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
