@@ -58,6 +58,9 @@ pub mod paths {
     /// GET [`crate::Nomenclatures`]: the lists « Identité » chooses from (professions,
     /// spécialités, civilités, régions, départements), with their sources.
     pub const ACCOUNT_NOMENCLATURES: &str = "/api/account/nomenclatures";
+    /// GET: « Signature de mail », the caller's signatures ([`crate::Signature`]); POST
+    /// [`crate::SignatureRequest`]: create one. `…/{id}`: PUT modify, DELETE delete.
+    pub const ACCOUNT_SIGNATURES: &str = "/api/account/signatures";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -1226,6 +1229,38 @@ pub struct AccountIdentity {
     /// The RPPS / ADELI came from the CPx card: they cannot be changed here (read-only).
     #[serde(default)]
     pub identifier_from_card: bool,
+}
+
+/// « Signature de mail »: the limits of an account's signatures.
+pub mod signature {
+    /// Signatures an account may keep.
+    pub const MAX_SIGNATURES: u64 = 20;
+    /// Characters of a signature's name.
+    pub const MAX_NAME_CHARS: usize = 60;
+    /// Bytes of a signature once sanitised.
+    pub const MAX_BODY_BYTES: usize = 20_000;
+}
+
+/// One of the caller's signatures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Signature {
+    pub id: String,
+    pub name: String,
+    /// Sanitised like a message body.
+    pub body_html: String,
+    /// Inserted automatically in every new message.
+    pub default: bool,
+}
+
+/// Body of `POST /api/account/signatures` and `PUT /api/account/signatures/{id}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignatureRequest {
+    pub name: String,
+    pub body_html: String,
+    #[serde(default)]
+    pub default: bool,
 }
 
 /// A code and its label in a nomenclature.

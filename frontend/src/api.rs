@@ -402,6 +402,43 @@ pub async fn mssante_activate(
 }
 
 #[cfg(feature = "webmail")]
+/// « Signature de mail »: the caller's signatures.
+pub async fn signatures(c: &Credentials) -> Result<Vec<medimail_api::Signature>, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_SIGNATURES, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// Creates (`id` none) or modifies a signature.
+pub async fn save_signature(
+    c: &Credentials,
+    id: Option<String>,
+    request: medimail_api::SignatureRequest,
+) -> Result<medimail_api::Signature, ApiError> {
+    match id {
+        None => {
+            json_call(
+                Method::POST,
+                paths::ACCOUNT_SIGNATURES,
+                Some(c),
+                Some(&request),
+            )
+            .await
+        }
+        Some(id) => {
+            let path = format!("{}/{}", paths::ACCOUNT_SIGNATURES, encoded(&id));
+            json_call(Method::PUT, &path, Some(c), Some(&request)).await
+        }
+    }
+}
+
+#[cfg(feature = "webmail")]
+/// Deletes a signature.
+pub async fn delete_signature(c: &Credentials, id: String) -> Result<(), ApiError> {
+    let path = format!("{}/{}", paths::ACCOUNT_SIGNATURES, encoded(&id));
+    empty_call::<()>(Method::DELETE, &path, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
 /// « Activité »: the account's stamps.
 pub async fn account_activity(c: &Credentials) -> Result<medimail_api::AccountActivity, ApiError> {
     json_call::<(), _>(Method::GET, paths::ACCOUNT_ACTIVITY, Some(c), None).await

@@ -494,6 +494,91 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     }
     pane.close().await;
 
+    // « Signature de mail »: one created as the default, inserted in the next reply, and
+    // sent with it.
+    browser.click("#signature-de-mail > summary").await;
+    browser.click("#signature-new").await;
+    browser.fill("#signature-name", "Cabinet").await;
+    browser
+        .element("#signature-body")
+        .await
+        .send_keys("Dr Claire LEFÈVRE, cabinet des Carmes")
+        .await
+        .expect("type");
+    browser.click("#signature-default").await;
+    browser.click("#signature-save").await;
+    wait_text(&browser, "#signature-saved", "« Cabinet » est enregistrée").await;
+    wait_text(&browser, "#signatures-list", "(par défaut)").await;
+    browser.client.goto("about:blank").await.expect("blank");
+    browser.client.goto(&link).await.expect("link");
+    wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+    browser.click("#reply").await;
+    wait_text(&browser, "#compose-body", "cabinet des Carmes").await;
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#compose-signature option').length")
+            .await,
+        2,
+        "« Mes signatures » and the one signature"
+    );
+    browser
+        .element("#compose-body")
+        .await
+        .send_keys("Merci pour ce compte rendu.")
+        .await
+        .expect("type");
+    browser.click("#compose-send").await;
+    let deadline = Instant::now() + WAIT;
+    let signed = loop {
+        let inbox: Value = server
+            .client()
+            .get(server.url("/api/envelopes?folder=inbox"))
+            .bearer_auth(&sender.0)
+            .header(medimail_api::SESSION_HEADER, &sender.1)
+            .send()
+            .await
+            .expect("inbox")
+            .json()
+            .await
+            .expect("json");
+        if inbox["total"].as_u64() >= Some(2) {
+            break inbox["items"][0]["reference"]
+                .as_str()
+                .expect("reference")
+                .to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the signed reply never came: {inbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let view: Value = server
+        .client()
+        .get(server.url(&format!("/api/envelopes/{signed}")))
+        .bearer_auth(&sender.0)
+        .header(medimail_api::SESSION_HEADER, &sender.1)
+        .send()
+        .await
+        .expect("view")
+        .json()
+        .await
+        .expect("json");
+    let body = view["body_html"].as_str().expect("body");
+    assert!(
+        body.contains("Dr Claire LEFÈVRE, cabinet des Carmes"),
+        "{body}"
+    );
+    // Opening it tells its author (« Ouverture »): that mail comes before the next code.
+    let deadline = Instant::now() + WAIT;
+    while !mails_to(&smtp, EXTERNAL)
+        .iter()
+        .any(|m| m.subject.starts_with("[MEDIMAIL : Ouverture]"))
+    {
+        assert!(Instant::now() < deadline, "no « Ouverture » mail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     // A returning user (session alive): from the link to the envelope shown.
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -523,7 +608,8 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     phone.element("#webmail-sign-in").await;
     screenshot(&phone, "webmail-sign-in-390x844").await;
     let started = Instant::now();
-    sign_in(&phone, &smtp, WEBMAIL_PASSPHRASE, 3).await;
+    let next = mails_to(&smtp, EXTERNAL).len() + 1;
+    sign_in(&phone, &smtp, WEBMAIL_PASSPHRASE, next).await;
     wait_text(&phone, "#reading-subject", "Compte rendu patient").await;
     eprintln!(
         "BENCH webmail sign-in (code typed as soon as mailed) → envelope: {:.0} ms",

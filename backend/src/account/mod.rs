@@ -13,3 +13,4 @@ pub mod nomenclature;
 pub mod registry;
 pub mod routes;
 pub mod settings;
+pub mod signatures;

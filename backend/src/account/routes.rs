@@ -8,19 +8,20 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use medimail_api::{
     AccountActivity, AccountIdentity, DirectoryVisibility, MssanteActivation, MssanteStatus,
-    Nomenclatures, paths,
+    Nomenclatures, Signature, SignatureRequest, paths,
 };
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::account::mssante::MssanteRefusal;
+use crate::account::signatures::SignatureRefusal;
 use crate::auth::openapi::signed_in;
 use crate::auth::session::{Gate, SignedIn};
 use crate::clock::Clock;
 use crate::error::{AppError, Refusal, RequestRefusal};
 use crate::openapi::refusals;
-use crate::web::Json;
+use crate::web::{Json, Path};
 
 pub fn router<S>() -> OpenApiRouter<S>
 where
@@ -38,6 +39,8 @@ where
         .routes(routes!(activity))
         .routes(routes!(identity, set_identity))
         .routes(routes!(nomenclatures))
+        .routes(routes!(list_signatures, create_signature))
+        .routes(routes!(modify_signature, delete_signature))
 }
 
 /// A field of « Identité » refused (as documented; the answer lists every refused field
@@ -62,6 +65,27 @@ impl Refusal for FieldRefused {
 refusals! {
     VisibilityRefusals = [signed_in(), RequestRefusal::Unreadable];
     StatusRefusals = [signed_in()];
+    CreateSignatureRefusals = [
+        signed_in(),
+        RequestRefusal::Unreadable,
+        SignatureRefusal::NameMissing,
+        SignatureRefusal::NameTooLong,
+        SignatureRefusal::NameTaken,
+        SignatureRefusal::Empty,
+        SignatureRefusal::TooLarge,
+        SignatureRefusal::Full,
+    ];
+    ModifySignatureRefusals = [
+        signed_in(),
+        RequestRefusal::Unreadable,
+        SignatureRefusal::NameMissing,
+        SignatureRefusal::NameTooLong,
+        SignatureRefusal::NameTaken,
+        SignatureRefusal::Empty,
+        SignatureRefusal::TooLarge,
+        SignatureRefusal::NotFound,
+    ];
+    DeleteSignatureRefusals = [signed_in(), SignatureRefusal::NotFound];
     ActivationRefusals = [
         signed_in(),
         MssanteRefusal::ConditionsUnmet,
@@ -259,4 +283,107 @@ async fn activity(signed_in: SignedIn) -> Json<AccountActivity> {
             .map(|n| u64::try_from(n).unwrap_or(0)),
         used: u64::try_from(account.stamps_used).unwrap_or(0),
     })
+}
+
+/// « Signature de mail »: the caller's signatures, by name.
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_SIGNATURES,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The signatures.", body = Vec<Signature>),
+        StatusRefusals,
+    ),
+)]
+async fn list_signatures(
+    State(db): State<DatabaseConnection>,
+    signed_in: SignedIn,
+) -> Result<Json<Vec<Signature>>, AppError> {
+    Ok(Json(
+        crate::account::signatures::list(&db, &signed_in.account.id).await?,
+    ))
+}
+
+/// Creates a signature (20 at most; the name unique; sanitised like a message body;
+/// `default` makes it the one inserted in every new message). Audited
+/// `signature_created`.
+#[utoipa::path(
+    post,
+    path = paths::ACCOUNT_SIGNATURES,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    request_body = SignatureRequest,
+    responses(
+        (status = 201, description = "Created, as stored.", body = Signature),
+        CreateSignatureRefusals,
+    ),
+)]
+async fn create_signature(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    signed_in: SignedIn,
+    Json(request): Json<SignatureRequest>,
+) -> Result<(StatusCode, Json<Signature>), AppError> {
+    let created =
+        crate::account::signatures::create(&db, &keys, &signed_in.account, &request, clock.now())
+            .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Modifies one of the caller's signatures. Audited `signature_modified`.
+#[utoipa::path(
+    put,
+    path = "/api/account/signatures/{id}",
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    params(("id" = String, Path, description = "The signature's id.")),
+    request_body = SignatureRequest,
+    responses(
+        (status = 200, description = "As stored.", body = Signature),
+        ModifySignatureRefusals,
+    ),
+)]
+async fn modify_signature(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    Json(request): Json<SignatureRequest>,
+) -> Result<Json<Signature>, AppError> {
+    Ok(Json(
+        crate::account::signatures::modify(
+            &db,
+            &keys,
+            &signed_in.account,
+            &id,
+            &request,
+            clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// Deletes one of the caller's signatures. Audited `signature_deleted`.
+#[utoipa::path(
+    delete,
+    path = "/api/account/signatures/{id}",
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    params(("id" = String, Path, description = "The signature's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        DeleteSignatureRefusals,
+    ),
+)]
+async fn delete_signature(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    crate::account::signatures::delete(&db, &keys, &signed_in.account, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

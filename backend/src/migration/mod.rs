@@ -26,6 +26,7 @@ mod m20261202_000020_unread_count;
 mod m20261202_000021_stamps;
 mod m20261202_000022_account_identity;
 mod m20261202_000023_mssante_address;
+mod m20261202_000024_signature;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000021_stamps::Migration),
             Box::new(m20261202_000022_account_identity::Migration),
             Box::new(m20261202_000023_mssante_address::Migration),
+            Box::new(m20261202_000024_signature::Migration),
         ]
     }
 }

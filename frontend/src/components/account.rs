@@ -153,17 +153,19 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
     }
 }
 
-/// « Identité », « Activité » and « MSSanté », in the webmail only.
+/// « Identité », « Activité », « Signature de mail » and « MSSanté », in the webmail
+/// only.
 #[cfg(feature = "webmail")]
 fn webmail_sections(
     webmail: RwSignal<Option<medimail_api::WebmailSession>>,
     me: RwSignal<Option<Me>>,
 ) -> impl IntoView {
     use crate::components::identite::Identite;
+    use crate::components::signatures::Signatures;
     move || {
         webmail
             .with(Option::is_some)
-            .then(|| view! { <Identite me=me/> <Activite/> <Mssante/> })
+            .then(|| view! { <Identite me=me/> <Activite/> <Signatures/> <Mssante/> })
     }
 }
 

@@ -9,3 +9,5 @@ pub mod gauge;
 #[cfg(feature = "webmail")]
 pub mod identite;
 pub mod recipients;
+#[cfg(feature = "webmail")]
+pub mod signatures;

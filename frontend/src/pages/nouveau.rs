@@ -83,7 +83,7 @@ fn opening_window(
 }
 
 /// The browser's own dialog (keyboard and screen reader ready).
-fn ask(message: &str) -> bool {
+pub(crate) fn ask(message: &str) -> bool {
     window().confirm_with_message(message).unwrap_or(true)
 }
 
@@ -528,6 +528,7 @@ pub fn Compose(
                 </div>
                 <div id="compose-body" class="editor" contenteditable="true" role="textbox"
                     aria-multiline="true" aria-labelledby="compose-body-label" node_ref=body_ref></div>
+                {signature_picker(body_ref, baseline)}
                 <p class="hint">"La mise en forme est conservée sous forme de balises HTML."</p>
                 <FieldError id="compose-body-error" error=body_error/>
                 <label class="checkbox">
@@ -617,6 +618,18 @@ pub struct DraftFields {
     initial: StoredValue<(Vec<String>, Vec<String>, String)>,
     baseline: StoredValue<Option<String>>,
 }
+
+/// « Mes signatures », in the webmail; the pane leaves it out (its size budget).
+#[cfg(feature = "webmail")]
+fn signature_picker(
+    body: NodeRef<html::Div>,
+    baseline: StoredValue<Option<String>>,
+) -> impl IntoView {
+    crate::components::signatures::picker(body, baseline)
+}
+
+#[cfg(not(feature = "webmail"))]
+fn signature_picker(_: NodeRef<html::Div>, _: StoredValue<Option<String>>) -> impl IntoView {}
 
 /// « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1), in the webmail.
 /// The pane leaves them out until its size budget has room (docs/PERFORMANCE.md: they

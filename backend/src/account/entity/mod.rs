@@ -3,3 +3,4 @@
 pub mod account;
 pub mod account_identity;
 pub mod identity_link;
+pub mod signature;
