@@ -61,6 +61,9 @@ pub mod paths {
     /// GET: « Signature de mail », the caller's signatures ([`crate::Signature`]); POST
     /// [`crate::SignatureRequest`]: create one. `…/{id}`: PUT modify, DELETE delete.
     pub const ACCOUNT_SIGNATURES: &str = "/api/account/signatures";
+    /// GET / PUT [`crate::NotificationSettings`]: « Notifications » (manual part 1
+    /// §6.3), the notification mails the caller wants.
+    pub const ACCOUNT_NOTIFICATIONS: &str = "/api/account/notifications";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -1229,6 +1232,24 @@ pub struct AccountIdentity {
     /// The RPPS / ADELI came from the CPx card: they cannot be changed here (read-only).
     #[serde(default)]
     pub identifier_from_card: bool,
+}
+
+/// « Notifications » (manual part 1 §6.3): the mails the account wants. « Événements de
+/// votre part »: on envelopes you wrote, `sealed` (« Notification de scellement ») and
+/// `opened_by_me_sent`; on envelopes you received, `received` (« Notification de
+/// réception pour chaque message »), `opened_by_me_received`, `daily_digest`
+/// (« Notification quotidienne des réceptions »). « Événements de la part d'un autre
+/// utilisateur »: `opened_by_others_sent`, `opened_by_others_received`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NotificationSettings {
+    pub sealed: bool,
+    pub opened_by_me_sent: bool,
+    pub received: bool,
+    pub opened_by_me_received: bool,
+    pub daily_digest: bool,
+    pub opened_by_others_sent: bool,
+    pub opened_by_others_received: bool,
 }
 
 /// « Signature de mail »: the limits of an account's signatures.

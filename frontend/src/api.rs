@@ -402,6 +402,29 @@ pub async fn mssante_activate(
 }
 
 #[cfg(feature = "webmail")]
+/// « Notifications »: the mails the caller wants.
+pub async fn notifications(
+    c: &Credentials,
+) -> Result<medimail_api::NotificationSettings, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_NOTIFICATIONS, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Enregistrer » in « Notifications ».
+pub async fn set_notifications(
+    c: &Credentials,
+    wanted: medimail_api::NotificationSettings,
+) -> Result<medimail_api::NotificationSettings, ApiError> {
+    json_call(
+        Method::PUT,
+        paths::ACCOUNT_NOTIFICATIONS,
+        Some(c),
+        Some(&wanted),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
 /// « Signature de mail »: the caller's signatures.
 pub async fn signatures(c: &Credentials) -> Result<Vec<medimail_api::Signature>, ApiError> {
     json_call::<(), _>(Method::GET, paths::ACCOUNT_SIGNATURES, Some(c), None).await

@@ -457,7 +457,7 @@ mod sign_in {
         assert_eq!(
             conditions,
             json!({"eligible": false, "identifier": true, "strong": true, "method": "psc",
-                   "activated": false})
+                   "activated": false, "address": null})
         );
 
         // « Dissocier ma carte »: the card no longer opens the mailbox.

@@ -579,6 +579,69 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // « Notifications »: Claire switches off « Notification de réception pour chaque
+    // message »; the Outlook user asks for « Notification de scellement ». An envelope to
+    // Claire: its sealing mail reaches the SMTP server, and no reception mail was even
+    // queued (the sealing transaction queues every mail of the envelope).
+    browser.click("#notifications > summary").await;
+    browser.element("#notifications-form:not([hidden])").await;
+    assert_eq!(
+        browser
+            .eval("document.getElementById('notify-received').checked")
+            .await,
+        true,
+        "on by default"
+    );
+    browser.click("#notify-received").await;
+    browser.click("#notifications-save").await;
+    wait_text(&browser, "#notifications-saved", "enregistrées").await;
+    let asked = server
+        .client()
+        .put(server.url("/api/account/notifications"))
+        .bearer_auth(&sender.0)
+        .header(medimail_api::SESSION_HEADER, &sender.1)
+        .json(
+            &json!({"sealed": true, "opened_by_me_sent": false, "received": true,
+            "opened_by_me_received": false, "daily_digest": false,
+            "opened_by_others_sent": true, "opened_by_others_received": false}),
+        )
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(asked.status(), 200);
+    let receptions = |smtp: &SmtpSink| {
+        mails_to(smtp, EXTERNAL)
+            .iter()
+            .filter(|m| m.subject.starts_with("[MEDIMAIL : Reception]"))
+            .count()
+    };
+    let before = receptions(&smtp);
+    send_envelope(&server, &sender, EXTERNAL).await;
+    let deadline = Instant::now() + WAIT;
+    while !mails_to(&smtp, SENDER)
+        .iter()
+        .any(|m| m.subject.starts_with("[MEDIMAIL : Scellement]"))
+    {
+        assert!(Instant::now() < deadline, "no « Scellement » mail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    {
+        use medimail_server::entity::outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let db = server.sqlite().await;
+        let queued = outbox::Entity::find()
+            .filter(outbox::Column::Purpose.eq("notification"))
+            .filter(outbox::Column::Recipient.eq(EXTERNAL))
+            .count(&db)
+            .await
+            .expect("outbox");
+        assert_eq!(
+            queued as usize, before,
+            "no reception mail queued for {EXTERNAL}"
+        );
+    }
+    assert_eq!(receptions(&smtp), before);
+
     // A returning user (session alive): from the link to the envelope shown.
     let mut times = Vec::new();
     for _ in 0..5 {

@@ -10,6 +10,7 @@ pub mod entity;
 pub mod identity;
 pub mod mssante;
 pub mod nomenclature;
+pub mod notifications;
 pub mod registry;
 pub mod routes;
 pub mod settings;

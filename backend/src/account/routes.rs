@@ -8,7 +8,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use medimail_api::{
     AccountActivity, AccountIdentity, DirectoryVisibility, MssanteActivation, MssanteStatus,
-    Nomenclatures, Signature, SignatureRequest, paths,
+    Nomenclatures, NotificationSettings, Signature, SignatureRequest, paths,
 };
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +39,7 @@ where
         .routes(routes!(activity))
         .routes(routes!(identity, set_identity))
         .routes(routes!(nomenclatures))
+        .routes(routes!(notifications, set_notifications))
         .routes(routes!(list_signatures, create_signature))
         .routes(routes!(modify_signature, delete_signature))
 }
@@ -386,4 +387,50 @@ async fn delete_signature(
 ) -> Result<StatusCode, AppError> {
     crate::account::signatures::delete(&db, &keys, &signed_in.account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// « Notifications »: the mails the caller wants (the defaults until « Enregistrer »).
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_NOTIFICATIONS,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The settings.", body = NotificationSettings),
+        StatusRefusals,
+    ),
+)]
+async fn notifications(
+    State(db): State<DatabaseConnection>,
+    signed_in: SignedIn,
+) -> Result<Json<NotificationSettings>, AppError> {
+    Ok(Json(
+        crate::account::notifications::of(&db, &signed_in.account.id).await?,
+    ))
+}
+
+/// « Enregistrer »: the notification settings stored whole; audited
+/// `notifications_changed`.
+#[utoipa::path(
+    put,
+    path = paths::ACCOUNT_NOTIFICATIONS,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    request_body = NotificationSettings,
+    responses(
+        (status = 200, description = "As stored.", body = NotificationSettings),
+        VisibilityRefusals,
+    ),
+)]
+async fn set_notifications(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    signed_in: SignedIn,
+    Json(wanted): Json<NotificationSettings>,
+) -> Result<Json<NotificationSettings>, AppError> {
+    Ok(Json(
+        crate::account::notifications::save(&db, &keys, &signed_in.account, wanted, clock.now())
+            .await?,
+    ))
 }

@@ -80,7 +80,8 @@ pub fn check_window(envelope: &envelope::Model, now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-/// Records the first opening by a recipient: one event, one mail to the sender.
+/// Records the first opening by a recipient: one event, and the mails the sender, the
+/// reader and the other recipients want (« Notifications »).
 async fn record_opening(
     db: &DatabaseConnection,
     keys: &Keys,
@@ -117,30 +118,95 @@ async fn record_opening(
     .insert(&txn)
     .await?;
     // Never the title (health data leaving by plain mail): the date the envelope was
-    // sent says which one, and the pane shows the rest.
-    let mail = crate::mail::OutgoingMail {
-        to: envelope.sender_mailbox.clone(),
-        subject: format!(
-            "[MEDIMAIL : Ouverture] Votre enveloppe du {} a été ouverte",
-            crate::fr::date_time(envelope.sealed_at)
-        ),
-        text: format!(
-            "Bonjour,\r\n\r\nVotre enveloppe Medimail envoyée le {} a été ouverte par {} le {}.\r\n\r\nRetrouvez-la dans « Messages envoyés ».\r\n\r\nL'équipe Medimail\r\n",
-            crate::fr::date_time(envelope.sealed_at),
-            who,
-            crate::fr::date_time(now)
-        ),
-        ..Default::default()
-    };
-    crate::mail::enqueue(
-        &txn,
-        keys,
-        now,
-        "opening_notification",
-        Some(&envelope.sender_account_id),
-        &mail,
-    )
-    .await?;
+    // sent says which one, and the pane shows the rest. Each mail as its addressee's
+    // « Notifications » say.
+    let sent = crate::fr::date_time(envelope.sealed_at);
+    let opened = crate::fr::date_time(now);
+    let mut mails: Vec<(String, crate::mail::OutgoingMail)> = Vec::new();
+    if crate::account::notifications::of(&txn, &envelope.sender_account_id)
+        .await?
+        .opened_by_others_sent
+    {
+        mails.push((
+            envelope.sender_account_id.clone(),
+            crate::mail::OutgoingMail {
+                to: envelope.sender_mailbox.clone(),
+                subject: format!("[MEDIMAIL : Ouverture] Votre enveloppe du {sent} a été ouverte"),
+                text: format!(
+                    "Bonjour,\r\n\r\nVotre enveloppe Medimail envoyée le {sent} a été ouverte par {who} le {opened}.\r\n\r\nRetrouvez-la dans « Messages envoyés ».\r\n\r\nL'équipe Medimail\r\n"
+                ),
+                ..Default::default()
+            },
+        ));
+    }
+    if let Some(mailbox) = &reader.mailbox
+        && crate::account::notifications::of(&txn, &reader.id)
+            .await?
+            .opened_by_me_received
+    {
+        mails.push((
+            reader.id.clone(),
+            crate::mail::OutgoingMail {
+                to: mailbox.clone(),
+                subject: format!("[MEDIMAIL : Ouverture] Vous avez ouvert l'enveloppe du {sent}"),
+                text: format!(
+                    "Bonjour,\r\n\r\nVous avez ouvert le {opened} l'enveloppe Medimail reçue le {sent}.\r\n\r\nL'équipe Medimail\r\n"
+                ),
+                ..Default::default()
+            },
+        ));
+    }
+    // The other recipients who want to know.
+    let others: Vec<String> = envelope_recipient::Entity::find()
+        .select_only()
+        .column(envelope_recipient::Column::AccountId)
+        .filter(envelope_recipient::Column::EnvelopeId.eq(&envelope.id))
+        .filter(envelope_recipient::Column::AccountId.ne(reader.id.as_str()))
+        .filter(envelope_recipient::Column::AccountId.ne(envelope.sender_account_id.as_str()))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let wanting: Vec<String> = crate::account::notifications::of_each(&txn, &others)
+        .await?
+        .into_iter()
+        .filter(|(_, s)| s.opened_by_others_received)
+        .map(|(id, _)| id)
+        .collect();
+    if !wanting.is_empty() {
+        for other in account::Entity::find()
+            .filter(account::Column::Id.is_in(wanting))
+            .all(&txn)
+            .await?
+        {
+            let Some(mailbox) = other.mailbox.clone() else {
+                continue;
+            };
+            mails.push((
+                other.id.clone(),
+                crate::mail::OutgoingMail {
+                    to: mailbox,
+                    subject: format!(
+                        "[MEDIMAIL : Ouverture] L'enveloppe du {sent} que vous avez reçue a été ouverte"
+                    ),
+                    text: format!(
+                        "Bonjour,\r\n\r\nL'enveloppe Medimail du {sent} que vous avez reçue a été ouverte par {who} le {opened}.\r\n\r\nL'équipe Medimail\r\n"
+                    ),
+                    ..Default::default()
+                },
+            ));
+        }
+    }
+    for (account_id, mail) in &mails {
+        crate::mail::enqueue(
+            &txn,
+            keys,
+            now,
+            "opening_notification",
+            Some(account_id),
+            mail,
+        )
+        .await?;
+    }
     crate::audit::append(
         &txn,
         keys,

@@ -573,9 +573,21 @@ pub async fn seal(
                 .await?;
                 continue;
             }
+            // « Notification de réception pour chaque message », unless switched off.
+            if !crate::account::notifications::of(&txn, &account.id)
+                .await?
+                .received
+            {
+                continue;
+            }
+            // An envelope to an MSSanté address is announced at the account's mailbox.
+            let notify = match (&account.mssante_address, &account.mailbox) {
+                (Some(mssante), Some(mailbox)) if mssante == address => mailbox,
+                _ => address,
+            };
             let report = super::report::token(stores.keys, &recipient_id);
             let notification = Notification {
-                to: address,
+                to: notify,
                 sender: &sender_label,
                 subject,
                 reference: &reference,
@@ -624,6 +636,35 @@ pub async fn seal(
             ))),
         }
         .insert(&txn)
+        .await?;
+    }
+    // « Notification de scellement », if the sender wants it: never the title.
+    if crate::account::notifications::of(&txn, &sender_account.id)
+        .await?
+        .sealed
+    {
+        let mail = crate::mail::OutgoingMail {
+            to: sender.clone(),
+            subject: format!(
+                "[MEDIMAIL : Scellement] Votre enveloppe du {} est scellée",
+                crate::fr::date_time(now)
+            ),
+            text: format!(
+                "Bonjour,\r\n\r\nVotre enveloppe Medimail du {} est scellée et remise à \
+                 {count} destinataire(s).\r\n\r\nRetrouvez-la dans « Messages envoyés ».\r\n\r\n\
+                 L'équipe Medimail\r\n",
+                crate::fr::date_time(now)
+            ),
+            ..Default::default()
+        };
+        crate::mail::enqueue(
+            &txn,
+            stores.keys,
+            now,
+            "sealing_notification",
+            Some(&sender_account.id),
+            &mail,
+        )
         .await?;
     }
     envelope_event::ActiveModel {

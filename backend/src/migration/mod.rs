@@ -27,6 +27,7 @@ mod m20261202_000021_stamps;
 mod m20261202_000022_account_identity;
 mod m20261202_000023_mssante_address;
 mod m20261202_000024_signature;
+mod m20261202_000025_notification_setting;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_account_identity::Migration),
             Box::new(m20261202_000023_mssante_address::Migration),
             Box::new(m20261202_000024_signature::Migration),
+            Box::new(m20261202_000025_notification_setting::Migration),
         ]
     }
 }

@@ -153,19 +153,20 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
     }
 }
 
-/// « Identité », « Activité », « Signature de mail » and « MSSanté », in the webmail
-/// only.
+/// « Identité », « Notifications », « Activité », « Signature de mail » and « MSSanté »,
+/// in the webmail only.
 #[cfg(feature = "webmail")]
 fn webmail_sections(
     webmail: RwSignal<Option<medimail_api::WebmailSession>>,
     me: RwSignal<Option<Me>>,
 ) -> impl IntoView {
     use crate::components::identite::Identite;
+    use crate::components::notifications::Notifications;
     use crate::components::signatures::Signatures;
     move || {
-        webmail
-            .with(Option::is_some)
-            .then(|| view! { <Identite me=me/> <Activite/> <Signatures/> <Mssante/> })
+        webmail.with(Option::is_some).then(
+            || view! { <Identite me=me/> <Notifications/> <Activite/> <Signatures/> <Mssante/> },
+        )
     }
 }
 

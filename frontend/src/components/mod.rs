@@ -8,6 +8,8 @@ pub mod feedback;
 pub mod gauge;
 #[cfg(feature = "webmail")]
 pub mod identite;
+#[cfg(feature = "webmail")]
+pub mod notifications;
 pub mod recipients;
 #[cfg(feature = "webmail")]
 pub mod signatures;

@@ -3,4 +3,5 @@
 pub mod account;
 pub mod account_identity;
 pub mod identity_link;
+pub mod notification_setting;
 pub mod signature;

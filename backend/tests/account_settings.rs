@@ -1,7 +1,10 @@
-//! « Signature de mail » (issue 17; manual part 1 §6.5) through the real router on
-//! SQLite and PostgreSQL: signatures created, modified, deleted; sanitised like message
-//! bodies; names unique per account; one default at most; 20 at most, held when a hundred
-//! creations arrive at once; nobody else's signatures reached.
+//! « Paramètres du compte » (issue 17) through the real router on SQLite and PostgreSQL:
+//!
+//! - « Signature de mail » (manual part 1 §6.5): signatures created, modified, deleted;
+//!   sanitised like message bodies; names unique per account; one default at most; 20 at
+//!   most, held when a hundred creations arrive at once; nobody else's reached;
+//! - « Notifications » (§6.3): the manual's matrix, its defaults, and the notification
+//!   mails queued (or not) as each addressee's settings say.
 
 use axum::http::StatusCode;
 use medimail_server::account::entity::signature;
@@ -12,6 +15,7 @@ mod common;
 use common::*;
 
 const PATH: &str = "/api/account/signatures";
+const NOTIFICATIONS: &str = "/api/account/notifications";
 
 async fn call(
     state: &medimail_server::state::AppState,
@@ -220,6 +224,157 @@ async fn a_hundred_creations_at_once_keep_twenty_signatures() {
             .await
             .expect("count");
         assert_eq!(defaults, 1, "one default, however many asked at once");
+        db.drop_postgres().await;
+    }
+}
+
+/// Sends an envelope from `who` to `to`; its reference.
+async fn send(
+    state: &medimail_server::state::AppState,
+    who: &(String, String),
+    to: &[&str],
+) -> String {
+    let draft = json!({"to": to, "subject": "Compte rendu", "body_html": "<p>Bonjour</p>"});
+    const BOUNDARY: &str = "medimail-notifications-test";
+    let body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"envelope\"\r\nContent-Type: \
+         application/json\r\n\r\n{draft}\r\n--{BOUNDARY}--\r\n"
+    );
+    let (status, _, bytes) = call_signed_in(
+        state,
+        who,
+        "POST",
+        "/api/envelopes",
+        Some((
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            body.into_bytes(),
+        )),
+    )
+    .await;
+    let answer: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    assert_eq!(status, 201, "{answer}");
+    answer["reference"].as_str().expect("reference").to_owned()
+}
+
+/// Mails of `purpose` queued for `mailbox` so far (sent or not).
+async fn queued(state: &medimail_server::state::AppState, purpose: &str, mailbox: &str) -> u64 {
+    use medimail_server::entity::outbox;
+    outbox::Entity::find()
+        .filter(outbox::Column::Purpose.eq(purpose))
+        .filter(outbox::Column::Recipient.eq(mailbox))
+        .count(&state.db)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn notification_mails_follow_each_addressees_settings() {
+    const PIERRE: &str = "pierre.dupond@chu-dev.fr";
+    const ROSE: &str = "rose.rouge@chu-dev.fr";
+    const LUC: &str = "luc.vert@chu-dev.fr";
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let pierre = signed_in_as(&state, PIERRE, "Pierre DUPOND").await;
+        let rose = signed_in_as(&state, ROSE, "Rose ROUGE").await;
+        let luc = signed_in_as(&state, LUC, "Luc VERT").await;
+        let (status, defaults) = call(&state, &pierre, "GET", NOTIFICATIONS, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            defaults,
+            json!({"sealed": false, "opened_by_me_sent": false, "received": true,
+                   "opened_by_me_received": false, "daily_digest": false,
+                   "opened_by_others_sent": true, "opened_by_others_received": false})
+        );
+
+        // Rose wants no reception mail; Pierre wants the sealing one; Luc wants to know
+        // when another recipient opens.
+        let mut rose_wants = defaults.clone();
+        rose_wants["received"] = json!(false);
+        rose_wants["opened_by_me_received"] = json!(true);
+        let (status, stored) = call(
+            &state,
+            &rose,
+            "PUT",
+            NOTIFICATIONS,
+            Some(rose_wants.clone()),
+        )
+        .await;
+        assert_eq!((status.as_u16(), &stored), (200, &rose_wants));
+        let mut pierre_wants = defaults.clone();
+        pierre_wants["sealed"] = json!(true);
+        call(&state, &pierre, "PUT", NOTIFICATIONS, Some(pierre_wants)).await;
+        let mut luc_wants = defaults.clone();
+        luc_wants["opened_by_others_received"] = json!(true);
+        call(&state, &luc, "PUT", NOTIFICATIONS, Some(luc_wants)).await;
+
+        // The sealing transaction queues every mail: what is not there is not sent.
+        let reference = send(&state, &pierre, &[ROSE, LUC]).await;
+        assert_eq!(queued(&state, "notification", ROSE).await, 0);
+        assert_eq!(queued(&state, "notification", LUC).await, 1);
+        assert_eq!(queued(&state, "sealing_notification", PIERRE).await, 1);
+
+        // Rose opens it: Pierre (default) and Luc (asked) are told, and Rose herself.
+        let (status, _) = call(
+            &state,
+            &rose,
+            "GET",
+            &format!("/api/envelopes/{reference}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(queued(&state, "opening_notification", PIERRE).await, 1);
+        assert_eq!(queued(&state, "opening_notification", LUC).await, 1);
+        assert_eq!(queued(&state, "opening_notification", ROSE).await, 1);
+        // Luc opens it: Pierre told again; Rose did not ask for others' openings.
+        call(
+            &state,
+            &luc,
+            "GET",
+            &format!("/api/envelopes/{reference}"),
+            None,
+        )
+        .await;
+        assert_eq!(queued(&state, "opening_notification", PIERRE).await, 2);
+        assert_eq!(queued(&state, "opening_notification", ROSE).await, 1);
+
+        // Pierre switches off the openings of his envelopes: none queued any more.
+        let mut quiet = defaults.clone();
+        quiet["opened_by_others_sent"] = json!(false);
+        call(&state, &pierre, "PUT", NOTIFICATIONS, Some(quiet)).await;
+        let second = send(&state, &pierre, &[LUC]).await;
+        call(
+            &state,
+            &luc,
+            "GET",
+            &format!("/api/envelopes/{second}"),
+            None,
+        )
+        .await;
+        assert_eq!(queued(&state, "opening_notification", PIERRE).await, 2);
+
+        // A hundred saves at once: one of them, whole; each audited.
+        let saves = (0..100).map(|i| {
+            let state = state.clone();
+            let rose = rose.clone();
+            let mut wanted = defaults.clone();
+            wanted["sealed"] = json!(i % 2 == 0);
+            wanted["daily_digest"] = json!(i % 2 == 0);
+            async move { call(&state, &rose, "PUT", NOTIFICATIONS, Some(wanted)).await }
+        });
+        for (status, body) in futures::future::join_all(saves).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        let (_, last) = call(&state, &rose, "GET", NOTIFICATIONS, None).await;
+        assert_eq!(last["sealed"], last["daily_digest"], "{last}");
+        let audited = medimail_server::entity::audit_event::Entity::find()
+            .filter(
+                medimail_server::entity::audit_event::Column::Action.eq("notifications_changed"),
+            )
+            .count(&state.db)
+            .await
+            .expect("audit");
+        assert_eq!(audited, 104);
         db.drop_postgres().await;
     }
 }
