@@ -231,6 +231,11 @@ pub struct Config {
     #[arg(long, env = "MEDIMAIL_SMTP_REQUIRE_TLS", global = true)]
     pub smtp_require_tls: bool,
 
+    /// When « Notification quotidienne des réceptions » goes out, each day, Paris time
+    /// (`HH:MM`): the envelopes received in the 24 hours before.
+    #[arg(long, env = "MEDIMAIL_DIGEST_TIME", default_value = "07:00", value_parser = crate::envelope::digest::parse_time, global = true)]
+    pub digest_time: chrono::NaiveTime,
+
     /// The domain of the MSSanté addresses « Activer » gives (`prenom.nom@<domain>`,
     /// e.g. `medimail.mssante.fr`): hosted here. Unset, « Activer » is refused.
     #[arg(long, env = "MEDIMAIL_MSSANTE_DOMAIN", global = true)]

@@ -281,6 +281,12 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         state.blobs.clone(),
         state.clock.clone(),
     ));
+    let digests = tokio::spawn(crate::envelope::digest::run(
+        state.db.clone(),
+        state.keys.clone(),
+        state.clock.clone(),
+        config.digest_time,
+    ));
     let gateway = match config.smtp_listen {
         Some(addr) => Some(start_gateway(addr, &config, state, prepared.tls.as_ref()).await?),
         None => None,
@@ -366,6 +372,7 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
     worker.abort();
     sweeper.abort();
     retention.abort();
+    digests.abort();
     if let Some(gateway) = gateway {
         gateway.abort();
     }

@@ -378,3 +378,96 @@ async fn notification_mails_follow_each_addressees_settings() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn the_daily_digest_is_made_once_even_with_two_instances_at_the_same_minute() {
+    use medimail_server::envelope::digest::{parse_time, run_due};
+    const PIERRE: &str = "pierre.dupond@chu-dev.fr";
+    const ROSE: &str = "rose.rouge@chu-dev.fr";
+    const LUC: &str = "luc.vert@chu-dev.fr";
+    for db in databases().await {
+        let one = state_with(&db, true).await;
+        // A second instance: its own connections, the same database and master key.
+        let mut two = state_with(&db, true).await;
+        two.keys = one.keys.clone();
+        let pierre = signed_in_as(&one, PIERRE, "Pierre DUPOND").await;
+        let rose = signed_in_as(&one, ROSE, "Rose ROUGE").await;
+        signed_in_as(&one, LUC, "Luc VERT").await;
+        let (_, defaults) = call(&one, &rose, "GET", NOTIFICATIONS, None).await;
+        let mut daily = defaults.clone();
+        daily["daily_digest"] = json!(true);
+        let (status, _) = call(&one, &rose, "PUT", NOTIFICATIONS, Some(daily)).await;
+        assert_eq!(status, 200);
+        for _ in 0..3 {
+            send(&one, &pierre, &[ROSE]).await;
+        }
+        send(&one, &pierre, &[LUC]).await;
+
+        let at = parse_time("07:00").expect("time");
+        // The envelopes were sealed at the test's start (15 January, 09:30 in Paris): the
+        // digest of the 16th at 07:00 lists them.
+        let next_day = test_start() + chrono::Duration::hours(21) + chrono::Duration::minutes(31);
+        assert_eq!(
+            next_day.to_rfc3339(),
+            "2026-01-16T06:01:00+00:00",
+            "07:01 in Paris"
+        );
+        // Before its time, nothing (yesterday's digest had nothing to list).
+        let early = next_day - chrono::Duration::minutes(2);
+        assert_eq!(
+            run_due(&one.db, &one.keys, early, at).await.expect("run"),
+            0
+        );
+        assert_eq!(queued(&one, "daily_digest", ROSE).await, 0);
+        // Both instances, fifty times each, at the same minute.
+        let runs = (0..100).map(|i| {
+            let state = if i % 2 == 0 { one.clone() } else { two.clone() };
+            async move {
+                run_due(&state.db, &state.keys, next_day, at)
+                    .await
+                    .expect("run")
+            }
+        });
+        let made: usize = futures::future::join_all(runs).await.into_iter().sum();
+        assert_eq!(made, 1, "one digest, for Rose only");
+        assert_eq!(queued(&one, "daily_digest", ROSE).await, 1);
+        assert_eq!(queued(&one, "daily_digest", LUC).await, 0);
+        // Later the same day: still one.
+        let later = next_day + chrono::Duration::hours(5);
+        assert_eq!(
+            run_due(&two.db, &two.keys, later, at).await.expect("run"),
+            0
+        );
+        assert_eq!(queued(&one, "daily_digest", ROSE).await, 1);
+
+        // The mail, as the worker sends it: when and from whom, never the title.
+        one.clock.set(next_day);
+        one.mail_worker().drain_once().await.expect("drained");
+        let dir = one.mailer.file_dir().expect("file outbox");
+        let digest = std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(|e| std::fs::read(e.expect("entry").path()).ok())
+            .filter_map(|raw| {
+                let parsed = mail_parser::MessageParser::default().parse(&raw)?;
+                let subject = parsed.subject()?.to_owned();
+                subject.starts_with("[MEDIMAIL : Réceptions]").then(|| {
+                    (
+                        subject,
+                        parsed
+                            .body_text(0)
+                            .map(|t| t.into_owned())
+                            .unwrap_or_default(),
+                    )
+                })
+            })
+            .next()
+            .expect("the digest mail");
+        assert_eq!(
+            digest.0,
+            "[MEDIMAIL : Réceptions] 3 enveloppe(s) reçue(s) en 24 heures"
+        );
+        assert_eq!(digest.1.matches(PIERRE).count(), 3, "{}", digest.1);
+        assert!(!digest.1.contains("Compte rendu"), "no title: {}", digest.1);
+        db.drop_postgres().await;
+    }
+}

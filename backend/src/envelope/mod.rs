@@ -7,6 +7,7 @@
 //! (`subfolders`); `routes` is the HTTP API.
 
 pub mod at_rest;
+pub mod digest;
 pub mod draft;
 pub mod entity;
 pub mod folders;

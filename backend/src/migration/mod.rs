@@ -28,6 +28,7 @@ mod m20261202_000022_account_identity;
 mod m20261202_000023_mssante_address;
 mod m20261202_000024_signature;
 mod m20261202_000025_notification_setting;
+mod m20261202_000026_digest_sent;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000023_mssante_address::Migration),
             Box::new(m20261202_000024_signature::Migration),
             Box::new(m20261202_000025_notification_setting::Migration),
+            Box::new(m20261202_000026_digest_sent::Migration),
         ]
     }
 }

@@ -10,9 +10,9 @@ use crate::components::busy_button::BusyButton;
 use crate::components::feedback::FieldError;
 use crate::session::Auth;
 
-/// The boxes this server does not act on yet (the daily digest; an author's own opening
-/// of an envelope is not an event here): shown, not offered.
-const NOT_YET: [&str; 2] = ["notify-opened-by-me-sent", "notify-daily"];
+/// The box this server does not act on (an author's own opening of an envelope is not an
+/// event here): shown, not offered.
+const NOT_YET: [&str; 1] = ["notify-opened-by-me-sent"];
 
 /// One box of the matrix: where it is read and written in [`NotificationSettings`].
 type Slot = fn(&mut NotificationSettings) -> &mut bool;

@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod blob_lease;
+pub mod digest_sent;
 pub mod draft;
 pub mod envelope;
 pub mod envelope_event;
