@@ -233,7 +233,7 @@ pub struct Config {
 
     /// When « Notification quotidienne des réceptions » goes out, each day, Paris time
     /// (`HH:MM`): the envelopes received in the 24 hours before.
-    #[arg(long, env = "MEDIMAIL_DIGEST_TIME", default_value = "07:00", value_parser = crate::envelope::digest::parse_time, global = true)]
+    #[arg(long, env = "MEDIMAIL_DIGEST_TIME", default_value = "07:00", value_parser = parse_digest_time, global = true)]
     pub digest_time: chrono::NaiveTime,
 
     /// The domain of the MSSanté addresses « Activer » gives (`prenom.nom@<domain>`,
@@ -519,6 +519,12 @@ impl Config {
     pub fn origin(&self) -> String {
         self.public_origin.as_str().trim_end_matches('/').to_owned()
     }
+}
+
+/// `MEDIMAIL_DIGEST_TIME`: an hour of the day, `HH:MM`.
+pub fn parse_digest_time(value: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(value.trim(), "%H:%M")
+        .map_err(|_| format!("{value:?} : attendu une heure HH:MM (07:00)"))
 }
 
 /// Accepts `smtp://` and `smtps://` URLs with a host.

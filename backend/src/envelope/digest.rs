@@ -23,10 +23,7 @@ use crate::keys::Keys;
 const MAX_LISTED: usize = 200;
 
 /// The digest time of `MEDIMAIL_DIGEST_TIME` (`HH:MM`).
-pub fn parse_time(value: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(value.trim(), "%H:%M")
-        .map_err(|_| format!("{value:?} : attendu une heure HH:MM (07:00)"))
-}
+pub use crate::config::parse_digest_time as parse_time;
 
 /// The last digest instant at or before `now`: today's at `at` (Paris), or yesterday's.
 fn last_due(now: DateTime<Utc>, at: NaiveTime) -> Option<DateTime<Utc>> {
