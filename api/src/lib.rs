@@ -64,6 +64,13 @@ pub mod paths {
     /// GET / PUT [`crate::NotificationSettings`]: « Notifications » (manual part 1
     /// §6.3), the notification mails the caller wants.
     pub const ACCOUNT_NOTIFICATIONS: &str = "/api/account/notifications";
+    /// GET [`crate::Delegation`] / PUT [`crate::DelegationRequest`]: « Délégation
+    /// automatique », the secondary addresses that get a copy of each notification once
+    /// confirmed.
+    pub const ACCOUNT_DELEGATION: &str = "/api/account/delegation";
+    /// GET: the confirmation page of a delegated address (`?token=…`, the mailed link);
+    /// POST (form `token`): confirm it.
+    pub const DELEGATION_CONFIRM: &str = "/delegation/confirm";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -1250,6 +1257,29 @@ pub struct NotificationSettings {
     pub daily_digest: bool,
     pub opened_by_others_sent: bool,
     pub opened_by_others_received: bool,
+}
+
+/// « Délégation automatique »: the caller's secondary addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delegation {
+    pub addresses: Vec<DelegatedAddress>,
+}
+
+/// One secondary address, and whether it confirmed (only then does it get copies).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DelegatedAddress {
+    pub address: String,
+    pub confirmed: bool,
+}
+
+/// Body of `PUT /api/account/delegation`: the addresses as typed, separated by `;` (5 at
+/// most). Addresses no longer named are removed; new ones get a confirmation mail.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DelegationRequest {
+    pub addresses: String,
 }
 
 /// « Signature de mail »: the limits of an account's signatures.

@@ -59,6 +59,7 @@ pub fn app(state: AppState) -> Router {
     let (api, mut description) = api.split_for_parts();
     let (pages, pages_description) = OpenApiRouter::default()
         .merge(crate::auth::dialog::router())
+        .merge(crate::account::routes::pages())
         .merge(crate::addin::router(state.addin()))
         .split_for_parts();
     description.merge(pages_description);

@@ -471,3 +471,201 @@ async fn the_daily_digest_is_made_once_even_with_two_instances_at_the_same_minut
         db.drop_postgres().await;
     }
 }
+
+/// An anonymous request (the confirmation link): status and body text.
+async fn anonymous(
+    state: &medimail_server::state::AppState,
+    method: &str,
+    path: &str,
+    form: Option<String>,
+) -> (StatusCode, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    let body = match form {
+        Some(f) => {
+            request = request.header("content-type", "application/x-www-form-urlencoded");
+            axum::body::Body::from(f)
+        }
+        None => axum::body::Body::empty(),
+    };
+    let response = medimail_server::http::app(state.clone())
+        .oneshot(request.body(body).expect("request"))
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn delegated_addresses_get_copies_once_confirmed_and_only_then() {
+    const PIERRE: &str = "pierre.dupond@chu-dev.fr";
+    const ROSE: &str = "rose.rouge@chu-dev.fr";
+    const DELEGATION: &str = "/api/account/delegation";
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let pierre = signed_in_as(&state, PIERRE, "Pierre DUPOND").await;
+        let rose = signed_in_as(&state, ROSE, "Rose ROUGE").await;
+
+        // Refusals: nothing stored.
+        for (typed, code) in [
+            (
+                "secretariat@cabinet.fr; pas-une-adresse",
+                "delegation_address_invalid",
+            ),
+            (PIERRE, "delegation_address_invalid"),
+            (
+                "a@x.fr;b@x.fr;c@x.fr;d@x.fr;e@x.fr;f@x.fr",
+                "delegation_too_many",
+            ),
+        ] {
+            let (status, body) = call(
+                &state,
+                &pierre,
+                "PUT",
+                DELEGATION,
+                Some(json!({"addresses": typed})),
+            )
+            .await;
+            assert_eq!(
+                (status.as_u16(), body["code"].as_str()),
+                (422, Some(code)),
+                "{body}"
+            );
+        }
+        let (_, none) = call(&state, &pierre, "GET", DELEGATION, None).await;
+        assert_eq!(none, json!({"addresses": []}));
+
+        let (status, stored) = call(
+            &state,
+            &pierre,
+            "PUT",
+            DELEGATION,
+            Some(json!({"addresses": " Secretariat@Cabinet.fr ; remplacant@cabinet.fr;secretariat@cabinet.fr "})),
+        )
+        .await;
+        assert_eq!(status, 200, "{stored}");
+        assert_eq!(
+            stored,
+            json!({"addresses": [
+                {"address": "remplacant@cabinet.fr", "confirmed": false},
+                {"address": "secretariat@cabinet.fr", "confirmed": false}
+            ]})
+        );
+        assert_eq!(
+            queued(&state, "delegation_confirmation", "secretariat@cabinet.fr").await,
+            1
+        );
+
+        // Unconfirmed: no copy.
+        send(&state, &rose, &[PIERRE]).await;
+        assert_eq!(queued(&state, "notification", PIERRE).await, 1);
+        assert_eq!(
+            queued(&state, "delegation_copy", "secretariat@cabinet.fr").await,
+            0
+        );
+
+        // The link from the mail: its page confirms nothing; « Confirmer » does.
+        state.mail_worker().drain_once().await.expect("drained");
+        let dir = state.mailer.file_dir().expect("file outbox");
+        let token = std::fs::read_dir(dir)
+            .expect("dir")
+            .filter_map(|e| std::fs::read(e.expect("entry").path()).ok())
+            .filter_map(|raw| {
+                let parsed = mail_parser::MessageParser::default().parse(&raw)?;
+                let to = parsed.to()?.first()?.address()?.to_owned();
+                let text = parsed.body_text(0)?.into_owned();
+                (to == "secretariat@cabinet.fr")
+                    .then(|| text.split("token=").nth(1).map(|t| t[..64].to_owned()))
+                    .flatten()
+            })
+            .next()
+            .expect("the confirmation link");
+        let (status, page) = anonymous(
+            &state,
+            "GET",
+            &format!("/delegation/confirm?token={token}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Confirmer"), "{page}");
+        let (_, still) = call(&state, &pierre, "GET", DELEGATION, None).await;
+        assert_eq!(still["addresses"][1]["confirmed"], false);
+        let (status, page) = anonymous(
+            &state,
+            "POST",
+            "/delegation/confirm",
+            Some(format!("token={token}")),
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("secretariat@cabinet.fr"), "{page}");
+        let (status, _) = anonymous(
+            &state,
+            "POST",
+            "/delegation/confirm",
+            Some(format!("token={}", "0".repeat(64))),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (_, now) = call(&state, &pierre, "GET", DELEGATION, None).await;
+        assert_eq!(
+            now["addresses"][1],
+            json!({"address": "secretariat@cabinet.fr", "confirmed": true})
+        );
+
+        // Confirmed: each notification is copied there, not to the unconfirmed one.
+        send(&state, &rose, &[PIERRE]).await;
+        assert_eq!(
+            queued(&state, "delegation_copy", "secretariat@cabinet.fr").await,
+            1
+        );
+        assert_eq!(
+            queued(&state, "delegation_copy", "remplacant@cabinet.fr").await,
+            0
+        );
+
+        // A hundred saves at once: one list, whole.
+        let saves = (0..100).map(|i| {
+            let state = state.clone();
+            let pierre = pierre.clone();
+            let typed = if i % 2 == 0 {
+                "a@cabinet.fr"
+            } else {
+                "b@cabinet.fr; c@cabinet.fr"
+            };
+            async move {
+                call(
+                    &state,
+                    &pierre,
+                    "PUT",
+                    DELEGATION,
+                    Some(json!({"addresses": typed})),
+                )
+                .await
+            }
+        });
+        for (status, body) in futures::future::join_all(saves).await {
+            assert_eq!(status, 200, "{body}");
+        }
+        let (_, last) = call(&state, &pierre, "GET", DELEGATION, None).await;
+        let addresses: Vec<&str> = last["addresses"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| a["address"].as_str().expect("address"))
+            .collect();
+        assert!(
+            addresses == ["a@cabinet.fr"] || addresses == ["b@cabinet.fr", "c@cabinet.fr"],
+            "{addresses:?}"
+        );
+        db.drop_postgres().await;
+    }
+}

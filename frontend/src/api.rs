@@ -425,6 +425,28 @@ pub async fn set_notifications(
 }
 
 #[cfg(feature = "webmail")]
+/// « Délégation automatique »: the caller's secondary addresses.
+pub async fn delegation(c: &Credentials) -> Result<medimail_api::Delegation, ApiError> {
+    json_call::<(), _>(Method::GET, paths::ACCOUNT_DELEGATION, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Enregistrer » in « Délégation automatique ».
+pub async fn set_delegation(
+    c: &Credentials,
+    addresses: String,
+) -> Result<medimail_api::Delegation, ApiError> {
+    let request = medimail_api::DelegationRequest { addresses };
+    json_call(
+        Method::PUT,
+        paths::ACCOUNT_DELEGATION,
+        Some(c),
+        Some(&request),
+    )
+    .await
+}
+
+#[cfg(feature = "webmail")]
 /// « Signature de mail »: the caller's signatures.
 pub async fn signatures(c: &Credentials) -> Result<Vec<medimail_api::Signature>, ApiError> {
     json_call::<(), _>(Method::GET, paths::ACCOUNT_SIGNATURES, Some(c), None).await

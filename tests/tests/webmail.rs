@@ -579,6 +579,34 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    // « Délégation automatique »: a secondary address gets the reception mails' copies
+    // once it has confirmed through the mailed link (its page asks to « Confirmer »).
+    const DELEGATE: &str = "secretariat@cabinet-martin.fr";
+    browser.click("#notifications > summary").await;
+    browser.fill("#delegation-addresses", DELEGATE).await;
+    browser.click("#delegation-save").await;
+    wait_text(&browser, "#delegation-list", "en attente de confirmation").await;
+    let confirmation = nth_mail(&smtp, DELEGATE, 1).await;
+    let confirm_link = confirmation
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/delegation/confirm?token="))
+        .expect("the confirmation link")
+        .to_owned();
+    browser
+        .client
+        .goto(&confirm_link)
+        .await
+        .expect("confirm link");
+    browser.click("button[type=submit]").await;
+    wait_text(&browser, "body", "C'est confirmé").await;
+    send_envelope(&server, &sender, EXTERNAL).await;
+    let copy = nth_mail(&smtp, DELEGATE, 2).await;
+    assert_eq!(copy.subject, "[MEDIMAIL : Reception] Compte rendu patient");
+    browser.client.goto(&link).await.expect("link");
+    browser.wait_ready().await;
+    wait_text(&browser, "#reading-subject", "Compte rendu patient").await;
+
     // « Notifications »: Claire switches off « Notification de réception pour chaque
     // message »; the Outlook user asks for « Notification de scellement ». An envelope to
     // Claire: its sealing mail reaches the SMTP server, and no reception mail was even

@@ -6,6 +6,7 @@
 //! A new setting goes in `settings.rs` (service), `routes.rs` (its endpoint) and the
 //! contract type in `medimail_api`; see docs/ARCHITECTURE.md.
 
+pub mod delegation;
 pub mod entity;
 pub mod identity;
 pub mod mssante;

@@ -7,13 +7,15 @@
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use medimail_api::{
-    AccountActivity, AccountIdentity, DirectoryVisibility, MssanteActivation, MssanteStatus,
-    Nomenclatures, NotificationSettings, Signature, SignatureRequest, paths,
+    AccountActivity, AccountIdentity, Delegation, DelegationRequest, DirectoryVisibility,
+    MssanteActivation, MssanteStatus, Nomenclatures, NotificationSettings, Signature,
+    SignatureRequest, paths,
 };
 use sea_orm::DatabaseConnection;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::account::delegation::DelegationRefusal;
 use crate::account::mssante::MssanteRefusal;
 use crate::account::signatures::SignatureRefusal;
 use crate::auth::openapi::signed_in;
@@ -40,6 +42,7 @@ where
         .routes(routes!(identity, set_identity))
         .routes(routes!(nomenclatures))
         .routes(routes!(notifications, set_notifications))
+        .routes(routes!(delegation, set_delegation))
         .routes(routes!(list_signatures, create_signature))
         .routes(routes!(modify_signature, delete_signature))
 }
@@ -87,6 +90,12 @@ refusals! {
         SignatureRefusal::NotFound,
     ];
     DeleteSignatureRefusals = [signed_in(), SignatureRefusal::NotFound];
+    DelegationRefusals = [
+        signed_in(),
+        RequestRefusal::Unreadable,
+        DelegationRefusal::Invalid("x@".into()),
+        DelegationRefusal::TooMany,
+    ];
     ActivationRefusals = [
         signed_in(),
         MssanteRefusal::ConditionsUnmet,
@@ -433,4 +442,171 @@ async fn set_notifications(
         crate::account::notifications::save(&db, &keys, &signed_in.account, wanted, clock.now())
             .await?,
     ))
+}
+
+/// « Délégation automatique »: the caller's secondary addresses, each confirmed or not.
+#[utoipa::path(
+    get,
+    path = paths::ACCOUNT_DELEGATION,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    responses(
+        (status = 200, description = "The addresses.", body = Delegation),
+        StatusRefusals,
+    ),
+)]
+async fn delegation(
+    State(db): State<DatabaseConnection>,
+    signed_in: SignedIn,
+) -> Result<Json<Delegation>, AppError> {
+    Ok(Json(
+        crate::account::delegation::of(&db, &signed_in.account.id).await?,
+    ))
+}
+
+/// « Enregistrer »: the addresses as typed, separated by `;` (5 at most; not the
+/// account's own). Those no longer named are removed; each new one gets a confirmation
+/// mail and receives copies once confirmed. Audited `delegation_changed`.
+#[utoipa::path(
+    put,
+    path = paths::ACCOUNT_DELEGATION,
+    tag = "account",
+    security(("office_token" = [], "medimail_session" = []), ("webmail_session" = [])),
+    request_body = DelegationRequest,
+    responses(
+        (status = 200, description = "As stored.", body = Delegation),
+        DelegationRefusals,
+    ),
+)]
+async fn set_delegation(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    State(config): State<std::sync::Arc<crate::config::Config>>,
+    signed_in: SignedIn,
+    Json(request): Json<DelegationRequest>,
+) -> Result<Json<Delegation>, AppError> {
+    Ok(Json(
+        crate::account::delegation::save(
+            &db,
+            &keys,
+            &signed_in.account,
+            &request.addresses,
+            &config.origin(),
+            clock.now(),
+        )
+        .await?,
+    ))
+}
+
+/// The confirmation pages of « Délégation automatique » (outside `/api`: the link of the
+/// confirmation mail).
+pub fn pages<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    DatabaseConnection: FromRef<S>,
+    Clock: FromRef<S>,
+    std::sync::Arc<crate::keys::Keys>: FromRef<S>,
+{
+    OpenApiRouter::default().routes(routes!(confirm_page, confirm))
+}
+
+/// The token of the confirmation link.
+#[derive(serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+struct ConfirmToken {
+    #[serde(default)]
+    token: String,
+}
+
+/// A small page: nothing runs, it cannot be framed, and its one form posts here.
+fn small_page(status: StatusCode, title: &str, body: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    const POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; \
+                          form-action 'self'";
+    (
+        status,
+        [(axum::http::header::CONTENT_SECURITY_POLICY, POLICY)],
+        axum::response::Html(format!(
+            "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+        )),
+    )
+        .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The mailed link: a page with « Confirmer » (fetching the link confirms nothing).
+#[utoipa::path(
+    get,
+    path = paths::DELEGATION_CONFIRM,
+    tag = "account",
+    params(ConfirmToken),
+    responses((status = 200, description = "The page with « Confirmer ».", content_type = "text/html")),
+)]
+async fn confirm_page(
+    crate::web::Query(q): crate::web::Query<ConfirmToken>,
+) -> axum::response::Response {
+    let token: String = q
+        .token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(64)
+        .collect();
+    small_page(
+        StatusCode::OK,
+        "Délégation des notifications Medimail",
+        &format!(
+            "<p>Cette adresse recevra une copie des notifications Medimail de la personne qui \
+             l'a indiquée (jamais le contenu des enveloppes).</p>\
+             <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"token\" \
+             value=\"{}\"><button type=\"submit\">Confirmer</button></form>",
+            paths::DELEGATION_CONFIRM,
+            escape(&token)
+        ),
+    )
+}
+
+/// « Confirmer »: the address receives copies from now on. Audited
+/// `delegation_confirmed`.
+#[utoipa::path(
+    post,
+    path = paths::DELEGATION_CONFIRM,
+    tag = "account",
+    request_body(content = ConfirmToken, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Confirmed.", content_type = "text/html"),
+        (status = 404, description = "Unknown link.", content_type = "text/html"),
+    ),
+)]
+async fn confirm(
+    State(db): State<DatabaseConnection>,
+    State(keys): State<std::sync::Arc<crate::keys::Keys>>,
+    State(clock): State<Clock>,
+    axum::Form(form): axum::Form<ConfirmToken>,
+) -> Result<axum::response::Response, AppError> {
+    let title = "Délégation des notifications Medimail";
+    Ok(
+        match crate::account::delegation::confirm(&db, &keys, &form.token, clock.now()).await? {
+            Some(address) => small_page(
+                StatusCode::OK,
+                title,
+                &format!(
+                    "<p>C'est confirmé : {} recevra une copie des notifications.</p>",
+                    escape(&address)
+                ),
+            ),
+            None => small_page(
+                StatusCode::NOT_FOUND,
+                title,
+                "<p>Ce lien de confirmation n'est plus valable.</p>",
+            ),
+        },
+    )
 }

@@ -143,7 +143,15 @@ async fn make_one(
         ),
         ..Default::default()
     };
-    crate::mail::enqueue(&txn, keys, now, "daily_digest", Some(account_id), &mail).await?;
+    crate::account::delegation::enqueue_with_copies(
+        &txn,
+        keys,
+        now,
+        "daily_digest",
+        account_id,
+        &mail,
+    )
+    .await?;
     txn.commit().await?;
     Ok(true)
 }

@@ -197,12 +197,12 @@ async fn record_opening(
         }
     }
     for (account_id, mail) in &mails {
-        crate::mail::enqueue(
+        crate::account::delegation::enqueue_with_copies(
             &txn,
             keys,
             now,
             "opening_notification",
-            Some(account_id),
+            account_id,
             mail,
         )
         .await?;

@@ -601,12 +601,12 @@ pub async fn seal(
                 notices.host,
             ));
             mail.reply_to = Some(sender.clone());
-            crate::mail::enqueue(
+            crate::account::delegation::enqueue_with_copies(
                 &txn,
                 stores.keys,
                 now,
                 "notification",
-                Some(&account.id),
+                &account.id,
                 &mail,
             )
             .await?;
@@ -657,12 +657,12 @@ pub async fn seal(
             ),
             ..Default::default()
         };
-        crate::mail::enqueue(
+        crate::account::delegation::enqueue_with_copies(
             &txn,
             stores.keys,
             now,
             "sealing_notification",
-            Some(&sender_account.id),
+            &sender_account.id,
             &mail,
         )
         .await?;

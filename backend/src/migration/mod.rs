@@ -29,6 +29,7 @@ mod m20261202_000023_mssante_address;
 mod m20261202_000024_signature;
 mod m20261202_000025_notification_setting;
 mod m20261202_000026_digest_sent;
+mod m20261202_000027_delegation;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000024_signature::Migration),
             Box::new(m20261202_000025_notification_setting::Migration),
             Box::new(m20261202_000026_digest_sent::Migration),
+            Box::new(m20261202_000027_delegation::Migration),
         ]
     }
 }

@@ -108,6 +108,87 @@ pub fn Notifications() -> impl IntoView {
                 <BusyButton id="notifications-save" submit=true class="primary" busy=busy.into()
                     label="Enregistrer" busy_label="Enregistrement…"/>
             </form>
+            <Delegation/>
         </details>
+    }
+}
+
+/// « Délégation automatique »: secondary addresses separated by « ; » that receive a copy
+/// of each notification once they have confirmed (a mail is sent to each new one).
+#[component]
+fn Delegation() -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let listed = RwSignal::new(Vec::<medimail_api::DelegatedAddress>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(None::<String>);
+    let auth = expect_context::<Auth>();
+    let show = move |d: medimail_api::Delegation| {
+        typed.set(
+            d.addresses
+                .iter()
+                .map(|a| a.address.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        listed.set(d.addresses);
+    };
+    spawn_local(async move {
+        if let Ok(d) = auth
+            .call(|c| async move { api::delegation(&c).await })
+            .await
+        {
+            show(d);
+        }
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        saved.set(None);
+        let wanted = typed.get_untracked();
+        spawn_local(async move {
+            let answer = auth
+                .call(|c| {
+                    let wanted = wanted.clone();
+                    async move { api::set_delegation(&c, wanted).await }
+                })
+                .await;
+            busy.try_set(false);
+            match answer {
+                Ok(d) => {
+                    show(d);
+                    saved.try_set(Some(
+                        "Enregistré. Chaque nouvelle adresse reçoit un mail de confirmation : elle ne recevra de copie qu'après avoir confirmé.".to_owned(),
+                    ));
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
+            }
+        });
+    };
+    view! {
+        <form id="delegation-form" on:submit=save novalidate>
+            <h4>"Délégation automatique"</h4>
+            <label for="delegation-addresses">
+                "Vous pouvez indiquer une adresse mail secondaire à laquelle sera envoyée une copie de chaque notification. Vous pouvez indiquer plusieurs adresses (5 au plus) en les séparant seulement par « ; »."
+            </label>
+            <input id="delegation-addresses" type="text" autocomplete="off"
+                prop:value=move || typed.get()
+                on:input=move |ev| typed.set(event_target_value(&ev))/>
+            <ul id="delegation-list" class="signatures">
+                {move || listed.get().into_iter().map(|a| view! {
+                    <li>{a.address}{if a.confirmed { " : confirmée" } else { " : en attente de confirmation" }}</li>
+                }).collect_view()}
+            </ul>
+            {move || saved.get().map(|m| view! { <p class="notice" id="delegation-saved" role="status">{m}</p> })}
+            <FieldError id="delegation-error" error=error/>
+            <BusyButton id="delegation-save" submit=true class="primary" busy=busy.into()
+                label="Enregistrer" busy_label="Enregistrement…"/>
+        </form>
     }
 }

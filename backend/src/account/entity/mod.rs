@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod account_identity;
+pub mod delegation;
 pub mod identity_link;
 pub mod notification_setting;
 pub mod signature;
