@@ -134,6 +134,21 @@ async fn send_envelope(server: &Server, auth: &(String, String), to: &str) -> St
     sealed["reference"].as_str().expect("reference").to_owned()
 }
 
+/// The Outlook user's « Messages reçus », first page, over HTTP.
+async fn inbox_of(server: &Server, auth: &(String, String)) -> Value {
+    server
+        .client()
+        .get(server.url("/api/envelopes?folder=inbox"))
+        .bearer_auth(&auth.0)
+        .header(medimail_api::SESSION_HEADER, &auth.1)
+        .send()
+        .await
+        .expect("inbox")
+        .json()
+        .await
+        .expect("json")
+}
+
 async fn screenshot(browser: &Browser, name: &str) {
     let png = browser.client.screenshot().await.expect("screenshot");
     let dir = medimail_e2e::target_dir().join("e2e");
@@ -305,17 +320,7 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     browser.click("#compose-send").await;
     let deadline = Instant::now() + WAIT;
     loop {
-        let inbox: Value = server
-            .client()
-            .get(server.url("/api/envelopes?folder=inbox"))
-            .bearer_auth(&sender.0)
-            .header(medimail_api::SESSION_HEADER, &sender.1)
-            .send()
-            .await
-            .expect("inbox")
-            .json()
-            .await
-            .expect("json");
+        let inbox = inbox_of(&server, &sender).await;
         if inbox["items"][0]["subject"]
             .as_str()
             .is_some_and(|s| s.starts_with("RE: Compte rendu patient"))
@@ -530,17 +535,7 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     browser.click("#compose-send").await;
     let deadline = Instant::now() + WAIT;
     let signed = loop {
-        let inbox: Value = server
-            .client()
-            .get(server.url("/api/envelopes?folder=inbox"))
-            .bearer_auth(&sender.0)
-            .header(medimail_api::SESSION_HEADER, &sender.1)
-            .send()
-            .await
-            .expect("inbox")
-            .json()
-            .await
-            .expect("json");
+        let inbox = inbox_of(&server, &sender).await;
         if inbox["total"].as_u64() >= Some(2) {
             break inbox["items"][0]["reference"]
                 .as_str()

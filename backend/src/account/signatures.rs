@@ -197,7 +197,20 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    let stored = match row.insert(&txn).await {
+    let written = row.insert(&txn).await;
+    finish(txn, keys, owner, "signature_created", written).await
+}
+
+/// Ends a creation or a modification: a name already taken refused, else audited
+/// (`action`, the id, never the text) and committed.
+async fn finish<T: ConnectionTrait + TransactionSession>(
+    txn: T,
+    keys: &Keys,
+    owner: &account::Model,
+    action: &str,
+    written: Result<signature::Model, sea_orm::DbErr>,
+) -> Result<Signature, AppError> {
+    let stored = match written {
         Ok(stored) => stored,
         Err(e) if taken(&e) => return Err(SignatureRefusal::NameTaken.into()),
         Err(e) => return Err(e.into()),
@@ -206,8 +219,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         &txn,
         keys,
         &owner.label(),
-        "signature_created",
-        serde_json::json!({"account": owner.id, "signature": id, "default": request.default}),
+        action,
+        serde_json::json!({"account": owner.id, "signature": stored.id, "default": stored.is_default}),
     )
     .await?;
     txn.commit().await?;
@@ -239,21 +252,8 @@ pub async fn modify<C: ConnectionTrait + TransactionTrait>(
     row.body_html = Set(body);
     row.is_default = Set(request.default);
     row.updated_at = Set(now);
-    let stored = match row.update(&txn).await {
-        Ok(stored) => stored,
-        Err(e) if taken(&e) => return Err(SignatureRefusal::NameTaken.into()),
-        Err(e) => return Err(e.into()),
-    };
-    crate::audit::append(
-        &txn,
-        keys,
-        &owner.label(),
-        "signature_modified",
-        serde_json::json!({"account": owner.id, "signature": id, "default": request.default}),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(shown(stored))
+    let written = row.update(&txn).await;
+    finish(txn, keys, owner, "signature_modified", written).await
 }
 
 /// Deletes the caller's signature `id`.
