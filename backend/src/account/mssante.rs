@@ -95,38 +95,15 @@ impl Refusal for MssanteRefusal {
     }
 }
 
-/// A name as MSSanté addresses write it: lower case, accents folded (`œ` → `oe`),
-/// apostrophes dropped, spaces and other separators as one hyphen, only `a-z`, `0-9`
-/// and `-` kept.
+/// A name as MSSanté addresses write it: the directory's normalisation (lower case,
+/// accents folded, `œ` → `oe`, apostrophes dropped), then only `a-z` and `0-9` kept, the
+/// words joined by one hyphen.
 pub fn fold(name: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let mut out = String::with_capacity(name.len());
-    let mut hyphen = false;
-    for c in name.nfd() {
-        if unicode_normalization::char::is_combining_mark(c)
-            || matches!(c, '\'' | '\u{2019}' | '\u{02bc}' | '`' | '´')
-        {
-            continue;
-        }
-        let lower: String = match c {
-            'œ' | 'Œ' => "oe".into(),
-            'æ' | 'Æ' => "ae".into(),
-            'ß' => "ss".into(),
-            c => c.to_lowercase().collect(),
-        };
-        for l in lower.chars() {
-            if l.is_ascii_alphanumeric() {
-                if hyphen && !out.is_empty() {
-                    out.push('-');
-                }
-                hyphen = false;
-                out.push(l);
-            } else {
-                hyphen = true;
-            }
-        }
-    }
-    out
+    crate::directory::keys::normalize(name)
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The `n`-th address tried for `first last` at `domain`: the name alone, then `2`, `3`…
