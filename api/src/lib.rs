@@ -71,6 +71,11 @@ pub mod paths {
     /// GET: the confirmation page of a delegated address (`?token=…`, the mailed link);
     /// POST (form `token`): confirm it.
     pub const DELEGATION_CONFIRM: &str = "/delegation/confirm";
+    /// GET [`crate::Administration`] (`?q=…&page=…`): « Administration », the accounts
+    /// of the organisation the caller manages (a manager only). `…/{id}`: PUT
+    /// [`crate::AdministrationChange`] (eligible, stamps, unlock) on one account of the
+    /// organisation; `…/{id}/mssante`: POST, « Activer » MSSanté for it.
+    pub const ACCOUNT_ADMINISTRATION: &str = "/api/account/administration";
     /// Webmail (a browser outside Outlook), POST [`crate::WebmailCodeRequest`]:
     /// "Demander un code" for a mailbox. Always the same answer, whatever the mailbox.
     pub const WEBMAIL_CODE: &str = "/api/webmail/code";
@@ -395,6 +400,18 @@ pub struct DirectorySearchQuery {
 pub struct CodeQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mailbox: Option<String>,
+}
+
+/// Query of `GET /api/account/administration`: the accounts whose name or mailbox
+/// contains `q`, page `page` (from 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct AdministrationQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
 }
 
 /// Query of `GET /api/directory/favorites`: one directory's favorites, or all.
@@ -764,6 +781,9 @@ pub struct WebmailSession {
     /// This session was opened by the CPx card (`psc`) or by a code (`otp`).
     #[serde(default)]
     pub method: String,
+    /// The organisation this account manages (« Administration »), if it is a manager.
+    #[serde(default)]
+    pub manages: Option<String>,
 }
 
 /// Answer of `GET /api/webmail/conditions`.
@@ -1167,6 +1187,88 @@ pub struct MssanteStatus {
     /// « Adresse de messagerie MSSanté », once « Activer » gave it.
     #[serde(default)]
     pub address: Option<String>,
+    /// The account's organisation reserves the activation to its managers: « Activer »
+    /// is theirs (« Administration »), and `managers` says whom to ask.
+    #[serde(default)]
+    pub reserved_to_managers: bool,
+    /// The managers of the account's organisation (« Pour activer ou modifier votre
+    /// adresse MSSanté, veuillez vous rapprocher du ou des managers de votre structure »).
+    #[serde(default)]
+    pub managers: Vec<OrganisationManager>,
+}
+
+/// A manager of an organisation, as the MSSanté tab lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganisationManager {
+    pub name: Option<String>,
+    pub mailbox: String,
+}
+
+/// Answer of `GET /api/account/administration`: the organisation the caller manages and
+/// one page of its accounts (by mailbox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Administration {
+    /// The organisation's name (« CHU de Toulouse »).
+    pub organisation: String,
+    /// The mail domains whose accounts belong to it.
+    pub domains: Vec<String>,
+    /// The MSSanté activation is reserved to the managers.
+    pub reserved_to_managers: bool,
+    /// The accounts matching `q`, in all.
+    pub total: u64,
+    /// The page shown (from 1) and the accounts per page.
+    pub page: u64,
+    pub per_page: u64,
+    pub accounts: Vec<AdministeredAccount>,
+}
+
+/// One account of the organisation, as « Administration » lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdministeredAccount {
+    pub id: String,
+    pub mailbox: String,
+    pub name: Option<String>,
+    /// A code has been proven at the mailbox (`false`: it only receives envelopes yet).
+    pub signed_in: bool,
+    /// « Compte personnel Medimail éligible » (MSSanté).
+    pub eligible: bool,
+    /// An RPPS or ADELI number is filled (the second MSSanté condition).
+    pub identifier: bool,
+    /// Its « Adresse de messagerie MSSanté », once activated.
+    pub mssante_address: Option<String>,
+    pub mssante_enabled: bool,
+    /// « Timbres alloués » (`None`: illimité) and « Timbres utilisés ».
+    pub stamps_allocated: Option<u64>,
+    pub stamps_used: u64,
+    /// RFC 3339: locked until then (ten failed sign-ins in a row).
+    pub locked_until: Option<String>,
+    /// A manager of the organisation.
+    pub manager: bool,
+}
+
+/// Body of `PUT /api/account/administration/{id}`: what changes, every field optional.
+/// A refused field refuses the whole change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdministrationChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<bool>,
+    /// « Timbres alloués »: `{"allocated": null}` is illimité.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamps: Option<StampsAllocation>,
+    /// Ends the account's lock now.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlock: bool,
+}
+
+/// « Timbres alloués à votre compte »: a number of envelopes in all, or `None` (illimité).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StampsAllocation {
+    pub allocated: Option<u64>,
 }
 
 /// Answer of `POST /api/account/mssante/activation` (« Activer »).

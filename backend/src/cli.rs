@@ -1,7 +1,7 @@
 //! The command line: `medimail [serve]` and the operators' subcommands
-//! (`medimail directory import …`, `medimail account set …`). Each subcommand opens the
-//! database, calls one service of its feature and prints the result in French; the
-//! server itself (`serve`) is started by `main` through `startup`.
+//! (`medimail directory import …`, `medimail account set …`, `medimail organisation …`).
+//! Each subcommand opens the database, calls one service of its feature and prints the
+//! result in French; the server itself (`serve`) is started by `main` through `startup`.
 
 use std::path::{Path, PathBuf};
 
@@ -52,6 +52,11 @@ pub enum Command {
     Account {
         #[command(subcommand)]
         action: AccountCommand,
+    },
+    /// Organisations (by mail domain) and their managers (« Administration »).
+    Organisation {
+        #[command(subcommand)]
+        action: OrganisationCommand,
     },
     /// Check or export the audit trail.
     Audit {
@@ -110,6 +115,57 @@ pub enum AccountCommand {
         #[arg(long)]
         mailbox: String,
     },
+}
+
+/// `medimail organisation …`
+#[derive(Debug, Subcommand)]
+pub enum OrganisationCommand {
+    /// Create an organisation or change it; prints it.
+    Set {
+        /// Its identifier: lower case, digits and hyphens (`chu-toulouse`).
+        #[arg(long)]
+        id: String,
+        /// Its name, as managers see it (« CHU de Toulouse »); needed to create it.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its mail domains, separated by commas: an account belongs to the organisation
+        /// of its mailbox's domain. Replaces the organisation's domains.
+        #[arg(long, value_delimiter = ',')]
+        domains: Option<Vec<String>>,
+        /// Who activates MSSanté: `managers` (reserved to the organisation's managers) or
+        /// `users` (each user, in the MSSanté tab).
+        #[arg(long, value_enum)]
+        activation: Option<Activation>,
+    },
+    /// List the organisations with their domains and managers.
+    List,
+    /// Remove an organisation (its accounts stay; its managers are managers no more).
+    Remove {
+        #[arg(long)]
+        id: String,
+    },
+    /// Make an account a manager of the organisation (created for the mailbox if
+    /// nobody has signed in with it yet).
+    AddManager {
+        /// The organisation's identifier.
+        #[arg(long)]
+        id: String,
+        /// The manager's mailbox.
+        #[arg(long)]
+        mailbox: String,
+    },
+    /// The account is a manager no more.
+    RemoveManager {
+        #[arg(long)]
+        mailbox: String,
+    },
+}
+
+/// Who activates MSSanté in an organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Activation {
+    Managers,
+    Users,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -182,6 +238,7 @@ pub async fn run(config: &Config, command: Command) -> Result<(), CliError> {
         Command::Directory {
             action: DirectoryCommand::Export { output },
         } => export_directory(config, &output).await,
+        Command::Organisation { action } => organisation(config, action).await,
         Command::Account {
             action: AccountCommand::Unlock { mailbox },
         } => operate(config, &mailbox, Operation::Unlock).await,
@@ -362,6 +419,86 @@ async fn set_account(
         updated.stamps_used
     );
     Ok(())
+}
+
+/// `medimail organisation …`: one service of `account::organisation`, then what is
+/// stored, in French.
+async fn organisation(config: &Config, action: OrganisationCommand) -> Result<(), CliError> {
+    use crate::account::organisation as org;
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let keys = keys(config)?;
+    let now = crate::clock::Clock::System.now();
+    let refused = |r: org::OrganisationRefusal| CliError::Refused(r.to_string());
+    match action {
+        OrganisationCommand::Set {
+            id,
+            name,
+            domains,
+            activation,
+        } => {
+            let spec = org::OrganisationSpec {
+                id,
+                name,
+                domains,
+                activation_by_managers: activation.map(|a| a == Activation::Managers),
+            };
+            let stored = org::set(&db, &keys, spec, now).await?.map_err(refused)?;
+            print_organisation(&stored);
+        }
+        OrganisationCommand::List => {
+            let all = org::list(&db).await?;
+            if all.is_empty() {
+                println!("aucune organisation");
+            }
+            for one in &all {
+                print_organisation(one);
+            }
+        }
+        OrganisationCommand::Remove { id } => {
+            if !org::remove(&db, &keys, &id).await? {
+                return Err(CliError::Refused(format!("aucune organisation « {id} »")));
+            }
+            println!("{id} : organisation supprimée (ses comptes restent)");
+        }
+        OrganisationCommand::AddManager { id, mailbox } => {
+            let manager = org::add_manager(&db, &keys, &id, &mailbox, now)
+                .await?
+                .map_err(refused)?;
+            println!("{} : manager de l'organisation {id}", manager.label());
+        }
+        OrganisationCommand::RemoveManager { mailbox } => {
+            let mailbox = crate::account::registry::normalize_mailbox(&mailbox);
+            if !org::remove_manager(&db, &keys, &mailbox).await? {
+                return Err(CliError::Refused(format!(
+                    "{mailbox} n'est manager d'aucune organisation"
+                )));
+            }
+            println!("{mailbox} : n'est plus manager");
+        }
+    }
+    Ok(())
+}
+
+fn print_organisation(o: &crate::account::organisation::Described) {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "aucun".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    println!(
+        "{} « {} » : domaines {} ; managers {} ; activation MSSanté par {}",
+        o.organisation.id,
+        o.organisation.name,
+        list(&o.domains),
+        list(&o.managers),
+        if o.organisation.activation_by_managers {
+            "les managers"
+        } else {
+            "les utilisateurs"
+        }
+    );
 }
 
 /// `medimail directory export [--output FILE]`: the publication file, then the count on

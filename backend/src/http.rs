@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::auth::webmail_routes::router())
         .merge(crate::auth::psc_routes::router())
         .merge(crate::account::routes::router())
+        .merge(crate::account::administration_routes::router())
         .merge(crate::envelope::routes::router())
         .merge(crate::envelope::draft::router())
         .merge(crate::envelope::subfolders::router())

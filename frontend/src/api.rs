@@ -490,6 +490,42 @@ pub async fn account_activity(c: &Credentials) -> Result<medimail_api::AccountAc
 }
 
 #[cfg(feature = "webmail")]
+/// « Administration »: the organisation the caller manages, one page of its accounts.
+pub async fn administration(
+    c: &Credentials,
+    q: String,
+    page: u64,
+) -> Result<medimail_api::Administration, ApiError> {
+    let path = format!(
+        "{}?q={}&page={page}",
+        paths::ACCOUNT_ADMINISTRATION,
+        encoded(&q)
+    );
+    json_call::<(), _>(Method::GET, &path, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Administration »: a manager's change to one account.
+pub async fn administer(
+    c: &Credentials,
+    id: String,
+    change: medimail_api::AdministrationChange,
+) -> Result<medimail_api::AdministeredAccount, ApiError> {
+    let path = format!("{}/{}", paths::ACCOUNT_ADMINISTRATION, encoded(&id));
+    json_call(Method::PUT, &path, Some(c), Some(&change)).await
+}
+
+#[cfg(feature = "webmail")]
+/// « Administration »: « Activer » MSSanté for one account.
+pub async fn administer_mssante(
+    c: &Credentials,
+    id: String,
+) -> Result<medimail_api::MssanteActivation, ApiError> {
+    let path = format!("{}/{}/mssante", paths::ACCOUNT_ADMINISTRATION, encoded(&id));
+    json_call::<(), _>(Method::POST, &path, Some(c), None).await
+}
+
+#[cfg(feature = "webmail")]
 /// « Identité » as stored.
 pub async fn account_identity(c: &Credentials) -> Result<medimail_api::AccountIdentity, ApiError> {
     json_call::<(), _>(Method::GET, paths::ACCOUNT_IDENTITY, Some(c), None).await

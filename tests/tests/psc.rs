@@ -457,7 +457,8 @@ mod sign_in {
         assert_eq!(
             conditions,
             json!({"eligible": false, "identifier": true, "strong": true, "method": "psc",
-                   "activated": false, "address": null})
+                   "activated": false, "address": null,
+                   "reserved_to_managers": false, "managers": []})
         );
 
         // « Dissocier ma carte »: the card no longer opens the mailbox.

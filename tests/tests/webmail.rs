@@ -161,19 +161,22 @@ async fn screenshot(browser: &Browser, name: &str) {
 /// The text of `selector` once it contains `needle`.
 async fn wait_text(browser: &Browser, selector: &str, needle: &str) -> String {
     let deadline = Instant::now() + WAIT;
+    let mut last = None;
     loop {
         if let Ok(el) = browser
             .client
             .find(fantoccini::Locator::Css(selector))
             .await
             && let Ok(text) = el.text().await
-            && text.contains(needle)
         {
-            return text;
+            if text.contains(needle) {
+                return text;
+            }
+            last = Some(text);
         }
         assert!(
             Instant::now() < deadline,
-            "{selector} never said {needle:?}"
+            "{selector} never said {needle:?} (last said: {last:?})"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -429,6 +432,13 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     send_envelope(&server, &sender, "claire.lefevre@medimail.mssante.fr").await;
     browser.click("#mssante > summary").await;
     wait_text(&browser, "#mssante-eligible", "éligible : remplie").await;
+    // No organisation manages this account's domain: no « Administration ».
+    assert_eq!(
+        browser
+            .eval("document.getElementById('administration') === null")
+            .await,
+        true
+    );
     browser.click("#mssante-activate").await;
     wait_text(
         &browser,
@@ -792,4 +802,226 @@ fn base64_decode(data: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(data)
         .expect("base64")
+}
+
+/// `medimail ARGS…` against the test server's data, as an operator runs it: its standard
+/// output.
+async fn operator(server: &Server, args: &[&str]) -> String {
+    let mut command = medimail_e2e::base_command(
+        &server.data_dir,
+        medimail_e2e::free_port(),
+        &ServerOptions::default(),
+    );
+    command.args(args);
+    let out = medimail_e2e::run_to_end(command).await;
+    assert!(
+        out.status.success(),
+        "medimail {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The line `row` of « Administration » says `needle` (the outcome of its last change).
+async fn row_says(browser: &Browser, row: &str, needle: &str) {
+    wait_text(browser, &format!("{row} .row-status"), needle).await;
+}
+
+/// Ten wrong codes in a row at the webmail's sign-in (two codes, five tries each, a
+/// minute apart on the test clock): the account of `mailbox` is locked.
+async fn lock_by_wrong_codes(server: &Server, smtp: &SmtpSink, mailbox: &str) {
+    let client = server.client();
+    for round in 0..2 {
+        server.set_clock_offset(round * 61);
+        let before = mails_to(smtp, mailbox).len();
+        let asked = client
+            .post(server.url("/api/webmail/code"))
+            .header("origin", &server.origin)
+            .json(&json!({"mailbox": mailbox}))
+            .send()
+            .await
+            .expect("code");
+        assert_eq!(asked.status(), 202);
+        let code = nth_mail(smtp, mailbox, before + 1).await.code();
+        let wrong = format!(
+            "{:06}",
+            (code.parse::<u32>().expect("digits") + 1) % 1_000_000
+        );
+        for _ in 0..5 {
+            let refused = client
+                .post(server.url("/api/webmail/session"))
+                .header("origin", &server.origin)
+                .json(&json!({"mailbox": mailbox, "code": wrong}))
+                .send()
+                .await
+                .expect("session");
+            assert!(refused.status().is_client_error());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_manager_administers_the_accounts_of_the_organisation() {
+    const COLLEAGUE: &str = "secretariat@cabinet-martin.fr";
+    let smtp = SmtpSink::start(0).await;
+    let server = server(&smtp).await;
+    let sender = outlook_user(&server, &smtp).await;
+    send_envelope(&server, &sender, EXTERNAL).await;
+    send_envelope(&server, &sender, COLLEAGUE).await;
+    nth_mail(&smtp, COLLEAGUE, 1).await;
+
+    // The operator: the organisation (its activation reserved to its managers), its
+    // manager, and the manager's own account made eligible.
+    let made = operator(
+        &server,
+        &[
+            "organisation",
+            "set",
+            "--id",
+            "cabinet-martin",
+            "--name",
+            "Cabinet Martin",
+            "--domains",
+            "cabinet-martin.fr",
+            "--activation",
+            "managers",
+        ],
+    )
+    .await;
+    assert!(made.contains("domaines cabinet-martin.fr"), "{made}");
+    operator(
+        &server,
+        &[
+            "organisation",
+            "add-manager",
+            "--id",
+            "cabinet-martin",
+            "--mailbox",
+            EXTERNAL,
+        ],
+    )
+    .await;
+    operator(
+        &server,
+        &["account", "set", "--mailbox", EXTERNAL, "--eligible", "on"],
+    )
+    .await;
+    let listed = operator(&server, &["organisation", "list"]).await;
+    assert!(
+        listed.contains(&format!("managers {EXTERNAL}")) && listed.contains("par les managers"),
+        "{listed}"
+    );
+    lock_by_wrong_codes(&server, &smtp, COLLEAGUE).await;
+
+    // The manager's first visit, then « Identité » (the name and RPPS the address needs).
+    let browser = Browser::start(1280, 800, &[]).await;
+    browser.open_pane(&server.url("/")).await;
+    sign_in(&browser, &smtp, "", 2).await;
+    browser
+        .fill("#webmail-new-passphrase", WEBMAIL_PASSPHRASE)
+        .await;
+    browser
+        .fill("#webmail-new-confirmation", WEBMAIL_PASSPHRASE)
+        .await;
+    browser.click("#conditions-accept").await;
+    browser.click("#webmail-choose-submit").await;
+    browser.element("#signed-in").await;
+    browser.click("#identite > summary").await;
+    browser.element("#identite-form").await;
+    browser.fill("#identite-last-name", "Martin").await;
+    browser.fill("#identite-first-name", "Jeanne").await;
+    browser.fill("#identite-rpps", "10005173140").await;
+    browser.click("#identite-save").await;
+    wait_text(&browser, "#identite-saved", "enregistrées").await;
+
+    // « MSSanté »: the activation is the managers', and they are listed.
+    browser.click("#mssante > summary").await;
+    wait_text(
+        &browser,
+        "#mssante-managers-intro",
+        "rapprocher du ou des managers",
+    )
+    .await;
+    wait_text(&browser, "#mssante-managers", EXTERNAL).await;
+
+    // « Administration »: the organisation's two accounts.
+    browser.click("#administration > summary").await;
+    wait_text(&browser, "#admin-total", "2 comptes.").await;
+    let colleague = format!("tr[data-mailbox='{COLLEAGUE}']");
+    let me = format!("tr[data-mailbox='{EXTERNAL}']");
+    wait_text(&browser, &format!("{me} th"), "manager").await;
+    wait_text(
+        &browser,
+        &format!("{colleague} .locked"),
+        "Verrouillé jusqu'au",
+    )
+    .await;
+
+    // Eligible, twelve stamps, unlocked: each said on its line.
+    browser.click(&format!("{colleague} .eligible")).await;
+    row_says(&browser, &colleague, "Compte éligible à MSSanté.").await;
+    browser
+        .fill(&format!("{colleague} .stamps-allocated"), "douze")
+        .await;
+    browser.click(&format!("{colleague} .stamps-save")).await;
+    row_says(&browser, &colleague, "Indiquez un nombre").await;
+    browser
+        .fill(&format!("{colleague} .stamps-allocated"), "12")
+        .await;
+    browser.click(&format!("{colleague} .stamps-save")).await;
+    row_says(&browser, &colleague, "Timbres alloués enregistrés.").await;
+    browser.click(&format!("{colleague} .unlock")).await;
+    row_says(&browser, &colleague, "Compte débloqué.").await;
+    wait_text(&browser, &format!("{colleague} .state"), "Jamais connecté").await;
+
+    // « Activer » for the manager's own account: eligible, with an RPPS.
+    browser.click(&format!("{me} .activate")).await;
+    wait_text(
+        &browser,
+        &format!("{me} .mssante-address"),
+        "jeanne.martin@medimail.mssante.fr",
+    )
+    .await;
+    // Found by name or address.
+    browser.fill("#admin-search", "secr").await;
+    browser
+        .click("#admin-search-form button[type=submit]")
+        .await;
+    wait_text(&browser, "#admin-total", "1 compte.").await;
+    browser.fill("#admin-search", "").await;
+    browser
+        .click("#admin-search-form button[type=submit]")
+        .await;
+    wait_text(&browser, "#admin-total", "2 comptes.").await;
+    wait_text(&browser, &format!("{colleague} .stamps"), "0 utilisés").await;
+    assert_eq!(
+        browser
+            .eval(&format!(
+                "document.querySelector(\"{colleague} .stamps-allocated\").value"
+            ))
+            .await,
+        "12"
+    );
+    browser
+        .eval("document.getElementById('administration').scrollIntoView()")
+        .await;
+    screenshot(&browser, "webmail-administration-1280x800").await;
+
+    // Each change is in the audit trail, with the manager as its actor.
+    let trail = operator(&server, &["audit", "export", "--since", "2000-01-01"]).await;
+    let by_manager = |action: &str| {
+        trail
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["action"] == action && e["actor"] == EXTERNAL)
+            .count()
+    };
+    assert_eq!(
+        by_manager("account_administered"),
+        2,
+        "eligible, then the stamps"
+    );
+    assert_eq!(by_manager("account_unlocked"), 1);
+    assert_eq!(by_manager("mssante_activated"), 1);
+    browser.close().await;
 }

@@ -29,15 +29,28 @@ const MAX_SUFFIX: u32 = 999;
 
 /// The conditions' state for `account` signed in with `session`.
 pub fn status(account: &account::Model, session: &auth_session::Model) -> MssanteStatus {
-    let filled = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.trim().is_empty());
     MssanteStatus {
+        reserved_to_managers: false,
+        managers: Vec::new(),
         eligible: account.mssante_eligible,
-        identifier: filled(&account.rpps) || filled(&account.adeli),
-        strong: [BY_CARD, BY_CODE].contains(&session.method.as_str()),
+        identifier: has_identifier(account),
+        strong: is_strong(session),
         method: session.method.clone(),
         activated: account.mssante_enabled,
         address: account.mssante_address.clone(),
     }
+}
+
+/// « Authentification forte par carte CPS ou OTP »: the session was opened by the CPx
+/// card or by a one-time code.
+pub fn is_strong(session: &auth_session::Model) -> bool {
+    [BY_CARD, BY_CODE].contains(&session.method.as_str())
+}
+
+/// « Renseigner votre numéro RPPS ou ADELI »: the account has one.
+pub fn has_identifier(account: &account::Model) -> bool {
+    let filled = |n: &Option<String>| n.as_deref().is_some_and(|n| !n.trim().is_empty());
+    filled(&account.rpps) || filled(&account.adeli)
 }
 
 /// Why « Activer » was refused.
@@ -51,6 +64,8 @@ pub enum MssanteRefusal {
     NotConfigured,
     /// Every numbered form of the name is taken.
     NoAddressLeft,
+    /// The account's organisation reserves the activation to its managers.
+    ReservedToManagers,
 }
 
 impl Refusal for MssanteRefusal {
@@ -60,6 +75,7 @@ impl Refusal for MssanteRefusal {
             MssanteRefusal::NameMissing => StatusCode::UNPROCESSABLE_ENTITY,
             MssanteRefusal::NotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             MssanteRefusal::NoAddressLeft => StatusCode::CONFLICT,
+            MssanteRefusal::ReservedToManagers => StatusCode::FORBIDDEN,
         }
     }
 
@@ -69,6 +85,7 @@ impl Refusal for MssanteRefusal {
             MssanteRefusal::NameMissing => "mssante_name_missing",
             MssanteRefusal::NotConfigured => "mssante_not_configured",
             MssanteRefusal::NoAddressLeft => "mssante_address_unavailable",
+            MssanteRefusal::ReservedToManagers => "mssante_reserved_to_managers",
         }
     }
 
@@ -89,6 +106,10 @@ impl Refusal for MssanteRefusal {
             MssanteRefusal::NoAddressLeft => {
                 "Aucune adresse MSSanté n'est libre pour ce nom. Prenez contact avec \
                  l'administrateur de votre structure."
+            }
+            MssanteRefusal::ReservedToManagers => {
+                "Pour activer ou modifier votre adresse MSSanté, veuillez vous rapprocher du \
+                 ou des managers de votre structure (onglet « MSSanté »)."
             }
         }
         .to_owned()
@@ -117,8 +138,9 @@ pub fn candidate(first: &str, last: &str, domain: &str, n: u32) -> String {
     )
 }
 
-/// « Activer »: gives the account its MSSanté address and turns MSSanté on. Already
-/// activated, answers the address it has. Audited `mssante_activated`.
+/// « Activer » by the account's owner: gives the account its MSSanté address and turns
+/// MSSanté on. Already activated, answers the address it has. Refused when the account's
+/// organisation reserves the activation to its managers. Audited `mssante_activated`.
 pub async fn activate<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     keys: &Keys,
@@ -127,11 +149,33 @@ pub async fn activate<C: ConnectionTrait + TransactionTrait>(
     domain: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Result<String, MssanteRefusal>, sea_orm::DbErr> {
+    if account.mssante_address.is_none()
+        && crate::account::organisation::activation_managers(db, account)
+            .await?
+            .is_some()
+    {
+        return Ok(Err(MssanteRefusal::ReservedToManagers));
+    }
+    let strong = status(account, session).strong;
+    activate_as(db, keys, account, strong, &account.label(), domain, now).await
+}
+
+/// « Activer » for `account`, by `actor` (the account itself, or a manager of its
+/// organisation in « Administration »), whose session is `strong` or not: the address
+/// found and stored, audited `mssante_activated` with the actor.
+pub async fn activate_as<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    keys: &Keys,
+    account: &account::Model,
+    strong: bool,
+    actor: &str,
+    domain: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Result<String, MssanteRefusal>, sea_orm::DbErr> {
     if let Some(address) = &account.mssante_address {
         return Ok(Ok(address.clone()));
     }
-    let conditions = status(account, session);
-    if !(conditions.eligible && conditions.identifier && conditions.strong) {
+    if !(account.mssante_eligible && has_identifier(account) && strong) {
         return Ok(Err(MssanteRefusal::ConditionsUnmet));
     }
     let Some(domain) = domain.map(str::trim).filter(|d| !d.is_empty()) else {
@@ -175,7 +219,7 @@ pub async fn activate<C: ConnectionTrait + TransactionTrait>(
                 crate::audit::append(
                     &txn,
                     keys,
-                    &account.label(),
+                    actor,
                     "mssante_activated",
                     serde_json::json!({"account": account.id, "address": address, "tries": n}),
                 )

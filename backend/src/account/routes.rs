@@ -102,6 +102,7 @@ refusals! {
         MssanteRefusal::NameMissing,
         MssanteRefusal::NotConfigured,
         MssanteRefusal::NoAddressLeft,
+        MssanteRefusal::ReservedToManagers,
     ];
     IdentityRefusals = [
         signed_in(),
@@ -233,11 +234,18 @@ async fn set_visibility(
         StatusRefusals,
     ),
 )]
-async fn mssante_status(signed_in: SignedIn) -> Json<MssanteStatus> {
-    Json(crate::account::mssante::status(
-        &signed_in.account,
-        &signed_in.session,
-    ))
+async fn mssante_status(
+    State(db): State<DatabaseConnection>,
+    signed_in: SignedIn,
+) -> Result<Json<MssanteStatus>, AppError> {
+    let mut status = crate::account::mssante::status(&signed_in.account, &signed_in.session);
+    if let Some(managers) =
+        crate::account::organisation::activation_managers(&db, &signed_in.account).await?
+    {
+        status.reserved_to_managers = true;
+        status.managers = managers;
+    }
+    Ok(Json(status))
 }
 
 /// « Activer »: the three conditions met and « Identité »'s Nom and Prénom filled, the

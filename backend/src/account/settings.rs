@@ -92,3 +92,20 @@ pub async fn set_by_operator<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     Ok(Some(updated))
 }
+
+/// Ends the account's lock (ten failed sign-ins in a row) now, its count of failures
+/// back to zero; the caller audits it.
+pub async fn unlock<C: ConnectionTrait>(db: &C, account_id: &str) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(account::Column::FailedAttempts, Expr::value(0))
+        .filter(account::Column::Id.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

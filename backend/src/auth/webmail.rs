@@ -488,6 +488,9 @@ pub async fn describe<C: ConnectionTrait>(
         may_compose: mode == WebmailMode::All,
         psc_linked: crate::auth::card::has_card(db, &account.id).await?,
         method: row.method.clone(),
+        manages: crate::account::organisation::managed_by(db, &account.id)
+            .await?
+            .map(|o| o.name),
     })
 }
 
@@ -772,15 +775,7 @@ pub async fn unlock_by_operator(
         return Ok(false);
     };
     let txn = crate::db::begin_write(db).await?;
-    account::Entity::update_many()
-        .col_expr(
-            account::Column::LockedUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(account::Column::FailedAttempts, Expr::value(0))
-        .filter(account::Column::Id.eq(&account.id))
-        .exec(&txn)
-        .await?;
+    crate::account::settings::unlock(&txn, &account.id).await?;
     crate::audit::append(
         &txn,
         keys,

@@ -30,6 +30,7 @@ mod m20261202_000024_signature;
 mod m20261202_000025_notification_setting;
 mod m20261202_000026_digest_sent;
 mod m20261202_000027_delegation;
+mod m20261202_000028_organisation;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000025_notification_setting::Migration),
             Box::new(m20261202_000026_digest_sent::Migration),
             Box::new(m20261202_000027_delegation::Migration),
+            Box::new(m20261202_000028_organisation::Migration),
         ]
     }
 }

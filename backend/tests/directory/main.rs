@@ -10,6 +10,8 @@
 //! - `favorites`: starring a contact, listed by an empty search, per directory and per
 //!   account;
 //! - `identity`: « Identité », checked field by field and shown in the directory card;
+//! - `administration`: organisations and managers (the operator's), and a manager's
+//!   « Administration » of its organisation's accounts, MSSanté activation included;
 //! - `visibility`: "Visibilité dans l'annuaire", the account's own liste rouge setting
 //!   (served by the account feature, seen in the directory).
 //!
@@ -24,6 +26,7 @@ use serde_json::Value;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod administration;
 mod favorites;
 mod identity;
 mod import;

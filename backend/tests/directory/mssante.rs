@@ -21,7 +21,8 @@ async fn each_condition_is_shown_as_it_stands_for_the_caller() {
         assert_eq!(
             body,
             json!({"eligible": false, "identifier": false, "strong": true, "method": "otp",
-                   "activated": false, "address": null}),
+                   "activated": false, "address": null, "reserved_to_managers": false,
+                   "managers": []}),
             "a session opened by a code is strong; nothing else is met yet"
         );
 
@@ -72,11 +73,13 @@ async fn each_condition_is_shown_as_it_stands_for_the_caller() {
     }
 }
 
-const DOMAIN: &str = "medimail.mssante.fr";
-const ACTIVATION: &str = "/api/account/mssante/activation";
+pub(crate) const DOMAIN: &str = "medimail.mssante.fr";
+pub(crate) const ACTIVATION: &str = "/api/account/mssante/activation";
 
 /// The state with `MEDIMAIL_MSSANTE_DOMAIN` set.
-fn with_domain(mut state: medimail_server::state::AppState) -> medimail_server::state::AppState {
+pub(crate) fn with_domain(
+    mut state: medimail_server::state::AppState,
+) -> medimail_server::state::AppState {
     let mut config = (*state.config).clone();
     config.mssante_domain = Some(DOMAIN.into());
     state.config = std::sync::Arc::new(config);
@@ -95,7 +98,7 @@ async fn make_eligible(state: &medimail_server::state::AppState, mailbox: &str) 
 }
 
 /// « Identité » with a name and an RPPS, through the route.
-async fn identify(
+pub(crate) async fn identify(
     state: &medimail_server::state::AppState,
     who: &(String, String),
     first: &str,
@@ -216,7 +219,7 @@ async fn send_to(
 
 /// `n` eligible accounts named Jean MARTIN (mailboxes `jean.martin.<i>@chu-dev.fr`),
 /// each with a strong session.
-async fn namesakes(
+pub(crate) async fn namesakes(
     state: &medimail_server::state::AppState,
     which: std::ops::Range<usize>,
 ) -> Vec<(

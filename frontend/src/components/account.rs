@@ -153,21 +153,29 @@ fn change_passphrase(webmail: RwSignal<Option<medimail_api::WebmailSession>>) ->
     }
 }
 
-/// « Identité », « Notifications », « Activité », « Signature de mail » and « MSSanté »,
-/// in the webmail only.
+/// « Identité », « Notifications », « Activité », « Signature de mail », « MSSanté » and,
+/// for a manager, « Administration », in the webmail only.
 #[cfg(feature = "webmail")]
 fn webmail_sections(
     webmail: RwSignal<Option<medimail_api::WebmailSession>>,
     me: RwSignal<Option<Me>>,
 ) -> impl IntoView {
+    use crate::components::administration::Administration;
     use crate::components::identite::Identite;
     use crate::components::notifications::Notifications;
     use crate::components::signatures::Signatures;
-    move || {
+    let sections = move || {
         webmail.with(Option::is_some).then(
             || view! { <Identite me=me/> <Notifications/> <Activite/> <Signatures/> <Mssante/> },
         )
-    }
+    };
+    // « Administration », for the managers of an organisation.
+    let administration = move || {
+        webmail
+            .with(|w| w.as_ref().and_then(|w| w.manages.clone()))
+            .map(|organisation| view! { <Administration organisation=organisation/> })
+    };
+    view! { {sections} {administration} }
 }
 
 /// What a section of « Paramètres du compte » shows once read: its answer or the error.
@@ -314,6 +322,19 @@ fn Mssante() -> impl IntoView {
                     <p class="hint">"Si vous êtes inscrit en liste rouge sur Medimail, vous n'apparaîtrez pas sur l'annuaire national MSSanté."</p>
                 }.into_any()
             }
+            Ok(s) if s.reserved_to_managers => view! {
+                <p id="mssante-managers-intro">
+                    "Pour activer ou modifier votre adresse MSSanté, veuillez vous rapprocher du ou des managers de votre structure :"
+                </p>
+                <ul id="mssante-managers">
+                    {s.managers.into_iter().map(|m| {
+                        let href = format!("mailto:{}", m.mailbox);
+                        view! {
+                            <li>{m.name.map(|n| format!("{n} — "))}<a href=href>{m.mailbox}</a></li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }.into_any(),
             Ok(s) => {
                 let all = s.eligible && s.identifier && s.strong;
                 view! {

@@ -3,6 +3,8 @@
 //! same page.
 
 pub mod account;
+#[cfg(feature = "webmail")]
+pub mod administration;
 pub mod busy_button;
 pub mod feedback;
 pub mod gauge;

@@ -46,13 +46,17 @@ fn focus_soon(id: &'static str) {
 
 /// "Dernière connexion : le 15/01/2026 à 09:30" (local time of the browser).
 pub fn last_sign_in(session: &WebmailSession) -> Option<String> {
-    let at = session.last_sign_in.as_deref()?;
+    local_time(session.last_sign_in.as_deref()?).map(|at| format!("Dernière connexion : {at}"))
+}
+
+/// "le 15/01/2026 à 09:30": an RFC 3339 time in the browser's local time.
+pub fn local_time(at: &str) -> Option<String> {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(at));
     if date.get_time().is_nan() {
         return None;
     }
     Some(format!(
-        "Dernière connexion : le {:02}/{:02}/{} à {:02}:{:02}",
+        "le {:02}/{:02}/{} à {:02}:{:02}",
         date.get_date(),
         date.get_month() + 1,
         date.get_full_year(),
