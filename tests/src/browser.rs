@@ -28,14 +28,18 @@ impl Browser {
                  (scripts/install-tools.sh --test does)"
             );
         }
-        let port = crate::free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start chromedriver");
+        let spawn_driver = || {
+            let port = crate::free_port();
+            let driver = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start chromedriver");
+            (port, driver)
+        };
+        let (mut port, mut driver) = spawn_driver();
         let profile = tempfile::tempdir().expect("profile dir");
         let mut args: Vec<String> = [
             "--headless=new",
@@ -74,17 +78,21 @@ impl Browser {
             }),
         );
 
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         let client = loop {
             match ClientBuilder::new(HttpConnector::new())
                 .capabilities(caps.clone())
-                .connect(&url)
+                .connect(&format!("http://127.0.0.1:{port}"))
                 .await
             {
                 Ok(client) => break client,
                 Err(e) => {
                     assert!(Instant::now() < deadline, "cannot start Chromium: {e}");
+                    // Another test took the port between `free_port` and chromedriver's
+                    // bind: chromedriver has exited. Again on another port.
+                    if matches!(driver.try_wait(), Ok(Some(_))) {
+                        (port, driver) = spawn_driver();
+                    }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
