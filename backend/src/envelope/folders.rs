@@ -60,6 +60,51 @@ pub async fn list<C: ConnectionTrait>(
         envelope::Entity,
         envelope::Column::SenderFolderId,
     )));
+    let search = query
+        .q
+        .map(|q| q.trim().chars().take(100).collect::<String>())
+        .filter(|q| !q.is_empty());
+    // The search's candidates are a short list of ids (rare tags, no mailbox scan).
+    let mut few = false;
+    // The few, when the folder is the inbox: its recipient rows are looked up by
+    // (account, envelope) — named so that no planner walks the caller's whole inbox
+    // through its (account, sub-folder) index to find them.
+    let mut inbox_few: Option<Vec<String>> = None;
+    let mut found_filter = None;
+    if let Some(q) = &search {
+        // The mailbox is in clear; the title and the sender's name are found by their
+        // tags (every tag of the query), then checked once opened below. A query with a
+        // space cannot be in a mailbox: the folder is then not scanned for it, only the
+        // tags are looked up.
+        let mut found = Condition::any();
+        if !q.chars().any(char::is_whitespace) {
+            found = found.add(
+                Expr::expr(Func::lower(Expr::col((
+                    envelope::Entity,
+                    envelope::Column::SenderMailbox,
+                ))))
+                .like(LikeExpr::new(like_pattern(q)).escape('\\')),
+            );
+        }
+        match super::at_rest::query_terms(keys, q) {
+            Some(terms) => match tagged(db, terms).await? {
+                Candidates::Few(ids) => {
+                    few = found.is_empty();
+                    if few && folder == Folder::Inbox {
+                        inbox_few = Some(ids.clone());
+                    }
+                    found = found.add(envelope::Column::Id.is_in(ids));
+                }
+                Candidates::Carrying(term) => {
+                    found =
+                        found.add(envelope::Column::Id.in_subquery(postings(term).into_query()));
+                }
+            },
+            // Too short for a tag: the newest of the folder are opened and checked.
+            None => found = Condition::all(),
+        }
+        found_filter = Some(found);
+    }
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let mut select = envelope::Entity::find().filter(envelope::Column::PurgedAt.is_null());
     select = match folder {
@@ -67,14 +112,27 @@ pub async fn list<C: ConnectionTrait>(
             .filter(envelope::Column::SenderAccountId.eq(&me))
             .filter(envelope::Column::SenderDeletedAt.is_null())
             .filter(sender_in_sub.clone()),
-        Folder::Inbox => select
-            .join(JoinType::InnerJoin, envelope_recipient::to_envelope().rev())
-            .filter(envelope_recipient::Column::AccountId.eq(&me))
-            .filter(envelope_recipient::Column::DeletedAt.is_null())
-            .filter(in_sub(Expr::col((
+        Folder::Inbox => {
+            let select = select
+                .join(JoinType::InnerJoin, envelope_recipient::to_envelope().rev())
+                .filter(envelope_recipient::Column::AccountId.eq(&me))
+                .filter(envelope_recipient::Column::DeletedAt.is_null());
+            let folder_id = Expr::col((
                 envelope_recipient::Entity,
                 envelope_recipient::Column::FolderId,
-            )))),
+            ));
+            match inbox_few.take() {
+                None => select.filter(in_sub(folder_id)),
+                // The sub-folder compared as a value (no index on it offered), the
+                // envelopes named: read through the (account, envelope) index.
+                Some(ids) => select
+                    .filter(envelope_recipient::Column::EnvelopeId.is_in(ids))
+                    .filter(
+                        Func::coalesce([folder_id, Expr::val("")])
+                            .eq(sub.clone().unwrap_or_default()),
+                    ),
+            }
+        }
         Folder::Deleted => {
             // Deleted by the caller as sender or as recipient, not removed for good: one
             // query with a subquery (no list of ids bound as parameters, which PostgreSQL
@@ -103,36 +161,7 @@ pub async fn list<C: ConnectionTrait>(
             )
         }
     };
-    let search = query
-        .q
-        .map(|q| q.trim().chars().take(100).collect::<String>())
-        .filter(|q| !q.is_empty());
-    // The search's candidates are a short list of ids (rare tags, no mailbox scan).
-    let mut few = false;
-    if let Some(q) = &search {
-        // The mailbox is in clear; the title and the sender's name are found by their
-        // tags (every tag of the query), then checked once opened below. A query with a
-        // space cannot be in a mailbox: the folder is then not scanned for it, only the
-        // tags are looked up.
-        let mut found = Condition::any();
-        if !q.chars().any(char::is_whitespace) {
-            found = found.add(
-                Expr::expr(Func::lower(Expr::col((
-                    envelope::Entity,
-                    envelope::Column::SenderMailbox,
-                ))))
-                .like(LikeExpr::new(like_pattern(q)).escape('\\')),
-            );
-        }
-        match super::at_rest::query_terms(keys, q) {
-            Some(terms) => {
-                let (carrying, listed) = tagged(db, terms).await?;
-                found = found.add(carrying);
-                few = listed && found.len() == 1;
-            }
-            // Too short for a tag: the newest of the folder are opened and checked.
-            None => found = Condition::all(),
-        }
+    if let Some(found) = found_filter {
         select = select.filter(found);
     }
     let cursor = match (query.after.as_deref(), query.before.as_deref()) {
@@ -431,10 +460,7 @@ const RARE_TAGS: usize = 3;
 /// them up instead of walking the folder. When every tag is common, the envelopes carrying
 /// the rarest one (a subquery). The opened titles are checked against the query anyway
 /// (`at_rest::matches`): the tags only narrow what is opened.
-async fn tagged<C: ConnectionTrait>(
-    db: &C,
-    terms: Vec<i64>,
-) -> Result<(sea_orm::sea_query::SimpleExpr, bool), sea_orm::DbErr> {
+async fn tagged<C: ConnectionTrait>(db: &C, terms: Vec<i64>) -> Result<Candidates, sea_orm::DbErr> {
     let counted = counted_postings(db, &terms, POSTINGS_COUNTED).await?;
     let mut carrying: Option<std::collections::HashSet<String>> = None;
     for (_, term) in counted
@@ -449,16 +475,19 @@ async fn tagged<C: ConnectionTrait>(
         });
     }
     Ok(match carrying {
-        Some(ids) => (envelope::Column::Id.is_in(ids), true),
+        Some(ids) => Candidates::Few(ids.into_iter().collect()),
         None => {
             let recounted = counted_postings(db, &terms, COMMON_COUNTED).await?;
-            let term = recounted.first().map_or(0, |(_, term)| *term);
-            (
-                envelope::Column::Id.in_subquery(postings(term).into_query()),
-                false,
-            )
+            Candidates::Carrying(recounted.first().map_or(0, |(_, term)| *term))
         }
     })
+}
+
+/// A search's candidates: a short list of ids (every rare tag carried), or the envelopes
+/// carrying the rarest of common tags.
+enum Candidates {
+    Few(Vec<String>),
+    Carrying(i64),
 }
 
 /// The postings of one tag.

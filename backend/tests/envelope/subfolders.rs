@@ -296,6 +296,17 @@ async fn envelopes_are_filed_for_the_caller_only_and_come_back_when_their_folder
         assert_eq!(total(&found), 2, "{found}");
         let (_, found) = get_list(&state, &pierre, "folder=inbox&q=resultat").await;
         assert_eq!(total(&found), 1);
+        // A query with a space goes by its tags alone (the few candidates looked up by
+        // id): still only what is filed where the search looks.
+        for (folder, q, n) in [
+            (labo.as_str(), "analyse%20n%C2%B01", 1),
+            ("inbox", "analyse%20n%C2%B01", 0),
+            ("inbox", "analyse%20n%C2%B02", 1),
+            (labo.as_str(), "analyse%20n%C2%B02", 0),
+        ] {
+            let (_, found) = get_list(&state, &pierre, &format!("folder={folder}&q={q}")).await;
+            assert_eq!(total(&found), n, "{folder} {q}: {found}");
+        }
         // The sender's view and the other recipient's are untouched.
         assert_eq!(total(&get_list(&state, &marie, "folder=sent").await.1), 3);
         let sophie = signed_in(&state, "s.pateney@chu-dev.fr").await;
