@@ -22,6 +22,8 @@ use crate::keys::Keys;
 pub const PER_PAGE: u64 = 50;
 /// « Timbres alloués » at most (a typing slip of a few zeros is refused).
 pub const MAX_STAMPS: u64 = 1_000_000;
+/// Pages at most (50 million accounts).
+pub const MAX_PAGE: u64 = 1_000_000;
 /// Characters of the search text kept.
 const MAX_QUERY_CHARS: usize = 100;
 
@@ -136,7 +138,8 @@ pub async fn page<C: ConnectionTrait>(
         .into_iter()
         .map(|m| m.id)
         .collect();
-    let page = page.max(1);
+    // Past the last page: an empty page, never an overflowing offset.
+    let page = page.clamp(1, MAX_PAGE);
     let mut found = account::Entity::find().filter(in_domains(&domains));
     if domains.is_empty() {
         found = found.filter(account::Column::Id.is_null());

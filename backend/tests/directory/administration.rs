@@ -276,6 +276,18 @@ async fn a_manager_administers_its_organisations_accounts_and_nobody_elses() {
         assert_eq!(mailboxes(&found), vec![COLLEAGUE]);
         let (_, found) = get_json(&state, &manager, "GET", &format!("{ADMIN}?q=%25"), None).await;
         assert_eq!(found["total"], 0, "a % is a character, not a wildcard");
+        for far in ["2", "18446744073709551615"] {
+            let (status, past) = get_json(
+                &state,
+                &manager,
+                "GET",
+                &format!("{ADMIN}?page={far}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{past}");
+            assert_eq!((&past["total"], &past["accounts"]), (&json!(2), &json!([])));
+        }
 
         // Someone else's organisation (or none): unknown, nothing changed.
         let paul = account_of(&state, "paul.durand@clinique.fr").await;
