@@ -333,6 +333,19 @@ async fn inbox_bench(label: &str, options: ServerOptions, db_url: impl Fn(&Serve
         percentile(&search, 0.5),
         percentile(&search, 0.99)
     );
+    // One word: the sender's mailbox is searched too (in clear, a LIKE on the folder).
+    let word = latencies(
+        &server,
+        &pierre,
+        "/api/envelopes?folder=inbox&page=1&q=4242",
+        50,
+    )
+    .await;
+    println!(
+        "{label}: search by one word (the mailbox too), 50 requests: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&word, 0.5),
+        percentile(&word, 0.99)
+    );
     // 1,000 arrivals through « Envoyer », then « Messages reçus (n) » against the rows.
     let before = unread_shown(&server, &pierre).await;
     let arriving = Instant::now();
