@@ -417,18 +417,11 @@ async fn a_recipient_outside_outlook_reads_replies_prints_and_signs_out_in_the_b
     // « MSSanté » › « Activer »: the account made eligible by the operator, its RPPS and
     // name given in « Identité ». claire.lefevre@… is someone's already (an envelope
     // waits there): the address gets the suffix.
-    let mut command = medimail_e2e::base_command(
-        &server.data_dir,
-        medimail_e2e::free_port(),
-        &ServerOptions::default(),
-    );
-    command.args(["account", "set", "--mailbox", EXTERNAL, "--eligible", "on"]);
-    let out = medimail_e2e::run_to_end(command).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    operator(
+        &server,
+        &["account", "set", "--mailbox", EXTERNAL, "--eligible", "on"],
+    )
+    .await;
     send_envelope(&server, &sender, "claire.lefevre@medimail.mssante.fr").await;
     browser.click("#mssante > summary").await;
     wait_text(&browser, "#mssante-eligible", "éligible : remplie").await;

@@ -179,6 +179,7 @@ pub async fn page<C: ConnectionTrait>(
 
 /// An account as « Administration » lists it.
 pub fn shown(a: &account::Model, manager: bool, now: DateTime<Utc>) -> AdministeredAccount {
+    let stamps = super::settings::activity(a);
     AdministeredAccount {
         id: a.id.clone(),
         mailbox: a.label(),
@@ -188,8 +189,8 @@ pub fn shown(a: &account::Model, manager: bool, now: DateTime<Utc>) -> Administe
         identifier: super::mssante::has_identifier(a),
         mssante_address: a.mssante_address.clone(),
         mssante_enabled: a.mssante_enabled,
-        stamps_allocated: a.stamps_allocated.map(|n| u64::try_from(n).unwrap_or(0)),
-        stamps_used: u64::try_from(a.stamps_used).unwrap_or(0),
+        stamps_allocated: stamps.allocated,
+        stamps_used: stamps.used,
         locked_until: a
             .locked_until
             .filter(|until| *until > now)

@@ -294,13 +294,7 @@ async fn mssante_activate(
     ),
 )]
 async fn activity(signed_in: SignedIn) -> Json<AccountActivity> {
-    let account = &signed_in.account;
-    Json(AccountActivity {
-        allocated: account
-            .stamps_allocated
-            .map(|n| u64::try_from(n).unwrap_or(0)),
-        used: u64::try_from(account.stamps_used).unwrap_or(0),
-    })
+    Json(crate::account::settings::activity(&signed_in.account))
 }
 
 /// « Signature de mail »: the caller's signatures, by name.

@@ -6,6 +6,17 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionSession, Transa
 use crate::account::entity::account;
 use crate::keys::Keys;
 
+/// « Activité »: the stamps allocated (`None`: illimité) and used, as the account shows
+/// them and « Administration » lists them.
+pub fn activity(account: &account::Model) -> medimail_api::AccountActivity {
+    medimail_api::AccountActivity {
+        allocated: account
+            .stamps_allocated
+            .map(|n| u64::try_from(n).unwrap_or(0)),
+        used: u64::try_from(account.stamps_used).unwrap_or(0),
+    }
+}
+
 /// "Liste rouge" (`true`) or visible to every Medimail user (`false`), chosen by the
 /// account's owner. Returns the account as stored.
 pub async fn set_liste_rouge<C: ConnectionTrait + TransactionTrait>(
