@@ -281,6 +281,23 @@ pub async fn serve(prepared: Prepared) -> Result<(), StartupError> {
         state.blobs.clone(),
         state.clock.clone(),
     ));
+    // The sender mailboxes of the envelopes from before, tagged for the search (it
+    // scans the mailboxes until this is done on the database).
+    let (db, keys, now) = (state.db.clone(), state.keys.clone(), state.clock.now());
+    tokio::spawn(async move {
+        match crate::envelope::at_rest::tag_mailboxes(&db, &keys, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                envelopes = n,
+                "the sender mailboxes of the envelopes from before tagged for the search"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "tagging the sender mailboxes for the search stopped; the search scans them \
+                 until a next start finishes it"
+            ),
+        }
+    });
     let digests = tokio::spawn(crate::envelope::digest::run(
         state.db.clone(),
         state.keys.clone(),

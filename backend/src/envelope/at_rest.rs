@@ -17,6 +17,14 @@
 //! their frequency across many envelopes. A query shorter than 3 characters has no tag:
 //! the newest envelopes of the folder are opened and checked instead.
 //!
+//! The sender's mailbox, in clear in its column, is tagged too (issue 18: a search by one
+//! word then needs no scan of the folder's mailboxes), under its own domain: a mailbox's
+//! tag is that of `@` and the sequence, never equal to a title's tag. Whoever holds the
+//! database could work out which sequence each mailbox tag stands for (the mailboxes are
+//! there to compare with); that tells them nothing of the titles. The envelopes tagged
+//! before are tagged at start in the background ([`tag_mailboxes`]); until that is
+//! finished on the database, the folder's mailboxes are scanned as before.
+//!
 //! Rows written before these columns existed are sealed when the server starts
 //! ([`seal_legacy`]), their clear columns blanked; the purge blanks the sealed ones.
 
@@ -31,6 +39,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::DataKey;
+use crate::entity::maintenance;
 use crate::envelope::entity::{attachment, envelope, envelope_term};
 use crate::error::AppError;
 use crate::keys::Keys;
@@ -182,15 +191,34 @@ fn grams(text: &str, into: &mut BTreeSet<String>) {
     }
 }
 
-/// The tags an envelope is found by: those of its title and its sender's name.
-pub fn terms(keys: &Keys, subject: &str, sender_name: Option<&str>) -> Vec<i64> {
+/// The tags an envelope written now has (`envelope.terms_version`): its title's, its
+/// sender name's and its sender mailbox's.
+pub const TERMS_VERSION: i16 = 1;
+
+/// The tag of a mailbox's sequence: in a domain of its own (`@` and the sequence, which
+/// no title's 3-character sequence can equal).
+fn mailbox_term(keys: &Keys, gram: &str) -> i64 {
+    keys.search_term(&format!("@{gram}"))
+}
+
+/// The tags an envelope is found by: those of its title and its sender's name, and its
+/// sender mailbox's (in their own domain).
+pub fn terms(keys: &Keys, subject: &str, sender_name: Option<&str>, mailbox: &str) -> Vec<i64> {
     let mut all = BTreeSet::new();
     grams(subject, &mut all);
     if let Some(name) = sender_name {
         grams(name, &mut all);
     }
-    let tags: BTreeSet<i64> = all.iter().map(|g| keys.search_term(g)).collect();
+    let mut tags: BTreeSet<i64> = all.iter().map(|g| keys.search_term(g)).collect();
+    tags.extend(mailbox_terms(keys, mailbox));
     tags.into_iter().collect()
+}
+
+/// The tags of a sender's mailbox.
+fn mailbox_terms(keys: &Keys, mailbox: &str) -> BTreeSet<i64> {
+    let mut all = BTreeSet::new();
+    grams(mailbox, &mut all);
+    all.iter().map(|g| mailbox_term(keys, g)).collect()
 }
 
 /// The tags a query needs (every one of them), or `None` when it is shorter than 3
@@ -202,6 +230,22 @@ pub fn query_terms(keys: &Keys, q: &str) -> Option<Vec<i64>> {
         return None;
     }
     let tags: BTreeSet<i64> = all.iter().map(|g| keys.search_term(g)).collect();
+    Some(tags.into_iter().take(QUERY_TERMS).collect())
+}
+
+/// The mailbox tags a query needs to be found in a sender's mailbox (every one of them),
+/// or `None` when it cannot be (a space) or is shorter than 3 characters once normalised.
+/// A mailbox in lower case containing the query contains its normalised sequences.
+pub fn mailbox_query_terms(keys: &Keys, q: &str) -> Option<Vec<i64>> {
+    if q.chars().any(char::is_whitespace) {
+        return None;
+    }
+    let mut all = BTreeSet::new();
+    grams(q, &mut all);
+    if all.is_empty() {
+        return None;
+    }
+    let tags: BTreeSet<i64> = all.iter().map(|g| mailbox_term(keys, g)).collect();
     Some(tags.into_iter().take(QUERY_TERMS).collect())
 }
 
@@ -308,6 +352,7 @@ async fn seal_one_legacy(
             Expr::value(sender_name_sealed),
         )
         .col_expr(envelope::Column::Subject, Expr::value(""))
+        .col_expr(envelope::Column::TermsVersion, Expr::value(TERMS_VERSION))
         .col_expr(
             envelope::Column::SenderName,
             Expr::value(Option::<String>::None),
@@ -360,12 +405,100 @@ async fn seal_one_legacy(
         index(
             &txn,
             &row.id,
-            &terms(keys, &row.subject, row.sender_name.as_deref()),
+            &terms(
+                keys,
+                &row.subject,
+                row.sender_name.as_deref(),
+                &row.sender_mailbox,
+            ),
         )
         .await?;
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// The name of [`tag_mailboxes`]'s task in `maintenance`, once finished.
+const MAILBOXES_TAGGED: &str = "envelope_mailbox_terms";
+
+/// Envelopes tagged per transaction of [`tag_mailboxes`].
+const TAGGING_BATCH: u64 = 200;
+
+/// True once every envelope of the database has its sender mailbox's tags: a search then
+/// needs no scan of the mailboxes (`folders`). Never false again: an envelope written
+/// now is tagged in its sealing transaction.
+pub async fn mailboxes_tagged<C: ConnectionTrait>(db: &C) -> Result<bool, sea_orm::DbErr> {
+    Ok(maintenance::Entity::find_by_id(MAILBOXES_TAGGED)
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Tags the sender mailboxes of the envelopes written before they were (their
+/// `terms_version` 0), [`TAGGING_BATCH`] per transaction, then writes in `maintenance`
+/// that it is done. Safe to run on several instances at once: an envelope is claimed by
+/// the update that marks it, and its tags added only by the claim that won. Run at
+/// start in the background; returns how many envelopes this call tagged.
+pub async fn tag_mailboxes(
+    db: &DatabaseConnection,
+    keys: &Keys,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, sea_orm::DbErr> {
+    if mailboxes_tagged(db).await? {
+        return Ok(0);
+    }
+    let mut tagged = 0;
+    let mut after = String::new();
+    loop {
+        let batch: Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> =
+            envelope::Entity::find()
+                .select_only()
+                .column(envelope::Column::Id)
+                .column(envelope::Column::SenderMailbox)
+                .column(envelope::Column::PurgedAt)
+                .filter(envelope::Column::TermsVersion.lt(TERMS_VERSION))
+                .filter(envelope::Column::Id.gt(after.clone()))
+                .order_by_asc(envelope::Column::Id)
+                .limit(TAGGING_BATCH)
+                .into_tuple()
+                .all(db)
+                .await?;
+        let Some((last, _, _)) = batch.last() else {
+            break;
+        };
+        after = last.clone();
+        let txn = crate::db::begin_write(db).await?;
+        for (id, mailbox, purged_at) in batch {
+            let claimed = envelope::Entity::update_many()
+                .col_expr(envelope::Column::TermsVersion, Expr::value(TERMS_VERSION))
+                .filter(envelope::Column::Id.eq(&id))
+                .filter(envelope::Column::TermsVersion.lt(TERMS_VERSION))
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 1;
+            // A purged envelope has no tags left and is never searched.
+            if !claimed || purged_at.is_some() {
+                continue;
+            }
+            let terms: Vec<i64> = mailbox_terms(keys, &mailbox).into_iter().collect();
+            index(&txn, &id, &terms).await?;
+            tagged += 1;
+        }
+        txn.commit().await?;
+    }
+    maintenance::Entity::insert(maintenance::ActiveModel {
+        task: sea_orm::Set(MAILBOXES_TAGGED.to_owned()),
+        done_at: sea_orm::Set(now),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(maintenance::Column::Task)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(tagged)
 }
 
 #[cfg(test)]
@@ -375,7 +508,12 @@ mod tests {
     #[test]
     fn a_query_needs_the_tags_of_its_sequences_and_short_ones_have_none() {
         let keys = Keys::random();
-        let envelope = terms(&keys, "Compte rendu M. BLANC", Some("Pierre DUPOND"));
+        let envelope = terms(
+            &keys,
+            "Compte rendu M. BLANC",
+            Some("Pierre DUPOND"),
+            "secretariat.cardio@chu-exemple.fr",
+        );
         let q = query_terms(&keys, "Blanc").expect("5 characters");
         assert!(q.iter().all(|t| envelope.contains(t)));
         let q = query_terms(&keys, "réndu").expect("accents folded");
@@ -385,6 +523,16 @@ mod tests {
         let q = query_terms(&keys, "Durand").expect("absent");
         assert!(!q.iter().all(|t| envelope.contains(t)));
         assert_eq!(query_terms(&keys, "M."), None);
+        // The mailbox's tags, in their own domain: found by a part of the address, with
+        // its punctuation, but never by the title's tags (nor the title by its own).
+        let q = mailbox_query_terms(&keys, "Cardio@CHU").expect("mailbox");
+        assert!(q.iter().all(|t| envelope.contains(t)));
+        let q = mailbox_query_terms(&keys, "blanc").expect("tags");
+        assert!(!q.iter().all(|t| envelope.contains(t)));
+        let q = query_terms(&keys, "cardio").expect("tags");
+        assert!(!q.iter().all(|t| envelope.contains(t)));
+        assert_eq!(mailbox_query_terms(&keys, "rendu blanc"), None);
+        assert_eq!(mailbox_query_terms(&keys, "@c"), None);
         // Another key, other tags: nothing to compare across installations.
         assert!(
             query_terms(&Keys::random(), "Blanc")

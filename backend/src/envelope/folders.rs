@@ -72,36 +72,57 @@ pub async fn list<C: ConnectionTrait>(
     let mut inbox_few: Option<Vec<String>> = None;
     let mut found_filter = None;
     if let Some(q) = &search {
-        // The mailbox is in clear; the title and the sender's name are found by their
-        // tags (every tag of the query), then checked once opened below. A query with a
-        // space cannot be in a mailbox: the folder is then not scanned for it, only the
-        // tags are looked up.
+        // The title, the sender's name and (once every envelope has them) the sender's
+        // mailbox are found by their tags, then checked once opened below. Until the
+        // envelopes from before have their mailbox's tags (`at_rest::tag_mailboxes`, at
+        // start), the mailboxes, in clear, are scanned. A query with a space cannot be in
+        // a mailbox: only the title's and name's tags are looked up.
         let mut found = Condition::any();
-        if !q.chars().any(char::is_whitespace) {
-            found = found.add(
-                Expr::expr(Func::lower(Expr::col((
-                    envelope::Entity,
-                    envelope::Column::SenderMailbox,
-                ))))
-                .like(LikeExpr::new(like_pattern(q)).escape('\\')),
-            );
+        let mut lists: Vec<Candidates> = Vec::new();
+        if let Some(terms) = super::at_rest::query_terms(keys, q) {
+            lists.push(tagged(db, terms).await?);
         }
-        match super::at_rest::query_terms(keys, q) {
-            Some(terms) => match tagged(db, terms).await? {
-                Candidates::Few(ids) => {
-                    few = found.is_empty();
-                    if few && folder == Folder::Inbox {
-                        inbox_few = Some(ids.clone());
-                    }
-                    found = found.add(envelope::Column::Id.is_in(ids));
-                }
-                Candidates::Carrying(term) => {
-                    found =
-                        found.add(envelope::Column::Id.in_subquery(postings(term).into_query()));
-                }
-            },
+        if let Some(terms) = super::at_rest::mailbox_query_terms(keys, q) {
+            if super::at_rest::mailboxes_tagged(db).await? {
+                lists.push(tagged(db, terms).await?);
+            } else {
+                found = found.add(
+                    Expr::expr(Func::lower(Expr::col((
+                        envelope::Entity,
+                        envelope::Column::SenderMailbox,
+                    ))))
+                    .like(LikeExpr::new(like_pattern(q)).escape('\\')),
+                );
+            }
+        }
+        if lists.is_empty() && found.is_empty() {
             // Too short for a tag: the newest of the folder are opened and checked.
-            None => found = Condition::all(),
+            found = Condition::all();
+        } else if found.is_empty() && lists.iter().all(|c| matches!(c, Candidates::Few(_))) {
+            // Only short lists: their union, looked up by id.
+            let mut ids: Vec<String> = lists
+                .into_iter()
+                .flat_map(|c| match c {
+                    Candidates::Few(ids) => ids,
+                    Candidates::Carrying(_) => Vec::new(),
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            few = true;
+            if folder == Folder::Inbox {
+                inbox_few = Some(ids.clone());
+            }
+            found = found.add(envelope::Column::Id.is_in(ids));
+        } else {
+            for candidates in lists {
+                found = match candidates {
+                    Candidates::Few(ids) => found.add(envelope::Column::Id.is_in(ids)),
+                    Candidates::Carrying(term) => {
+                        found.add(envelope::Column::Id.in_subquery(postings(term).into_query()))
+                    }
+                };
+            }
         }
         found_filter = Some(found);
     }

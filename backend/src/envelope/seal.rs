@@ -497,7 +497,12 @@ pub async fn seal(
     let sender_label = sender_label(sender_account.display_name.as_deref(), &sender);
     let shown =
         super::at_rest::seal_shown(key, &id, subject, sender_account.display_name.as_deref());
-    let terms = super::at_rest::terms(stores.keys, subject, sender_account.display_name.as_deref());
+    let terms = super::at_rest::terms(
+        stores.keys,
+        subject,
+        sender_account.display_name.as_deref(),
+        &sender,
+    );
     let txn = crate::db::begin_write(stores.db).await?;
     super::quota::lock_sender(&txn, &sender_account.id).await?;
     super::quota::check(&txn, &sender_account.id, recipients.count(), quota, now).await?;
@@ -525,6 +530,7 @@ pub async fn seal(
         idempotency_key: Set(idempotency_key.map(str::to_owned)),
         in_reply_to_id: Set(in_reply_to.map(str::to_owned)),
         sender_folder_id: Set(None),
+        terms_version: Set(super::at_rest::TERMS_VERSION),
     }
     .insert(&txn)
     .await?;

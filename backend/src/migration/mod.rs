@@ -31,6 +31,7 @@ mod m20261202_000025_notification_setting;
 mod m20261202_000026_digest_sent;
 mod m20261202_000027_delegation;
 mod m20261202_000028_organisation;
+mod m20261202_000029_search_by_mailbox;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000026_digest_sent::Migration),
             Box::new(m20261202_000027_delegation::Migration),
             Box::new(m20261202_000028_organisation::Migration),
+            Box::new(m20261202_000029_search_by_mailbox::Migration),
         ]
     }
 }

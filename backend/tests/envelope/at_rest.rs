@@ -269,3 +269,94 @@ async fn envelopes_written_in_clear_before_are_sealed_once_at_start() {
         db.drop_postgres().await;
     }
 }
+
+#[tokio::test]
+async fn a_search_by_part_of_a_sender_mailbox_is_served_by_its_tags_once_those_from_before_are_tagged()
+ {
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in(&state, "marie.curie@chu-dev.fr").await;
+        let pierre = signed_in(&state, "pierre.dupond@chu-dev.fr").await;
+        for _ in 0..3 {
+            let (status, _) = post(&state, &marie, multipart(&draft(), &[])).await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        // Part of the mailbox only: neither the title nor the name « Marie CURIE » has it.
+        let by_mailbox = "folder=inbox&q=CURIE%40chu-dev";
+        let (_, found) = get_list(&state, &pierre, by_mailbox).await;
+        assert_eq!(found["total"], 3, "{found}");
+
+        // Two put back as written before: their title's and name's tags only.
+        let rows = envelope::Entity::find().all(&state.db).await.expect("rows");
+        for row in &rows[..2] {
+            envelope_term::Entity::delete_many()
+                .filter(envelope_term::Column::EnvelopeId.eq(&row.id))
+                .exec(&state.db)
+                .await
+                .expect("tags");
+            let before = at_rest::terms(
+                &state.keys,
+                "Compte rendu M. BLANC",
+                Some("Marie CURIE"),
+                "",
+            );
+            at_rest::index(&state.db, &row.id, &before)
+                .await
+                .expect("tags from before");
+            envelope::Entity::update_many()
+                .col_expr(envelope::Column::TermsVersion, Expr::value(0))
+                .filter(envelope::Column::Id.eq(&row.id))
+                .exec(&state.db)
+                .await
+                .expect("from before");
+        }
+        // Not yet tagged on this database: the mailboxes are scanned, all three found.
+        assert!(!at_rest::mailboxes_tagged(&state.db).await.expect("q"));
+        let (_, found) = get_list(&state, &pierre, by_mailbox).await;
+        assert_eq!(found["total"], 3, "{found}");
+
+        // Two instances start at once: each envelope tagged once, the task done once.
+        let now = state.clock.now();
+        let (a, b) = tokio::join!(
+            at_rest::tag_mailboxes(&state.db, &state.keys, now),
+            at_rest::tag_mailboxes(&state.db, &state.keys, now)
+        );
+        assert_eq!(a.expect("a") + b.expect("b"), 2);
+        assert!(at_rest::mailboxes_tagged(&state.db).await.expect("q"));
+        assert_eq!(
+            at_rest::tag_mailboxes(&state.db, &state.keys, now)
+                .await
+                .expect("again"),
+            0
+        );
+        assert_eq!(
+            envelope::Entity::find()
+                .filter(envelope::Column::TermsVersion.ne(at_rest::TERMS_VERSION))
+                .count(&state.db)
+                .await
+                .expect("q"),
+            0
+        );
+        let (_, found) = get_list(&state, &pierre, by_mailbox).await;
+        assert_eq!(found["total"], 3, "{found}");
+        // Still the search in clear: the address's characters taken as typed (its tags
+        // are those of « curie chu », the check finds no « curie_chu »).
+        let (_, found) = get_list(&state, &pierre, "folder=inbox&q=curie_chu").await;
+        assert_eq!(found["total"], 0, "{found}");
+        let (_, found) = get_list(&state, &pierre, "folder=inbox&q=durand%40chu").await;
+        assert_eq!(found["total"], 0, "{found}");
+
+        // Served by the tags alone now: an envelope without them is found neither by its
+        // mailbox (no scan) nor by its title.
+        envelope_term::Entity::delete_many()
+            .filter(envelope_term::Column::EnvelopeId.eq(&rows[2].id))
+            .exec(&state.db)
+            .await
+            .expect("tags");
+        let (_, found) = get_list(&state, &pierre, by_mailbox).await;
+        assert_eq!(found["total"], 2, "{found}");
+        let (_, found) = get_list(&state, &pierre, "folder=inbox&q=blanc").await;
+        assert_eq!(found["total"], 2, "{found}");
+        db.drop_postgres().await;
+    }
+}

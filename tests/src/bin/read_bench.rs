@@ -61,12 +61,17 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
             let subject = format!("Compte rendu n° {n}");
             let shown = at_rest::seal_shown(&key, &id, &subject, Some("Marie CURIE"));
             terms.extend(
-                at_rest::terms(keys, &subject, Some("Marie CURIE"))
-                    .into_iter()
-                    .map(|term| envelope_term::ActiveModel {
-                        term: Set(term),
-                        envelope_id: Set(id.clone()),
-                    }),
+                at_rest::terms(
+                    keys,
+                    &subject,
+                    Some("Marie CURIE"),
+                    "marie.curie@chu-dev.fr",
+                )
+                .into_iter()
+                .map(|term| envelope_term::ActiveModel {
+                    term: Set(term),
+                    envelope_id: Set(id.clone()),
+                }),
             );
             let sealed = base + chrono::Duration::seconds(n as i64 * 60);
             envelopes.push(envelope::ActiveModel {
@@ -91,6 +96,7 @@ async fn fill(db: &sea_orm::DatabaseConnection, keys: &Keys, sender: &str, reade
                 idempotency_key: Set(None),
                 in_reply_to_id: Set(None),
                 sender_folder_id: Set(None),
+                terms_version: Set(at_rest::TERMS_VERSION),
             });
             recipients.push(envelope_recipient::ActiveModel {
                 id: Set(format!("bench-r-{n:08}")),

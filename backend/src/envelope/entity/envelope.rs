@@ -47,6 +47,9 @@ pub struct Model {
     /// The sender's sub-folder (`folder`) under « Messages envoyés » (or, once deleted,
     /// under « Messages supprimés »); none: the folder itself.
     pub sender_folder_id: Option<String>,
+    /// Which search tags it has (`at_rest::TERMS_VERSION`): 0, its title and sender's
+    /// name (written before issue 18's one-word search); 1, its sender's mailbox too.
+    pub terms_version: i16,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
