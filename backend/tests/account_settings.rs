@@ -4,7 +4,8 @@
 //!   sanitised like message bodies; names unique per account; one default at most; 20 at
 //!   most, held when a hundred creations arrive at once; nobody else's reached;
 //! - « Notifications » (§6.3): the manual's matrix, its defaults, and the notification
-//!   mails queued (or not) as each addressee's settings say.
+//!   mails queued (or not) as each addressee's settings say;
+//! - « Changer mon mot de passe » from the pane's session (its « Paramètres du compte »).
 
 use axum::http::StatusCode;
 use medimail_server::account::entity::signature;
@@ -666,6 +667,52 @@ async fn delegated_addresses_get_copies_once_confirmed_and_only_then() {
             addresses == ["a@cabinet.fr"] || addresses == ["b@cabinet.fr", "c@cabinet.fr"],
             "{addresses:?}"
         );
+        db.drop_postgres().await;
+    }
+}
+
+#[tokio::test]
+async fn the_pane_s_session_changes_its_passphrase_and_stays_open() {
+    use medimail_server::account::entity::account;
+    const NEW: &str = "Trois tortues traversent la route";
+    for db in databases().await {
+        let state = state_with(&db, true).await;
+        let marie = signed_in_as(&state, "marie.curie@chu-dev.fr", "Marie CURIE").await;
+        let hash = || async {
+            account::Entity::find()
+                .filter(account::Column::Mailbox.eq("marie.curie@chu-dev.fr"))
+                .one(&state.db)
+                .await
+                .expect("q")
+                .expect("account")
+                .passphrase_hash
+        };
+        let before = hash().await;
+        let path = "/api/webmail/passphrase/change";
+        let (status, body) = call(
+            &state,
+            &marie,
+            "POST",
+            path,
+            Some(json!({"current": NEW, "passphrase": NEW, "confirmation": NEW})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["code"], "current_passphrase_incorrect");
+        assert_eq!(hash().await, before, "nothing changed");
+        let (status, body) = call(
+            &state,
+            &marie,
+            "POST",
+            path,
+            Some(json!({"current": GOOD_PASSPHRASE, "passphrase": NEW, "confirmation": NEW})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        assert_ne!(hash().await, before, "the new passphrase stored");
+        // The pane's own session is still open.
+        let (status, body) = call(&state, &marie, "GET", "/api/me", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         db.drop_postgres().await;
     }
 }

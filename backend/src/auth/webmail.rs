@@ -42,8 +42,6 @@ pub enum WebmailRefusal {
     NotEnrolling,
     /// "Changer mon mot de passe": the current passphrase is wrong.
     CurrentIncorrect,
-    /// "Changer mon mot de passe" is the webmail's; in Outlook, the pane's own flow.
-    NotWebmail,
 }
 
 impl Refusal for WebmailRefusal {
@@ -53,7 +51,6 @@ impl Refusal for WebmailRefusal {
             MailboxInvalid | ConditionsRequired => StatusCode::UNPROCESSABLE_ENTITY,
             Failed | CurrentIncorrect => StatusCode::BAD_REQUEST,
             ConditionsOutdated | NotEnrolling => StatusCode::CONFLICT,
-            NotWebmail => StatusCode::FORBIDDEN,
         }
     }
 
@@ -66,7 +63,6 @@ impl Refusal for WebmailRefusal {
             ConditionsOutdated => "conditions_outdated",
             NotEnrolling => "passphrase_not_expected",
             CurrentIncorrect => "current_passphrase_incorrect",
-            NotWebmail => "webmail_only",
         }
     }
 
@@ -93,9 +89,6 @@ impl Refusal for WebmailRefusal {
             CurrentIncorrect => "Votre mot de passe actuel est incorrect. Après 10 échecs \
                  consécutifs, le compte est bloqué 15 minutes."
                 .to_owned(),
-            NotWebmail => {
-                "Cette action se fait dans la messagerie Medimail du navigateur.".to_owned()
-            }
         }
     }
 
@@ -668,7 +661,9 @@ pub async fn choose_passphrase(
 }
 
 /// "Changer mon mot de passe": the current passphrase, then the new one twice. A wrong
-/// current passphrase counts as a failure towards the lock.
+/// current passphrase counts as a failure towards the lock. From the webmail's session or
+/// the pane's (its « Paramètres du compte »): the caller's session stays open, every
+/// other one of the account ends.
 pub async fn change_passphrase(
     ctx: &Authenticator<'_>,
     signed_in: &session::SignedIn,
@@ -676,9 +671,6 @@ pub async fn change_passphrase(
     client: Option<String>,
     support: &str,
 ) -> Result<(), AppError> {
-    if signed_in.via != session::Via::Webmail {
-        return Err(WebmailRefusal::NotWebmail.into());
-    }
     let account = &signed_in.account;
     if request.current.is_empty() || request.current.chars().count() > passphrase::MAX_CHARS {
         return Err(WebmailRefusal::CurrentIncorrect.into());

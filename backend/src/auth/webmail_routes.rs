@@ -118,7 +118,6 @@ refusals! {
     ChangeRefusals = [
         signed_in(),
         RequestRefusal::Unreadable,
-        WebmailRefusal::NotWebmail,
         WebmailRefusal::CurrentIncorrect,
         WebmailRefusal::Failed,
         new_passphrase_rules(),
@@ -415,8 +414,9 @@ async fn choose_passphrase(
     Ok(Json(web.describe(&account, &row).await?))
 }
 
-/// "Changer mon mot de passe" (webmail): the current passphrase and the new one twice.
-/// Every other session of the account ends; the mailbox is told by mail.
+/// "Changer mon mot de passe" (the webmail, and the pane's « Paramètres du compte »): the
+/// current passphrase and the new one twice. Every other session of the account ends;
+/// the mailbox is told by mail.
 #[utoipa::path(
     post,
     path = paths::WEBMAIL_PASSPHRASE_CHANGE,
