@@ -52,6 +52,9 @@ echo "==> building the task pane and the webmail (scripts/build-frontend.sh)"
 echo "==> unit, integration and end-to-end tests (this builds the medimail binary too)"
 cargo test --workspace --locked -- --test-threads=2
 
+echo "==> the frontend's unit tests with the webmail's screens (its \`webmail\` feature)"
+cargo test --locked -p medimail-taskpane --features webmail
+
 echo "==> wasm-bindgen tests in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked -p medimail-taskpane \
   --target wasm32-unknown-unknown

@@ -26,7 +26,7 @@ use crate::pages::{
     nouveau::Compose,
 };
 #[cfg(feature = "webmail")]
-use crate::pages::{signaler::Signaler, webmail::WebmailSignIn};
+use crate::pages::{parametres::ParametresVolet, signaler::Signaler, webmail::WebmailSignIn};
 use crate::route::Route;
 use crate::session::Auth;
 
@@ -58,6 +58,9 @@ pub enum Screen {
     Report(String),
     /// An unknown hash (`pages::introuvable`).
     NotFound,
+    /// « Paramètres du compte » framed by the pane (`pages::parametres`).
+    #[cfg(feature = "webmail")]
+    PaneSettings,
 }
 
 impl Screen {
@@ -70,6 +73,8 @@ impl Screen {
             Route::Aide => Screen::Help,
             Route::Signaler(token) => Screen::Report(token.clone()),
             Route::Introuvable => Screen::NotFound,
+            #[cfg(feature = "webmail")]
+            Route::VoletParametres => Screen::PaneSettings,
         }
     }
 
@@ -112,6 +117,8 @@ enum Frame {
     Help,
     Report,
     NotFound,
+    #[cfg(feature = "webmail")]
+    PaneSettings,
 }
 
 impl Frame {
@@ -122,6 +129,8 @@ impl Frame {
             Screen::Help => Frame::Help,
             Screen::Report(_) => Frame::Report,
             Screen::NotFound => Frame::NotFound,
+            #[cfg(feature = "webmail")]
+            Screen::PaneSettings => Frame::PaneSettings,
         }
     }
 }
@@ -185,7 +194,13 @@ pub fn App(environment: Environment) -> impl IntoView {
     // Outlook or its library, which this reader does not need.
     let webmail_page =
         cfg!(feature = "webmail") && !matches!(environment, Environment::Office { .. });
-    let status = if webmail_page {
+    #[cfg(feature = "webmail")]
+    let framed_settings = route.with_untracked(|r| *r == Route::VoletParametres);
+    #[cfg(not(feature = "webmail"))]
+    let framed_settings = false;
+    let status = if framed_settings {
+        "Messagerie sécurisée de santé · Paramètres du compte".to_owned()
+    } else if webmail_page {
         "Messagerie sécurisée de santé, dans votre navigateur.".to_owned()
     } else {
         environment.status_line()
@@ -410,6 +425,8 @@ fn Screens(environment: Environment, route: ReadSignal<Route>) -> impl IntoView 
         #[cfg(not(feature = "webmail"))]
         Frame::Report => view! { <Introuvable/> }.into_any(),
         Frame::NotFound => view! { <Introuvable/> }.into_any(),
+        #[cfg(feature = "webmail")]
+        Frame::PaneSettings => view! { <ParametresVolet/> }.into_any(),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod app;
 pub mod components;
 pub mod compose;
 pub mod focus;
+#[cfg(feature = "webmail")]
+pub mod framed;
 pub mod host;
 pub mod lecture;
 pub mod office;

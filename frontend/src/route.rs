@@ -15,6 +15,10 @@ pub enum Route {
     Signaler(String),
     /// `#/carte-cpx`: the webmail's sign-in, a verified CPx card waiting to be linked.
     CarteCpx,
+    /// `#/volet/parametres`: « Paramètres du compte » framed by the pane, in the
+    /// webmail's page (`pages::parametres`).
+    #[cfg(feature = "webmail")]
+    VoletParametres,
     /// Anything else.
     Introuvable,
 }
@@ -44,6 +48,8 @@ impl Route {
             "" => Route::Accueil,
             "/aide" => Route::Aide,
             "/carte-cpx" => Route::CarteCpx,
+            #[cfg(feature = "webmail")]
+            "/volet/parametres" => Route::VoletParametres,
             _ => Route::Introuvable,
         }
     }
@@ -61,6 +67,8 @@ impl Route {
             | Route::Signaler(_)
             | Route::CarteCpx => "#/",
             Route::Aide => "#/aide",
+            #[cfg(feature = "webmail")]
+            Route::VoletParametres => "#/volet/parametres",
         }
     }
 }
@@ -110,5 +118,10 @@ mod tests {
         for route in [Route::Accueil, Route::Aide] {
             assert_eq!(Route::from_hash(route.hash()), route);
         }
+        #[cfg(feature = "webmail")]
+        assert_eq!(
+            Route::from_hash(Route::VoletParametres.hash()),
+            Route::VoletParametres
+        );
     }
 }

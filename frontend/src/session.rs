@@ -17,6 +17,9 @@ pub enum TokenSource {
     Development { mailbox: String, name: String },
     /// The Office dialog (`/auth/dialog/start`), where single sign-on is unavailable.
     Dialog,
+    /// The pane that frames « Paramètres du compte » (`framed`), asked for its token.
+    #[cfg(feature = "webmail")]
+    Pane,
 }
 
 /// Shared by every screen.
@@ -65,6 +68,8 @@ impl Auth {
                      volet Medimail, puis identifiez-vous à nouveau.",
                 ));
             }
+            #[cfg(feature = "webmail")]
+            Some(TokenSource::Pane) => crate::framed::renewed_by_pane().await?,
             None => return Err(ApiError::new("office_token", "Identifiez-vous à nouveau.")),
         };
         self.credentials.update(|c| {

@@ -355,6 +355,155 @@ async fn a_reopened_pane_in_outlook_s_frame_stays_signed_in_until_deconnexion() 
     browser.close().await;
 }
 
+/// « Paramètres du compte » in the pane (issue 17), inside Outlook's frame: the webmail's
+/// screens in a frame over the pane, fetched only when opened, handed the pane's
+/// credentials in memory; a renewal answered with office.js's token; a message from
+/// anything but that frame ignored; « Retour au volet » back to the button.
+#[tokio::test]
+async fn the_pane_opens_the_account_settings_in_a_frame_with_its_own_session() {
+    let pane = Pane::start(PaneOptions {
+        identity: Identity::office().await,
+        office_js: |stub| stub.url("OfficeOnline"),
+        env: Vec::new(),
+    })
+    .await;
+    let host_rule = pane.stub.outlook_host_rule();
+    let browser = pane
+        .browser(
+            (360, 760),
+            &[
+                host_rule.as_str(),
+                "--test-third-party-cookie-phaseout",
+                "--disable-site-isolation-trials",
+                "--disable-features=IsolateOrigins,site-per-process",
+            ],
+            &pane.office_token_script(),
+        )
+        .await;
+    let outlook = pane
+        .stub
+        .outlook_on_the_web(&pane.server.url("/taskpane.html"));
+    browser.client.goto(&outlook).await.expect("Outlook's page");
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(fantoccini::Locator::Css("iframe#pane"))
+        .await
+        .expect("the pane's frame");
+    browser.client.enter_frame(0).await.expect("into the pane");
+    browser.wait_ready().await;
+    pane.sign_in(&browser, MAILBOX, PASSPHRASE).await;
+    browser.text_of("#signed-in").await;
+    let webmail_files =
+        "performance.getEntriesByType('resource').some(e => e.name.includes('/webmail/'))";
+    assert_eq!(
+        browser.eval(webmail_files).await,
+        json!(false),
+        "the pane loads none of the webmail's files"
+    );
+
+    browser.click("#open-parametres").await;
+    let frame = browser.element("iframe#parametres-frame").await;
+    frame.enter_frame().await.expect("into the settings");
+    browser
+        .wait_until(&format!(
+            "(document.getElementById('parametres-mailbox') || {{}}).textContent \
+             && document.getElementById('parametres-mailbox').textContent.includes('{MAILBOX}')"
+        ))
+        .await;
+    assert_eq!(
+        browser.eval("window.parent !== window.top").await,
+        json!(true),
+        "a frame in the pane, itself in Outlook's frame"
+    );
+    // « Activité », read with the pane's session.
+    browser.click("#activite > summary").await;
+    browser
+        .wait_until(
+            "(document.getElementById('stamps-used') || {}).textContent === 'Timbres utilisés : 0'",
+        )
+        .await;
+    // « Identité », saved.
+    browser.click("#identite > summary").await;
+    browser.element("#identite-form").await;
+    browser.fill("#identite-last-name", "Pollet").await;
+    browser.fill("#identite-first-name", "Marie").await;
+    browser.fill("#identite-phone1", "0561000001").await;
+    browser.click("#identite-save").await;
+    browser
+        .wait_until(
+            "((document.getElementById('identite-saved') || {}).textContent || '').includes('enregistrées')",
+        )
+        .await;
+    // A renewal: the pane answers with office.js's token and its session.
+    let renew = "new Promise(done => { \
+        addEventListener('message', e => { if (e.source === parent) done(Array.isArray(e.data) \
+          && e.data.length === 2 && e.data[0].split('.').length === 3); }, { once: true }); \
+        parent.postMessage('medimail:renew', location.origin); })";
+    assert_eq!(browser.eval_async(renew).await, json!(true));
+
+    // The pane itself (not the frame) posting « close » is ignored: after a renewal's
+    // answer, which comes after it, the frame is still there.
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the pane");
+    browser
+        .eval("(window.postMessage('medimail:close', location.origin), true)")
+        .await;
+    let frame = browser.element("iframe#parametres-frame").await;
+    frame.enter_frame().await.expect("into the settings");
+    assert_eq!(browser.eval_async(renew).await, json!(true));
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the pane");
+    assert_eq!(
+        browser
+            .eval("document.getElementById('parametres-frame') !== null")
+            .await,
+        json!(true)
+    );
+    browser
+        .screenshot_as_pane("pane-parametres-320x700", (360, 760))
+        .await;
+
+    // « Retour au volet »: the frame gone, the focus on the button.
+    let frame = browser.element("iframe#parametres-frame").await;
+    frame.enter_frame().await.expect("into the settings");
+    browser.click("#parametres-retour").await;
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the pane");
+    browser
+        .wait_until(
+            "document.getElementById('parametres-frame') === null \
+             && document.activeElement && document.activeElement.id === 'open-parametres'",
+        )
+        .await;
+    browser.text_of("#signed-in").await;
+
+    // The page opened by itself, outside any pane, says where it belongs.
+    browser.client.enter_parent_frame().await.ok();
+    browser
+        .client
+        .goto(&pane.server.url("/#/volet/parametres"))
+        .await
+        .expect("the page alone");
+    browser
+        .wait_until(
+            "((document.querySelector('#parametres-volet [role=alert]') || {}).textContent || '')\
+             .includes('s\\'ouvre depuis le volet Medimail')",
+        )
+        .await;
+    browser.close().await;
+}
+
 /// "Demander un code" again within the minute: the wait is counted down under the
 /// button, and the notice of the code sent stays (issue 21, item 6).
 #[tokio::test]

@@ -208,7 +208,7 @@ where
 /// utilisés », read when the section is opened.
 #[cfg(feature = "webmail")]
 #[component]
-fn Activite() -> impl IntoView {
+pub fn Activite() -> impl IntoView {
     let stamps: Loaded<medimail_api::AccountActivity> = RwSignal::new(None);
     let load = load_when_opened(stamps, |c| async move { api::account_activity(&c).await });
     let shown = move || {
@@ -235,16 +235,26 @@ fn Activite() -> impl IntoView {
     }
 }
 
-/// In the pane, what only the webmail has is one link away (the pane's size budget).
+/// In the pane, what only the webmail has: « Paramètres du compte » opens the webmail's
+/// screens in a frame over the pane (`office::open_parametres`); the rest is one link
+/// away (the pane's size budget).
 #[cfg(not(feature = "webmail"))]
 fn webmail_sections(
     _: RwSignal<Option<medimail_api::WebmailSession>>,
     _: RwSignal<Option<Me>>,
 ) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let open = move |_| {
+        let c = auth.credentials.get_untracked().unwrap_or_default();
+        crate::office::open_parametres(&c.office_token, c.session.as_deref().unwrap_or(""));
+    };
     view! {
+        <button id="open-parametres" type="button" class="secondary" on:click=open>
+            "Paramètres du compte"
+        </button>
         <p class="hint">
             <a id="open-webmail" href="/" target="_blank" rel="noopener">"Ouvrir la messagerie web"</a>
-            " : gérer les sous-dossiers, le brouillon, l'activité et MSSanté."
+            " : gérer les sous-dossiers et le brouillon."
         </p>
     }
 }
@@ -254,7 +264,7 @@ fn webmail_sections(
 /// « Adresse de messagerie MSSanté ». Read when the section is opened.
 #[cfg(feature = "webmail")]
 #[component]
-fn Mssante() -> impl IntoView {
+pub fn Mssante() -> impl IntoView {
     let status: Loaded<medimail_api::MssanteStatus> = RwSignal::new(None);
     let load = load_when_opened(status, |c| async move { api::mssante_status(&c).await });
     let busy = RwSignal::new(false);
@@ -448,7 +458,7 @@ fn Certificate(me: RwSignal<Option<Me>>) -> impl IntoView {
 /// "Changer mon mot de passe" (webmail): the current one, then the new one twice.
 #[cfg(feature = "webmail")]
 #[component]
-fn ChangePassphrase() -> impl IntoView {
+pub fn ChangePassphrase() -> impl IntoView {
     let current = RwSignal::new(String::new());
     let passphrase = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());

@@ -11,6 +11,8 @@ pub mod introuvable;
 pub mod lecture;
 pub mod nouveau;
 #[cfg(feature = "webmail")]
+pub mod parametres;
+#[cfg(feature = "webmail")]
 pub mod signaler;
 #[cfg(feature = "webmail")]
 pub mod webmail;
