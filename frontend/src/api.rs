@@ -81,6 +81,7 @@ impl Credentials {
 enum Method {
     GET,
     POST,
+    #[cfg(feature = "webmail")]
     PUT,
     #[cfg(feature = "webmail")]
     PATCH,
@@ -92,6 +93,7 @@ impl Method {
         match self {
             Method::GET => "GET",
             Method::POST => "POST",
+            #[cfg(feature = "webmail")]
             Method::PUT => "PUT",
             #[cfg(feature = "webmail")]
             Method::PATCH => "PATCH",
@@ -726,20 +728,6 @@ pub async fn search_directory(
         encoded(first_name)
     );
     json_call::<(), _>(Method::GET, &path, Some(c), None).await
-}
-
-/// "Visibilité dans l'annuaire": on the liste rouge or not.
-pub async fn set_visibility(
-    c: &Credentials,
-    liste_rouge: bool,
-) -> Result<medimail_api::DirectoryVisibility, ApiError> {
-    json_call(
-        Method::PUT,
-        paths::ACCOUNT_VISIBILITY,
-        Some(c),
-        Some(&medimail_api::DirectoryVisibility { liste_rouge }),
-    )
-    .await
 }
 
 /// Stars a contact (favorites).

@@ -306,21 +306,31 @@ async fn in_the_compose_screen_the_directory_finds_a_contact_and_adds_it_to_a_an
         .await;
     assert_eq!(chips(&browser, "compose-to").await.len(), 2);
 
-    // "Liste rouge : ne pas apparaître dans l'annuaire", from the signed-in card.
-    browser.click("#liste-rouge").await;
+    // « Liste rouge : ne pas apparaître dans les annuaires », in « Paramètres du compte »
+    // › « Identité » (the webmail's screen, framed over the pane).
+    browser.click("#open-parametres").await;
+    let frame = browser.element("iframe#parametres-frame").await;
+    frame.enter_frame().await.expect("into the settings");
+    browser.click("#identite > summary").await;
+    browser.element("#identite-form").await;
+    browser.click("#identite-liste-rouge").await;
+    browser.click("#identite-save").await;
     browser
         .wait_until(
-            "(document.getElementById('liste-rouge-status') || {textContent: ''}).textContent.includes('liste rouge')",
+            "((document.getElementById('identite-saved') || {}).textContent || '').includes('enregistrées')",
         )
         .await;
-    assert_eq!(
-        browser
-            .eval("document.getElementById('liste-rouge').checked")
-            .await,
-        true
-    );
-    // What the pane leaves to the webmail (sub-folders managed, the draft, « Activité »,
-    // « MSSanté ») is one link away, in the browser.
+    browser.click("#parametres-retour").await;
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the pane");
+    browser
+        .wait_until("document.getElementById('parametres-frame') === null")
+        .await;
+    // What the pane leaves to the webmail (sub-folders managed, the draft) is one link
+    // away, in the browser.
     assert_eq!(
         browser
             .eval("(l => [new URL(l.href).pathname, l.target, l.rel])(document.getElementById('open-webmail'))")

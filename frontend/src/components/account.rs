@@ -1,6 +1,7 @@
 //! The signed-in card, above every signed-in screen: "Bonjour …", the mailbox the user is
-//! identified with, "Nouveau message", "Liste rouge" (manual part 2 §2.2: visibility in
-//! the directory) and "Déconnexion".
+//! identified with, "Nouveau message", « Paramètres du compte » (among them « Liste
+//! rouge », manual part 2 §2.2: visibility in the directory, in « Identité ») and
+//! "Déconnexion".
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -54,39 +55,6 @@ pub fn Account(
         });
     });
     let mailbox = move || me.get().and_then(|m| m.mailbox).unwrap_or_default();
-    let visibility_busy = RwSignal::new(false);
-    let visibility_notice = RwSignal::new(None::<String>);
-    let set_visibility = move |ev: leptos::ev::Event| {
-        let wanted = event_target_checked(&ev);
-        let auth = expect_context::<Auth>();
-        visibility_busy.set(true);
-        visibility_notice.set(None);
-        spawn_local(async move {
-            let answer = auth
-                .call(|c| async move { api::set_visibility(&c, wanted).await })
-                .await;
-            visibility_busy.try_set(false);
-            match answer {
-                Ok(v) => {
-                    me.try_update(|m| {
-                        if let Some(m) = m {
-                            m.liste_rouge = v.liste_rouge;
-                        }
-                    });
-                    visibility_notice.try_set(Some(if v.liste_rouge {
-                        "Vous êtes en liste rouge : vous n'apparaissez plus dans les annuaires.".to_owned()
-                    } else {
-                        "Vous êtes visible par l'ensemble des utilisateurs Medimail dans l'annuaire.".to_owned()
-                    }));
-                }
-                Err(e) => {
-                    // The box shows what is stored, not what was clicked.
-                    me.try_update(|_| {});
-                    visibility_notice.try_set(Some(e.message));
-                }
-            }
-        });
-    };
     let auth = expect_context::<Auth>();
     let webmail = auth.webmail;
     let may_compose = move || webmail.with(|w| w.as_ref().is_none_or(|w| w.may_compose));
@@ -122,17 +90,6 @@ pub fn Account(
                 }.into_any()
             }}
             <h3 id="parametres">"Paramètres"</h3>
-            // In the webmail, « Liste rouge » is chosen in « Identité ».
-            {move || webmail.with(Option::is_none).then(|| view! {
-                <label class="checkbox">
-                    <input id="liste-rouge" type="checkbox"
-                        prop:checked=move || me.get().is_some_and(|m| m.liste_rouge)
-                        disabled=move || visibility_busy.get()
-                        on:change=set_visibility/>
-                    "Liste rouge : ne pas apparaître dans l'annuaire"
-                </label>
-            })}
-            {move || visibility_notice.get().map(|m| view! { <p class="hint" id="liste-rouge-status" role="status">{m}</p> })}
             <Certificate me=me/>
             {change_passphrase(webmail)}
             {webmail_sections(webmail, me)}
