@@ -651,17 +651,27 @@ async fn sending_again_after_a_lost_answer_seals_one_envelope() {
 
 #[tokio::test]
 async fn in_the_webmail_a_draft_is_saved_recovered_after_a_reload_sent_and_deleted() {
+    draft_saved_recovered_sent_and_deleted("/", (1280, 800)).await;
+}
+
+#[tokio::test]
+async fn in_the_pane_a_draft_is_saved_recovered_after_reopening_sent_and_deleted() {
+    draft_saved_recovered_sent_and_deleted("/taskpane.html", (360, 900)).await;
+}
+
+/// « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1) in the page at
+/// `path` (the webmail's or the pane's), signed in as an Outlook user with the
+/// development identity.
+async fn draft_saved_recovered_sent_and_deleted(path: &str, size: (u32, u32)) {
     use sea_orm::PaginatorTrait;
-    // The webmail's page (the pane leaves the draft out for its size budget), signed in
-    // as an Outlook user with the development identity.
     let pane = Pane::start(PaneOptions {
         identity: Identity::Development,
         office_js: OfficeStub::url_outside_office,
         env: vec![("MEDIMAIL_WEBMAIL".into(), "all".into())],
     })
     .await;
-    let browser = pane.browser((1280, 800), &[], "").await;
-    browser.open_pane(&pane.server.url("/")).await;
+    let browser = pane.browser(size, &[], "").await;
+    browser.open_pane(&pane.server.url(path)).await;
     browser.click("#dev-continue").await;
     pane.sign_in(&browser, "marie.curie@chu-dev.fr", PASSPHRASE)
         .await;
@@ -698,7 +708,7 @@ async fn in_the_webmail_a_draft_is_saved_recovered_after_a_reload_sent_and_delet
     browser.element("#new-message").await;
 
     // After a reload, « Récupérer » brings it back, and it is sent.
-    browser.open_pane(&pane.server.url("/")).await;
+    browser.open_pane(&pane.server.url(path)).await;
     browser.click("#dev-continue").await;
     browser.element("#signed-in").await;
     browser.click("#new-message").await;

@@ -824,7 +824,10 @@ mod chromium {
         browser.click("#psc-sign-in").await;
         browser.element("#signed-in").await;
         assert_eq!(pane.code_mails(MARIE), codes, "no code was asked");
-        // « Dissocier ma carte » from the pane's account card.
+        // « Dissocier ma carte » in the pane's « Paramètres du compte ».
+        browser.click("#open-parametres").await;
+        let frame = browser.element("iframe#parametres-frame").await;
+        frame.enter_frame().await.expect("into the settings");
         wait_text(
             &browser,
             "#psc-certificate",

@@ -90,7 +90,7 @@ pub fn Account(
                 }.into_any()
             }}
             <h3 id="parametres">"Paramètres"</h3>
-            <Certificate me=me/>
+            {certificate(me)}
             {change_passphrase(webmail)}
             {webmail_sections(webmail, me)}
             <BusyButton id="sign-out" class="secondary" busy=busy.into()
@@ -211,7 +211,7 @@ fn webmail_sections(
         </button>
         <p class="hint">
             <a id="open-webmail" href="/" target="_blank" rel="noopener">"Ouvrir la messagerie web"</a>
-            " : gérer les sous-dossiers et le brouillon."
+            " : gérer les sous-dossiers."
         </p>
     }
 }
@@ -351,11 +351,22 @@ pub fn Mssante() -> impl IntoView {
 #[cfg(not(feature = "webmail"))]
 fn change_passphrase(_: RwSignal<Option<medimail_api::WebmailSession>>) -> impl IntoView {}
 
+/// The card's « Certificat » in the webmail; in the pane it is in « Paramètres du
+/// compte » (`pages::parametres`, the manual's place), out of the pane's size budget.
+#[cfg(feature = "webmail")]
+fn certificate(me: RwSignal<Option<Me>>) -> impl IntoView {
+    view! { <Certificate me=me/> }
+}
+
+#[cfg(not(feature = "webmail"))]
+fn certificate(_: RwSignal<Option<Me>>) -> impl IntoView {}
+
 /// « Certificat : Un certificat est associé à votre compte. » and « Dissocier ma carte »
 /// (manual part 1 §1.2.2, Paramètres du compte › Identité), shown while a CPx card is
 /// linked (and the line « Aucun certificat… » once it is dissociated here).
+#[cfg(feature = "webmail")]
 #[component]
-fn Certificate(me: RwSignal<Option<Me>>) -> impl IntoView {
+pub fn Certificate(me: RwSignal<Option<Me>>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let unlinked = RwSignal::new(false);

@@ -50,7 +50,6 @@ fn to_rfc3339(local: &str) -> Option<String> {
 }
 
 /// The `datetime-local` value of an RFC 3339 date, in the browser's time zone.
-#[cfg(feature = "webmail")]
 fn to_local(rfc3339: &str) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
     if d.get_time().is_nan() {
@@ -603,7 +602,6 @@ pub fn Compose(
 
 /// What « Sauvegarder » reads and « Récupérer » fills.
 #[derive(Clone)]
-#[cfg_attr(not(feature = "webmail"), allow(dead_code))]
 pub struct DraftFields {
     to: RwSignal<Vec<String>>,
     cc: RwSignal<Vec<String>>,
@@ -631,13 +629,7 @@ fn signature_picker(
 #[cfg(not(feature = "webmail"))]
 fn signature_picker(_: NodeRef<html::Div>, _: StoredValue<Option<String>>) -> impl IntoView {}
 
-/// « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1), in the webmail.
-/// The pane leaves them out until its size budget has room (docs/PERFORMANCE.md: they
-/// weigh 7 KB of the 250).
-#[cfg(not(feature = "webmail"))]
-fn draft_buttons(_: DraftFields) -> impl IntoView {}
-
-#[cfg(feature = "webmail")]
+/// « Sauvegarder », « Récupérer », « Supprimer » (manual part 1 §4.1).
 fn draft_buttons(fields: DraftFields) -> impl IntoView {
     let DraftFields {
         to,
@@ -661,7 +653,7 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
     let credentials = move || creds.get_untracked();
     spawn_local(async move {
         if let Some(c) = credentials() {
-            has_draft.set(api::draft(&c).await.is_ok());
+            has_draft.set(api::draft(&c, None).await.is_ok());
         }
     });
     let save_draft = move |_| {
@@ -688,7 +680,7 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
         drafting.set(true);
         spawn_local(async move {
             if let Some(c) = credentials() {
-                match api::save_draft(&c, &draft).await {
+                match api::draft(&c, Some(&draft)).await {
                     Ok(saved) => {
                         has_draft.set(true);
                         // Saved: leaving now loses nothing but the files.
@@ -701,7 +693,7 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
                         notice.set(Some(format!(
                             "Brouillon sauvegardé ({}). La sauvegarde n'inclut pas les pièces \
                              jointes : ajoutez-les avant d'envoyer le message.",
-                            saved.saved_on
+                            api::draft_field(&saved, "saved_on").unwrap_or_default()
                         )));
                     }
                     Err(e) => form_error.set(Some(e.message)),
@@ -714,22 +706,26 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
         drafting.set(true);
         spawn_local(async move {
             if let Some(c) = credentials() {
-                match api::draft(&c).await {
+                match api::draft(&c, None).await {
                     Ok(saved) => {
-                        let d = saved.draft;
-                        to.set(d.to);
-                        cc.set(d.cc);
-                        subject.set(d.subject);
+                        let d = js_sys::Reflect::get(&saved, &"draft".into()).unwrap_or_default();
+                        to.set(api::draft_list(&d, "to"));
+                        cc.set(api::draft_list(&d, "cc"));
+                        subject.set(api::draft_field(&d, "subject").unwrap_or_default());
                         if let Some(div) = body_ref.get() {
-                            div.set_inner_html(&d.body_html);
+                            div.set_inner_html(
+                                &api::draft_field(&d, "body_html").unwrap_or_default(),
+                            );
                             crate::safe_html::apply_styles(&div);
                         }
-                        opening.set(d.opens_from.is_some() || d.opens_until.is_some());
-                        opens_from.set(d.opens_from.as_deref().map(to_local).unwrap_or_default());
-                        opens_until.set(d.opens_until.as_deref().map(to_local).unwrap_or_default());
+                        let from = api::draft_field(&d, "opens_from");
+                        let until = api::draft_field(&d, "opens_until");
+                        opening.set(from.is_some() || until.is_some());
+                        opens_from.set(from.as_deref().map(to_local).unwrap_or_default());
+                        opens_until.set(until.as_deref().map(to_local).unwrap_or_default());
                         notice.set(Some(format!(
                             "Brouillon du {} récupéré. Ajoutez les pièces jointes avant d'envoyer.",
-                            saved.saved_on
+                            api::draft_field(&saved, "saved_on").unwrap_or_default()
                         )));
                     }
                     Err(e) => form_error.set(Some(e.message)),
@@ -756,12 +752,12 @@ fn draft_buttons(fields: DraftFields) -> impl IntoView {
         <div class="actions">
             <button id="draft-save" type="button" class="secondary"
                 disabled=move || drafting.get() on:click=save_draft>"Sauvegarder"</button>
-            <Show when=move || has_draft.get()>
+            {move || has_draft.get().then(|| view! {
                 <button id="draft-recover" type="button" class="secondary"
                     disabled=move || drafting.get() on:click=recover_draft>"Récupérer"</button>
                 <button id="draft-delete" type="button" class="secondary"
                     on:click=delete_draft>"Supprimer"</button>
-            </Show>
+            })}
         </div>
     }
 }

@@ -21,7 +21,7 @@
 //! pane, gets and gives nothing.
 
 use crate::api;
-use crate::components::account::{Activite, ChangePassphrase, Mssante};
+use crate::components::account::{Activite, Certificate, ChangePassphrase, Mssante};
 use crate::components::administration::Administration;
 use crate::components::identite::Identite;
 use crate::components::notifications::Notifications;
@@ -102,6 +102,7 @@ pub fn ParametresVolet() -> impl IntoView {
             {move || loaded.get().then(|| view! {
                 <p id="parametres-mailbox">"Compte : "
                     {move || me.with(|m| m.as_ref().and_then(|m| m.mailbox.clone()))}</p>
+                <Certificate me=me/>
                 <Identite me=me/>
                 <Notifications/>
                 <Activite/>
