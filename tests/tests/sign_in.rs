@@ -235,12 +235,9 @@ async fn after_a_change_of_address_the_pane_moves_the_account_once_the_new_one_i
     browser.close().await;
 }
 
-/// Outlook on the web reopens the pane at every message, in a third-party frame. With
-/// third-party cookies blocked, the session is found again (its partitioned cookie) for
-/// 30 minutes without a new code; not after « Déconnexion », where asking a code again
-/// at once works; not after 30 idle minutes (issue 21, item 2).
-#[tokio::test]
-async fn a_reopened_pane_in_outlook_s_frame_stays_signed_in_until_deconnexion() {
+/// A pane with an Office identity, in a browser showing it inside the Outlook on the web
+/// stand-in's frame (third-party cookies blocked).
+async fn pane_in_outlook_s_frame() -> (Pane, medimail_e2e::Browser) {
     let pane = Pane::start(PaneOptions {
         identity: Identity::office().await,
         office_js: |stub| stub.url("OfficeOnline"),
@@ -263,24 +260,37 @@ async fn a_reopened_pane_in_outlook_s_frame_stays_signed_in_until_deconnexion() 
             &pane.office_token_script(),
         )
         .await;
+    show_in_outlook(&pane, &browser).await;
+    (pane, browser)
+}
+
+/// Opens (again) Outlook's page with the pane in its frame, and enters the pane.
+async fn show_in_outlook(pane: &Pane, browser: &medimail_e2e::Browser) {
     let outlook = pane
         .stub
         .outlook_on_the_web(&pane.server.url("/taskpane.html"));
-    let reopen = async || {
-        browser.client.enter_parent_frame().await.ok();
-        browser.client.goto(&outlook).await.expect("Outlook's page");
-        browser
-            .client
-            .wait()
-            .at_most(Duration::from_secs(30))
-            .for_element(fantoccini::Locator::Css("iframe#pane"))
-            .await
-            .expect("the pane's frame");
-        browser.client.enter_frame(0).await.expect("into the pane");
-        browser.wait_ready().await;
-    };
+    browser.client.enter_parent_frame().await.ok();
+    browser.client.goto(&outlook).await.expect("Outlook's page");
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(fantoccini::Locator::Css("iframe#pane"))
+        .await
+        .expect("the pane's frame");
+    browser.client.enter_frame(0).await.expect("into the pane");
+    browser.wait_ready().await;
+}
 
-    reopen().await;
+/// Outlook on the web reopens the pane at every message, in a third-party frame. With
+/// third-party cookies blocked, the session is found again (its partitioned cookie) for
+/// 30 minutes without a new code; not after « Déconnexion », where asking a code again
+/// at once works; not after 30 idle minutes (issue 21, item 2).
+#[tokio::test]
+async fn a_reopened_pane_in_outlook_s_frame_stays_signed_in_until_deconnexion() {
+    let (pane, browser) = pane_in_outlook_s_frame().await;
+    let reopen = async || show_in_outlook(&pane, &browser).await;
+
     assert_eq!(
         browser.eval("window.top === window").await,
         json!(false),
@@ -361,38 +371,7 @@ async fn a_reopened_pane_in_outlook_s_frame_stays_signed_in_until_deconnexion() 
 /// anything but that frame ignored; « Retour au volet » back to the button.
 #[tokio::test]
 async fn the_pane_opens_the_account_settings_in_a_frame_with_its_own_session() {
-    let pane = Pane::start(PaneOptions {
-        identity: Identity::office().await,
-        office_js: |stub| stub.url("OfficeOnline"),
-        env: Vec::new(),
-    })
-    .await;
-    let host_rule = pane.stub.outlook_host_rule();
-    let browser = pane
-        .browser(
-            (360, 760),
-            &[
-                host_rule.as_str(),
-                "--test-third-party-cookie-phaseout",
-                "--disable-site-isolation-trials",
-                "--disable-features=IsolateOrigins,site-per-process",
-            ],
-            &pane.office_token_script(),
-        )
-        .await;
-    let outlook = pane
-        .stub
-        .outlook_on_the_web(&pane.server.url("/taskpane.html"));
-    browser.client.goto(&outlook).await.expect("Outlook's page");
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(fantoccini::Locator::Css("iframe#pane"))
-        .await
-        .expect("the pane's frame");
-    browser.client.enter_frame(0).await.expect("into the pane");
-    browser.wait_ready().await;
+    let (pane, browser) = pane_in_outlook_s_frame().await;
     pane.sign_in(&browser, MAILBOX, PASSPHRASE).await;
     browser.text_of("#signed-in").await;
     let webmail_files =
