@@ -10,7 +10,8 @@
 //!   message handed to another MSSanté operator once with both couriers running;
 //! - one instance killed (SIGKILL) in the middle of a send loses nothing the other did;
 //! - three months later, both started at once purge each due envelope once, sweep the
-//!   orphan blob, and keep the files of the envelope that is not due.
+//!   orphan blob, and keep the files of the envelope that is not due;
+//! - the daily digest of receptions is made once with both running its job.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -470,4 +471,94 @@ async fn two_instances_share_one_postgresql_and_one_s3_store() {
     read_all(&a, &reader, &kept, &kept_files).await;
     drop(db);
     pg.drop_database().await;
+}
+
+/// « Notification quotidienne des réceptions » (issue 17) with two real instances on one
+/// PostgreSQL database, each running the job every minute: the reader who asked for it
+/// gets one digest, listing the envelope without its title, however many instances pass.
+#[tokio::test]
+async fn two_instances_make_the_daily_digest_once() {
+    let Some(pg) = PgDatabase::create().await else {
+        return;
+    };
+    let idp = TestIdp::start().await;
+    let sink = SmtpSink::start(0).await;
+    let shared = tempfile::tempdir().expect("shared");
+    let master = shared.path().join("master.key");
+    std::fs::write(&master, rand::random::<[u8; 32]>()).expect("master key");
+    let mut env = idp.server_env();
+    env.extend([
+        ("DATABASE_URL".to_owned(), pg.url.clone()),
+        (
+            "MEDIMAIL_MASTER_KEY_FILE".to_owned(),
+            master.display().to_string(),
+        ),
+        ("MEDIMAIL_SMTP_URL".to_owned(), sink.url()),
+        ("MEDIMAIL_DIGEST_TIME".to_owned(), "07:00".to_owned()),
+        // Each pass of the job says so (the signal that both instances have run it).
+        (
+            "RUST_LOG".to_owned(),
+            "info,medimail_server::envelope::digest=debug".to_owned(),
+        ),
+    ]);
+    let options = ServerOptions {
+        env,
+        test_clock: true,
+        ..Default::default()
+    };
+    let a = Server::start(options.clone()).await;
+    let b = Server::start(options).await;
+    let marie = sign_in(&a, &sink, &idp, SENDER, true).await;
+    let reader = sign_in(&b, &sink, &idp, READER, true).await;
+    let (status, body) = call(
+        &a,
+        reqwest::Method::PUT,
+        "/api/account/notifications",
+        (&reader.0, Some(&reader.1)),
+        Some(
+            json!({"sealed": false, "opened_by_me_sent": false, "received": true,
+            "opened_by_me_received": false, "daily_digest": true,
+            "opened_by_others_sent": false, "opened_by_others_received": false}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    send(&b, &marie, "Compte rendu M. BLANC", &[]).await;
+
+    // A day later on both clocks: the digest of the 24 hours before 07:00 is due.
+    const PASS: &str = "daily digest pass";
+    let before = (a.log_count(PASS), b.log_count(PASS));
+    a.set_clock_offset(DAY);
+    b.set_clock_offset(DAY);
+    let digests = |sink: &SmtpSink| {
+        sink.mails()
+            .into_iter()
+            .filter(|m| m.to == READER && m.subject.starts_with("[MEDIMAIL : Réceptions]"))
+            .collect::<Vec<_>>()
+    };
+    medimail_e2e::wait_until("the digest", Duration::from_secs(150), async || {
+        !digests(&sink).is_empty()
+    })
+    .await;
+    // Two whole passes of each instance since the clocks moved (the first may have read
+    // the clock before): both have looked, one digest was made.
+    for (server, at) in [(&a, before.0), (&b, before.1)] {
+        medimail_e2e::wait_until("two passes", Duration::from_secs(150), async || {
+            server.log_count(PASS) >= at + 2
+        })
+        .await;
+    }
+    let db = sea_orm::Database::connect(pg.url.as_str())
+        .await
+        .expect("db");
+    every_mail_delivered_once(&db, &sink).await;
+    let made = digests(&sink);
+    assert_eq!(made.len(), 1, "one digest");
+    assert!(
+        made[0].subject.contains("1 enveloppe(s)"),
+        "{}",
+        made[0].subject
+    );
+    assert!(made[0].text.contains(SENDER) || made[0].text.contains("Marie CURIE"));
+    assert!(!made[0].text.contains("BLANC"), "never the title");
 }

@@ -164,6 +164,8 @@ pub async fn run(db: DatabaseConnection, keys: std::sync::Arc<Keys>, clock: Cloc
             Ok(n) => tracing::info!(digests = n, "daily digests queued"),
             Err(e) => tracing::warn!(error = %e, "daily digest job failed"),
         }
+        // Each pass, at debug (what a test of several instances waits for).
+        tracing::debug!("daily digest pass done");
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }
