@@ -224,12 +224,18 @@ fn mailbox_terms(keys: &Keys, mailbox: &str) -> BTreeSet<i64> {
 /// The tags a query needs (every one of them), or `None` when it is shorter than 3
 /// characters once normalised.
 pub fn query_terms(keys: &Keys, q: &str) -> Option<Vec<i64>> {
+    query_tags(q, |g| keys.search_term(g))
+}
+
+/// The tags (by `tag`) of the sequences of `q`, at most [`QUERY_TERMS`], or `None` when
+/// it has none.
+fn query_tags(q: &str, tag: impl Fn(&str) -> i64) -> Option<Vec<i64>> {
     let mut all = BTreeSet::new();
     grams(q, &mut all);
     if all.is_empty() {
         return None;
     }
-    let tags: BTreeSet<i64> = all.iter().map(|g| keys.search_term(g)).collect();
+    let tags: BTreeSet<i64> = all.iter().map(|g| tag(g)).collect();
     Some(tags.into_iter().take(QUERY_TERMS).collect())
 }
 
@@ -240,13 +246,7 @@ pub fn mailbox_query_terms(keys: &Keys, q: &str) -> Option<Vec<i64>> {
     if q.chars().any(char::is_whitespace) {
         return None;
     }
-    let mut all = BTreeSet::new();
-    grams(q, &mut all);
-    if all.is_empty() {
-        return None;
-    }
-    let tags: BTreeSet<i64> = all.iter().map(|g| mailbox_term(keys, g)).collect();
-    Some(tags.into_iter().take(QUERY_TERMS).collect())
+    query_tags(q, |g| mailbox_term(keys, g))
 }
 
 /// Does the envelope really match `q` (the check after the tags)? Title and sender name
